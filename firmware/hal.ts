@@ -1,0 +1,39 @@
+/**
+ * The one interface the lamp core sees of the world (RIOT-style narrow HAL).
+ *
+ * One HAL object serves a whole fleet: every call names the lamp it is about, so the simulator keeps
+ * a single HAL for a million lamps and the Espruino port (one lamp) simply ignores the argument.
+ * Addresses are opaque to the core (`Addr`): it stores them and compares them with `===`, nothing
+ * else. The Espruino port uses IPv4 strings ("192.168.1.20"), the simulator small interned numbers.
+ *
+ * Firmware rule: no Node or Espruino imports anywhere in firmware/ except firmware/espruino/.
+ */
+import type { LampConfig, LampState } from './lamp.js';
+
+export type Addr = string | number;
+
+export interface Hal {
+  /** Wall-clock milliseconds since the Unix epoch (virtual in the simulator). */
+  now(): number;
+  /** Arm the lamp's single wake-up timer for `atMs` (replaces any earlier one); the platform then
+   * calls `wake(hal, lamp)` from core.ts at or after that time. `atMs` = Infinity disarms it. */
+  wakeAt(lamp: LampState, atMs: number): void;
+  /** Drive the light output to `level` (0–100) over `fadeMs` (0 = at once). The core already
+   * accounts energy for the fade; the platform only animates the PWM. */
+  light(lamp: LampState, level: number, fadeMs: number): void;
+  /** Send one UDP datagram from the lamp's port 5683: `data[0..len)`. The platform copies the bytes
+   * before returning (the core reuses its buffer). */
+  send(lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): void;
+  /** Join the multicast group named `group` (the platform maps the name to its address). */
+  joinGroup(lamp: LampState, group: string): void;
+  /** Persist the configuration (survives reboot). */
+  saveConfig(lamp: LampState, config: LampConfig): void;
+  /** The gateway's address, or null when none is configured (the lamp then runs standalone). */
+  gateway(lamp: LampState): Addr | null;
+  /** Whether `from` may change the lamp's state (the gateway, or an address in a trusted prefix). */
+  trusted(lamp: LampState, from: Addr): boolean;
+  /** A uniform random number in [0, 1), for CoAP jitter and boot spreading. */
+  random(): number;
+  /** Diagnostics; the simulator may drop them. */
+  log(lamp: LampState, message: string): void;
+}
