@@ -1,0 +1,278 @@
+/**
+ * The lamp record and its electrical model: what a lamp is, independent of any network.
+ *
+ * A lamp is a flat record of numbers plus a shared config and an `ex` slot for transient CoAP state,
+ * so that a million idle lamps stay small (DESIGN.md: ≤ 400 B per lamp) and the simulator could back
+ * the numbers with typed arrays. Lamps built from one config object share it until one of them
+ * changes its config (copy-on-write, see `ownConfig`).
+ *
+ * Energy is exact for the model: the light output follows a piecewise-linear trajectory (steady, or
+ * a linear fade), power is affine in the output, so the trapezoid rule integrates it without error.
+ * Integration is lazy: it runs only when the output changes or someone reads the meters.
+ */
+import type { Addr } from './hal.js';
+
+/** Persisted configuration (hal.saveConfig). */
+export interface LampConfig {
+  /** Endpoint name at the gateway (sim lamp 42 → "42"). */
+  id: string;
+  ratedW: number;
+  standbyW: number;
+  /** Light after power-up: 0 off, 1 on at defaultLevel, 2 restore lastOn/lastLevel. */
+  powerOn: number;
+  defaultLevel: number;
+  /** Position for the dusk-to-dawn schedule; NaN = no schedule. */
+  lat: number;
+  lon: number;
+  /** Local time offset (minutes east of UTC) for the night profile window. */
+  tzMin: number;
+  /** Night dim profile: level (0 = none) between nightFrom and nightTo, minutes of local day. */
+  nightLevel: number;
+  nightFrom: number;
+  nightTo: number;
+  /** Multicast groups, comma-separated names. */
+  groups: string;
+  /** Registration lifetime at the gateway (s). */
+  lifetimeS: number;
+  /** Ping policy: 0 answer while powered, 1 only while the light is lit. */
+  pingWhen: number;
+  /** Default fade of commands (ms). */
+  fadeMs: number;
+  /** First registration is delayed by random() * bootJitterMs, so a fleet powering up together
+   * does not register in one burst. */
+  bootJitterMs: number;
+  lastOn: number;
+  lastLevel: number;
+}
+
+/** A recent response to a confirmable request, resent when the request is retransmitted. */
+export interface CachedResponse {
+  from: Addr;
+  port: number;
+  mid: number;
+  expires: number;
+  bytes: Uint8Array;
+}
+
+/** An RFC 7641 observer of one resource. */
+export interface Observer {
+  to: Addr;
+  port: number;
+  token: Uint8Array;
+  /** Index of the observed resource in the server's table. */
+  res: number;
+  /** Message id of the last notification (an RST naming it removes the observer). */
+  mid: number;
+  /** Last representation sent, so unchanged resources are not re-notified. */
+  last: string;
+}
+
+/** The one confirmable request the lamp has in flight to its gateway. */
+export interface Outbound {
+  mid: number;
+  token: number;
+  bytes: Uint8Array;
+  /** Retransmissions done so far. */
+  tries: number;
+  /** Current retransmission timeout (ms); doubles on each retransmission. */
+  timeout: number;
+  /** When to retransmit or give up. */
+  at: number;
+  /** 1 for a registration (POST /rd), 0 for an update (POST /rd/<id>). */
+  register: number;
+  /** 1 after an empty ACK: the response will come separately, stop retransmitting. */
+  acked: number;
+}
+
+/** Transient per-lamp CoAP state; exists only while non-empty. */
+export interface LampExtra {
+  cache: CachedResponse[];
+  observers: Observer[];
+  pending: Outbound | null;
+  /** Observe sequence number of the last notification. */
+  seq: number;
+}
+
+export interface LampState {
+  /** Platform index (the simulator's lamp number). */
+  n: number;
+  /** 1 while powered and running. */
+  up: number;
+  /** 1 when `cfg` belongs to this lamp alone; 0 while it may be shared with other lamps. */
+  own: number;
+  /** Commanded state: on/off and dim level 0–100 (kept while off). */
+  on: number;
+  level: number;
+  /** Driver fault: the light will not turn on whatever is commanded. */
+  fault: number;
+  /** Light output (0–100) at time t0, heading linearly for out1, reached at t1. */
+  out0: number;
+  out1: number;
+  /** Energy and on-time are integrated up to t0 (ms). */
+  t0: number;
+  t1: number;
+  wh: number;
+  onMs: number;
+  /** 1 while a manual command overrides the schedule (until the next schedule edge). */
+  manual: number;
+  /** Next schedule edge (ms); Infinity without a schedule. */
+  edge: number;
+  /** 1 while registered with the gateway. */
+  reg: number;
+  /** When to register, refresh or retry (ms); Infinity when standalone. */
+  regAt: number;
+  /** Consecutive failed exchanges with the gateway (exponent of the retry backoff). */
+  fails: number;
+  /** 1 while a state report to the gateway is owed. */
+  dirty: number;
+  /** Next outgoing CoAP message id. */
+  mid: number;
+  /** Time the platform timer is armed for (Infinity = disarmed). */
+  wake: number;
+  cfg: LampConfig;
+  ex: LampExtra | null;
+}
+
+/** The meters and state as read at one instant. */
+export interface LampSnapshot {
+  on: boolean;
+  level: number;
+  watts: number;
+  energyWh: number;
+  onTimeS: number;
+  fault: boolean;
+}
+
+export function defaultConfig(id: string): LampConfig {
+  return {
+    id: id,
+    ratedW: 60,
+    standbyW: 0.5,
+    powerOn: 1,
+    defaultLevel: 100,
+    lat: NaN,
+    lon: NaN,
+    tzMin: 0,
+    nightLevel: 0,
+    nightFrom: 0,
+    nightTo: 300,
+    groups: '',
+    lifetimeS: 300,
+    pingWhen: 0,
+    fadeMs: 0,
+    bootJitterMs: 0,
+    lastOn: 0,
+    lastLevel: 100,
+  };
+}
+
+/** A powered-down lamp; `boot` (core.ts) starts it. */
+export function createLamp(config: LampConfig, n: number): LampState {
+  return {
+    n: n,
+    up: 0,
+    own: 0,
+    on: 0,
+    level: config.defaultLevel,
+    fault: 0,
+    out0: 0,
+    out1: 0,
+    t0: 0,
+    t1: 0,
+    wh: 0,
+    onMs: 0,
+    manual: 0,
+    edge: Infinity,
+    reg: 0,
+    regAt: Infinity,
+    fails: 0,
+    dirty: 0,
+    mid: 0,
+    wake: Infinity,
+    cfg: config,
+    ex: null,
+  };
+}
+
+/** The lamp's config, copied first if it may be shared, so it can be changed for this lamp only. */
+export function ownConfig(lamp: LampState): LampConfig {
+  if (!lamp.own) {
+    const copy = defaultConfig('');
+    const src = lamp.cfg as unknown as Record<string, unknown>;
+    for (const k in src) (copy as unknown as Record<string, unknown>)[k] = src[k];
+    lamp.cfg = copy;
+    lamp.own = 1;
+  }
+  return lamp.cfg;
+}
+
+/** Light output (0–100) at time t ≥ t0. */
+export function outputAt(lamp: LampState, t: number): number {
+  if (t >= lamp.t1) return lamp.out1;
+  return lamp.out0 + ((lamp.out1 - lamp.out0) * (t - lamp.t0)) / (lamp.t1 - lamp.t0);
+}
+
+/** Electrical power at a light output: standby plus the driver's share, linear in the output, so
+ * that 0 % draws standbyW and 100 % draws ratedW. Nothing while unpowered. */
+export function wattsAt(lamp: LampState, output: number): number {
+  if (!lamp.up) return 0;
+  const c = lamp.cfg;
+  return c.standbyW + ((c.ratedW - c.standbyW) * output) / 100;
+}
+
+/** Brings energy and on-time up to t: a fading segment (trapezoid) then a steady one. */
+export function integrate(lamp: LampState, t: number): void {
+  if (t <= lamp.t0) return;
+  const fadeEnd = lamp.t1 < t ? lamp.t1 : t;
+  const outNow = outputAt(lamp, t);
+  let ms = 0;
+  let wattMs = 0;
+  if (fadeEnd > lamp.t0) {
+    const out = outputAt(lamp, fadeEnd);
+    ms = fadeEnd - lamp.t0;
+    wattMs = ((wattsAt(lamp, lamp.out0) + wattsAt(lamp, out)) / 2) * ms;
+    // Output is strictly positive inside a fade that starts or ends lit.
+    if (!lamp.up || (lamp.out0 <= 0 && out <= 0)) ms = 0;
+  }
+  const steadyFrom = fadeEnd > lamp.t0 ? fadeEnd : lamp.t0;
+  const steady = t - steadyFrom;
+  wattMs += wattsAt(lamp, lamp.out1) * steady;
+  if (lamp.up && lamp.out1 > 0) ms += steady;
+  lamp.wh += wattMs / 3600000;
+  lamp.onMs += ms;
+  lamp.out0 = outNow;
+  lamp.t0 = t;
+}
+
+/** The output the commanded state asks for: nothing while off, faulty or unpowered. */
+export function targetOutput(lamp: LampState): number {
+  return lamp.up && lamp.on && !lamp.fault ? lamp.level : 0;
+}
+
+/** Starts a linear fade (or a step when fadeMs is 0) from the present output to `target`.
+ * Returns whether the trajectory changed. */
+export function steer(lamp: LampState, t: number, target: number, fadeMs: number): boolean {
+  integrate(lamp, t);
+  if (target === lamp.out1 && (t >= lamp.t1 || fadeMs > 0)) return false;
+  lamp.out1 = target;
+  lamp.t1 = fadeMs > 0 && target !== lamp.out0 ? t + fadeMs : t;
+  if (lamp.t1 === t) lamp.out0 = target;
+  return true;
+}
+
+/** Whether the light gives light now (or is fading towards it). */
+export function lit(lamp: LampState): boolean {
+  return lamp.out1 > 0 || lamp.out0 > 0;
+}
+
+export function snapshot(lamp: LampState, t: number): LampSnapshot {
+  integrate(lamp, t);
+  return {
+    on: lamp.on === 1,
+    level: lamp.level,
+    watts: wattsAt(lamp, lamp.out0),
+    energyWh: lamp.wh,
+    onTimeS: Math.floor(lamp.onMs / 1000),
+    fault: lamp.fault === 1,
+  };
+}
