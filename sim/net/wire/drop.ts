@@ -1,0 +1,71 @@
+/**
+ * Why an inbound packet was dropped: one small integer per reason, shared by every wire codec and
+ * the host's dispatch, so the packet path reports a problem by returning a number (never throwing,
+ * never allocating) and the host counts it in a typed array indexed by that number.
+ *
+ * `OK` (0) means "no problem"; every other value names one reason. Names are the keys below, used
+ * for counters snapshots and metrics.
+ */
+export const OK = 0;
+
+export const Drop = {
+  /** Frame shorter than the 40-byte IPv6 header. */
+  shortFrame: 1,
+  /** Version field is not 6. */
+  badVersion: 2,
+  /** Payload Length claims more bytes than the frame holds. */
+  payloadLengthExceedsFrame: 3,
+  /** Hop Limit 0: the simulator stands in for the router in front of the lamps, which must not
+   * forward such a packet (RFC 8200 §3). */
+  hopLimitZero: 4,
+  /** Source address is multicast (RFC 4291 §2.7: never a valid source). */
+  sourceMulticast: 5,
+  /** Destination is neither inside the fleet's /64 nor multicast. */
+  notOurPrefix: 6,
+  /** Extension header runs past the end of the packet or has an inconsistent length. */
+  badExtensionHeader: 7,
+  /** Hop-by-Hop Options header anywhere but directly after the IPv6 header (RFC 8200 §4.1). */
+  misplacedHopByHop: 8,
+  /** An option whose type says "discard if unrecognized" (high bits 01, 10 or 11; RFC 8200 §4.2). */
+  unrecognizedOption: 9,
+  /** Routing header with Segments Left > 0: the lamp would have to forward it; it is an end host. */
+  routingSegmentsLeft: 10,
+  /** Fragment header. The lamps' protocols (ping, CoAP) fit one packet and a reassembly buffer per
+   * source would be per-packet state an attacker can fill; so fragments are dropped (and counted)
+   * instead of reassembled. */
+  fragment: 11,
+  /** No Next Header (59): nothing to deliver. */
+  noNextHeader: 12,
+  /** Upper-layer protocol other than ICMPv6 and UDP (ESP, AH, TCP, ...). */
+  unknownNextHeader: 13,
+  /** ICMPv6 message shorter than its type requires. */
+  icmpTruncated: 14,
+  /** ICMPv6 checksum does not verify over the pseudo-header. */
+  icmpBadChecksum: 15,
+  /** ICMPv6 type the lamps do not answer (Neighbor Discovery is not needed on a layer-3 TUN link,
+   * MLD reports, errors addressed to a lamp, ...). */
+  icmpUnhandledType: 16,
+  /** UDP datagram shorter than its header, or its Length field disagrees with the IPv6 payload. */
+  udpBadLength: 17,
+  /** UDP checksum does not verify. */
+  udpBadChecksum: 18,
+  /** UDP checksum 0, which IPv6 forbids (RFC 8200 §8.1). */
+  udpZeroChecksum: 19,
+  /** Multicast datagram for a group no lamp has joined. */
+  noGroupMember: 20,
+  /** Packet to a multicast destination that is neither an Echo Request nor UDP. */
+  multicastUnhandled: 21,
+} as const;
+
+export type DropReason = (typeof Drop)[keyof typeof Drop];
+
+/** Number of slots a counter array indexed by drop reason needs (slot 0 = OK stays unused). */
+export const DROP_REASON_SLOTS = Object.keys(Drop).length + 1;
+
+const namesByReason: string[] = [];
+for (const [name, reason] of Object.entries(Drop)) namesByReason[reason] = name;
+
+/** The name of a drop reason, e.g. `dropReasonName(Drop.fragment) === "fragment"`. */
+export function dropReasonName(reason: number): string {
+  return namesByReason[reason] ?? `unknown(${reason})`;
+}
