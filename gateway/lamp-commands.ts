@@ -1,0 +1,245 @@
+/**
+ * Delivery of commands to lamps: one confirmable PUT /3311/0 (JSON) per lamp, never more than one
+ * in flight to the same lamp (RFC 7252 NSTART = 1), and at most `maxInFlight` in flight overall.
+ *
+ * Backpressure without a growing queue: each lamp has at most one waiting command, and a newer
+ * command for the same lamp merges into it (latest wins field by field), so the waiting work is
+ * bounded by the number of lamps however fast commands arrive. Group commands go as one
+ * non-confirmable PUT to the group's multicast address when the transport carries multicast, plus
+ * one by one to the members it cannot reach that way (IPv4 lamps); otherwise one by one to every
+ * online member. Lamps report the resulting state themselves (POST /rd/<id>), so multicast needs
+ * no per-member acknowledgement.
+ */
+import { FORMAT_JSON, PUT } from '../firmware/coap.js';
+import { COAP_PORT, LIGHT_PATH, groupAddress } from '../firmware/protocol.js';
+import type { CoapClient, CoapOutcome } from './coap-client.js';
+import type { LampCommand } from './command-payload.js';
+import type { ErrorKind } from './metrics.js';
+import type { LampRegistry, LampReport } from './registry.js';
+import { parseState } from './resource-directory.js';
+import { isIpv4Mapped } from './transport.js';
+
+export interface CommandEvents {
+  /** The lamp confirmed; the registry holds its new state. */
+  confirmed(i: number): void;
+  /** The command did not take effect: the lamp refused it or never answered. */
+  failed(topic: string, lampId: string, kind: ErrorKind, reason: string): void;
+  /** Every CoAP command exchange that ended, by result (for metrics). */
+  finished(result: 'confirmed' | 'refused' | 'timeout'): void;
+}
+
+export interface CommanderOptions {
+  /** Most confirmable commands in flight at once over all lamps. */
+  maxInFlight?: number;
+  /** Send group commands to the group's multicast address (the transport supports it). */
+  multicast?: boolean;
+  /** UDP port of the lamps' CoAP servers, for multicast sends. */
+  coapPort?: number;
+  random?: () => number;
+}
+
+/** What happened to a group command. */
+export interface GroupDelivery {
+  /** Online members the command was sent to (multicast counts every member it addresses). */
+  members: number;
+  multicast: boolean;
+}
+
+interface Slot {
+  /** The command waiting to be sent (merged), or null. */
+  next: LampCommand | null;
+  topic: string;
+  inFlight: boolean;
+  queued: boolean;
+}
+
+export class LampCommander {
+  private readonly maxInFlight: number;
+  private readonly multicast: boolean;
+  private readonly coapPort: number;
+  private readonly slots = new Map<number, Slot>();
+  private readonly queue: number[] = [];
+  private queueHead = 0;
+  private inFlight = 0;
+  /** Per-lamp message-id counters (low 15 bits; multicast uses the upper half of the mid space so
+   * the two never collide at a lamp). A random per-process base keeps a restarted gateway from
+   * repeating the mids a lamp still remembers from the previous one. */
+  private mids = new Uint16Array(1024);
+  private readonly midBase: number;
+  private multicastMid: number;
+  private closed = false;
+
+  constructor(
+    private readonly registry: LampRegistry,
+    private readonly coap: CoapClient,
+    private readonly events: CommandEvents,
+    options: CommanderOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 1000;
+    this.multicast = options.multicast ?? false;
+    this.coapPort = options.coapPort ?? COAP_PORT;
+    const random = options.random ?? Math.random;
+    this.midBase = Math.floor(random() * 0x8000);
+    this.multicastMid = Math.floor(random() * 0x8000);
+  }
+
+  /** Lamps with a command waiting or in flight. */
+  get backlog(): number {
+    return this.slots.size;
+  }
+
+  /** Queue `command` for lamp `i` (merging into any command still waiting for it). */
+  toLamp(i: number, command: LampCommand, topic: string): void {
+    if (this.closed) return;
+    let slot = this.slots.get(i);
+    if (slot === undefined) {
+      slot = { next: null, topic, inFlight: false, queued: false };
+      this.slots.set(i, slot);
+    }
+    slot.next = slot.next === null ? { ...command } : mergeCommands(slot.next, command);
+    slot.topic = topic;
+    if (!slot.inFlight && !slot.queued) {
+      slot.queued = true;
+      this.queue.push(i);
+    }
+    this.pump();
+  }
+
+  /** Send `command` to every online member of `group`. A toggle applies to the group as a whole:
+   * all off if any member is on, else all on. */
+  toGroup(group: string, command: LampCommand, topic: string): GroupDelivery {
+    const members: number[] = [];
+    let anyOn = false;
+    this.registry.forEachMember(group, (i) => {
+      if (!this.registry.online(i)) return;
+      members.push(i);
+      if (this.registry.isOn(i)) anyOn = true;
+    });
+    const resolved: LampCommand = command.toggle ? { ...withoutToggle(command), on: !anyOn } : command;
+    const viaMulticast = this.multicast && members.length > 0;
+    if (viaMulticast) {
+      this.multicastMid = (this.multicastMid + 1) & 0x7fff;
+      this.coap.notify({
+        addr: groupAddress(group), port: this.coapPort, mid: 0x8000 | this.multicastMid,
+        code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload: wirePayload(resolved),
+      });
+    }
+    for (const i of members) if (!viaMulticast || isIpv4Mapped(this.registry.address(i))) this.toLamp(i, resolved, topic);
+    return { members: members.length, multicast: viaMulticast };
+  }
+
+  /** Stop sending; waiting commands are dropped (the gateway is stopping). */
+  close(): void {
+    this.closed = true;
+    this.slots.clear();
+    this.queue.length = 0;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queueHead < this.queue.length) {
+      const i = this.queue[this.queueHead++];
+      const slot = this.slots.get(i);
+      if (slot === undefined || slot.next === null) continue;
+      slot.queued = false;
+      this.send(i, slot, slot.next);
+      slot.next = null;
+    }
+    // Compact the consumed prefix now and then so the array does not keep a dead head.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private send(i: number, slot: Slot, command: LampCommand): void {
+    const topic = slot.topic;
+    const on = command.toggle ? !this.registry.isOn(i) : command.on;
+    const payload = wirePayload({ ...withoutToggle(command), on });
+    slot.inFlight = true;
+    this.inFlight++;
+    this.coap.request(
+      { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i), code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload },
+      (outcome) => this.settle(i, slot, topic, { ...command, on }, outcome),
+    );
+  }
+
+  private settle(i: number, slot: Slot, topic: string, sent: LampCommand, outcome: CoapOutcome): void {
+    if (this.closed) return;
+    this.inFlight--;
+    slot.inFlight = false;
+    if (outcome.ok) {
+      this.applyConfirmed(i, sent, outcome.payload);
+      this.events.finished('confirmed');
+      this.events.confirmed(i);
+    } else {
+      this.events.finished(outcome.timedOut ? 'timeout' : 'refused');
+      this.events.failed(topic, this.registry.id(i), outcome.timedOut ? 'timeout' : 'lamp-refused', `lamp ${this.registry.id(i)}: ${outcome.reason}`);
+    }
+    if (slot.next !== null) {
+      slot.queued = true;
+      this.queue.push(i);
+    } else {
+      this.slots.delete(i);
+    }
+    this.pump();
+  }
+
+  /** The lamp confirmed: take the state it answered with, or else apply what it accepted (its own
+   * state report follows with the exact power figures). */
+  private applyConfirmed(i: number, sent: LampCommand, payload: string): void {
+    const answered = payload ? safeJson(payload) : undefined;
+    const report = answered === undefined ? undefined : parseState(answered);
+    if (report !== undefined && typeof report !== 'string') {
+      this.registry.setReport(i, report, Date.now());
+      return;
+    }
+    const known: LampReport = this.registry.report(i);
+    if (sent.on !== undefined) known.on = sent.on;
+    if (sent.level !== undefined) known.level = sent.level;
+    this.registry.setReport(i, known, Date.now());
+  }
+
+  private nextMid(i: number): number {
+    if (i >= this.mids.length) {
+      const grown = new Uint16Array(Math.max(i + 1, this.mids.length * 2));
+      grown.set(this.mids);
+      this.mids = grown;
+    }
+    this.mids[i] = (this.mids[i] + 1) & 0x7fff;
+    return (this.midBase + this.mids[i]) & 0x7fff;
+  }
+}
+
+/** `later` applied on top of `earlier`: fields it sets win; a toggle inverts what `earlier` set. */
+export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCommand {
+  const merged: LampCommand = { ...earlier, ...withoutToggle(later) };
+  if (later.on !== undefined) delete merged.toggle;
+  if (later.toggle) {
+    if (earlier.on !== undefined) merged.on = !earlier.on;
+    else if (earlier.toggle) delete merged.toggle;
+    else merged.toggle = true;
+  }
+  return merged;
+}
+
+function withoutToggle(command: LampCommand): LampCommand {
+  const { toggle: _toggle, ...rest } = command;
+  return rest;
+}
+
+/** The PUT /3311/0 body: `{"on":0|1,"level":n,"fade":ms}`, only the fields present. */
+function wirePayload(command: LampCommand): string {
+  const fields: string[] = [];
+  if (command.on !== undefined) fields.push(`"on":${command.on ? 1 : 0}`);
+  if (command.level !== undefined) fields.push(`"level":${command.level}`);
+  if (command.fadeMs !== undefined) fields.push(`"fade":${command.fadeMs}`);
+  return `{${fields.join(',')}}`;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The gateway's picture of the fleet: every lamp that ever registered, its address, lifetime,
+ * groups and last reported state, and whether its registration is still alive.
+ *
+ * Sized for a million lamps: records are columns of typed arrays indexed by a small integer (plus
+ * one id string, one address string and one Map entry per lamp), group lists are interned (a
+ * million lamps in the same groups share one array), and lifetimes lapse in one periodic sweep —
+ * no object, timer or closure per lamp. Records are never removed: a lapsed lamp stays known as
+ * offline with its last state, so it can be shown and counted, and a re-registration reuses it.
+ */
+
+/** A lamp's last reported state, as the lamp sends it (see firmware/protocol.ts). */
+export interface LampReport {
+  on: boolean;
+  level: number;
+  watts: number;
+  energyWh: number;
+  onTimeS: number;
+  fault: boolean;
+}
+
+/** Counts and sums over a set of lamps. `on`/`off`/`fault`/`watts` count online lamps only (an
+ * offline lamp's last power draw is not known to still hold); `energyWh` adds every lamp's last
+ * reported meter reading. */
+export interface FleetStats {
+  lamps: number;
+  online: number;
+  offline: number;
+  on: number;
+  off: number;
+  fault: number;
+  watts: number;
+  energyWh: number;
+}
+
+export interface RegistryOptions {
+  /** Registrations beyond this many distinct lamps are refused (a flood of made-up ids must not
+   * exhaust memory). */
+  maxLamps?: number;
+  /** Distinct group names beyond this many are ignored, for the same reason. */
+  maxGroups?: number;
+  /** Extra time after the lifetime before a silent lamp counts as offline, for network delay. */
+  graceMs?: number;
+}
+
+const ONLINE = 1;
+const HAS_STATE = 2;
+const ON = 4;
+const FAULT = 8;
+
+export const emptyStats = (): FleetStats => ({ lamps: 0, online: 0, offline: 0, on: 0, off: 0, fault: 0, watts: 0, energyWh: 0 });
+
+export class LampRegistry {
+  readonly maxLamps: number;
+  readonly maxGroups: number;
+  readonly graceMs: number;
+  /** Number of records; indices run 0..size-1. */
+  size = 0;
+  onlineCount = 0;
+  /** Group names that were not interned because maxGroups was reached. */
+  droppedGroups = 0;
+
+  private capacity = 0;
+  private readonly byId = new Map<string, number>();
+  private ids: string[] = [];
+  private addresses: string[] = [];
+  private ports = new Uint16Array(0);
+  private lifetimes = new Uint32Array(0);
+  private flags = new Uint8Array(0);
+  private levels = new Uint8Array(0);
+  private groupLists = new Uint32Array(0);
+  private lastSeenAt = new Float64Array(0);
+  private expiresAt = new Float64Array(0);
+  private updatedAt = new Float64Array(0);
+  private watts = new Float64Array(0);
+  private energyWh = new Float64Array(0);
+  private onTimeS = new Float64Array(0);
+
+  /** Interned group names, and interned lists of group indices keyed by the lamp's groups string. */
+  private readonly groupNames: string[] = [];
+  private readonly groupIndex = new Map<string, number>();
+  private readonly lists: number[][] = [[]];
+  private readonly listIndex = new Map<string, number>([['', 0]]);
+
+  constructor(options: RegistryOptions = {}) {
+    this.maxLamps = options.maxLamps ?? 2_000_000;
+    this.maxGroups = options.maxGroups ?? 10_000;
+    this.graceMs = options.graceMs ?? 1_000;
+    this.grow(1024);
+  }
+
+  /** Index of the lamp with endpoint id `id`, or -1. */
+  find(id: string): number {
+    return this.byId.get(id) ?? -1;
+  }
+
+  /**
+   * Record a (re-)registration: address, lifetime and groups, online from `now`. Returns the
+   * record's index, or -1 when the registry is full. `groups` is the lamp's comma-separated list;
+   * names that `isUsableName` rejects are skipped.
+   */
+  register(id: string, address: string, port: number, lifetimeS: number, groups: string, isUsableName: (group: string) => boolean, now: number): number {
+    let i = this.find(id);
+    if (i < 0) {
+      if (this.size >= this.maxLamps) return -1;
+      if (this.size === this.capacity) this.grow(this.capacity * 2);
+      i = this.size++;
+      this.byId.set(id, i);
+      this.ids[i] = id;
+    }
+    this.groupLists[i] = this.internGroupList(groups, isUsableName);
+    this.refresh(i, address, port, lifetimeS, now);
+    return i;
+  }
+
+  /** A lamp spoke (registration update): it is online until its lifetime lapses again. */
+  refresh(i: number, address: string, port: number, lifetimeS: number, now: number): void {
+    this.addresses[i] = address;
+    this.ports[i] = port;
+    this.lifetimes[i] = lifetimeS;
+    this.lastSeenAt[i] = now;
+    this.expiresAt[i] = now + lifetimeS * 1000 + this.graceMs;
+    if (!(this.flags[i] & ONLINE)) {
+      this.flags[i] |= ONLINE;
+      this.onlineCount++;
+    }
+  }
+
+  setReport(i: number, report: LampReport, now: number): void {
+    this.flags[i] = (this.flags[i] & ONLINE) | HAS_STATE | (report.on ? ON : 0) | (report.fault ? FAULT : 0);
+    this.levels[i] = report.level;
+    this.watts[i] = report.watts;
+    this.energyWh[i] = report.energyWh;
+    this.onTimeS[i] = report.onTimeS;
+    this.updatedAt[i] = now;
+  }
+
+  /** Mark every lamp whose lifetime has lapsed at `now` offline, calling `lapsed(index)` for each.
+   * One pass over a Float64Array: cheap enough to run every second at a million lamps. */
+  sweep(now: number, lapsed: (i: number) => void): void {
+    const flags = this.flags;
+    const expiresAt = this.expiresAt;
+    for (let i = 0; i < this.size; i++) {
+      if (flags[i] & ONLINE && expiresAt[i] < now) {
+        flags[i] &= ~ONLINE;
+        this.onlineCount--;
+        lapsed(i);
+      }
+    }
+  }
+
+  id(i: number): string { return this.ids[i]; }
+  address(i: number): string { return this.addresses[i]; }
+  port(i: number): number { return this.ports[i]; }
+  lifetimeS(i: number): number { return this.lifetimes[i]; }
+  lastSeen(i: number): number { return this.lastSeenAt[i]; }
+  online(i: number): boolean { return (this.flags[i] & ONLINE) !== 0; }
+  hasReport(i: number): boolean { return (this.flags[i] & HAS_STATE) !== 0; }
+  isOn(i: number): boolean { return (this.flags[i] & ON) !== 0; }
+  reportedAt(i: number): number { return this.updatedAt[i]; }
+
+  /** The last reported state (allocates; for publishing one lamp). */
+  report(i: number): LampReport {
+    const f = this.flags[i];
+    return { on: (f & ON) !== 0, level: this.levels[i], watts: this.watts[i], energyWh: this.energyWh[i], onTimeS: this.onTimeS[i], fault: (f & FAULT) !== 0 };
+  }
+
+  /** The lamp's group names. */
+  groupsOf(i: number): readonly string[] {
+    return this.lists[this.groupLists[i]].map((g) => this.groupNames[g]);
+  }
+
+  /** Call `each(index)` for every lamp in `group` (a scan: group commands are rare, lamps many). */
+  forEachMember(group: string, each: (i: number) => void): void {
+    const g = this.groupIndex.get(group);
+    if (g === undefined) return;
+    const member = this.lists.map((list) => list.includes(g));
+    for (let i = 0; i < this.size; i++) if (member[this.groupLists[i]]) each(i);
+  }
+
+  hasGroup(group: string): boolean {
+    return this.groupIndex.has(group);
+  }
+
+  /** Aggregates for the fleet and for every group, in one pass. */
+  aggregate(): { fleet: FleetStats; groups: Map<string, FleetStats> } {
+    const fleet = emptyStats();
+    const perGroup = this.groupNames.map(emptyStats);
+    for (let i = 0; i < this.size; i++) {
+      add(fleet, this.flags[i], this.watts[i], this.energyWh[i]);
+      const list = this.lists[this.groupLists[i]];
+      for (let k = 0; k < list.length; k++) add(perGroup[list[k]], this.flags[i], this.watts[i], this.energyWh[i]);
+    }
+    const groups = new Map<string, FleetStats>();
+    this.groupNames.forEach((name, g) => groups.set(name, perGroup[g]));
+    return { fleet, groups };
+  }
+
+  private internGroupList(groups: string, isUsableName: (group: string) => boolean): number {
+    const known = this.listIndex.get(groups);
+    if (known !== undefined) return known;
+    const list: number[] = [];
+    for (const raw of groups.split(',')) {
+      const name = raw.trim();
+      if (name === '' || !isUsableName(name)) continue;
+      let g = this.groupIndex.get(name);
+      if (g === undefined) {
+        if (this.groupNames.length >= this.maxGroups) {
+          this.droppedGroups++;
+          continue;
+        }
+        g = this.groupNames.length;
+        this.groupNames.push(name);
+        this.groupIndex.set(name, g);
+      }
+      if (!list.includes(g)) list.push(g);
+    }
+    // Lists are interned by the lamp's exact string; their number is bounded like the names'.
+    if (this.lists.length >= this.maxGroups) {
+      const same = this.lists.findIndex((l) => l.length === list.length && l.every((g) => list.includes(g)));
+      if (same >= 0) return same;
+      this.droppedGroups += list.length;
+      return 0;
+    }
+    this.lists.push(list);
+    this.listIndex.set(groups, this.lists.length - 1);
+    return this.lists.length - 1;
+  }
+
+  private grow(capacity: number): void {
+    const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.ports = widen(this.ports, (n) => new Uint16Array(n));
+    this.lifetimes = widen(this.lifetimes, (n) => new Uint32Array(n));
+    this.flags = widen(this.flags, (n) => new Uint8Array(n));
+    this.levels = widen(this.levels, (n) => new Uint8Array(n));
+    this.groupLists = widen(this.groupLists, (n) => new Uint32Array(n));
+    this.lastSeenAt = widen(this.lastSeenAt, (n) => new Float64Array(n));
+    this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));
+    this.updatedAt = widen(this.updatedAt, (n) => new Float64Array(n));
+    this.watts = widen(this.watts, (n) => new Float64Array(n));
+    this.energyWh = widen(this.energyWh, (n) => new Float64Array(n));
+    this.onTimeS = widen(this.onTimeS, (n) => new Float64Array(n));
+    this.capacity = capacity;
+  }
+}
+
+function add(stats: FleetStats, flags: number, watts: number, energyWh: number): void {
+  stats.lamps++;
+  stats.energyWh += energyWh;
+  if (!(flags & ONLINE)) {
+    stats.offline++;
+    return;
+  }
+  stats.online++;
+  if (flags & ON) stats.on++;
+  else stats.off++;
+  if (flags & FAULT) stats.fault++;
+  stats.watts += watts;
+}

@@ -1,0 +1,249 @@
+/**
+ * The lamp-facing server of the gateway: the LwM2M-style registration interface of
+ * firmware/protocol.ts.
+ *
+ *   POST /rd?ep=<id>&lt=<s>   {"g":"<groups>","s":<state>}  → 2.01 Created, Location-Path rd/<id>
+ *   POST /rd/<id>?lt=<s>      {"s":<state>}                  → 2.04 Changed
+ *                                                              4.04 when the registration is unknown
+ *                                                              or lapsed: the lamp then registers anew
+ * Malformed requests get 4.00 with the reason as diagnostic payload (RFC 7252 §5.5.2) and are
+ * counted. A lamp's retransmitted CON (same address, port and message id within EXCHANGE_LIFETIME)
+ * gets the cached answer again instead of being processed twice; the cache is a bounded FIFO.
+ */
+import {
+  ACK, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, LOCATION_PATH,
+  METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_PATH,
+} from '../firmware/coap.js';
+import { RD_PATH } from '../firmware/protocol.js';
+import type { CoapDropKind } from './metrics.js';
+import type { LampRegistry, LampReport } from './registry.js';
+import { nameProblem } from './topics.js';
+
+export interface DirectoryEvents {
+  /** A lamp registered (POST /rd); `i` is its registry index. */
+  registered(i: number): void;
+  /** A registered lamp refreshed its registration and/or reported its state. */
+  updated(i: number, reported: boolean): void;
+  /** A request was refused or a message dropped, with the reason. */
+  dropped(kind: CoapDropKind, reason: string): void;
+}
+
+export interface DirectoryOptions {
+  /** Lifetime assumed when a registration has no `lt` (LwM2M's default, 1 day). */
+  defaultLifetimeS?: number;
+  /** Most remembered responses for duplicate detection; the oldest are forgotten first. */
+  dedupEntries?: number;
+  now?: () => number;
+}
+
+/** Longest lifetime accepted: one year. */
+export const MAX_LIFETIME_S = 365 * 24 * 3600;
+
+interface Answer {
+  code: number;
+  /** Location-Path segments (2.01) or a diagnostic message (4.xx). */
+  location?: string[];
+  diagnostic?: string;
+}
+
+interface CachedAnswer {
+  at: number;
+  bytes: Uint8Array;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class ResourceDirectory {
+  private readonly defaultLifetimeS: number;
+  private readonly dedupEntries: number;
+  private readonly now: () => number;
+  /** Insertion-ordered, so the oldest entry is always first. */
+  private readonly answered = new Map<string, CachedAnswer>();
+  private readonly writer = new CoapWriter();
+  private readonly scratch = new Uint8Array(512);
+  private nextMid = Math.floor(Math.random() * 0x10000);
+
+  constructor(
+    private readonly registry: LampRegistry,
+    private readonly send: (addr: string, port: number, data: Uint8Array) => void,
+    private readonly events: DirectoryEvents,
+    options: DirectoryOptions = {},
+  ) {
+    this.defaultLifetimeS = options.defaultLifetimeS ?? 86400;
+    this.dedupEntries = options.dedupEntries ?? 100_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Serve one request (`msg.code` 0.01–0.31) or CoAP ping (empty CON) from a lamp. */
+  handle(msg: CoapReader, from: string, port: number): void {
+    if (msg.code === EMPTY) {
+      // CoAP ping (§4.3): an empty CON is answered with RST; anything else empty is noise.
+      if (msg.type === CON) this.send(from, port, this.emit(RST, EMPTY, msg.mid, msg, null));
+      else this.events.dropped('unsupported', `empty CoAP message of type ${msg.type} from ${from}`);
+      return;
+    }
+    if (msg.type !== CON && msg.type !== NON) {
+      this.events.dropped('malformed', `CoAP request from ${from} with type ${msg.type === ACK ? 'ACK' : 'RST'}`);
+      return;
+    }
+    const now = this.now();
+    const key = `${from} ${port} ${msg.mid}`;
+    if (msg.type === CON) {
+      const seen = this.answered.get(key);
+      if (seen !== undefined && now - seen.at < EXCHANGE_LIFETIME) {
+        this.events.dropped('duplicate', `retransmission of mid ${msg.mid} from ${from}`);
+        this.send(from, port, seen.bytes);
+        return;
+      }
+    }
+    const answer = this.serve(msg, from, port, now);
+    const bytes = msg.type === CON
+      ? this.emit(ACK, answer.code, msg.mid, msg, answer)
+      : this.emit(NON, answer.code, this.takeMid(), msg, answer);
+    if (msg.type === CON) this.remember(key, bytes, now);
+    this.send(from, port, bytes);
+  }
+
+  private serve(msg: CoapReader, from: string, port: number, now: number): Answer {
+    const segments = uriPath(msg);
+    if (segments.length === 0 || segments[0] !== RD_PATH || segments.length > 2) {
+      return this.refuse('unsupported', NOT_FOUND, `no resource /${segments.join('/')} at the gateway; lamps POST /rd`);
+    }
+    if (msg.code !== POST) return this.refuse('unsupported', METHOD_NOT_ALLOWED, `/${segments.join('/')} accepts POST only`);
+    const body = parseBody(msg);
+    if (typeof body === 'string') return this.refuse('bad-request', BAD_REQUEST, `${body} from ${from}`);
+    const lt = lifetime(msg);
+    if (typeof lt === 'string') return this.refuse('bad-request', BAD_REQUEST, `${lt} from ${from}`);
+    return segments.length === 1 ? this.register(msg, body, lt, from, port, now) : this.update(segments[1], body, lt, from, port, now);
+  }
+
+  private register(msg: CoapReader, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
+    const ep = decodeQuery(msg, 'ep');
+    if (ep === null) return this.refuse('bad-request', BAD_REQUEST, `registration from ${from} has no ep=<endpoint name> query`);
+    const problem = nameProblem('endpoint name', ep);
+    if (problem !== null) return this.refuse('bad-request', BAD_REQUEST, `registration from ${from}: ${problem}`);
+    const i = this.registry.register(ep, from, port, lt ?? this.defaultLifetimeS, body.groups ?? '', (g) => nameProblem('group', g) === null, now);
+    if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
+    if (body.state !== null) this.registry.setReport(i, body.state, now);
+    this.events.registered(i);
+    return { code: CREATED, location: [RD_PATH, ep] };
+  }
+
+  private update(id: string, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
+    const i = this.registry.find(id);
+    if (i < 0 || !this.registry.online(i)) {
+      // Unknown (e.g. the gateway restarted) or lapsed: 4.04 tells the lamp to register again.
+      return { code: NOT_FOUND, diagnostic: `registration ${id} is unknown or has lapsed; register again` };
+    }
+    this.registry.refresh(i, from, port, lt ?? this.registry.lifetimeS(i), now);
+    if (body.state !== null) this.registry.setReport(i, body.state, now);
+    this.events.updated(i, body.state !== null);
+    return { code: CHANGED };
+  }
+
+  private refuse(kind: CoapDropKind, code: number, diagnostic: string): Answer {
+    this.events.dropped(kind, diagnostic);
+    return { code, diagnostic };
+  }
+
+  private emit(type: number, code: number, mid: number, request: CoapReader, answer: Answer | null): Uint8Array {
+    // Empty messages (RST) carry no token; responses echo the request's token.
+    const tokenLen = code === EMPTY ? 0 : request.tokenLen;
+    const w = this.writer.begin(this.scratch, 0, type, code, mid, request.buf, request.tokenOff, tokenLen);
+    for (const segment of answer?.location ?? []) w.option(LOCATION_PATH, utf8Bytes(segment));
+    if (answer?.diagnostic) w.payload(utf8Bytes(answer.diagnostic.slice(0, 200)));
+    return this.scratch.slice(0, w.end());
+  }
+
+  private remember(key: string, bytes: Uint8Array, now: number): void {
+    for (const [oldest, entry] of this.answered) {
+      if (this.answered.size < this.dedupEntries && now - entry.at < EXCHANGE_LIFETIME) break;
+      this.answered.delete(oldest);
+    }
+    this.answered.set(key, { at: now, bytes });
+  }
+
+  private takeMid(): number {
+    this.nextMid = (this.nextMid + 1) & 0xffff;
+    return this.nextMid;
+  }
+}
+
+interface Body {
+  groups: string | null;
+  state: LampReport | null;
+}
+
+/** The JSON payload of a registration or update, or why it is unacceptable. */
+function parseBody(msg: CoapReader): Body | string {
+  if (msg.payloadLen === 0) return { groups: null, state: null };
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(msg.buf.subarray(msg.payloadOff, msg.payloadOff + msg.payloadLen)));
+  } catch (err) {
+    return `registration payload is not UTF-8 JSON (${(err as Error).message})`;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'registration payload is not a JSON object';
+  const fields = value as Record<string, unknown>;
+  if (fields.g !== undefined && typeof fields.g !== 'string') return `groups "g" ${JSON.stringify(fields.g)?.slice(0, 40)} is not a string`;
+  const state = fields.s === undefined ? null : parseState(fields.s);
+  if (typeof state === 'string') return state;
+  return { groups: (fields.g as string | undefined) ?? null, state };
+}
+
+/** `{"on":0|1,"level":0-100,"w":watts,"wh":energyWh,"t":onTimeS,"f":0|1}` as a report. */
+export function parseState(value: unknown): LampReport | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'state "s" is not a JSON object';
+  const s = value as Record<string, unknown>;
+  const flag = (k: string): boolean | null => (s[k] === 1 || s[k] === true ? true : s[k] === 0 || s[k] === false ? false : null);
+  const number = (k: string, max: number): number | null => (typeof s[k] === 'number' && (s[k] as number) >= 0 && (s[k] as number) <= max ? (s[k] as number) : null);
+  const on = flag('on');
+  const fault = flag('f');
+  const level = number('level', 100);
+  const watts = number('w', 1e6);
+  const energyWh = number('wh', 1e12);
+  const onTimeS = number('t', 1e12);
+  if (on === null) return `state "on" ${JSON.stringify(s.on)} is not 0 or 1`;
+  if (fault === null) return `state "f" ${JSON.stringify(s.f)} is not 0 or 1`;
+  if (level === null) return `state "level" ${JSON.stringify(s.level)} is not a number 0-100`;
+  if (watts === null || energyWh === null || onTimeS === null) return 'state "w", "wh" and "t" must be non-negative numbers';
+  return { on, level: Math.round(level), watts, energyWh, onTimeS, fault };
+}
+
+/** The `lt` query as seconds, null when absent, or why it is unacceptable. */
+function lifetime(msg: CoapReader): number | null | string {
+  const lt = msg.query('lt');
+  if (lt === null) return null;
+  const n = /^\d{1,10}$/.test(lt) ? Number(lt) : NaN;
+  if (!(n >= 1 && n <= MAX_LIFETIME_S)) return `lifetime lt=${lt.slice(0, 20)} is not a whole number of seconds 1-${MAX_LIFETIME_S}`;
+  return n;
+}
+
+function uriPath(msg: CoapReader): string[] {
+  const segments: string[] = [];
+  for (let i = 0; i < msg.optCount; i++) if (msg.optNum[i] === URI_PATH) segments.push(decodeOption(msg, i) ?? '\ufffd');
+  return segments;
+}
+
+/** A Uri-Query value decoded as UTF-8 (the codec reads 8-bit strings), null when absent or invalid. */
+function decodeQuery(msg: CoapReader, name: string): string | null {
+  const raw = msg.query(name);
+  if (raw === null) return null;
+  try {
+    return utf8.decode(Buffer.from(raw, 'latin1'));
+  } catch {
+    return null;
+  }
+}
+
+function decodeOption(msg: CoapReader, i: number): string | null {
+  try {
+    return utf8.decode(msg.buf.subarray(msg.optOff[i], msg.optOff[i] + msg.optLen[i]));
+  } catch {
+    return null;
+  }
+}
+
+function utf8Bytes(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
+}

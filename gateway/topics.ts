@@ -1,0 +1,74 @@
+/**
+ * The MQTT topic scheme of the gateway — the one place that spells topic names.
+ *
+ *   lampnet/lamps/<id>/state          retained JSON state of one lamp
+ *   lampnet/lamps/<id>/availability   retained `online` / `offline`
+ *   lampnet/lamps/<id>/set            commands to one lamp
+ *   lampnet/groups/<group>/set        commands to every lamp of a group
+ *   lampnet/groups/<group>/stats      retained group aggregates
+ *   lampnet/stats                     retained fleet aggregates
+ *   lampnet/gateway/status            retained `online`, `offline` as the gateway's last will
+ *   lampnet/gateway/errors            one JSON report per rejected command or failed delivery
+ *   homeassistant/light/<id>/config   Home Assistant discovery (with --ha-discovery)
+ *
+ * Lamp ids and group names become single topic levels, so they must not contain the MQTT
+ * separators and wildcards (`/`, `+`, `#`) and must not be empty; `nameProblem` says why one is
+ * unusable, for registrations and commands alike.
+ */
+
+export const TOPIC_ROOT = 'lampnet';
+export const STATUS_TOPIC = `${TOPIC_ROOT}/gateway/status`;
+export const ERRORS_TOPIC = `${TOPIC_ROOT}/gateway/errors`;
+export const FLEET_STATS_TOPIC = `${TOPIC_ROOT}/stats`;
+
+/** Longest lamp id or group name accepted (bytes of UTF-8). Keeps topics and records small. */
+export const MAX_NAME_LENGTH = 64;
+
+export const lampStateTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/state`;
+export const lampAvailabilityTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/availability`;
+export const lampSetTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/set`;
+export const groupSetTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/set`;
+export const groupStatsTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/stats`;
+export const haDiscoveryTopic = (id: string): string => `homeassistant/light/${id}/config`;
+
+/**
+ * What the gateway subscribes to. The second filter of each pair catches `set` topics whose id
+ * contains `/` (five or more levels), so they are answered with a reason instead of vanishing; it
+ * never matches the gateway's own four-level state topics.
+ */
+export const COMMAND_SUBSCRIPTIONS = [
+  `${TOPIC_ROOT}/lamps/+/set`,
+  `${TOPIC_ROOT}/lamps/+/+/+/#`,
+  `${TOPIC_ROOT}/groups/+/set`,
+  `${TOPIC_ROOT}/groups/+/+/+/#`,
+];
+
+export type CommandTarget = 'lamp' | 'group';
+
+/** A topic the gateway received a message on, classified. `name` is raw: check it with nameProblem. */
+export type CommandTopic = { target: CommandTarget; name: string } | null;
+
+/** Classify a topic from COMMAND_SUBSCRIPTIONS: a set command for a lamp or group, or null (not a
+ * command topic, e.g. `lampnet/lamps/a/b/c` without `/set`). */
+export function parseCommandTopic(topic: string): CommandTopic {
+  const lamps = `${TOPIC_ROOT}/lamps/`;
+  const groups = `${TOPIC_ROOT}/groups/`;
+  if (!topic.endsWith('/set')) return null;
+  const target: CommandTarget | null = topic.startsWith(lamps) ? 'lamp' : topic.startsWith(groups) ? 'group' : null;
+  if (target === null) return null;
+  const start = target === 'lamp' ? lamps.length : groups.length;
+  const end = topic.length - '/set'.length;
+  return { target, name: end >= start ? topic.slice(start, end) : '' };
+}
+
+/** Why `name` cannot be a lamp id or group name, or null when it can. */
+export function nameProblem(kind: string, name: string): string | null {
+  if (name.length === 0) return `${kind} is empty`;
+  if (Buffer.byteLength(name) > MAX_NAME_LENGTH) return `${kind} '${name.slice(0, MAX_NAME_LENGTH)}…' is longer than ${MAX_NAME_LENGTH} bytes`;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2f || c === 0x2b || c === 0x23) return `${kind} '${name}' contains '${name[i]}' (MQTT separators and wildcards / + # are not allowed)`;
+    if (c < 0x20 || c === 0x7f) return `${kind} '${name.replace(/[\x00-\x1f\x7f]/g, '?')}' contains a control character`;
+  }
+  return null;
+}
