@@ -1,6 +1,127 @@
-import type { Command } from 'commander';
+/**
+ * `lampnet firmware build|flash`: turns flags into the board's stored config and sends it with the
+ * firmware bundle to an Espruino board (ESP32), or writes what would be sent.
+ *
+ * Validation happens here, before anything reaches a board: a bad value would otherwise surface as a
+ * lamp that silently never registers.
+ */
+import { existsSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { BoardConfig } from './espruino/board-config.js';
+import { FIRMWARE_BUNDLE } from './espruino/paths.js';
+import { boardProgram, readBundle, runEspruinoTool } from './espruino/upload.js';
 
-/** Placeholder until the firmware part lands: its owner replaces this file. */
+interface BoardOptions {
+  bundle: string;
+  id?: string;
+  pin?: string;
+  wifi?: string;
+  password?: string;
+  gateway?: string;
+  ntp: string;
+  lat?: number;
+  lon?: number;
+  tz?: number;
+  groups?: string;
+}
+
+function numberIn(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} ${JSON.stringify(value)} is not a number in ${min}..${max}`);
+    }
+    return n;
+  };
+}
+
+/** The board talks IPv4 only (Espruino's sockets take a 32-bit host), so the gateway must be given
+ * by its IPv4 address; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is unwrapped. */
+export function parseGatewayAddress(value: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(value);
+  const address = mapped ? mapped[1] : value;
+  if (isIPv4(address)) return address;
+  if (isIPv6(address)) {
+    throw new InvalidArgumentError(
+      `gateway ${value} is an IPv6 address, but Espruino's network stack is IPv4-only: give the gateway's IPv4 address on the board's Wifi network (the gateway then names the lamp ::ffff:<board IPv4>)`,
+    );
+  }
+  throw new InvalidArgumentError(`gateway ${JSON.stringify(value)} is not an IPv4 address (a.b.c.d)`);
+}
+
+function parseId(value: string): string {
+  // The id goes into the registration's Uri-Query (ep=<id>) and into MQTT topic names.
+  if (!/^[A-Za-z0-9._-]{1,63}$/.test(value)) {
+    throw new InvalidArgumentError(`id ${JSON.stringify(value)} must be 1-63 letters, digits, '.', '_' or '-'`);
+  }
+  return value;
+}
+
+function parsePin(value: string): string {
+  if (!/^[A-Z]*\d+$/i.test(value)) throw new InvalidArgumentError(`pin ${JSON.stringify(value)} is not an Espruino pin name such as D2`);
+  return value;
+}
+
+function addBoardOptions(command: Command): Command {
+  return command
+    .option('--id <name>', 'lamp endpoint name at the gateway (default: the board serial)', parseId)
+    .option('--pin <pin>', 'PWM pin driving the lamp (default D2, the DevKit LED)', parsePin)
+    .option('--wifi <ssid>', 'Wifi network to join')
+    .option('--password <password>', 'Wifi password')
+    .option('--gateway <ipv4>', "gateway's IPv4 address (Espruino is IPv4-only)", parseGatewayAddress)
+    .option('--ntp <server>', 'SNTP server for the clock (schedule, energy)', 'pool.ntp.org')
+    .option('--lat <degrees>', 'latitude for the dusk-to-dawn schedule', numberIn('latitude', -90, 90))
+    .option('--lon <degrees>', 'longitude for the dusk-to-dawn schedule', numberIn('longitude', -180, 180))
+    .option('--tz <minutes>', 'local time offset east of UTC, for the night dim profile', numberIn('time zone offset', -720, 840))
+    .option('--groups <names>', 'comma-separated group names')
+    .option('--bundle <file>', 'firmware bundle to send', FIRMWARE_BUNDLE);
+}
+
+/** The config the board stores, from the flags (only what was given; the firmware defaults the rest). */
+export function boardConfig(options: BoardOptions): BoardConfig {
+  if (options.password !== undefined && options.wifi === undefined) throw new Error('--password given without --wifi <ssid>');
+  const board: BoardConfig = { lamp: {} };
+  if (options.wifi !== undefined) board.wifi = options.wifi;
+  if (options.password !== undefined) board.password = options.password;
+  if (options.gateway !== undefined) board.gateway = options.gateway;
+  if (options.pin !== undefined) board.pin = options.pin;
+  board.ntp = options.ntp;
+  if (options.id !== undefined) board.lamp.id = options.id;
+  if (options.lat !== undefined) board.lamp.lat = options.lat;
+  if (options.lon !== undefined) board.lamp.lon = options.lon;
+  if ((options.lat === undefined) !== (options.lon === undefined)) throw new Error('the schedule needs both --lat and --lon');
+  if (options.tz !== undefined) board.lamp.tzMin = options.tz;
+  if (options.groups !== undefined) board.lamp.groups = options.groups;
+  return board;
+}
+
 export function registerFirmwareCommand(program: Command): void {
-  program.command('firmware').description('(not yet available)');
+  const firmware = program.command('firmware').description('build and flash the Espruino (ESP32) lamp firmware');
+
+  addBoardOptions(
+    firmware
+      .command('build')
+      .description('write the code `flash` would send (config, firmware, save()), with no board attached')
+      .requiredOption('--out <file>', 'where to write it'),
+  ).action(async (options: BoardOptions & { out: string }) => {
+    const code = boardProgram(boardConfig(options), readBundle(options.bundle));
+    await runEspruinoTool(code, null, options.out);
+    console.log(`firmware: wrote ${options.out}`);
+  });
+
+  addBoardOptions(
+    firmware
+      .command('flash')
+      .description('upload the firmware and its config to a board over serial, and save() it to flash')
+      .option('--port <device>', 'serial port of the board, e.g. /dev/ttyUSB0')
+      .option('--baud <rate>', 'serial baud rate (Espruino on ESP32 uses 115200)', numberIn('baud rate', 300, 2000000), 115200),
+  ).action(async (options: BoardOptions & { port?: string; baud: number }) => {
+    const port = options.port;
+    if (!port) throw new Error('--port <device> is required: the board\'s serial port, e.g. /dev/ttyUSB0 (see `ls /dev/ttyUSB* /dev/ttyACM*`)');
+    if (port.startsWith('/') && !existsSync(port)) throw new Error(`serial port ${port} does not exist: is the board plugged in? (see \`ls /dev/ttyUSB* /dev/ttyACM*\`)`);
+    const code = boardProgram(boardConfig(options), readBundle(options.bundle));
+    await runEspruinoTool(code, { port, baud: options.baud }, null);
+    console.log(`firmware: flashed ${port}; the lamp restarts from flash at every power-up`);
+  });
 }

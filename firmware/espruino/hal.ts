@@ -1,0 +1,222 @@
+/**
+ * The lamp HAL on Espruino's APIs, plus the few board services the entry needs (config in flash,
+ * Wifi, the CoAP socket, lifecycle events). One board drives one lamp, so the board's resources
+ * (socket, timers, PWM output) live at module level and the `lamp` argument of each HAL call is the
+ * only lamp there is.
+ *
+ * This is the only file that touches Espruino's globals. They are declared here, module-scoped,
+ * rather than globally, so the rest of the project keeps Node's types. Everything here is bundled
+ * and lowered to ES5 (see build.ts): no Node imports, no Map/Set/Symbol/for..of, functions defined
+ * before they run (Espruino does not hoist).
+ */
+import type { Addr, Hal } from '../hal.js';
+import type { LampConfig, LampState } from '../lamp.js';
+import { defaultConfig } from '../lamp.js';
+import { wake } from '../core.js';
+import { COAP_PORT } from '../protocol.js';
+import { CONFIG_FILE, type BoardConfig } from './board-config.js';
+
+interface DatagramInfo {
+  address: string;
+  port: number;
+  size: number;
+}
+interface EspruinoSocket {
+  bind(port: number, onBound: () => void): void;
+  on(event: 'message', listener: (msg: string, info: DatagramInfo) => void): void;
+  send(data: string, port: number, address: string): void;
+  close(): void;
+}
+interface EspruinoWifi {
+  connect(ssid: string, options: { password?: string }, callback: (err: string | null) => void): void;
+  setSNTP?(server: string, zone: string): void;
+}
+interface EspruinoStorage {
+  readJSON(name: string, noExceptions: boolean): unknown;
+  write(name: string, data: string): boolean;
+}
+declare const E: {
+  toUint8Array(data: string): Uint8Array;
+  toString(data: Uint8Array): string;
+  on(event: 'init' | 'kill', handler: () => void): void;
+};
+declare function analogWrite(pin: string | number, value: number): void;
+declare function getSerial(): string;
+declare function require(module: 'dgram'): { createSocket(type: string): EspruinoSocket };
+declare function require(module: 'Storage'): EspruinoStorage;
+declare function require(module: 'Wifi'): EspruinoWifi;
+declare const process: { memory(): { free: number; usage: number; total: number } };
+
+/** PWM fades are stepped at this period: smooth to the eye, cheap for the interpreter. */
+const FADE_STEP_MS = 40;
+/** Pause before retrying a Wifi network that refused or was not found. */
+const WIFI_RETRY_MS = 10000;
+/** ESP32 DevKit boards have an LED on D2: a visible lamp when no driver is wired. */
+const DEFAULT_PIN = 'D2';
+
+let socket: EspruinoSocket | null = null;
+let wakeTimer: unknown = null;
+let fadeTimer: unknown = null;
+let wifiRetryTimer: unknown = null;
+/** Present PWM output (0–100), the start of the next fade. */
+let output = 0;
+
+function log(message: string): void {
+  console.log('lampnet: ' + message);
+}
+
+function clearTimer(timer: unknown): null {
+  if (timer !== null) clearTimeout(timer as ReturnType<typeof setTimeout>);
+  return null;
+}
+
+function stopFade(): void {
+  if (fadeTimer !== null) clearInterval(fadeTimer as ReturnType<typeof setInterval>);
+  fadeTimer = null;
+}
+
+export function loadBoardConfig(): BoardConfig {
+  const stored = require('Storage').readJSON(CONFIG_FILE, true) as BoardConfig | undefined;
+  if (!stored) log('no ' + CONFIG_FILE + ' in Storage: running standalone with defaults');
+  return stored || { lamp: {} };
+}
+
+/** The lamp's configuration: the defaults, overlaid with what the board stored. */
+export function lampConfig(board: BoardConfig): LampConfig {
+  const config = defaultConfig(board.lamp.id || getSerial());
+  const stored = board.lamp as Record<string, unknown>;
+  const target = config as unknown as Record<string, unknown>;
+  for (const key in stored) if (stored[key] !== null) target[key] = stored[key];
+  return config;
+}
+
+function setOutput(pin: string | number, level: number): void {
+  output = level;
+  analogWrite(pin, level / 100);
+}
+
+export function createHal(board: BoardConfig): Hal {
+  const pin = board.pin === undefined ? DEFAULT_PIN : board.pin;
+  const hal: Hal = {
+    now: function () {
+      return Date.now();
+    },
+    wakeAt: function (lamp: LampState, atMs: number) {
+      wakeTimer = clearTimer(wakeTimer);
+      // `< Infinity` is also false for NaN: a bad deadline disarms instead of spinning.
+      if (!(atMs < Infinity)) return;
+      wakeTimer = setTimeout(function () {
+        wakeTimer = null;
+        wake(hal, lamp);
+      }, Math.max(0, atMs - Date.now()));
+    },
+    light: function (_lamp: LampState, level: number, fadeMs: number) {
+      stopFade();
+      if (fadeMs <= 0) {
+        setOutput(pin, level);
+        return;
+      }
+      const from = output;
+      const start = Date.now();
+      fadeTimer = setInterval(function () {
+        const progress = Math.min(1, (Date.now() - start) / fadeMs);
+        setOutput(pin, from + (level - from) * progress);
+        if (progress === 1) stopFade();
+      }, FADE_STEP_MS);
+    },
+    send: function (_lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number) {
+      // Espruino sockets send 8-bit strings; E.toString copies, as the HAL contract requires.
+      if (socket) socket.send(E.toString(data.subarray(0, len)), port, to as string);
+    },
+    // Espruino is IPv4-only and has no multicast membership: the gateway fans group commands out
+    // to each member lamp by unicast, so there is nothing to join on a board.
+    joinGroup: function () {},
+    saveConfig: function (_lamp: LampState, config: LampConfig) {
+      board.lamp = config;
+      require('Storage').write(CONFIG_FILE, JSON.stringify(board));
+    },
+    gateway: function () {
+      return board.gateway || null;
+    },
+    trusted: function (_lamp: LampState, from: Addr) {
+      return !!board.gateway && from === board.gateway;
+    },
+    random: function () {
+      return Math.random();
+    },
+    log: function (_lamp: LampState, message: string) {
+      log(message);
+    },
+  };
+  return hal;
+}
+
+function wifiModule(): EspruinoWifi | null {
+  try {
+    return require('Wifi');
+  } catch (e) {
+    // Boards without Wifi (and Espruino for Linux) have no such module.
+    return null;
+  }
+}
+
+/** Joins the configured Wifi network (retrying until it answers), starts SNTP, then calls `onUp`;
+ * calls it at once when there is no Wifi to join. */
+export function joinNetwork(board: BoardConfig, onUp: () => void): void {
+  const wifi = wifiModule();
+  const ssid = board.wifi;
+  if (!wifi || !ssid) {
+    onUp();
+    return;
+  }
+  wifi.connect(ssid, { password: board.password }, function (err) {
+    if (err) {
+      log('Wifi "' + ssid + '": ' + err + '; retrying');
+      wifiRetryTimer = setTimeout(function () {
+        joinNetwork(board, onUp);
+      }, WIFI_RETRY_MS);
+      return;
+    }
+    if (board.ntp && wifi.setSNTP) wifi.setSNTP(board.ntp, 'UTC0');
+    onUp();
+  });
+}
+
+/** Opens the lamp's CoAP socket on UDP 5683 and calls `onBound` once it is bound. */
+export function openSocket(onDatagram: (from: string, port: number, data: Uint8Array) => void, onBound: () => void): void {
+  const s = require('dgram').createSocket('udp4');
+  s.on('message', function (msg, info) {
+    onDatagram(info.address, info.port, E.toUint8Array(msg));
+  });
+  // bind(port, address, callback) never calls back on Espruino: bind all addresses.
+  s.bind(COAP_PORT, function () {
+    socket = s;
+    onBound();
+  });
+}
+
+export function socketBound(): boolean {
+  return socket !== null;
+}
+
+/** Releases everything the board holds: timers, the fade, the socket. */
+export function releaseBoard(): void {
+  wakeTimer = clearTimer(wakeTimer);
+  wifiRetryTimer = clearTimer(wifiRetryTimer);
+  stopFade();
+  if (socket) socket.close();
+  socket = null;
+}
+
+/** Espruino counts memory in JsVars from a fixed pool; the firmware must stay a small share of it. */
+export function logMemory(): void {
+  const m = process.memory();
+  log('memory ' + m.usage + '/' + m.total + ' JsVars used, ' + m.free + ' free');
+}
+
+/** `init` fires at every power-up from flash and after `save()`; `kill` before `save()` and
+ * `reset()`, after which sockets are closed but timers survive into the saved state. */
+export function onLifecycle(start: () => void, stop: () => void): void {
+  E.on('init', start);
+  E.on('kill', stop);
+}

@@ -1,0 +1,78 @@
+/**
+ * The firmware entry: bundled with the core into dist/firmware/lampnet.js and sent to the board.
+ *
+ * Espruino's lifecycle: uploaded code runs once, at load. `save()` then fires E `kill` (sockets are
+ * closed, timers kept), stores the interpreter state in flash and fires E `init` — as does every
+ * later power-up. So the lamp starts at load and on `init`, guarded to start once, and stops fully
+ * on `kill`, so that the saved state holds no dead socket or stale timer and `init` starts afresh.
+ */
+import { boot, halt, receive } from '../core.js';
+import type { Hal } from '../hal.js';
+import { createLamp, type LampState } from '../lamp.js';
+import type { BoardConfig } from './board-config.js';
+import { createHal, joinNetwork, lampConfig, loadBoardConfig, logMemory, onLifecycle, openSocket, releaseBoard, socketBound } from './hal.js';
+
+/** Before this (September 2020) the board's clock has not been set yet: it counts from 1970 at
+ * power-up until SNTP answers. */
+const CLOCK_SET_AFTER_MS = 1.6e12;
+/** Longest wait for the network and the clock before the lamp boots anyway: a street lamp must
+ * light up by its power-on rule even when the network is down. */
+const BOOT_WAIT_POLLS = 60;
+const BOOT_POLL_MS = 1000;
+const MEMORY_LOG_MS = 600000;
+
+let running = false;
+let board: BoardConfig = { lamp: {} };
+let hal: Hal | null = null;
+let lamp: LampState | null = null;
+let bootPoll: unknown = null;
+let memoryLog: unknown = null;
+let pollsLeft = 0;
+
+function stopBootPoll(): void {
+  if (bootPoll !== null) clearInterval(bootPoll as ReturnType<typeof setInterval>);
+  bootPoll = null;
+}
+
+/** Boots the lamp once the socket is bound and the clock is set (the schedule and the energy meter
+ * need wall-clock time), or when the wait runs out. */
+function bootWhenReady(): void {
+  if (!hal || lamp) return;
+  const ready = socketBound() && Date.now() > CLOCK_SET_AFTER_MS;
+  if (!ready && pollsLeft-- > 0) return;
+  stopBootPoll();
+  lamp = createLamp(lampConfig(board), 0);
+  boot(hal, lamp);
+  logMemory();
+  memoryLog = setInterval(logMemory, MEMORY_LOG_MS);
+}
+
+function deliver(from: string, port: number, data: Uint8Array): void {
+  if (hal && lamp) receive(hal, lamp, from, port, data, data.length);
+}
+
+function start(): void {
+  if (running) return;
+  running = true;
+  board = loadBoardConfig();
+  hal = createHal(board);
+  pollsLeft = BOOT_WAIT_POLLS;
+  bootPoll = setInterval(bootWhenReady, BOOT_POLL_MS);
+  joinNetwork(board, function () {
+    openSocket(deliver, bootWhenReady);
+  });
+}
+
+function stop(): void {
+  if (hal && lamp) halt(hal, lamp);
+  stopBootPoll();
+  if (memoryLog !== null) clearInterval(memoryLog as ReturnType<typeof setInterval>);
+  memoryLog = null;
+  releaseBoard();
+  lamp = null;
+  hal = null;
+  running = false;
+}
+
+onLifecycle(start, stop);
+start();

@@ -1,0 +1,84 @@
+/**
+ * Sends the firmware to a board, or writes what would be sent, through the `espruino` package's
+ * command-line tool (EspruinoTools), run as a child process: its library API loads itself into
+ * Node's globals, and a child keeps that, and its serial port, out of the lampnet process.
+ * Node-side only.
+ *
+ * What is sent, in order: the board config written to Storage (so the firmware finds it when it
+ * starts), the firmware bundle (which starts the lamp as it loads), and `save()` (which stores the
+ * running state in flash; the lamp restarts from it at every power-up, see main.ts).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_FILE, type BoardConfig } from './board-config.js';
+import { ESPRUINO_MODULES } from './espruino-compat.js';
+
+/** The code the firmware runs on the board: config prologue, then the bundle. `save()` is added by
+ * the tool (`-e`), exactly as it is for a real upload. */
+export function boardProgram(board: BoardConfig, bundle: string): string {
+  return `require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(board))});\n${bundle}\n`;
+}
+
+export interface UploadTarget {
+  /** Serial device (/dev/ttyUSB0) or anything the tool's --port takes (tcp://host:port). */
+  port: string;
+  baud: number;
+}
+
+/** Runs EspruinoTools: to `target` when given, else only writing the code it would send to `outFile`. */
+export async function runEspruinoTool(program: string, target: UploadTarget | null, outFile: string | null): Promise<string> {
+  const work = mkdtempSync(join(tmpdir(), 'lampnet-firmware-'));
+  try {
+    const programFile = join(work, 'lampnet-board.js');
+    writeFileSync(programFile, program);
+    // Naming the board's built-in modules keeps the tool from looking them up online (it would try
+    // espruino.com for every require() it does not know) and from querying the board for them.
+    const boardFile = join(work, 'board.json');
+    writeFileSync(boardFile, JSON.stringify({ info: { name: 'ESP32', builtin_modules: ESPRUINO_MODULES } }));
+    const args = [toolPath(), '--no-ble', '--board', boardFile];
+    if (target) args.push('--port', target.port, '-b', String(target.baud));
+    else args.push('-n');
+    if (outFile) args.push('-o', outFile);
+    args.push(programFile, '-e', 'save()');
+    const output = await run(process.execPath, args);
+    // The tool reports a port it cannot open on stdout and still exits 0.
+    if (target && /Unable to connect/.test(output)) {
+      throw new Error(`cannot open serial port ${target.port}: ${lastLines(output)}`);
+    }
+    if (outFile && !existsSync(outFile)) throw new Error(`espruino tool wrote no ${outFile}: ${lastLines(output)}`);
+    return output;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function toolPath(): string {
+  return createRequire(import.meta.url).resolve('espruino/bin/espruino-cli.js');
+}
+
+function lastLines(output: string): string {
+  return output.trim().split('\n').slice(-3).join(' | ');
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(output);
+      else reject(new Error(`espruino tool exited with ${code}: ${lastLines(output)}`));
+    });
+  });
+}
+
+/** The firmware bundle built by `npm run build`. */
+export function readBundle(path: string): string {
+  if (!existsSync(path)) throw new Error(`no firmware bundle at ${path}: run \`npm run build\` first`);
+  return readFileSync(path, 'utf8');
+}
