@@ -21,13 +21,13 @@ export const CONFIG_PATH = 'cfg';
 export const DISCOVERY_PATH = '.well-known/core';
 
 /** Rounds for the wire: watts to 0.01 W, energy to 0.001 Wh. */
-function round(v: number, scale: number): number {
+export function roundTo(v: number, scale: number): number {
   return Math.round(v * scale) / scale;
 }
 
 /** The `<state>` JSON of a snapshot. */
 export function stateJson(s: LampSnapshot): string {
-  return '{"on":' + (s.on ? 1 : 0) + ',"level":' + s.level + ',"w":' + round(s.watts, 100) + ',"wh":' + round(s.energyWh, 1000) + ',"t":' + s.onTimeS + ',"f":' + (s.fault ? 1 : 0) + '}';
+  return '{"on":' + (s.on ? 1 : 0) + ',"level":' + s.level + ',"w":' + roundTo(s.watts, 100) + ',"wh":' + roundTo(s.energyWh, 1000) + ',"t":' + s.onTimeS + ',"f":' + (s.fault ? 1 : 0) + '}';
 }
 
 /** The registration payload. */

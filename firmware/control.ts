@@ -1,0 +1,93 @@
+/**
+ * How the lamp's commanded state changes: commands (local, CoAP, group), schedule edges, driver
+ * faults and power-up. Each returns whether anything changed; the caller then publishes the change
+ * (observers and gateway, see observe.ts), so this file stays free of networking.
+ */
+import type { Hal } from './hal.js';
+import { ownConfig, steer, targetOutput, type LampState } from './lamp.js';
+import { hasSchedule, nextEdge, scheduledLevel } from './schedule.js';
+
+/** Counts changes of the lamp's published state, so a caller can tell whether a request changed
+ * anything (a repeated command does not) before telling observers and the gateway. */
+let changes = 0;
+
+export function stateChanges(): number {
+  return changes;
+}
+
+export function noteChange(): void {
+  changes++;
+}
+
+/** Drives the light towards what the commanded state asks for. */
+function updateOutput(hal: Hal, lamp: LampState, t: number, fadeMs: number): boolean {
+  const target = targetOutput(lamp);
+  if (!steer(lamp, t, target, fadeMs)) return false;
+  hal.light(lamp, target, lamp.t1 - t);
+  return true;
+}
+
+/** Sets on (0/1, or -1 to keep) and level (0–100, or -1 to keep), fading over fadeMs (-1: the
+ * configured default). A manual command overrides the schedule until its next edge. */
+export function applyCommand(hal: Hal, lamp: LampState, on: number, level: number, fadeMs: number, manual: boolean): boolean {
+  const t = hal.now();
+  const wasOn = lamp.on;
+  const wasLevel = lamp.level;
+  if (on >= 0) lamp.on = on ? 1 : 0;
+  if (level >= 0) lamp.level = Math.round(Math.min(100, level));
+  if (manual && hasSchedule(lamp.cfg)) lamp.manual = 1;
+  const moved = updateOutput(hal, lamp, t, fadeMs < 0 ? lamp.cfg.fadeMs : fadeMs);
+  const changed = moved || wasOn !== lamp.on || wasLevel !== lamp.level;
+  if (changed) changes++;
+  if (changed && lamp.cfg.powerOn === 2 && (lamp.cfg.lastOn !== lamp.on || lamp.cfg.lastLevel !== lamp.level)) {
+    const cfg = ownConfig(lamp);
+    cfg.lastOn = lamp.on;
+    cfg.lastLevel = lamp.level;
+    hal.saveConfig(lamp, cfg);
+  }
+  return changed;
+}
+
+/** A schedule edge (or a schedule change): end any manual override, apply what the schedule asks
+ * for now and find the next edge. */
+export function applySchedule(hal: Hal, lamp: LampState, t: number): boolean {
+  lamp.manual = 0;
+  lamp.edge = nextEdge(lamp.cfg, t);
+  if (lamp.edge === Infinity) return false;
+  const level = scheduledLevel(lamp.cfg, t);
+  return applyCommand(hal, lamp, level > 0 ? 1 : 0, level > 0 ? level : -1, -1, false);
+}
+
+export function applyFault(hal: Hal, lamp: LampState, fault: boolean): boolean {
+  if (lamp.fault === (fault ? 1 : 0)) return false;
+  lamp.fault = fault ? 1 : 0;
+  updateOutput(hal, lamp, hal.now(), 0);
+  changes++;
+  return true;
+}
+
+/** Power-up: the light as the schedule says when one is configured, else as cfg.powerOn says. */
+export function applyPowerOn(hal: Hal, lamp: LampState, t: number): void {
+  const cfg = lamp.cfg;
+  lamp.up = 1;
+  lamp.t0 = lamp.t1 = t;
+  lamp.out0 = lamp.out1 = 0;
+  lamp.manual = 0;
+  lamp.on = cfg.powerOn === 2 ? cfg.lastOn : cfg.powerOn === 1 ? 1 : 0;
+  lamp.level = cfg.powerOn === 2 ? cfg.lastLevel : cfg.defaultLevel;
+  lamp.edge = nextEdge(cfg, t);
+  if (lamp.edge !== Infinity) {
+    const level = scheduledLevel(cfg, t);
+    lamp.on = level > 0 ? 1 : 0;
+    if (level > 0) lamp.level = level;
+  }
+  updateOutput(hal, lamp, t, 0);
+}
+
+/** Power cut: the light goes dark and the meters stop. */
+export function applyPowerOff(hal: Hal, lamp: LampState, t: number): void {
+  steer(lamp, t, 0, 0);
+  lamp.up = 0;
+  lamp.edge = Infinity;
+  hal.light(lamp, 0, 0);
+}

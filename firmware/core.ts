@@ -1,0 +1,144 @@
+/**
+ * The lamp core's entry points: what every platform (the Espruino port, the simulator's fleet)
+ * calls. Each entry point finishes by re-arming the lamp's single timer for the earliest of its
+ * deadlines: schedule edge, fade end, retransmission or registration refresh, cache expiry.
+ *
+ * Platform contract (hal.ts): one HAL for many lamps, every call names the lamp; the core never
+ * keeps a timer, socket or closure per lamp.
+ */
+import { ACK, CON, EMPTY, RST } from './coap.js';
+import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
+import { reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import type { Addr, Hal } from './hal.js';
+import { integrate, lit, snapshot, type LampSnapshot, type LampState } from './lamp.js';
+import { observerReset, publish } from './observe.js';
+import { groupNames } from './protocol.js';
+import { registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
+import { expireCache, handleRequest } from './server.js';
+
+export interface LampCommand {
+  on?: boolean;
+  level?: number;
+  fadeMs?: number;
+}
+
+/** Arms the platform timer for the lamp's earliest deadline (only if it moved). */
+function arm(hal: Hal, lamp: LampState, t: number): void {
+  let next = lamp.up ? Math.min(lamp.edge, registrationWake(lamp), expireCache(lamp, t)) : Infinity;
+  if (lamp.up && lamp.t1 > lamp.t0 && lamp.t1 < next) next = lamp.t1;
+  if (next !== lamp.wake) {
+    lamp.wake = next;
+    hal.wakeAt(lamp, next);
+  }
+}
+
+/** Power-on: light per the schedule or cfg.powerOn, join the groups, register after the jitter. */
+export function boot(hal: Hal, lamp: LampState): void {
+  const t = hal.now();
+  lamp.ex = null;
+  lamp.mid = Math.floor(hal.random() * 65536);
+  applyPowerOn(hal, lamp, t);
+  const groups = groupNames(lamp.cfg.groups);
+  for (let i = 0; i < groups.length; i++) hal.joinGroup(lamp, groups[i]);
+  startRegistration(hal, lamp, t);
+  lamp.wake = NaN;
+  arm(hal, lamp, t);
+}
+
+/** Answers a message that is not a request and not ours to take: RST for a CON (RFC 7252 §4.2). */
+function reject(hal: Hal, lamp: LampState, from: Addr, port: number): void {
+  writer.begin(sendBuf, 0, RST, EMPTY, reader.mid, null, 0, 0);
+  sendWritten(hal, lamp, from, port);
+}
+
+/** One UDP datagram to the lamp's CoAP port. `multicast`: it was sent to one of the lamp's groups
+ * (executed, never answered). Returns null when handled, or why it was dropped. */
+export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, data: Uint8Array, len: number, multicast?: boolean): string | null {
+  if (!lamp.up) return 'lamp ' + lamp.n + ' is not powered';
+  const r = reader;
+  const t = hal.now();
+  let dropped: string | null = null;
+  if (!r.read(data, 0, len)) {
+    dropped = r.error;
+    // A malformed confirmable message is rejected (RST) when its header can be trusted that far.
+    if (len >= 4 && data[0] >> 6 === 1 && ((data[0] >> 4) & 3) === CON && !multicast) reject(hal, lamp, from, port);
+  } else if (r.type === ACK || r.type === RST) {
+    const fromGateway = from === hal.gateway(lamp);
+    if (!(fromGateway && registrationReply(hal, lamp, t)) && !(r.type === RST && observerReset(lamp, from, r.mid))) dropped = 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
+  } else if (r.code === EMPTY) {
+    // CoAP ping: a CON empty message is answered with RST.
+    if (r.type === CON && !multicast) reject(hal, lamp, from, port);
+  } else if (r.code < 32) {
+    handleRequest(hal, lamp, from, port, !!multicast, t);
+  } else if (from === hal.gateway(lamp) && registrationReply(hal, lamp, t)) {
+    // A separate response to the lamp's request: acknowledge it if it is confirmable.
+    if (r.type === CON) {
+      writer.begin(sendBuf, 0, ACK, EMPTY, r.mid, null, 0, 0);
+      sendWritten(hal, lamp, from, port);
+    }
+  } else {
+    dropped = 'CoAP response ' + r.code + ' matches no request';
+    if (r.type === CON && !multicast) reject(hal, lamp, from, port);
+  }
+  arm(hal, lamp, t);
+  return dropped;
+}
+
+/** The lamp's timer fired: schedule edge, fade end, retransmission, refresh, cache expiry. */
+export function wake(hal: Hal, lamp: LampState): void {
+  const t = hal.now();
+  lamp.wake = NaN;
+  if (!lamp.up) return;
+  let changed = false;
+  if (t >= lamp.edge) changed = applySchedule(hal, lamp, t);
+  if (lamp.t1 > lamp.t0 && t >= lamp.t1) {
+    // The fade ended: the power reading moved, report it.
+    integrate(lamp, t);
+    changed = true;
+  }
+  if (changed) publish(hal, lamp);
+  registrationDue(hal, lamp, t);
+  releaseExtra(lamp);
+  arm(hal, lamp, t);
+}
+
+/** Whether the lamp answers ICMPv6 echo: while powered, or with pingWhen=1 only while lit. */
+export function answersPing(lamp: LampState): boolean {
+  return lamp.up === 1 && (lamp.cfg.pingWhen === 0 || lit(lamp));
+}
+
+/** The state and meters now. */
+export function readState(hal: Hal, lamp: LampState): LampSnapshot {
+  return snapshot(lamp, hal.now());
+}
+
+/** Local control (a button, the simulator's console): overrides the schedule until its next edge. */
+export function command(hal: Hal, lamp: LampState, cmd: LampCommand): void {
+  if (!lamp.up) return;
+  const on = cmd.on === undefined ? -1 : cmd.on ? 1 : 0;
+  const level = typeof cmd.level === 'number' && cmd.level >= 0 ? cmd.level : -1;
+  const fade = typeof cmd.fadeMs === 'number' && cmd.fadeMs >= 0 ? cmd.fadeMs : -1;
+  if (applyCommand(hal, lamp, on, level, fade, true)) publish(hal, lamp);
+  arm(hal, lamp, hal.now());
+}
+
+/** The driver fails (the light will not turn on) or is repaired. */
+export function setFault(hal: Hal, lamp: LampState, fault: boolean): void {
+  if (!lamp.up) {
+    lamp.fault = fault ? 1 : 0;
+    return;
+  }
+  if (applyFault(hal, lamp, fault)) publish(hal, lamp);
+  arm(hal, lamp, hal.now());
+}
+
+/** Power cut: the lamp stops (meters kept), forgets its exchanges and registration. */
+export function halt(hal: Hal, lamp: LampState): void {
+  if (!lamp.up) return;
+  applyPowerOff(hal, lamp, hal.now());
+  lamp.ex = null;
+  lamp.reg = 0;
+  lamp.regAt = Infinity;
+  lamp.wake = Infinity;
+  hal.wakeAt(lamp, Infinity);
+}

@@ -1,0 +1,43 @@
+/**
+ * What the lamp's CoAP exchanges share: one reader and one writer over one send buffer for the whole
+ * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
+ * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
+ */
+import { CoapReader, CoapWriter } from './coap.js';
+import type { Hal, Addr } from './hal.js';
+import type { LampExtra, LampState } from './lamp.js';
+
+export const reader = new CoapReader();
+export const writer = new CoapWriter();
+/** Room for the largest message the lamp builds (/.well-known/core, /cfg). */
+export const sendBuf = new Uint8Array(600);
+/** Token bytes of requests the lamp originates. */
+export const tokenBuf = new Uint8Array(4);
+
+export function nextMid(lamp: LampState): number {
+  const mid = lamp.mid;
+  lamp.mid = (mid + 1) & 0xffff;
+  return mid;
+}
+
+/** The lamp's transient record, created on first need. */
+export function extra(lamp: LampState): LampExtra {
+  if (!lamp.ex) lamp.ex = { cache: [], observers: [], pending: null, seq: 0 };
+  return lamp.ex;
+}
+
+/** Drops the transient record once nothing is left in it, so idle lamps cost no more than their
+ * numbers. */
+export function releaseExtra(lamp: LampState): void {
+  const ex = lamp.ex;
+  if (ex && !ex.cache.length && !ex.observers.length && !ex.pending) lamp.ex = null;
+}
+
+/** Finishes the message in the writer and sends it; returns its length (-1: it did not fit and
+ * nothing was sent). */
+export function sendWritten(hal: Hal, lamp: LampState, to: Addr, port: number): number {
+  const len = writer.end();
+  if (len < 0) hal.log(lamp, 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
+  else hal.send(lamp, to, port, sendBuf, len);
+  return len;
+}

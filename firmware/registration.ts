@@ -1,0 +1,141 @@
+/**
+ * Registration and telemetry: the lamp as a CoAP client of its gateway (protocol.ts).
+ *
+ * One confirmable request in flight at a time. A state change while one is in flight only marks the
+ * report as owed (`dirty`); when the exchange ends a fresh update carries the latest state, so a
+ * burst of changes costs at most two messages (latest wins). Retransmission follows RFC 7252 §4.2:
+ * first timeout random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR], doubled per retry, give up
+ * after MAX_RETRANSMIT retries. A failed exchange drops the registration and retries the full
+ * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
+ */
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, URI_PATH, URI_QUERY } from './coap.js';
+import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, tokenBuf, writer } from './exchange.js';
+import type { Hal } from './hal.js';
+import { snapshot, type LampState } from './lamp.js';
+import { COAP_PORT, RD_PATH, registrationJson, updateJson } from './protocol.js';
+
+/** Refresh when this fraction of the registration lifetime has passed. */
+export const REFRESH_FRACTION = 0.85;
+/** Retry delay after the first failed exchange; doubles per further failure up to RETRY_MAX_MS. */
+export const RETRY_BASE_MS = 10000;
+export const RETRY_MAX_MS = 600000;
+
+/** Sends POST /rd (register) or POST /rd/<id> (update) with the present state. */
+function sendToGateway(hal: Hal, lamp: LampState, register: boolean): void {
+  const gw = hal.gateway(lamp);
+  const cfg = lamp.cfg;
+  const t = hal.now();
+  if (gw === null) {
+    lamp.regAt = Infinity;
+    return;
+  }
+  const token = Math.floor(hal.random() * 4294967296);
+  for (let k = 0; k < 4; k++) tokenBuf[k] = token >>> (24 - 8 * k);
+  const mid = nextMid(lamp);
+  const s = snapshot(lamp, t);
+  writer.begin(sendBuf, 0, CON, POST, mid, tokenBuf, 0, 4).option(URI_PATH, RD_PATH);
+  if (!register) writer.option(URI_PATH, cfg.id);
+  writer.option(CONTENT_FORMAT, FORMAT_JSON);
+  if (register) writer.option(URI_QUERY, 'ep=' + cfg.id);
+  writer.option(URI_QUERY, 'lt=' + cfg.lifetimeS).payload(register ? registrationJson(cfg.groups, s) : updateJson(s));
+  const len = sendWritten(hal, lamp, gw, COAP_PORT);
+  lamp.dirty = 0;
+  if (len < 0) return giveUp(hal, lamp, t);
+  const timeout = ACK_TIMEOUT * (1 + hal.random() * (ACK_RANDOM_FACTOR - 1));
+  extra(lamp).pending = { mid: mid, token: token, bytes: new Uint8Array(sendBuf.subarray(0, len)), tries: 0, timeout: timeout, at: t + timeout, register: register ? 1 : 0, acked: 0 };
+}
+
+/** The exchange failed: forget the registration and retry it after a backoff. */
+function giveUp(hal: Hal, lamp: LampState, t: number): void {
+  if (lamp.ex) lamp.ex.pending = null;
+  releaseExtra(lamp);
+  lamp.reg = 0;
+  lamp.fails++;
+  const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, lamp.fails - 1));
+  lamp.regAt = t + delay * (1 + hal.random() / 2);
+}
+
+/** The registration or update was answered with `code`. */
+function answered(hal: Hal, lamp: LampState, code: number, t: number): void {
+  const register = lamp.ex && lamp.ex.pending ? lamp.ex.pending.register : 0;
+  if (lamp.ex) lamp.ex.pending = null;
+  releaseExtra(lamp);
+  if (code >> 5 === 2) {
+    lamp.reg = 1;
+    lamp.fails = 0;
+    lamp.regAt = t + lamp.cfg.lifetimeS * 1000 * REFRESH_FRACTION;
+    if (lamp.dirty) sendToGateway(hal, lamp, false);
+  } else if (code === NOT_FOUND && !register) {
+    // The gateway forgot us (restart, lapsed lifetime): register afresh, at once.
+    lamp.reg = 0;
+    sendToGateway(hal, lamp, true);
+  } else giveUp(hal, lamp, t);
+}
+
+/** A state change: report it now, or as soon as the exchange in flight ends. */
+export function reportState(hal: Hal, lamp: LampState): void {
+  lamp.dirty = 1;
+  if (lamp.reg && !(lamp.ex && lamp.ex.pending)) sendToGateway(hal, lamp, false);
+}
+
+/** Timer work: retransmit or give up on the request in flight, or register/refresh when due. */
+export function registrationDue(hal: Hal, lamp: LampState, t: number): void {
+  const p = lamp.ex ? lamp.ex.pending : null;
+  if (p) {
+    if (t < p.at) return;
+    if (p.acked || p.tries >= MAX_RETRANSMIT) return giveUp(hal, lamp, t);
+    const gw = hal.gateway(lamp);
+    if (gw === null) return giveUp(hal, lamp, t);
+    p.tries++;
+    p.timeout *= 2;
+    p.at = t + p.timeout;
+    hal.send(lamp, gw, COAP_PORT, p.bytes, p.bytes.length);
+  } else if (t >= lamp.regAt) sendToGateway(hal, lamp, !lamp.reg);
+}
+
+/** When the registration side next needs the timer. */
+export function registrationWake(lamp: LampState): number {
+  const p = lamp.ex ? lamp.ex.pending : null;
+  return p ? p.at : lamp.regAt;
+}
+
+/** Starts registration after the boot jitter (standalone when no gateway is configured). */
+export function startRegistration(hal: Hal, lamp: LampState, t: number): void {
+  lamp.reg = 0;
+  lamp.fails = 0;
+  lamp.dirty = 0;
+  lamp.regAt = hal.gateway(lamp) === null ? Infinity : t + hal.random() * lamp.cfg.bootJitterMs;
+}
+
+/** Registers afresh at once (the endpoint name or groups changed), abandoning any request in
+ * flight (a late answer to it no longer matches). */
+export function reregister(hal: Hal, lamp: LampState): void {
+  if (lamp.ex) lamp.ex.pending = null;
+  lamp.reg = 0;
+  sendToGateway(hal, lamp, true);
+  releaseExtra(lamp);
+}
+
+/** Offers the message in `reader` (an ACK or RST, or a separate response) to the request in flight.
+ * Returns whether it belonged to it. */
+export function registrationReply(hal: Hal, lamp: LampState, t: number): boolean {
+  const p = lamp.ex ? lamp.ex.pending : null;
+  const r = reader;
+  if (!p) return false;
+  if (r.type >= ACK) {
+    if (r.mid !== p.mid) return false;
+    if (r.type === ACK && r.code === 0) {
+      // Empty ACK: the answer comes as a separate response; stop retransmitting and wait for it.
+      p.acked = 1;
+      p.at = t + EXCHANGE_LIFETIME;
+      return true;
+    }
+    if (r.type === ACK) answered(hal, lamp, r.code, t);
+    else giveUp(hal, lamp, t);
+    return true;
+  }
+  for (let k = 0; k < 4; k++) tokenBuf[k] = p.token >>> (24 - 8 * k);
+  if (r.code < 64 || !r.tokenEquals(tokenBuf, 0, 4)) return false;
+  answered(hal, lamp, r.code, t);
+  return true;
+}

@@ -1,0 +1,111 @@
+/**
+ * The CoAP server side (RFC 7252 §5, §8): one request in `reader` → one response, around the
+ * resource handlers of resources.ts.
+ *
+ * CON requests get a piggybacked ACK, NON requests a NON response; requests that came to a
+ * multicast group are executed but never answered (RFC 7252 §8.2: a group of a million lamps must
+ * not answer at once). Responses to CON requests are kept for DEDUP_MS per (peer, port, message id),
+ * so a retransmitted request is answered again without being executed twice.
+ */
+import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
+import { stateChanges } from './control.js';
+import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import type { Addr, Hal } from './hal.js';
+import type { LampState } from './lamp.js';
+import { addObserver, publish, removeObserver } from './observe.js';
+import { resources } from './resources.js';
+
+/** How long a response to a CON request is kept for retransmissions of that request. A client
+ * retransmits for at most MAX_TRANSMIT_SPAN; the margin covers delivery delay inside a lamp
+ * network (the RFC's EXCHANGE_LIFETIME assumes 100 s of Internet latency, which would keep state
+ * for four minutes on every lamp a gateway talks to). */
+export const DEDUP_MS = MAX_TRANSMIT_SPAN + 15000;
+/** Responses kept per lamp; the oldest goes first. */
+export const DEDUP_ENTRIES = 4;
+
+/** Resends the cached response to a retransmitted CON request; returns whether there was one. */
+function replayCached(hal: Hal, lamp: LampState, from: Addr, port: number): boolean {
+  const cache = lamp.ex ? lamp.ex.cache : [];
+  for (let i = 0; i < cache.length; i++) {
+    const c = cache[i];
+    if (c.mid === reader.mid && c.from === from && c.port === port) {
+      hal.send(lamp, from, port, c.bytes, c.bytes.length);
+      return true;
+    }
+  }
+  return false;
+}
+
+function remember(lamp: LampState, from: Addr, port: number, len: number, t: number): void {
+  const cache = extra(lamp).cache;
+  if (cache.length >= DEDUP_ENTRIES) cache.shift();
+  cache.push({ from: from, port: port, mid: reader.mid, expires: t + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
+}
+
+/** Drops cached responses whose time has passed; returns the earliest remaining expiry. */
+export function expireCache(lamp: LampState, t: number): number {
+  const cache = lamp.ex ? lamp.ex.cache : [];
+  while (cache.length && cache[0].expires <= t) cache.shift();
+  releaseExtra(lamp);
+  return cache.length ? cache[0].expires : Infinity;
+}
+
+/** Whether the request carries a critical (odd-numbered) option the lamp does not understand. */
+function unknownCriticalOption(): boolean {
+  for (let i = 0; i < reader.optCount; i++) {
+    const n = reader.optNum[i];
+    if (n & 1 && n !== URI_HOST && n !== URI_PORT && n !== URI_PATH && n !== URI_QUERY && n !== ACCEPT) return true;
+  }
+  return false;
+}
+
+/** The response being built by `serve`. */
+let body = '';
+let format = -1;
+let observeSeq = -1;
+
+/** Executes the request and returns the response code (filling body, format, observeSeq). */
+function serve(hal: Hal, lamp: LampState, from: Addr, port: number): number {
+  const r = reader;
+  body = '';
+  format = -1;
+  observeSeq = -1;
+  if (unknownCriticalOption()) return BAD_OPTION;
+  let res = -1;
+  for (let i = 0; i < resources.length && res < 0; i++) if (r.uriPathEquals(resources[i].path)) res = i;
+  if (res < 0) return NOT_FOUND;
+  const resource = resources[res];
+  if (r.code === PUT && resource.put) {
+    if (!hal.trusted(lamp, from)) return FORBIDDEN;
+    const cf = r.optUint(CONTENT_FORMAT);
+    if (cf >= 0 && cf !== resource.format) return UNSUPPORTED_CONTENT_FORMAT;
+    return resource.put(hal, lamp, r.payloadString());
+  }
+  if (r.code !== GET) return METHOD_NOT_ALLOWED;
+  const accept = r.optUint(ACCEPT);
+  if (accept >= 0 && accept !== resource.format) return NOT_ACCEPTABLE;
+  body = resource.get(hal, lamp);
+  format = resource.format;
+  const observe = r.optUint(OBSERVE);
+  if (resource.observable && observe === 0) observeSeq = addObserver(lamp, from, port, res, body);
+  else if (observe === 1) removeObserver(lamp, from, port);
+  return CONTENT;
+}
+
+/** Handles the request in `reader` from from/port. */
+export function handleRequest(hal: Hal, lamp: LampState, from: Addr, port: number, multicast: boolean, t: number): void {
+  const r = reader;
+  const con = r.type === CON;
+  if (con && replayCached(hal, lamp, from, port)) return;
+  const changesBefore = stateChanges();
+  const code = serve(hal, lamp, from, port);
+  if (!multicast) {
+    writer.begin(sendBuf, 0, con ? ACK : NON, code, con ? r.mid : nextMid(lamp), r.buf, r.tokenOff, r.tokenLen);
+    if (observeSeq >= 0) writer.option(OBSERVE, observeSeq);
+    if (format >= 0) writer.option(CONTENT_FORMAT, format);
+    writer.payload(body);
+    const len = sendWritten(hal, lamp, from, port);
+    if (con && len > 0) remember(lamp, from, port, len, t);
+  }
+  if (stateChanges() !== changesBefore) publish(hal, lamp);
+}
