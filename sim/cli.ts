@@ -1,6 +1,157 @@
+/**
+ * `lampnet sim`: run a fleet on a TUN device (or the in-memory link) until interrupted, with a
+ * line-based control console on stdin (kill/revive/fault/status) for fault experiments.
+ */
 import type { Command } from 'commander';
+import { createInterface } from 'node:readline';
+import { readState } from '../firmware/core.js';
+import { MAX_DENSE_LAMPS } from './fleet.js';
+import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from './sim.js';
 
-/** Placeholder until the sim part lands: its owner replaces this file. */
+/** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
+export function addSimOptions(cmd: Command, defaults: { lamps: string; link: string }): Command {
+  return cmd
+    .option('--lamps <n|all>', `number of lamps (1-${MAX_DENSE_LAMPS}), or "all" for every address of the /64`, defaults.lamps)
+    .option('--prefix <prefix>', 'the fleet\'s /64 (lamp n is <prefix>::n)', DEFAULT_PREFIX)
+    .option('--link <tun|memory>', 'tun: a TUN device reachable from the host (needs CAP_NET_ADMIN); memory: in-process only', defaults.link)
+    .option('--tun <name>', 'TUN device name', 'lampnet0')
+    .option('--gateway <addr>', 'gateway address the lamps register with ("none": standalone lamps)', '<prefix>:ffff:0:0:1')
+    .option('--ping-when <powered|lit>', 'lit: a lamp answers ping only while its light is on', 'powered')
+    .option('--speed <n>', 'run the simulated clock n times faster than real time', '1')
+    .option('--fail-rate <fraction>', 'fraction of lamps that boot with a driver fault', '0')
+    .option('--loss <fraction>', 'drop this fraction of the lamps\' UDP datagrams (each direction)', '0')
+    .option('--latency <ms>', 'add this one-way latency to the lamps\' UDP datagrams', '0')
+    .option('--street-size <n>', 'lamps per default group street-<k> (0: no groups)', '100')
+    .option('--lifetime <s>', 'registration lifetime the lamps ask for', '300')
+    .option('--trust <prefix...>', 'prefixes besides the gateway allowed to command lamps')
+    .option('--seed <n>', 'seed for jitter, faults and loss', '1');
+}
+
+function number(value: string, name: string, min: number, max = Infinity): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
+    throw new Error(`${name} must be a number from ${min}${max === Infinity ? '' : ` to ${max}`}, got "${value}"`);
+  }
+  return v;
+}
+
+/** Turn commander's text options into SimOptions, with errors that name the option. */
+export function simOptionsFrom(o: Record<string, string | string[] | undefined>): SimOptions {
+  const lampsText = String(o.lamps);
+  const lamps = lampsText === 'all' ? 'all' : number(lampsText, '--lamps', 1, MAX_DENSE_LAMPS);
+  if (lamps !== 'all' && !Number.isInteger(lamps)) throw new Error(`--lamps must be a whole number, got "${lampsText}"`);
+  const link = String(o.link);
+  if (link !== 'tun' && link !== 'memory') throw new Error(`--link must be tun or memory, got "${link}"`);
+  const pingWhen = String(o.pingWhen);
+  if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new Error(`--ping-when must be powered or lit, got "${pingWhen}"`);
+  const gateway = String(o.gateway);
+  return {
+    lamps,
+    prefix: String(o.prefix),
+    link,
+    tun: String(o.tun),
+    gateway: gateway === '<prefix>:ffff:0:0:1' ? undefined : gateway,
+    pingWhen,
+    speed: number(String(o.speed), '--speed', 1e-6),
+    failRate: number(String(o.failRate), '--fail-rate', 0, 1),
+    lossRate: number(String(o.loss), '--loss', 0, 1),
+    latencyMs: number(String(o.latency), '--latency', 0, 60_000),
+    streetSize: number(String(o.streetSize), '--street-size', 0),
+    lifetimeS: number(String(o.lifetime), '--lifetime', 10, 86_400),
+    trust: o.trust as string[] | undefined,
+    seed: number(String(o.seed), '--seed', 0),
+  };
+}
+
+/** A one-line progress bar on stderr while a large fleet boots (only on a terminal). */
+export function progressBar(label: string): (done: number, total: number) => void {
+  return (done, total) => {
+    if (!process.stderr.isTTY || total < 50_000) return;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+  };
+}
+
+/** Ready-to-paste lines for reaching lamp 1. */
+export function lampHints(sim: Sim): string[] {
+  const a = sim.lampAddress(1);
+  return [
+    `  ping -6 -c 3 ${a}`,
+    `  coap-client -m get coap://[${a}]/3311/0/5850`,
+    `  coap-client -m put -e 1 coap://[${a}]/3311/0/5850`,
+  ];
+}
+
+const HELP_CONSOLE = 'commands: status | state <n> | kill <n> | revive <n> | fault <n> on|off | help';
+
+/** The stdin console: one command per line, one answer per line. */
+function runConsole(sim: Sim): void {
+  if (process.stdin.isTTY === undefined && process.stdin.readableEnded) return;
+  const rl = createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    const [cmd, arg, arg2] = line.trim().split(/\s+/);
+    const n = Number(arg);
+    const lamp = Number.isInteger(n) ? sim.fleet.lamp(n) : undefined;
+    const needLamp = (): boolean => {
+      if (lamp) return true;
+      console.log(`error: no lamp "${arg ?? ''}"`);
+      return false;
+    };
+    switch (cmd) {
+      case undefined:
+      case '':
+        break;
+      case 'status':
+        console.log(JSON.stringify({ fleet: sim.fleet.counters, host: sim.host.counters.snapshot() }));
+        break;
+      case 'state':
+        if (needLamp()) console.log(JSON.stringify({ lamp: n, up: lamp!.up === 1, ...readState(sim.fleet.hal, lamp!) }));
+        break;
+      case 'kill':
+        if (needLamp()) console.log(sim.fleet.kill(n) ? `ok: lamp ${n} killed` : `error: lamp ${n} is already down`);
+        break;
+      case 'revive':
+        if (needLamp()) console.log(sim.fleet.revive(n) ? `ok: lamp ${n} revived` : `error: lamp ${n} is already up`);
+        break;
+      case 'fault':
+        if (arg2 !== 'on' && arg2 !== 'off') console.log('error: fault <n> on|off');
+        else if (needLamp()) console.log(sim.fleet.fault(n, arg2 === 'on') ? `ok: lamp ${n} fault ${arg2}` : 'error');
+        break;
+      case 'help':
+        console.log(HELP_CONSOLE);
+        break;
+      default:
+        console.log(`error: unknown command "${cmd}"; ${HELP_CONSOLE}`);
+    }
+  });
+}
+
 export function registerSimCommand(program: Command): void {
-  program.command('sim').description('(not yet available)');
+  const cmd = program
+    .command('sim')
+    .description('simulate a fleet of lamps, each at its own IPv6 address in one /64, on the real firmware core')
+    .addHelpText('after', `
+Examples:
+  lampnet sim --lamps 10000 --link tun          then: ping -6 <prefix>::2a
+  lampnet sim --lamps all --link tun --gateway none
+
+On stdin: ${HELP_CONSOLE}`);
+  addSimOptions(cmd, { lamps: '1000', link: 'tun' }).action(async (o: Record<string, string>) => {
+    const options = simOptionsFrom(o);
+    const started = performance.now();
+    const sim = await startSim({ ...options, onProgress: progressBar('booting lamps') });
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    const count = options.lamps === 'all' ? 'every address' : `${options.lamps} lamps`;
+    console.log(`lampnet sim: ${count} of ${sim.prefix}/64 on ${options.link === 'tun' ? `TUN ${options.tun}` : 'the memory link'} (ready in ${secs} s)`);
+    console.log(`gateway: ${sim.gateway || 'none (lamps run standalone)'}`);
+    if (options.link === 'tun') console.log(['try:', ...lampHints(sim)].join('\n'));
+    console.log('ready');
+    runConsole(sim);
+    const stop = (): void => {
+      void sim.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
