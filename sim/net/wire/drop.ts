@@ -20,41 +20,44 @@ export const Drop = {
   hopLimitZero: 4,
   /** Source address is multicast (RFC 4291 §2.7: never a valid source). */
   sourceMulticast: 5,
+  /** Source address is `::`: nothing from it needs an answer (DAD probes, early MLD reports), and
+   * no reply or error could reach it. */
+  sourceUnspecified: 6,
   /** Destination is neither inside the fleet's /64 nor multicast. */
-  notOurPrefix: 6,
+  notOurPrefix: 7,
   /** Extension header runs past the end of the packet or has an inconsistent length. */
-  badExtensionHeader: 7,
+  badExtensionHeader: 8,
   /** Hop-by-Hop Options header anywhere but directly after the IPv6 header (RFC 8200 §4.1). */
-  misplacedHopByHop: 8,
+  misplacedHopByHop: 9,
   /** An option whose type says "discard if unrecognized" (high bits 01, 10 or 11; RFC 8200 §4.2). */
-  unrecognizedOption: 9,
+  unrecognizedOption: 10,
   /** Routing header with Segments Left > 0: the lamp would have to forward it; it is an end host. */
-  routingSegmentsLeft: 10,
+  routingSegmentsLeft: 11,
   /** Fragment header. The lamps' protocols (ping, CoAP) fit one packet and a reassembly buffer per
    * source would be per-packet state an attacker can fill; so fragments are dropped (and counted)
    * instead of reassembled. */
-  fragment: 11,
+  fragment: 12,
   /** No Next Header (59): nothing to deliver. */
-  noNextHeader: 12,
+  noNextHeader: 13,
   /** Upper-layer protocol other than ICMPv6 and UDP (ESP, AH, TCP, ...). */
-  unknownNextHeader: 13,
+  unknownNextHeader: 14,
   /** ICMPv6 message shorter than its type requires. */
-  icmpTruncated: 14,
+  icmpTruncated: 15,
   /** ICMPv6 checksum does not verify over the pseudo-header. */
-  icmpBadChecksum: 15,
+  icmpBadChecksum: 16,
   /** ICMPv6 type the lamps do not answer (Neighbor Discovery is not needed on a layer-3 TUN link,
    * MLD reports, errors addressed to a lamp, ...). */
-  icmpUnhandledType: 16,
+  icmpUnhandledType: 17,
   /** UDP datagram shorter than its header, or its Length field disagrees with the IPv6 payload. */
-  udpBadLength: 17,
+  udpBadLength: 18,
   /** UDP checksum does not verify. */
-  udpBadChecksum: 18,
+  udpBadChecksum: 19,
   /** UDP checksum 0, which IPv6 forbids (RFC 8200 §8.1). */
-  udpZeroChecksum: 19,
+  udpZeroChecksum: 20,
   /** Multicast datagram for a group no lamp has joined. */
-  noGroupMember: 20,
+  noGroupMember: 21,
   /** Packet to a multicast destination that is neither an Echo Request nor UDP. */
-  multicastUnhandled: 21,
+  multicastUnhandled: 22,
 } as const;
 
 export type DropReason = (typeof Drop)[keyof typeof Drop];

@@ -6,6 +6,7 @@
  * - `Ipv6Repr`, the parsed header as plain fields, with `parse` from a view and `emit` into a
  *   caller's buffer (for tests and tools; the host writes headers with `emitIpv6Header` directly).
  */
+import { copyBytes } from './bytes.js';
 import { Drop, OK } from './drop.js';
 
 export const IPV6_HEADER_LEN = 40;
@@ -75,8 +76,8 @@ export function emitIpv6Header(
   out[off + 5] = payloadLen & 0xff;
   out[off + 6] = nextHeader;
   out[off + 7] = hopLimit;
-  out.set(srcBuf.subarray(srcOff, srcOff + 16), off + 8);
-  out.set(dstBuf.subarray(dstOff, dstOff + 16), off + 24);
+  copyBytes(srcBuf, srcOff, out, off + 8, 16);
+  copyBytes(dstBuf, dstOff, out, off + 24, 16);
 }
 
 /** The fixed header as plain fields. */
@@ -91,8 +92,8 @@ export class Ipv6Repr {
 
   /** Copy the fields out of a checked view. */
   parse(packet: Ipv6Packet): this {
-    this.src.set(packet.buf.subarray(packet.srcOff, packet.srcOff + 16));
-    this.dst.set(packet.buf.subarray(packet.dstOff, packet.dstOff + 16));
+    copyBytes(packet.buf, packet.srcOff, this.src, 0, 16);
+    copyBytes(packet.buf, packet.dstOff, this.dst, 0, 16);
     this.nextHeader = packet.nextHeader;
     this.payloadLen = packet.payloadLen;
     this.hopLimit = packet.hopLimit;
