@@ -38,9 +38,11 @@ export async function bundleFirmware(entry: string = FIRMWARE_ENTRY): Promise<st
   });
   const lowered = await transform(bundled.outputFiles[0].text, {
     isModule: false,
+    // IE 11 is SWC's ES5 engine: everything newer is lowered. Its typeof/instanceof rewrites are
+    // excluded: they only matter for Symbols, and their helpers reference the missing `Symbol`.
+    env: { targets: { ie: '11' }, loose: true, exclude: ['transform-typeof-symbol'] },
     jsc: {
       parser: { syntax: 'ecmascript' },
-      target: 'es5',
       loose: true,
       externalHelpers: false,
       assumptions: {
