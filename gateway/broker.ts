@@ -1,0 +1,152 @@
+/**
+ * The embedded MQTT broker: aedes in the gateway's process, on TCP (`--mqtt-port`) and WebSocket
+ * (`--ws-port`, whose HTTP side also serves the dashboard's static files).
+ *
+ * The gateway's own MQTT client connects through an in-process stream pair, not a socket: aedes
+ * then knows which client is the gateway without any password, and with client credentials set
+ * (`--broker-user/--broker-password`) the access rules are
+ *   - a client without the credentials cannot connect;
+ *   - clients may publish only commands (`lampnet/lamps/<id>/set`, `lampnet/groups/<g>/set`);
+ *     any other publish closes their connection (MQTT 3.1.1 has no way to refuse one publish);
+ *   - only the gateway publishes state, availability, stats, status and errors.
+ * Without credentials the broker is open, like a fresh Mosquitto on localhost.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { Duplex } from 'node:stream';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { listen } from './listen.js';
+import { serveStatic } from './static-files.js';
+import { parseCommandTopic } from './topics.js';
+
+export interface BrokerCredentials {
+  username: string;
+  password: string;
+}
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  /** TCP port (0 = any free port). */
+  mqttPort: number;
+  /** WebSocket/HTTP port (0 = any free port), or null for none. */
+  wsPort: number | null;
+  credentials?: BrokerCredentials | null;
+  /** Directory served over HTTP on the WebSocket port (the dashboard), or null. */
+  staticDir?: string | null;
+}
+
+export interface EmbeddedBroker {
+  readonly aedes: Aedes;
+  readonly mqttPort: number;
+  readonly wsPort: number | null;
+  /** A new in-process connection for the gateway's MQTT client (a stream builder). */
+  connectGateway(): Duplex;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const gatewayStreams = new WeakSet<object>();
+  const isGateway = (client: Client | null): boolean => client !== null && gatewayStreams.has(client.conn);
+  const credentials = options.credentials ?? null;
+
+  const aedes = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      if (isGateway(client) || credentials === null) return done(null, true);
+      if (username === credentials.username && password !== undefined && sameSecret(password, credentials.password)) return done(null, true);
+      const error = new Error(`client '${client.id}' gave wrong or no credentials`) as AuthenticateError;
+      error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
+      done(error, false);
+    },
+    authorizePublish(client, packet, done) {
+      if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topics are reserved for the broker'));
+      // client is null for a will published after its client is gone: aedes already accepted it.
+      if (credentials === null || client === null || isGateway(client)) return done(null);
+      if (parseCommandTopic(packet.topic) !== null) return done(null);
+      done(new Error(`client '${client.id}' may publish only .../set commands, not '${packet.topic}'`));
+    },
+  });
+
+  const tcp = net.createServer((socket) => aedes.handle(socket));
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    await listen(tcp, options.mqttPort, options.host, 'MQTT (--mqtt-port)');
+    closers.push(() => closeServer(tcp));
+    let wsPort: number | null = null;
+    if (options.wsPort !== null) {
+      const staticDir = options.staticDir ?? null;
+      const web = http.createServer((req, res) => serveStatic(staticDir, req, res));
+      const wss = new WebSocketServer({ server: web });
+      wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+      await listen(web, options.wsPort, options.host, 'MQTT over WebSocket (--ws-port)');
+      wsPort = (web.address() as AddressInfo).port;
+      closers.push(() => {
+        for (const client of wss.clients) client.terminate();
+        return new Promise<void>((resolve) => wss.close(() => resolve())).then(() => closeServer(web));
+      });
+    }
+    return {
+      aedes,
+      mqttPort: (tcp.address() as AddressInfo).port,
+      wsPort,
+      connectGateway() {
+        const [gatewaySide, brokerSide] = streamPair();
+        gatewayStreams.add(brokerSide);
+        aedes.handle(brokerSide);
+        return gatewaySide;
+      },
+      async close() {
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await Promise.all(closers.map((close) => close()));
+      },
+    };
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all(closers.map((close) => close()));
+    throw err;
+  }
+}
+
+function sameSecret(given: Buffer, expected: string): boolean {
+  const want = Buffer.from(expected);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function closeServer(server: net.Server | http.Server): Promise<void> {
+  if ('closeAllConnections' in server) server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Two connected duplex streams: what is written to one is read from the other. A write completes
+ * only once the reader has room, so backpressure crosses the pair as it would a socket. */
+function streamPair(): [Duplex, Duplex] {
+  const sides: Duplex[] = [];
+  const blocked: (((error?: Error | null) => void) | null)[] = [null, null];
+  const make = (self: number): Duplex => {
+    const other = 1 - self;
+    return new Duplex({
+      read() {
+        // The reader wants more: release the writer on the other side if it was waiting.
+        const resume = blocked[other];
+        blocked[other] = null;
+        resume?.();
+      },
+      write(chunk, _encoding, callback) {
+        if (sides[other].push(chunk)) callback();
+        else blocked[self] = callback;
+      },
+      final(callback) {
+        sides[other].push(null);
+        callback();
+      },
+      destroy(err, callback) {
+        if (!sides[other].destroyed) sides[other].destroy();
+        callback(err);
+      },
+    });
+  };
+  sides.push(make(0), make(1));
+  return [sides[0], sides[1]];
+}

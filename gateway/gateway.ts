@@ -1,0 +1,270 @@
+/**
+ * The gateway assembled: lamps on a datagram transport on one side, MQTT on the other.
+ *
+ *   transport ──CoAP──► ResourceDirectory (POST /rd…) ──► LampRegistry ──► Publisher ──► MQTT
+ *             ◄─CoAP─── CoapClient ◄── LampCommander ◄── commands.ts ◄── MQTT .../set
+ *
+ * `startGateway` is used by `lampnet gateway` (its own udp6 socket), by `lampnet up` (the
+ * simulator's in-memory endpoint passed as `transport`) and by tests; `close()` undoes everything
+ * it started and nothing it was given.
+ */
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import { CoapReader } from '../firmware/coap.js';
+import { COAP_PORT } from '../firmware/protocol.js';
+import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
+import { CoapClient } from './coap-client.js';
+import { type CommandContext, handleCommandMessage } from './commands.js';
+import { LampCommander } from './lamp-commands.js';
+import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
+import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './publisher.js';
+import { LampRegistry } from './registry.js';
+import { ResourceDirectory } from './resource-directory.js';
+import { defaultDashboardDir } from './static-files.js';
+import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from './topics.js';
+import type { DatagramEndpoint } from './transport.js';
+import { openUdpTransport } from './transport-udp.js';
+
+export interface GatewayOptions {
+  /** External broker URL (mqtt://, mqtts://, ws://); null = the embedded aedes broker. */
+  mqttUrl: string | null;
+  mqttUsername: string | null;
+  mqttPassword: string | null;
+  /** MQTT client id of the gateway (keep it stable: an external broker keeps its session). */
+  clientId: string;
+  /** Address the embedded broker's and the metrics' servers listen on. */
+  listenHost: string;
+  /** Embedded broker TCP port (0 = any free port). */
+  mqttPort: number;
+  /** Embedded broker WebSocket (and dashboard) port, null = none. */
+  wsPort: number | null;
+  /** Credentials clients need for the embedded broker; null = open broker. */
+  brokerCredentials: BrokerCredentials | null;
+  /** Prometheus endpoint port, null = none. */
+  metricsPort: number | null;
+  /** The udp6 socket (when no transport is given). */
+  coapHost: string;
+  coapPort: number;
+  multicastInterface: string | null;
+  /** Period of lampnet/stats and group stats. */
+  statsIntervalMs: number;
+  haDiscovery: boolean;
+  /** Period of the lifetime sweep that turns silent lamps offline. */
+  sweepIntervalMs: number;
+  /** Grace after a lamp's lifetime before it counts as offline. */
+  lifetimeGraceMs: number;
+  /** CoAP retransmission parameters (RFC 7252 §4.8). */
+  ackTimeoutMs: number;
+  maxRetransmit: number;
+  /** Confirmable commands in flight at once over all lamps. */
+  maxCommandsInFlight: number;
+  maxLamps: number;
+  /** Directory served on the WebSocket port (the dashboard); null = none. */
+  dashboardDir: string | null;
+  /** How long startGateway waits for the first MQTT connection. */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
+  mqttUrl: null,
+  mqttUsername: null,
+  mqttPassword: null,
+  clientId: 'lampnet-gateway',
+  listenHost: '127.0.0.1',
+  mqttPort: 1883,
+  wsPort: 9001,
+  brokerCredentials: null,
+  metricsPort: 9464,
+  coapHost: '::',
+  coapPort: COAP_PORT,
+  multicastInterface: null,
+  statsIntervalMs: 1000,
+  haDiscovery: false,
+  sweepIntervalMs: 1000,
+  lifetimeGraceMs: 1000,
+  ackTimeoutMs: 2000,
+  maxRetransmit: 4,
+  maxCommandsInFlight: 1000,
+  maxLamps: 2_000_000,
+  dashboardDir: defaultDashboardDir(),
+  connectTimeoutMs: 10_000,
+};
+
+export interface GatewayHandle {
+  readonly options: GatewayOptions;
+  readonly registry: LampRegistry;
+  readonly metrics: GatewayMetrics;
+  /** The MQTT URL clients use (the embedded broker's TCP listener, or the external URL). */
+  readonly mqttUrl: string;
+  /** Ports actually bound (useful with 0); null for what is not running. */
+  readonly mqttPort: number | null;
+  readonly wsPort: number | null;
+  readonly metricsPort: number | null;
+  readonly coapPort: number | null;
+  close(): Promise<void>;
+}
+
+export async function startGateway(overrides: Partial<GatewayOptions> = {}, transport?: DatagramEndpoint): Promise<GatewayHandle> {
+  const options: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...overrides };
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const step of cleanups.splice(0).reverse()) await step();
+  };
+  try {
+    return await assemble(options, transport, cleanups, cleanup);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function assemble(
+  options: GatewayOptions,
+  given: DatagramEndpoint | undefined,
+  cleanups: (() => Promise<void> | void)[],
+  cleanup: () => Promise<void>,
+): Promise<GatewayHandle> {
+  let closed = false;
+  const link = given ?? (await openUdpTransport({ host: options.coapHost, port: options.coapPort, multicastInterface: options.multicastInterface ?? undefined }));
+  if (given === undefined) cleanups.push(() => link.close());
+
+  const registry = new LampRegistry({ maxLamps: options.maxLamps, graceMs: options.lifetimeGraceMs });
+  let publisher: Publisher | null = null;
+  const metrics = new GatewayMetrics({
+    lamps: () => registry.size,
+    online: () => registry.onlineCount,
+    backlog: () => publisher?.backlog ?? 0,
+    inFlight: () => coap.inFlight,
+  });
+  const send = (addr: string, port: number, data: Uint8Array): void => link.send(addr, port, data);
+  const coap = new CoapClient(send, {
+    ackTimeoutMs: options.ackTimeoutMs,
+    maxRetransmit: options.maxRetransmit,
+    retransmitted: () => metrics.retransmissions.inc(),
+  });
+  cleanups.push(() => coap.close());
+
+  // MQTT: the embedded broker (gateway connected in-process) or an external one by URL.
+  let broker: EmbeddedBroker | null = null;
+  let client: MqttClient;
+  const will = { topic: STATUS_TOPIC, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
+  const clientOptions: IClientOptions = { clientId: options.clientId, will, queueQoSZero: false, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs };
+  if (options.mqttUrl === null) {
+    broker = await startEmbeddedBroker({
+      host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
+      credentials: options.brokerCredentials, staticDir: options.dashboardDir,
+    });
+    cleanups.push(() => broker?.close());
+    const embedded = broker;
+    client = new MqttClient(() => embedded.connectGateway(), { ...clientOptions, clean: true });
+  } else {
+    // A persistent session on an external broker keeps commands sent while the gateway is down.
+    client = mqtt.connect(options.mqttUrl, {
+      ...clientOptions, clean: false,
+      ...(options.mqttUsername === null ? {} : { username: options.mqttUsername }),
+      ...(options.mqttPassword === null ? {} : { password: options.mqttPassword }),
+    });
+  }
+  cleanups.push(() => new Promise<void>((resolve) => client.end(true, {}, () => resolve())));
+  const mqttUrl = broker === null ? (options.mqttUrl as string) : `mqtt://${urlHost(options.listenHost)}:${broker.mqttPort}`;
+
+  const pub = new Publisher(client, registry, metrics, { haDiscovery: options.haDiscovery });
+  publisher = pub;
+  const discovery = options.haDiscovery ? DIRTY_DISCOVERY : 0;
+  const cmd = new LampCommander(registry, coap, {
+    confirmed: (i) => pub.mark(i, DIRTY_STATE),
+    failed: (topic, lamp, kind, reason) => pub.reportError({ topic, kind, lamp, reason }),
+    finished: (result) => {
+      metrics.deliveries.inc({ result });
+      if (result === 'timeout') metrics.timeouts.inc();
+    },
+  }, { maxInFlight: options.maxCommandsInFlight, multicast: link.multicast === true, coapPort: COAP_PORT });
+  cleanups.push(() => cmd.close());
+
+  const directory = new ResourceDirectory(registry, send, {
+    registered(i) {
+      metrics.registrations.inc();
+      pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
+    },
+    updated(i, reported) {
+      metrics.updates.inc();
+      if (reported) pub.mark(i, DIRTY_STATE);
+    },
+    dropped: (reason) => metrics.coapDrops.inc({ reason }),
+  });
+
+  const reader = new CoapReader();
+  link.onMessage((from, port, data) => {
+    if (closed) return;
+    if (!reader.read(data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
+    const codeClass = reader.code >> 5;
+    if (codeClass === 0) directory.handle(reader, from, port);
+    else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {
+      if (!coap.handle(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
+    } else metrics.coapDrops.inc({ reason: 'malformed' });
+  });
+
+  const ctx: CommandContext = { registry, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
+  client.on('message', (topic, payload, packet) => handleCommandMessage(ctx, topic, payload, packet.retain));
+  client.on('connect', () => {
+    client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
+    pub.connected();
+  });
+  // mqtt.js reconnects by itself; errors are reported through 'error' and must not be unhandled.
+  let lastMqttError: Error | null = null;
+  client.on('error', (err) => { lastMqttError = err; });
+
+  const sweep = setInterval(() => registry.sweep(Date.now(), (i) => pub.mark(i, DIRTY_AVAILABILITY)), options.sweepIntervalMs);
+  const stats = setInterval(() => pub.publishStats(), options.statsIntervalMs);
+  cleanups.push(() => { clearInterval(sweep); clearInterval(stats); });
+
+  let metricsServer: MetricsServer | null = null;
+  if (options.metricsPort !== null) {
+    metricsServer = await serveMetrics(metrics, options.metricsPort, options.listenHost);
+    const server = metricsServer;
+    cleanups.push(() => server.close());
+  }
+
+  await firstConnection(client, options, () => lastMqttError);
+
+  return {
+    options,
+    registry,
+    metrics,
+    mqttUrl,
+    mqttPort: broker?.mqttPort ?? null,
+    wsPort: broker?.wsPort ?? null,
+    metricsPort: metricsServer?.port ?? null,
+    coapPort: given === undefined ? (link as { port?: number }).port ?? null : null,
+    async close() {
+      if (closed) return;
+      if (client.connected) await withTimeout(pub.goingOffline(), 2000);
+      closed = true;
+      await cleanup();
+    },
+  };
+}
+
+function firstConnection(client: MqttClient, options: GatewayOptions, lastError: () => Error | null): Promise<void> {
+  if (client.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('connect', connected);
+      const why = lastError()?.message ?? 'no answer';
+      reject(new Error(`cannot connect to the MQTT broker ${options.mqttUrl ?? '(embedded)'} within ${options.connectTimeoutMs} ms: ${why}`));
+    }, options.connectTimeoutMs);
+    const connected = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('connect', connected);
+  });
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+}
+
+function urlHost(host: string): string {
+  const concrete = host === '::' ? '::1' : host === '0.0.0.0' ? '127.0.0.1' : host;
+  return concrete.includes(':') ? `[${concrete}]` : concrete;
+}

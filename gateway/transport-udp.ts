@@ -1,0 +1,71 @@
+/**
+ * The gateway's real-network transport: one dual-stack `udp6` socket (IPV6_V6ONLY off), bound to
+ * [::]:5683 by default, so IPv6 lamps and IPv4-only boards (Espruino's network layer) share one
+ * socket and one address type — an IPv4 lamp appears as `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2).
+ *
+ * Multicast: a datagram to a group address (ff15::…) needs an outgoing interface, which only the
+ * operator knows (`--multicast-interface eth0`). With one, group commands go by multicast (and one
+ * by one to IPv4 members, whom IPv6 multicast cannot reach); without, every group command goes one
+ * by one to each member.
+ */
+import dgram from 'node:dgram';
+import { COAP_PORT } from '../firmware/protocol.js';
+import type { DatagramEndpoint } from './transport.js';
+
+export interface UdpTransportOptions {
+  port?: number;
+  host?: string;
+  /** Interface name for multicast sends; multicast is off without it. */
+  multicastInterface?: string;
+}
+
+export interface UdpTransport extends DatagramEndpoint {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** Sends the kernel refused (no route, buffer full); UDP gives no other feedback. */
+  readonly sendErrors: number;
+}
+
+export async function openUdpTransport(options: UdpTransportOptions = {}): Promise<UdpTransport> {
+  const host = options.host ?? '::';
+  const port = options.port ?? COAP_PORT;
+  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error): void => reject(new Error(`cannot bind the CoAP socket to [${host}]:${port}: ${err.message}`));
+    socket.once('error', failed);
+    socket.bind(port, host, () => {
+      socket.off('error', failed);
+      resolve();
+    });
+  });
+  if (options.multicastInterface !== undefined) {
+    try {
+      socket.setMulticastInterface(`::%${options.multicastInterface}`);
+    } catch (err) {
+      socket.close();
+      throw new Error(`cannot send multicast on interface '${options.multicastInterface}': ${(err as Error).message}`);
+    }
+  }
+  // Errors after binding (e.g. ICMP port unreachable surfacing as ECONNREFUSED) must not kill the
+  // process; they are counted like refused sends.
+  let sendErrors = 0;
+  socket.on('error', () => { sendErrors++; });
+  const countFailure = (err: Error | null): void => { if (err) sendErrors++; };
+  let closed = false;
+  return {
+    port: socket.address().port,
+    get sendErrors() { return sendErrors; },
+    multicast: options.multicastInterface !== undefined,
+    send(addr, toPort, data) {
+      if (!closed) socket.send(data, toPort, addr, countFailure);
+    },
+    onMessage(cb) {
+      socket.on('message', (msg, rinfo) => cb(rinfo.address, rinfo.port, msg));
+    },
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      return new Promise((resolve) => socket.close(() => resolve()));
+    },
+  };
+}
