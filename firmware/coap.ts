@@ -114,6 +114,7 @@ export class CoapReader {
     if (this.code === EMPTY && len !== 4) return this.fail('CoAP empty message (code 0.00) carries ' + (len - 4) + ' bytes after the header');
     this.tokenOff = off + 4;
     this.tokenLen = tkl;
+    this.payloadOff = end;
     let p = off + 4 + tkl;
     let num = 0;
     while (p < end) {
