@@ -1,0 +1,235 @@
+/**
+ * The firmware bundle as the board gets it: ES5 only, nothing Espruino lacks, within budget, and
+ * working — booted on an emulated Espruino (emulated-espruino.ts) it answers CoAP over a real UDP
+ * socket and registers with a test gateway.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { parse as parseJs } from 'acorn';
+import { generate, parse as parseCoap, type ParsedPacket } from 'coap-packet';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFirmware, MAX_BUNDLE_BYTES } from '../../firmware/espruino/build.js';
+import { espruinoProblems } from '../../firmware/espruino/espruino-compat.js';
+import { loadOnEmulatedEspruino, withoutHoisting, type EmulatedBoard, type FakeWifi } from './emulated-espruino.js';
+
+let bundle = '';
+
+beforeAll(async () => {
+  bundle = await bundleFirmware();
+}, 120_000);
+
+describe('the firmware bundle', () => {
+  it('parses as ES5', () => {
+    expect(() => parseJs(bundle, { ecmaVersion: 5, sourceType: 'script' })).not.toThrow();
+  });
+
+  it('references no global, member or module that Espruino lacks', () => {
+    expect(espruinoProblems(bundle)).toEqual([]);
+  });
+
+  it(`fits in ${MAX_BUNDLE_BYTES} bytes`, () => {
+    expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  });
+});
+
+describe('the Espruino check', () => {
+  it.each([
+    ['new Map()', 'Map'],
+    ['new Set()', 'Set'],
+    ['new WeakMap()', 'WeakMap'],
+    ['var i = Symbol.iterator', 'Symbol'],
+    ['Reflect.ownKeys({})', 'Reflect'],
+    ['new Proxy({}, {})', 'Proxy'],
+    ['Buffer.from("a")', 'Buffer'],
+    ['process.hrtime()', 'process.hrtime'],
+    ['f(process)', 'process used as a value'],
+    ['Array.from(x)', 'Array.from'],
+    ['Number.isNaN(x)', 'Number.isNaN'],
+    ['Math.trunc(x)', 'Math.trunc'],
+    ['Math.sign(x)', 'Math.sign'],
+    ['require("fs")', 'require of "fs"'],
+    ['require(name)', 'require of a computed name'],
+    ['for (var a of b) {}', 'not ES5'],
+    ['var f = (a) => a', 'not ES5'],
+  ])('flags %s', (code, problem) => {
+    expect(espruinoProblems(code).join('\n')).toContain(problem);
+  });
+
+  it("accepts Espruino's own process members and modules", () => {
+    expect(espruinoProblems('process.memory(); process.env; require("dgram"); require("Storage"); require("Wifi")')).toEqual([]);
+  });
+});
+
+describe('the no-hoisting emulation', () => {
+  it('makes a call before the function definition fail, as on Espruino', () => {
+    expect(() => new Function(withoutHoisting('f(); function f() {}'))()).toThrow(TypeError);
+    expect(() => new Function(withoutHoisting('function f() {} f();'))()).not.toThrow();
+  });
+});
+
+/** A UDP peer on 127.0.0.1 that collects what it receives. */
+class Peer {
+  readonly socket: Socket = createSocket('udp4');
+  readonly received: { packet: ParsedPacket; from: RemoteInfo }[] = [];
+  private waiters: (() => void)[] = [];
+
+  async open(): Promise<this> {
+    this.socket.on('message', (data, from) => {
+      this.received.push({ packet: parseCoap(data), from });
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.socket.bind(0, '127.0.0.1');
+    await once(this.socket, 'listening');
+    return this;
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** The first packet received (now or later) that satisfies `match`. */
+  async next(match: (p: ParsedPacket) => boolean, what: string): Promise<{ packet: ParsedPacket; from: RemoteInfo }> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const found = this.received.find((r) => match(r.packet));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${what} within 20 s; received ${this.received.length} packets`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 500);
+      });
+    }
+  }
+
+  send(packet: Buffer, port: number): void {
+    this.socket.send(packet, port, '127.0.0.1');
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+function option(packet: ParsedPacket, name: string): string[] {
+  return packet.options.filter((o) => o.name === name).map((o) => o.value.toString());
+}
+
+function isRegistration(p: ParsedPacket): boolean {
+  return p.code === '0.02' && option(p, 'Uri-Path').join('/') === 'rd' && option(p, 'Uri-Query').some((q) => q.startsWith('ep='));
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the bundle on an emulated Espruino', () => {
+  let board: EmulatedBoard | null = null;
+  let gateway: Peer;
+  let client: Peer;
+
+  async function bootBoard(lamp: Record<string, unknown>, extra: { wifi?: FakeWifi; board?: Record<string, unknown> } = {}): Promise<EmulatedBoard> {
+    gateway = await new Peer().open();
+    client = await new Peer().open();
+    const config = { gateway: '127.0.0.1', pin: 'D5', ...extra.board, lamp: { id: 'board-7', bootJitterMs: 0, ...lamp } };
+    board = loadOnEmulatedEspruino(bundle, {
+      storage: { 'lampnet.json': JSON.stringify(config) },
+      wifi: extra.wifi,
+      coapPortOf: (address) => (address === '127.0.0.1' ? gateway.port : undefined),
+    });
+    const b = board;
+    await until(() => b.boundPorts.length > 0, 'the CoAP socket to bind');
+    return b;
+  }
+
+  afterEach(() => {
+    board?.emit('kill');
+    board?.close();
+    board = null;
+    gateway?.close();
+    client?.close();
+  });
+
+  it('answers a CoAP GET of the on/off resource', async () => {
+    const b = await bootBoard({ powerOn: 0 });
+    client.send(generate({ code: '0.01', messageId: 0x1234, token: Buffer.from([9, 9]), confirmable: true, options: [
+      { name: 'Uri-Path', value: Buffer.from('3311') },
+      { name: 'Uri-Path', value: Buffer.from('0') },
+      { name: 'Uri-Path', value: Buffer.from('5850') },
+    ] }), b.boundPorts[0]);
+    const { packet } = await client.next((p) => p.messageId === 0x1234, 'response to GET /3311/0/5850');
+    expect(packet.ack).toBe(true);
+    expect(packet.code).toBe('2.05');
+    expect(packet.token).toEqual(Buffer.from([9, 9]));
+    expect(packet.payload.toString()).toBe('0');
+  });
+
+  it('registers with the configured gateway: POST /rd?ep=<id>&lt=<lifetime> from port 5683', async () => {
+    const b = await bootBoard({ lifetimeS: 120 });
+    const { packet, from } = await gateway.next(isRegistration, 'registration');
+    expect(option(packet, 'Uri-Query')).toEqual(expect.arrayContaining(['ep=board-7', 'lt=120']));
+    expect(from.port).toBe(b.boundPorts[0]);
+  });
+
+  it('switches the configured PWM pin on at power-up when powerOn is 1', async () => {
+    const b = await bootBoard({ powerOn: 1, defaultLevel: 100 });
+    await until(() => b.pwm.length > 0, 'a PWM write');
+    expect(b.pwm.at(-1)).toEqual(['D5', 1]);
+  });
+
+  it('drives the PWM pin when commanded off over CoAP', async () => {
+    const b = await bootBoard({ powerOn: 1 });
+    await until(() => b.pwm.length > 0, 'a PWM write');
+    client.send(generate({ code: '0.03', messageId: 77, confirmable: true, options: [
+      { name: 'Uri-Path', value: Buffer.from('3311') },
+      { name: 'Uri-Path', value: Buffer.from('0') },
+      { name: 'Uri-Path', value: Buffer.from('5850') },
+    ], payload: Buffer.from('0') }), b.boundPorts[0]);
+    const { packet } = await client.next((p) => p.messageId === 77, 'response to PUT');
+    expect(packet.code).toBe('2.04');
+    await until(() => b.pwm.at(-1)?.[1] === 0, 'the pin to go to 0');
+  });
+
+  it('reports its memory use (process.memory) on the console', async () => {
+    const b = await bootBoard({});
+    await until(() => b.lines.some((l) => /memory 2383\/16383 JsVars/.test(l)), 'a memory report');
+  });
+
+  it('starts once when init follows the load', async () => {
+    const b = await bootBoard({});
+    b.emit('init');
+    await gateway.next(isRegistration, 'registration');
+    expect(b.socketsOpened).toBe(1);
+  });
+
+  it('releases its socket on kill and starts afresh on init, as save() does', async () => {
+    const b = await bootBoard({});
+    await gateway.next(isRegistration, 'first registration');
+    b.emit('kill');
+    expect(b.socketsClosed).toBe(1);
+    gateway.received.length = 0;
+    b.emit('init');
+    await until(() => b.boundPorts.length === 2, 'the socket to bind again');
+    const { from } = await gateway.next(isRegistration, 'registration after init');
+    expect(from.port).toBe(b.boundPorts[1]);
+  });
+
+  it('joins the stored Wifi network and starts SNTP before opening its socket', async () => {
+    const calls: string[] = [];
+    const wifi: FakeWifi = {
+      connect(ssid, options, callback) {
+        calls.push(`connect ${ssid} ${options.password}`);
+        setTimeout(() => callback(null), 10);
+      },
+      setSNTP(server, zone) {
+        calls.push(`sntp ${server} ${zone}`);
+      },
+    };
+    await bootBoard({}, { wifi, board: { wifi: 'street', password: 'lamps', ntp: 'ntp.example' } });
+    expect(calls).toEqual(['connect street lamps', 'sntp ntp.example UTC0']);
+    await gateway.next(isRegistration, 'registration');
+  });
+});
