@@ -1,7 +1,7 @@
 /**
  * Runs the firmware bundle in a bare node:vm context shaped like Espruino: the globals Espruino lacks
  * are deleted, function declarations stop hoisting, and the only platform is Espruino's API (E,
- * analogWrite, timers, require of dgram/Storage/Wifi, console, process.memory). The dgram fake is
+ * analogWrite, timers, require of dgram/Storage/Wifi, console, process.memory, save). The dgram fake is
  * backed by a real UDP socket on 127.0.0.1 and keeps Espruino's quirks: datagrams arrive as 8-bit
  * strings, send() takes strings, and bind(port, address, callback) never calls back.
  */
@@ -60,6 +60,8 @@ export interface EmulatedBoard {
   boundPorts: number[];
   socketsOpened: number;
   socketsClosed: number;
+  /** Calls of save(). */
+  saves: number;
   /** Fire an E event ('init' after save() or at power-up, 'kill' before save() or reset()). */
   emit(event: 'init' | 'kill'): void;
   /** Release every socket the board still holds. */
@@ -90,6 +92,7 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions = {
     boundPorts: [],
     socketsOpened: 0,
     socketsClosed: 0,
+    saves: 0,
     emit(event) {
       for (const handler of handlers[event] ?? []) handler();
     },
@@ -166,6 +169,14 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions = {
     console: { log: (...args: unknown[]) => board.lines.push(args.map(String).join(' ')) },
     process: { memory: () => ({ free: 14000, usage: 2383, total: 16383 }) },
     getSerial: () => '30aea4000000-emulated',
+    // Espruino saves at its next idle: kill handlers, state to flash, then init handlers.
+    save: () => {
+      board.saves++;
+      setTimeout(() => {
+        board.emit('kill');
+        board.emit('init');
+      }, 0);
+    },
     require(module: string) {
       if (module === 'dgram') return dgram;
       if (module === 'Storage') return storage;

@@ -1,0 +1,170 @@
+/**
+ * `lampnet firmware build|flash`, run in-process through commander with the real EspruinoTools as
+ * the child process, and no board: build writes what flash would send; flash refuses clearly when
+ * there is nothing to send to; bad flags are refused before anything is sent.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerFirmwareCommand } from '../../firmware/cli.js';
+import { bundleFirmware } from '../../firmware/espruino/build.js';
+import { isRegistration, option, Peer, until } from './coap-peer.js';
+import { loadOnEmulatedEspruino, type EmulatedBoard } from './emulated-espruino.js';
+
+let work = '';
+let bundleFile = '';
+let bundle = '';
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'lampnet-firmware-cli-'));
+  bundle = await bundleFirmware();
+  bundleFile = join(work, 'lampnet.js');
+  writeFileSync(bundleFile, bundle);
+}, 120_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function firmwareProgram(output: (s: string) => void = () => {}): Command {
+  const program = new Command('lampnet').exitOverride().configureOutput({ writeOut: output, writeErr: output });
+  registerFirmwareCommand(program);
+  return program;
+}
+
+/** Runs `lampnet <args>` with the firmware command. */
+async function lampnet(...args: string[]): Promise<void> {
+  await firmwareProgram().parseAsync(args, { from: 'user' });
+}
+
+/** What `lampnet firmware <command> --help` prints. */
+async function helpOf(command: string): Promise<string> {
+  let printed = '';
+  // commander ends --help through exitOverride with code 'commander.helpDisplayed'.
+  await expect(firmwareProgram((s) => (printed += s)).parseAsync(['firmware', command, '--help'], { from: 'user' })).rejects.toMatchObject({
+    code: 'commander.helpDisplayed',
+  });
+  return printed;
+}
+
+/** The Storage.write prologue's config, as the board will store it. */
+function storedConfig(code: string): Record<string, unknown> {
+  const m = /^require\("Storage"\)\.write\("lampnet\.json",("(?:[^"\\]|\\.)*")\);\n/.exec(code);
+  if (!m) throw new Error(`no Storage.write prologue at the start of: ${code.slice(0, 120)}`);
+  return JSON.parse(JSON.parse(m[1]) as string) as Record<string, unknown>;
+}
+
+describe('lampnet firmware build --out', () => {
+  it('writes the config prologue, the firmware bundle and save(), as the espruino tool would send them', async () => {
+    const out = join(work, 'board-a.js');
+    await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--id', 'lamp-17', '--pin', 'D4', '--wifi', 'street', '--password', 's3cret',
+      '--gateway', '192.168.4.1', '--lat', '52.52', '--lon', '13.405', '--tz', '60', '--groups', 'north,park', '--ntp', 'ntp.example');
+    const code = readFileSync(out, 'latin1');
+    expect(storedConfig(code)).toEqual({
+      wifi: 'street',
+      password: 's3cret',
+      gateway: '192.168.4.1',
+      pin: 'D4',
+      ntp: 'ntp.example',
+      lamp: { id: 'lamp-17', lat: 52.52, lon: 13.405, tzMin: 60, groups: 'north,park' },
+    });
+    expect(code).toContain(bundle);
+    expect(code.trimEnd().endsWith('\nsave()')).toBe(true);
+  });
+
+  it('stores only the flags given', async () => {
+    const out = join(work, 'board-b.js');
+    await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile);
+    expect(storedConfig(readFileSync(out, 'latin1'))).toEqual({ ntp: 'pool.ntp.org', lamp: {} });
+  });
+
+  it('unwraps an IPv4-mapped gateway address to the IPv4 address the board can reach', async () => {
+    const out = join(work, 'board-c.js');
+    await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--gateway', '::ffff:10.0.0.5');
+    expect(storedConfig(readFileSync(out, 'latin1')).gateway).toBe('10.0.0.5');
+  });
+
+  describe('its output run on an emulated Espruino', () => {
+    let board: EmulatedBoard | null = null;
+    let gateway: Peer | null = null;
+    afterEach(() => {
+      board?.emit('kill');
+      board?.close();
+      gateway?.close();
+    });
+
+    it('stores the config, starts the lamp, saves, and the restarted lamp registers under the given id', async () => {
+      const out = join(work, 'board-d.js');
+      await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--id', 'lamp-23', '--gateway', '127.0.0.1');
+      const gw = (gateway = await new Peer().open());
+      const b = (board = loadOnEmulatedEspruino(readFileSync(out, 'latin1'), { coapPortOf: () => gw.port }));
+      expect(JSON.parse(b.storage.get('lampnet.json') ?? 'null')).toMatchObject({ gateway: '127.0.0.1', lamp: { id: 'lamp-23' } });
+      expect(b.saves).toBe(1);
+      // save() kills the running lamp and starts it again from the saved state.
+      await until(() => b.boundPorts.length === 2, 'the lamp to restart after save()');
+      const { packet, from } = await gw.next((p) => isRegistration(p) && option(p, 'Uri-Query').includes('ep=lamp-23'), 'registration of lamp-23');
+      expect(packet.confirmable).toBe(true);
+      expect([b.boundPorts[0], b.boundPorts[1]]).toContain(from.port);
+    });
+  });
+});
+
+describe('lampnet firmware flags', () => {
+  it('refuses an IPv6 gateway address, explaining that Espruino is IPv4-only', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--gateway', 'fd6c:616d:706e:0:ffff::1')).rejects.toThrow(
+      /IPv6 address, but Espruino's network stack is IPv4-only/,
+    );
+  });
+
+  it('refuses a gateway that is not an address', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--gateway', 'gateway.local')).rejects.toThrow(
+      /gateway "gateway.local" is not an IPv4 address/,
+    );
+  });
+
+  it('refuses a latitude outside -90..90', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--lat', '91', '--lon', '0')).rejects.toThrow(
+      /latitude "91" is not a number in -90..90/,
+    );
+  });
+
+  it('refuses a longitude that is not a number', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--lat', '50', '--lon', 'east')).rejects.toThrow(
+      /longitude "east" is not a number in -180..180/,
+    );
+  });
+
+  it('refuses a latitude without a longitude', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--lat', '50')).rejects.toThrow(/both --lat and --lon/);
+  });
+
+  it('names the missing bundle and how to build it', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', join(work, 'none.js'))).rejects.toThrow(/run `npm run build` first/);
+  });
+});
+
+describe('lampnet firmware flash', () => {
+  it('without --port says which port is needed', async () => {
+    await expect(lampnet('firmware', 'flash', '--bundle', bundleFile)).rejects.toThrow(/--port <device> is required.*\/dev\/ttyUSB0/);
+  });
+
+  it('to a serial port that does not exist says so', async () => {
+    await expect(lampnet('firmware', 'flash', '--bundle', bundleFile, '--port', '/dev/ttyLAMPNET-NONE')).rejects.toThrow(
+      /serial port \/dev\/ttyLAMPNET-NONE does not exist/,
+    );
+  });
+
+  it('to a device that is not a serial port reports that the tool cannot open it', async () => {
+    await expect(lampnet('firmware', 'flash', '--bundle', bundleFile, '--port', '/dev/null')).rejects.toThrow(/cannot open serial port \/dev\/null/);
+  });
+});
+
+describe('lampnet firmware --help', () => {
+  it.each([
+    ['build', ['--out', '--wifi', '--password', '--gateway', '--lat', '--lon', '--pin', '--id']],
+    ['flash', ['--port', '--baud', '--wifi', '--password', '--gateway', '--lat', '--lon', '--pin', '--id']],
+  ])('of %s lists its flags', async (command, flags) => {
+    const help = await helpOf(command);
+    for (const flag of flags) expect(help).toContain(flag);
+  });
+});
