@@ -10,20 +10,23 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { listen } from './listen.js';
 
-/** Why a command or CoAP message was refused; the metric label for errors and drops. */
-export type ErrorKind =
-  | 'payload'        // the .../set payload was not a valid command
-  | 'name'           // lamp id / group name unusable (empty, / + #, too long)
-  | 'unknown-lamp'   // no lamp with that id has registered
-  | 'unknown-group'  // no registered lamp is in that group
-  | 'offline'        // the lamp's registration has lapsed
-  | 'retained'       // a retained command replayed by the broker (stale, ignored)
-  | 'timeout'        // the lamp did not confirm within the CoAP retransmission window
-  | 'lamp-refused';  // the lamp answered with a CoAP error code
+/** Why a command or CoAP message was refused; the label of the errors metric. */
+const ERROR_KINDS = [
+  'payload',       // the .../set payload was not a valid command
+  'name',          // lamp id / group name unusable (empty, / + #, too long)
+  'unknown-lamp',  // no lamp with that id has registered
+  'unknown-group', // no registered lamp is in that group
+  'offline',       // the lamp's registration has lapsed
+  'retained',      // a retained command replayed by the broker (stale, ignored)
+  'timeout',       // the lamp did not confirm within the CoAP retransmission window
+  'lamp-refused',  // the lamp answered with a CoAP error code
+] as const;
+const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'status'] as const;
+const DROP_KINDS = ['malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported'] as const;
 
-export type PublishKind = 'state' | 'availability' | 'stats' | 'discovery' | 'error' | 'status';
-
-export type CoapDropKind = 'malformed' | 'unmatched-response' | 'duplicate' | 'bad-request' | 'registry-full' | 'unsupported';
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+export type PublishKind = (typeof PUBLISH_KINDS)[number];
+export type CoapDropKind = (typeof DROP_KINDS)[number];
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -48,6 +51,12 @@ export class GatewayMetrics {
     this.publishes = new Counter({ name: 'lampnet_gateway_mqtt_publishes_total', help: 'MQTT messages published by the gateway, by kind', labelNames: ['kind'], registers });
     this.coapDrops = new Counter({ name: 'lampnet_gateway_coap_dropped_total', help: 'CoAP datagrams dropped or refused, by reason', labelNames: ['reason'], registers });
     this.retransmissions = new Counter({ name: 'lampnet_gateway_coap_retransmissions_total', help: 'CoAP confirmable requests sent again after no acknowledgement', registers });
+    // Every labelled series starts at 0, so rate() and dashboards see it before its first event.
+    for (const kind of ERROR_KINDS) this.errors.inc({ kind }, 0);
+    for (const kind of PUBLISH_KINDS) this.publishes.inc({ kind }, 0);
+    for (const reason of DROP_KINDS) this.coapDrops.inc({ reason }, 0);
+    for (const target of ['lamp', 'group']) this.commands.inc({ target }, 0);
+    for (const result of ['confirmed', 'refused', 'timeout']) this.deliveries.inc({ result }, 0);
     const gauge = (name: string, help: string, value: () => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(value()); } });
     };
