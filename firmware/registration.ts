@@ -41,7 +41,7 @@ function sendToGateway(hal: Hal, lamp: LampState, register: boolean): void {
   const len = sendWritten(hal, lamp, gw, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp(hal, lamp, t);
-  const timeout = ACK_TIMEOUT * (1 + hal.random() * (ACK_RANDOM_FACTOR - 1));
+  const timeout = Math.floor(ACK_TIMEOUT * (1 + hal.random() * (ACK_RANDOM_FACTOR - 1)));
   extra(lamp).pending = { mid: mid, token: token, bytes: new Uint8Array(sendBuf.subarray(0, len)), tries: 0, timeout: timeout, at: t + timeout, register: register ? 1 : 0, acked: 0 };
 }
 
@@ -52,7 +52,7 @@ function giveUp(hal: Hal, lamp: LampState, t: number): void {
   lamp.reg = 0;
   lamp.fails++;
   const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, lamp.fails - 1));
-  lamp.regAt = t + delay * (1 + hal.random() / 2);
+  lamp.regAt = t + Math.floor(delay * (1 + hal.random() / 2));
 }
 
 /** The registration or update was answered with `code`. */
@@ -63,7 +63,7 @@ function answered(hal: Hal, lamp: LampState, code: number, t: number): void {
   if (code >> 5 === 2) {
     lamp.reg = 1;
     lamp.fails = 0;
-    lamp.regAt = t + lamp.cfg.lifetimeS * 1000 * REFRESH_FRACTION;
+    lamp.regAt = t + Math.floor(lamp.cfg.lifetimeS * 1000 * REFRESH_FRACTION);
     if (lamp.dirty) sendToGateway(hal, lamp, false);
   } else if (code === NOT_FOUND && !register) {
     // The gateway forgot us (restart, lapsed lifetime): register afresh, at once.
@@ -104,7 +104,7 @@ export function startRegistration(hal: Hal, lamp: LampState, t: number): void {
   lamp.reg = 0;
   lamp.fails = 0;
   lamp.dirty = 0;
-  lamp.regAt = hal.gateway(lamp) === null ? Infinity : t + hal.random() * lamp.cfg.bootJitterMs;
+  lamp.regAt = hal.gateway(lamp) === null ? Infinity : t + Math.floor(hal.random() * lamp.cfg.bootJitterMs);
 }
 
 /** Registers afresh at once (the endpoint name or groups changed), abandoning any request in
