@@ -1,0 +1,200 @@
+/**
+ * The fleet through the in-memory link: real firmware cores behind the real userspace IPv6 host,
+ * driven by raw IPv6 packets and by a datagram endpoint at the gateway's address (what an
+ * in-process gateway uses). Time is a manual clock.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CON, emitCoap, GET, NON, parseCoap, PUT, type CoapMessage } from '../../firmware/coap.js';
+import { groupAddress } from '../../firmware/protocol.js';
+import { mulberry32 } from '../../sim/fleet.js';
+import type { MemoryLink } from '../../sim/link/memory.js';
+import { ManualClock } from '../../sim/scheduler.js';
+import { startSim, type Sim, type SimOptions } from '../../sim/sim.js';
+import { decode, echoRequest, udpPacket, type Decoded } from './packets.js';
+
+const PREFIX = '2001:db8::';
+const REQUESTER = '2001:db8:1::99';
+const text = new TextEncoder();
+
+let sim: Sim | null = null;
+afterEach(async () => {
+  await sim?.close();
+  sim = null;
+});
+
+async function fleet(options: Partial<SimOptions> & { lamps: SimOptions['lamps'] }) {
+  const clock = new ManualClock();
+  sim = await startSim({ prefix: `${PREFIX}/64`, link: 'memory', clock, ...options });
+  const link = sim.link as MemoryLink;
+  const sent: Decoded[] = [];
+  link.onTransmit((buf, off, len) => sent.push(decode(buf, off, len)));
+  return { sim, clock, link, sent };
+}
+
+function ping(link: MemoryLink, sent: Decoded[], dst: string, seq = 1): Decoded | undefined {
+  const before = sent.length;
+  link.inject(echoRequest({ src: REQUESTER, dst, id: 0x4242, seq }));
+  return sent.slice(before).find((p) => p.icmp);
+}
+
+function request(code: number, path: string, payload = '', type = CON, mid = 1): Uint8Array {
+  return emitCoap({
+    type,
+    code,
+    mid,
+    token: Uint8Array.of(mid & 0xff),
+    options: path.split('/').map((seg) => ({ num: 11, value: text.encode(seg) })),
+    payload: text.encode(payload),
+  });
+}
+
+/** Send a CoAP request from the gateway's address and return the lamp's reply. */
+function coap(s: Sim, dst: string, message: Uint8Array): Promise<CoapMessage> {
+  const endpoint = s.gatewayEndpoint(40_001);
+  return new Promise((resolve) => {
+    endpoint.onMessage((_from, _port, data) => {
+      const reply = parseCoap(data);
+      if (reply) void endpoint.close().then(() => resolve(reply));
+    });
+    endpoint.send(dst, 5683, message);
+  });
+}
+
+describe('a dense fleet on the memory link', () => {
+  it('answers ping at every lamp address, each reply from that lamp', async () => {
+    const { link, sent } = await fleet({ lamps: 1000 });
+    for (let n = 1; n <= 1000; n++) {
+      const reply = ping(link, sent, `${PREFIX}${n.toString(16)}`, n);
+      expect(reply?.icmp?.type).toBe(129);
+      expect(reply?.src).toBe(`${PREFIX}${n.toString(16)}`);
+      expect(reply?.icmp?.sequence).toBe(n);
+    }
+  });
+
+  it('reports address unreachable one past the last lamp', async () => {
+    const { link, sent } = await fleet({ lamps: 1000 });
+    const reply = ping(link, sent, `${PREFIX}3e9`);
+    expect(reply?.icmp?.type).toBe(1);
+    expect(reply?.icmp?.code).toBe(3);
+  });
+
+  it('a killed lamp is silent and answers again once revived', async () => {
+    const { sim, link, sent } = await fleet({ lamps: 100 });
+    expect(sim.fleet.kill(42)).toBe(true);
+    expect(ping(link, sent, `${PREFIX}2a`)).toBeUndefined();
+    expect(sim.fleet.revive(42)).toBe(true);
+    expect(ping(link, sent, `${PREFIX}2a`)?.icmp?.type).toBe(129);
+  });
+
+  it('with --ping-when lit a lamp answers ping only while its light is on', async () => {
+    const { sim, link, sent } = await fleet({ lamps: 100, pingWhen: 'lit' });
+    const lamp = `${PREFIX}2a`;
+    expect((await coap(sim, lamp, request(PUT, '3311/0/5850', '0'))).code).toBe(68);
+    expect(ping(link, sent, lamp)).toBeUndefined();
+    expect((await coap(sim, lamp, request(PUT, '3311/0/5850', '1', CON, 2))).code).toBe(68);
+    expect(ping(link, sent, lamp)?.src).toBe(lamp);
+  });
+
+  it('a CoAP GET through raw UDP is answered from the lamp\'s own address and port', async () => {
+    const { link, sent } = await fleet({ lamps: 100 });
+    const before = sent.length;
+    link.inject(udpPacket({ src: REQUESTER, dst: `${PREFIX}7`, srcPort: 50_000, payload: request(GET, '3311/0/5851', '', NON, 9) }));
+    const reply = sent.slice(before).find((p) => p.udp);
+    expect(reply?.src).toBe(`${PREFIX}7`);
+    expect(reply?.udp?.srcPort).toBe(5683);
+    expect(reply?.udp?.dstPort).toBe(50_000);
+    const msg = parseCoap(reply!.udp!.payload)!;
+    expect(msg.type).toBe(NON);
+    expect(new TextDecoder().decode(msg.payload)).toBe('100');
+  });
+
+  it('every lamp registers with the gateway under its own number after the boot jitter', async () => {
+    const { sim, clock } = await fleet({ lamps: 300, bootJitterMs: 1000 });
+    const endpoint = sim.gatewayEndpoint(5683);
+    const seen = new Map<string, string>();
+    endpoint.onMessage((from, _port, data) => {
+      const msg = parseCoap(data);
+      const query = msg?.options.filter((o) => o.num === 15).map((o) => new TextDecoder().decode(o.value));
+      const ep = query?.find((q) => q.startsWith('ep='));
+      if (ep) seen.set(ep.slice(3), from);
+    });
+    sim.fleet.scheduler.advance(clock, 1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen.size).toBe(300);
+    expect(seen.get('42')).toBe(`${PREFIX}2a`);
+  });
+
+  it('a group command by multicast reaches every lamp of the street and no other', async () => {
+    const { sim, link } = await fleet({ lamps: 300, streetSize: 100 });
+    link.inject(udpPacket({ src: sim.gateway, dst: groupAddress('street-2'), srcPort: 5683, payload: request(PUT, '3311/0/5850', '0', NON, 77) }));
+    const on = (n: number) => sim.fleet.lamp(n)!.on;
+    expect([on(100), on(101), on(150), on(200), on(201)]).toEqual([1, 0, 0, 0, 1]);
+    expect(sim.fleet.groupMembers('street-2')).toHaveLength(100);
+  });
+});
+
+describe('the sparse fleet (--lamps all)', () => {
+  it('answers ping at random 64-bit interface identifiers and creates state only for those touched', async () => {
+    const { sim, link, sent } = await fleet({ lamps: 'all' });
+    const rnd = mulberry32(7);
+    const hex = () => Math.floor(rnd() * 0x10000).toString(16);
+    for (let i = 0; i < 200; i++) {
+      const dst = `2001:db8:0:0:${hex()}:${hex()}:${hex()}:${(1 + Math.floor(rnd() * 0xfffe)).toString(16)}`;
+      const reply = ping(link, sent, dst, i);
+      expect(reply?.icmp?.type).toBe(129);
+      expect(reply?.src).toBe(decode(echoRequest({ src: REQUESTER, dst })).dst);
+    }
+    expect(sim.fleet.counters.touched).toBe(200);
+  });
+
+  it('never treats the gateway address or the subnet-router anycast as a lamp', async () => {
+    const { sim, link, sent } = await fleet({ lamps: 'all' });
+    expect(ping(link, sent, sim.gateway)?.icmp?.type).toBe(1);
+    expect(ping(link, sent, PREFIX)?.icmp?.type).toBe(1);
+    expect(sim.fleet.counters.touched).toBe(0);
+  });
+});
+
+describe('a million lamps', () => {
+  it('boots 1,000,000 lamps on the memory link and every one answers a probe', async () => {
+    const { sim, link } = await fleet({ lamps: 1_000_000, gateway: 'none' });
+    let answered = 0;
+    const seen = new Uint8Array(1_000_001);
+    link.onTransmit((buf, off) => {
+      // Echo Reply from lamp n: source interface identifier n, low 32 bits.
+      if (buf[off + 40] !== 129) return;
+      const n = ((buf[off + 20] << 24) | (buf[off + 21] << 16) | (buf[off + 22] << 8) | buf[off + 23]) >>> 0;
+      if (n >= 1 && n <= 1_000_000 && !seen[n]) {
+        seen[n] = 1;
+        answered++;
+      }
+    });
+    const probe = echoRequest({ src: REQUESTER, dst: `${PREFIX}1` });
+    for (let n = 1; n <= 1_000_000; n++) {
+      // Re-point the probe at lamp n: rewrite the destination's low 32 bits and fix the checksum.
+      rewriteDestination(probe, n);
+      link.inject(probe);
+    }
+    expect(sim.fleet.counters.booted).toBe(1_000_000);
+    expect(answered).toBe(1_000_000);
+  }, 180_000);
+});
+
+/** Point an ICMPv6 packet at interface identifier n (low 32 bits) and recompute its checksum. */
+function rewriteDestination(packet: Uint8Array, n: number): void {
+  packet[36] = n >>> 24;
+  packet[37] = (n >>> 16) & 255;
+  packet[38] = (n >>> 8) & 255;
+  packet[39] = n & 255;
+  packet[42] = 0;
+  packet[43] = 0;
+  let sum = 0;
+  for (let i = 8; i < 40; i += 2) sum += (packet[i] << 8) | packet[i + 1];
+  const upperLen = packet.length - 40;
+  sum += upperLen + 58;
+  for (let i = 40; i < packet.length; i += 2) sum += (packet[i] << 8) | (i + 1 < packet.length ? packet[i + 1] : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  packet[42] = c >> 8;
+  packet[43] = c & 255;
+}
