@@ -3,56 +3,183 @@
  * gateway's dual-stack socket as ::ffff:127.0.0.1), real embedded aedes, real mqtt.js clients.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
-import { startUdpLamps, type UdpLamps } from './helpers/udp-lamps.js';
-import { watch, type Watcher } from './helpers/mqtt-watch.js';
+import { type Fixture, metricValue, startFixture } from './helpers/gateway-fixture.js';
 
-interface LampStateDoc {
+interface StateDoc {
   on: boolean;
   level: number;
   watts: number;
+  energyWh: number;
+  onTimeS: number;
+  fault: boolean;
   address: string;
   groups: string[];
+  updatedAt: string;
+  state: string;
+  brightness: number;
 }
 
-let gateway: GatewayHandle | null = null;
-let lamps: UdpLamps | null = null;
-let watcher: Watcher | null = null;
+interface StatsDoc {
+  lamps: number;
+  online: number;
+  offline: number;
+  on: number;
+  off: number;
+  fault: number;
+  watts: number;
+  energyWh: number;
+}
 
+let fixture: Fixture | null = null;
 afterEach(async () => {
-  await watcher?.close();
-  await lamps?.close();
-  await gateway?.close();
-  watcher = null;
-  lamps = null;
-  gateway = null;
+  await fixture?.close();
+  fixture = null;
 });
 
-async function setUp(count: number, configure?: Parameters<typeof startUdpLamps>[1]['configure'], gatewayOptions = {}) {
-  gateway = await startGateway({ mqttPort: 0, wsPort: null, metricsPort: 0, coapPort: 0, ...gatewayOptions });
-  watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
-  lamps = await startUdpLamps(count, { gatewayPort: gateway.coapPort!, configure });
-  return { gateway, watcher, lamps };
-}
+const streets = (config: { groups: string }, n: number): void => {
+  config.groups = n <= 2 ? 'north,all' : 'south,all';
+};
 
 describe('gateway with firmware lamps on UDP', () => {
-  it('publishes a registered IPv4 lamp as online with its retained state and IPv4-mapped address', async () => {
-    const { watcher, lamps } = await setUp(3);
-    await watcher.until('lamp 2 online', () => watcher.last.get('lampnet/lamps/2/availability') === 'online');
-    const state = await watcher.json<LampStateDoc>('lampnet/lamps/2/state');
-    expect(state.on).toBe(false);
-    expect(state.address).toBe('::ffff:127.0.0.1');
-    expect(lamps.port(2)).toBeGreaterThan(0);
+  it('publishes a registered IPv4 lamp as online with its retained state under its IPv4-mapped address', async () => {
+    fixture = await startFixture(3, { configure: streets });
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    const state = await watcher.json<StateDoc>('lampnet/lamps/2/state');
+    expect(state).toMatchObject({ on: false, fault: false, address: '::ffff:127.0.0.1', groups: ['north', 'all'], state: 'OFF' });
+    expect(Date.parse(state.updatedAt)).not.toBeNaN();
+    expect(watcher.last.get('lampnet/gateway/status')).toBe('online');
+  });
+
+  it('keeps state and availability retained for a client that subscribes later', async () => {
+    fixture = await startFixture(1);
+    await fixture.allOnline();
+    const { watch } = await import('./helpers/mqtt-watch.js');
+    const late = await watch(fixture.gateway.mqttUrl, ['lampnet/lamps/1/#']);
+    try {
+      await late.until('retained availability and state', () => late.last.get('lampnet/lamps/1/availability') === 'online' && late.last.has('lampnet/lamps/1/state'));
+    } finally {
+      await late.close();
+    }
   });
 
   it('turns on exactly the lamp named in lampnet/lamps/<id>/set', async () => {
-    const { watcher, lamps } = await setUp(3);
-    await watcher.until('3 lamps online', () => [1, 2, 3].every((n) => watcher.last.get(`lampnet/lamps/${n}/availability`) === 'online'));
+    fixture = await startFixture(3);
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
     await watcher.publish('lampnet/lamps/2/set', 'ON');
-    const state = await watcher.json<LampStateDoc>('lampnet/lamps/2/state', (s) => s.on);
+    const state = await watcher.json<StateDoc>('lampnet/lamps/2/state', (s) => s.on);
     expect(state.on).toBe(true);
-    expect(lamps.state(2).on).toBe(true);
-    expect(lamps.state(1).on).toBe(false);
-    expect(lamps.state(3).on).toBe(false);
+    expect([1, 2, 3].map((n) => lamps.state(n).on)).toEqual([false, true, false]);
+    expect(JSON.parse(watcher.last.get('lampnet/lamps/1/state')!).on).toBe(false);
+  });
+
+  it('dims a lamp with a number and with Home Assistant JSON brightness', async () => {
+    fixture = await startFixture(2);
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/lamps/1/set', '30');
+    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on && s.level === 30);
+    await watcher.publish('lampnet/lamps/2/set', '{"state":"ON","brightness":128}');
+    await watcher.json<StateDoc>('lampnet/lamps/2/state', (s) => s.on && s.level === 50 && s.brightness === 128);
+    expect(lamps.state(1).level).toBe(30);
+    expect(lamps.state(2).level).toBe(50);
+  });
+
+  it('reports the watts the lamp measures after it confirms a command', async () => {
+    fixture = await startFixture(1);
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/lamps/1/set', '{"on":true,"level":100}');
+    const state = await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on && s.watts === 60);
+    expect(state.watts).toBe(60);
+  });
+
+  it('toggles a lamp from its last known state', async () => {
+    fixture = await startFixture(1);
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/lamps/1/set', 'TOGGLE');
+    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+    await watcher.publish('lampnet/lamps/1/set', 'toggle');
+    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => !s.on);
+  });
+
+  it('sends a group command to every member of the group and to no other lamp', async () => {
+    fixture = await startFixture(4, { configure: streets });
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/groups/north/set', 'ON');
+    await watcher.until('lamps 1 and 2 on', () => [1, 2].every((n) => JSON.parse(watcher.last.get(`lampnet/lamps/${n}/state`)!).on));
+    expect([1, 2, 3, 4].map((n) => lamps.state(n).on)).toEqual([true, true, false, false]);
+  });
+
+  it('publishes fleet and group aggregates', async () => {
+    fixture = await startFixture(4, { configure: streets, gateway: { statsIntervalMs: 100 } });
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/lamps/3/set', 'ON');
+    const fleet = await watcher.json<StatsDoc>('lampnet/stats', (s) => s.on === 1 && s.watts > 60);
+    expect(fleet).toMatchObject({ lamps: 4, online: 4, offline: 0, on: 1, off: 3, fault: 0 });
+    expect(fleet.watts).toBeCloseTo(60 + 3 * 0.5, 5);
+    const south = await watcher.json<StatsDoc>('lampnet/groups/south/stats', (s) => s.on === 1);
+    expect(south).toMatchObject({ lamps: 2, online: 2, on: 1, off: 1 });
+    const north = await watcher.json<StatsDoc>('lampnet/groups/north/stats');
+    expect(north).toMatchObject({ lamps: 2, online: 2, on: 0, off: 2 });
+  });
+
+  it('turns a lamp offline when its lifetime lapses and online again when it registers anew', async () => {
+    fixture = await startFixture(2, {
+      configure: (config) => { config.lifetimeS = 2; },
+      gateway: { lifetimeGraceMs: 200, sweepIntervalMs: 100 },
+    });
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    lamps.kill(1);
+    await watcher.until('lamp 1 offline', () => watcher.last.get('lampnet/lamps/1/availability') === 'offline', 10_000);
+    expect(watcher.last.get('lampnet/lamps/2/availability')).toBe('online');
+    lamps.revive(1);
+    await watcher.until('lamp 1 online again', () => watcher.last.get('lampnet/lamps/1/availability') === 'online', 10_000);
+    expect(fixture.gateway.registry.size).toBe(2);
+  });
+
+  it('reports a command the lamp never confirms as a timeout on the errors topic', async () => {
+    fixture = await startFixture(1, { gateway: { ackTimeoutMs: 50 } });
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    lamps.kill(1);
+    await watcher.publish('lampnet/lamps/1/set', 'ON');
+    const report = await watcher.json<{ kind: string; lamp: string; topic: string; reason: string }>('lampnet/gateway/errors', (e) => e.kind === 'timeout');
+    expect(report).toMatchObject({ kind: 'timeout', lamp: '1', topic: 'lampnet/lamps/1/set' });
+    const text = await fixture.metrics();
+    expect(metricValue(text, 'lampnet_gateway_command_timeouts_total')).toBe(1);
+    expect(metricValue(text, 'lampnet_gateway_coap_retransmissions_total')).toBe(4);
+    expect(JSON.parse(watcher.last.get('lampnet/lamps/1/state')!).on).toBe(false);
+  });
+
+  it('counts registrations and commands in the Prometheus metrics', async () => {
+    fixture = await startFixture(3);
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/lamps/1/set', 'ON');
+    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+    const text = await fixture.metrics();
+    expect(metricValue(text, 'lampnet_gateway_registrations_total')).toBe(3);
+    expect(metricValue(text, 'lampnet_gateway_lamps_online')).toBe(3);
+    expect(metricValue(text, 'lampnet_gateway_commands_total{target="lamp"}')).toBe(1);
+    expect(metricValue(text, 'lampnet_gateway_command_deliveries_total{result="confirmed"}')).toBe(1);
+    expect(metricValue(text, 'lampnet_gateway_mqtt_publishes_total{kind="state"}')).toBeGreaterThanOrEqual(4);
+  });
+
+  it('announces every lamp to Home Assistant with --ha-discovery', async () => {
+    fixture = await startFixture(2, { gateway: { haDiscovery: true } });
+    const config = await fixture.watcher.json<Record<string, unknown>>('homeassistant/light/2/config');
+    expect(config).toMatchObject({
+      schema: 'json',
+      unique_id: 'lampnet_2',
+      command_topic: 'lampnet/lamps/2/set',
+      state_topic: 'lampnet/lamps/2/state',
+      availability_topic: 'lampnet/lamps/2/availability',
+    });
   });
 });
