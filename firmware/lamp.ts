@@ -194,6 +194,12 @@ export function createLamp(config: LampConfig, n: number): LampState {
   };
 }
 
+/** The lamp's endpoint name at the gateway: its configured id, else its platform number (the
+ * simulator leaves ids empty so that lamps of one street can share one config object). */
+export function endpointName(lamp: LampState): string {
+  return lamp.cfg.id || String(lamp.n);
+}
+
 /** The lamp's config, copied first if it may be shared, so it can be changed for this lamp only. */
 export function ownConfig(lamp: LampState): LampConfig {
   if (!lamp.own) {

@@ -11,7 +11,7 @@
 import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, URI_PATH, URI_QUERY } from './coap.js';
 import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, tokenBuf, writer } from './exchange.js';
 import type { Hal } from './hal.js';
-import { snapshot, type LampState } from './lamp.js';
+import { endpointName, snapshot, type LampState } from './lamp.js';
 import { COAP_PORT, RD_PATH, registrationJson, updateJson } from './protocol.js';
 
 /** Refresh when this fraction of the registration lifetime has passed. */
@@ -34,9 +34,9 @@ function sendToGateway(hal: Hal, lamp: LampState, register: boolean): void {
   const mid = nextMid(lamp);
   const s = snapshot(lamp, t);
   writer.begin(sendBuf, 0, CON, POST, mid, tokenBuf, 0, 4).option(URI_PATH, RD_PATH);
-  if (!register) writer.option(URI_PATH, cfg.id);
+  if (!register) writer.option(URI_PATH, endpointName(lamp));
   writer.option(CONTENT_FORMAT, FORMAT_JSON);
-  if (register) writer.option(URI_QUERY, 'ep=' + cfg.id);
+  if (register) writer.option(URI_QUERY, 'ep=' + endpointName(lamp));
   writer.option(URI_QUERY, 'lt=' + cfg.lifetimeS).payload(register ? registrationJson(cfg.groups, s) : updateJson(s));
   const len = sendWritten(hal, lamp, gw, COAP_PORT);
   lamp.dirty = 0;
