@@ -26,13 +26,15 @@ const handlers: Record<CommandTarget, CommandHandler> = {
     const i = ctx.registry.find(id);
     if (i < 0) return ctx.reportError({ topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
     if (!ctx.registry.online(i)) return ctx.reportError({ topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
+    ctx.metrics.commands.inc({ target: 'lamp' });
     ctx.commander.toLamp(i, command, topic);
   },
 
   group(ctx, group, command, topic) {
     if (!ctx.registry.hasGroup(group)) return ctx.reportError({ topic, kind: 'unknown-group', reason: `no registered lamp is in group '${group}'` });
     const delivery = ctx.commander.toGroup(group, command, topic);
-    if (delivery.members === 0) ctx.reportError({ topic, kind: 'offline', reason: `no lamp of group '${group}' is online` });
+    if (delivery.members === 0) return ctx.reportError({ topic, kind: 'offline', reason: `no lamp of group '${group}' is online` });
+    ctx.metrics.commands.inc({ target: 'group' });
   },
 };
 
@@ -49,7 +51,6 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
   if (problem !== null) return reject('name', problem);
   const parsed = parseCommandPayload(payload);
   if (!parsed.ok) return reject('payload', parsed.reason);
-  ctx.metrics.commands.inc({ target: target.target });
   handlers[target.target](ctx, target.name, parsed.command, topic);
 }
 

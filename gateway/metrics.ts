@@ -44,7 +44,7 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.registrations = new Counter({ name: 'lampnet_gateway_registrations_total', help: 'Lamp registrations (POST /rd) accepted', registers });
     this.updates = new Counter({ name: 'lampnet_gateway_updates_total', help: 'Registration updates and state reports (POST /rd/<id>) accepted', registers });
-    this.commands = new Counter({ name: 'lampnet_gateway_commands_total', help: 'Valid commands received on MQTT, by target', labelNames: ['target'], registers });
+    this.commands = new Counter({ name: 'lampnet_gateway_commands_total', help: 'Commands from MQTT accepted for delivery to lamps, by target', labelNames: ['target'], registers });
     this.deliveries = new Counter({ name: 'lampnet_gateway_command_deliveries_total', help: 'CoAP command requests finished, by result', labelNames: ['result'], registers });
     this.timeouts = new Counter({ name: 'lampnet_gateway_command_timeouts_total', help: 'Commands a lamp never confirmed', registers });
     this.errors = new Counter({ name: 'lampnet_gateway_errors_total', help: 'Reports published on lampnet/gateway/errors, by kind', labelNames: ['kind'], registers });
