@@ -1,0 +1,77 @@
+/**
+ * A real Mosquitto (the Debian package) on a free loopback port, with its config in a temp
+ * directory, stopped by its PID.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface Mosquitto {
+  readonly url: string;
+  readonly port: number;
+  /** Stop (SIGTERM, by PID) and start again on the same port, as a broker restart. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startMosquitto(): Promise<Mosquitto> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lampnet-mosquitto-'));
+  const port = await freePort();
+  const config = path.join(dir, 'mosquitto.conf');
+  writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ''].join('\n'));
+  let child: ChildProcess | null = null;
+  let output = '';
+
+  const start = async (): Promise<void> => {
+    const proc = spawn('mosquitto', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.on('data', (d) => { output += d; });
+    proc.stderr?.on('data', (d) => { output += d; });
+    const deadline = Date.now() + 10_000;
+    while (!(await accepting(port))) {
+      if (proc.exitCode !== null) throw new Error(`mosquitto exited with ${proc.exitCode}: ${output}`);
+      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within 10 s: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  const stopChild = async (): Promise<void> => {
+    const proc = child;
+    if (proc === null || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    process.kill(proc.pid!, 'SIGTERM');
+    await exited;
+    child = null;
+  };
+
+  await start();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async restart() {
+      await stopChild();
+      await start();
+    },
+    async stop() {
+      await stopChild();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

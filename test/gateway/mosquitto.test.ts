@@ -1,0 +1,84 @@
+/**
+ * The same gateway against a real Mosquitto instead of the embedded aedes: the basic loop,
+ * a broker restart (the gateway reconnects and republishes), and retained commands.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Fixture, startFixture } from './helpers/gateway-fixture.js';
+import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
+import { startGateway } from '../../gateway/gateway.js';
+import { watch } from './helpers/mqtt-watch.js';
+
+let broker: Mosquitto;
+let fixture: Fixture | null = null;
+
+beforeEach(async () => {
+  broker = await startMosquitto();
+});
+afterEach(async () => {
+  await fixture?.close();
+  fixture = null;
+  await broker.stop();
+});
+
+const onMosquitto = (count: number, configure?: (config: { groups: string }, n: number) => void) =>
+  startFixture(count, { gateway: { mqttUrl: broker.url, clientId: `lampnet-test-${process.pid}-${Date.now()}`, statsIntervalMs: 100 }, configure });
+
+describe('gateway on Mosquitto', () => {
+  it('publishes lamps online with state, and turns on exactly the lamp commanded', async () => {
+    fixture = await onMosquitto(3);
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    expect(watcher.last.get('lampnet/gateway/status')).toBe('online');
+    await watcher.publish('lampnet/lamps/2/set', 'ON');
+    await watcher.json<{ on: boolean }>('lampnet/lamps/2/state', (s) => s.on);
+    expect([1, 2, 3].map((n) => lamps.state(n).on)).toEqual([false, true, false]);
+  });
+
+  it('sends a group command to the members only', async () => {
+    fixture = await onMosquitto(3, (config, n) => { config.groups = n === 3 ? 'park' : 'road'; });
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/groups/road/set', '{"on":true,"level":40}');
+    await watcher.until('lamps 1 and 2 at 40', () => [1, 2].every((n) => JSON.parse(watcher.last.get(`lampnet/lamps/${n}/state`)!).level === 40));
+    expect([1, 2, 3].map((n) => lamps.state(n).on)).toEqual([true, true, false]);
+  });
+
+  it('reconnects after a Mosquitto restart and republishes status, availability and state', async () => {
+    fixture = await onMosquitto(2);
+    await fixture.allOnline();
+    await fixture.watcher.close();
+    await broker.restart();
+    // Mosquitto ran without persistence: everything retained now comes from the gateway again.
+    const fresh = await watch(broker.url, ['lampnet/#']);
+    fixture.watcher = fresh;
+    await fresh.until('status, availability and state republished', () =>
+      fresh.last.get('lampnet/gateway/status') === 'online' &&
+      [1, 2].every((n) => fresh.last.get(`lampnet/lamps/${n}/availability`) === 'online' && fresh.last.has(`lampnet/lamps/${n}/state`)), 30_000);
+  });
+
+  it('publishes offline on lampnet/gateway/status when a gateway stops', async () => {
+    fixture = await onMosquitto(1);
+    await fixture.allOnline();
+    const other = await startGateway({ mqttUrl: broker.url, clientId: 'lampnet-vanishing', wsPort: null, metricsPort: null, coapPort: 0 });
+    await fixture.watcher.until('online', () => fixture!.watcher.last.get('lampnet/gateway/status') === 'online');
+    const before = fixture.watcher.log.length;
+    await other.close();
+    await fixture.watcher.until('offline', () => fixture!.watcher.log.slice(before).some((m) => m.topic === 'lampnet/gateway/status' && m.payload === 'offline'));
+  });
+
+  it('refuses a retained command replayed to a restarted gateway', async () => {
+    fixture = await onMosquitto(1);
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    await watcher.publish('lampnet/lamps/1/set', 'OFF', { retain: true, qos: 1 });
+    const second = await startGateway({ mqttUrl: broker.url, clientId: 'lampnet-second', wsPort: null, metricsPort: null, coapPort: 0 });
+    try {
+      const report = await watcher.json<{ kind: string; topic: string }>('lampnet/gateway/errors', (e) => e.kind === 'retained');
+      expect(report.topic).toBe('lampnet/lamps/1/set');
+    } finally {
+      await second.close();
+      await watcher.publish('lampnet/lamps/1/set', '', { retain: true, qos: 1 });
+    }
+    expect(lamps.state(1).on).toBe(false);
+  });
+});
