@@ -4,6 +4,8 @@
  * there is nothing to send to; bad flags are refused before anything is sent.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -143,7 +145,39 @@ describe('lampnet firmware flags', () => {
   });
 });
 
+/** A stand-in for a board's Espruino console, reached the way the espruino tool reaches network
+ * boards (`--port tcp://host:port`): it records what is typed and answers each chunk with a prompt. */
+async function fakeEspruinoConsole(): Promise<{ port: number; typed: () => string; close: () => void }> {
+  let typed = '';
+  const server = createServer((socket) => {
+    socket.on('data', (chunk) => {
+      typed += chunk.toString('latin1');
+      socket.write('\r\n>');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as AddressInfo).port, typed: () => typed, close: () => server.close() };
+}
+
 describe('lampnet firmware flash', () => {
+  it('types exactly what build writes into the board console, after a reset()', async () => {
+    const flags = ['--bundle', bundleFile, '--id', 'lamp-5', '--gateway', '10.1.2.3', '--wifi', 'street'];
+    const out = join(work, 'board-e.js');
+    await lampnet('firmware', 'build', '--out', out, ...flags);
+    const repl = await fakeEspruinoConsole();
+    try {
+      await lampnet('firmware', 'flash', '--port', `tcp://127.0.0.1:${repl.port}`, ...flags);
+    } finally {
+      repl.close();
+    }
+    // The tool prefixes each line with DLE (0x10: do not echo) and starts with reset() and print().
+    const lines = repl.typed().split('\n').map((l) => l.replace(/^\x10/, ''));
+    expect(lines.slice(0, 3)).toEqual(['', 'reset();', 'print()']);
+    expect(lines.slice(3).join('\n').trim()).toBe(readFileSync(out, 'latin1').trim());
+  });
+
+
   it('without --port says which port is needed', async () => {
     await expect(lampnet('firmware', 'flash', '--bundle', bundleFile)).rejects.toThrow(/--port <device> is required.*\/dev\/ttyUSB0/);
   });
