@@ -40,7 +40,7 @@ export function parseCommandPayload(payload: Uint8Array): ParsedCommand {
     return fail('payload is not valid UTF-8');
   }
   if (text.length === 0) return fail('payload is empty; expected ON, OFF, TOGGLE, a level 0-100 or JSON');
-  if (text.startsWith('{')) return parseJsonCommand(text);
+  if (text.startsWith('{') || text.startsWith('[')) return parseJsonCommand(text);
   const word = parseSwitchWord(text);
   if (word !== null) return { ok: true, command: word };
   if (/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text)) return levelCommand(Number(text), 'level');
