@@ -55,6 +55,9 @@ const WIFI_RETRY_MS = 10000;
 const DEFAULT_PIN = 'D2';
 
 let socket: EspruinoSocket | null = null;
+let socketBoundFlag = false;
+/** Bumped by releaseBoard: a Wifi or bind callback from before the last release is stale. */
+let epoch = 0;
 let wakeTimer: unknown = null;
 let fadeTimer: unknown = null;
 let wifiRetryTimer: unknown = null;
@@ -126,7 +129,7 @@ export function createHal(board: BoardConfig): Hal {
     },
     send: function (_lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number) {
       // Espruino sockets send 8-bit strings; E.toString copies, as the HAL contract requires.
-      if (socket) socket.send(E.toString(data.subarray(0, len)), port, to as string);
+      if (socket && socketBoundFlag) socket.send(E.toString(data.subarray(0, len)), port, to as string);
     },
     // Espruino is IPv4-only and has no multicast membership: the gateway fans group commands out
     // to each member lamp by unicast, so there is nothing to join on a board.
@@ -169,7 +172,9 @@ export function joinNetwork(board: BoardConfig, onUp: () => void): void {
     onUp();
     return;
   }
+  const started = epoch;
   wifi.connect(ssid, { password: board.password }, function (err) {
+    if (started !== epoch) return;
     if (err) {
       log('Wifi "' + ssid + '": ' + err + '; retrying');
       wifiRetryTimer = setTimeout(function () {
@@ -185,18 +190,20 @@ export function joinNetwork(board: BoardConfig, onUp: () => void): void {
 /** Opens the lamp's CoAP socket on UDP 5683 and calls `onBound` once it is bound. */
 export function openSocket(onDatagram: (from: string, port: number, data: Uint8Array) => void, onBound: () => void): void {
   const s = require('dgram').createSocket('udp4');
+  socket = s;
   s.on('message', function (msg, info) {
     onDatagram(info.address, info.port, E.toUint8Array(msg));
   });
   // bind(port, address, callback) never calls back on Espruino: bind all addresses.
   s.bind(COAP_PORT, function () {
-    socket = s;
+    if (socket !== s) return;
+    socketBoundFlag = true;
     onBound();
   });
 }
 
 export function socketBound(): boolean {
-  return socket !== null;
+  return socketBoundFlag;
 }
 
 /** Releases everything the board holds: timers, the fade, the socket. */
@@ -206,6 +213,8 @@ export function releaseBoard(): void {
   stopFade();
   if (socket) socket.close();
   socket = null;
+  socketBoundFlag = false;
+  epoch++;
 }
 
 /** Espruino counts memory in JsVars from a fixed pool; the firmware must stay a small share of it. */

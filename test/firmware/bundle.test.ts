@@ -172,4 +172,25 @@ describe('the bundle on an emulated Espruino', () => {
     expect(calls).toEqual(['connect street lamps', 'sntp ntp.example UTC0']);
     await gateway.next(isRegistration, 'registration');
   });
+
+  it('ignores a Wifi connection that completes after kill (save() during the upload)', async () => {
+    const connected: ((err: string | null) => void)[] = [];
+    const wifi: FakeWifi = {
+      connect: (_ssid, _options, callback) => connected.push(callback),
+      setSNTP: () => {},
+    };
+    gateway = await new Peer().open();
+    client = await new Peer().open();
+    const b = (board = loadOnEmulatedEspruino(bundle, {
+      storage: { 'lampnet.json': JSON.stringify({ wifi: 'street', gateway: '127.0.0.1', lamp: { id: 'board-8' } }) },
+      wifi,
+    }));
+    b.emit('kill');
+    connected[0](null);
+    expect(b.socketsOpened).toBe(0);
+    b.emit('init');
+    connected[1](null);
+    await until(() => b.boundPorts.length === 1, 'the restarted lamp to bind');
+    expect(b.socketsOpened).toBe(1);
+  });
 });
