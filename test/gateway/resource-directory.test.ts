@@ -1,0 +1,111 @@
+/**
+ * The lamp-facing side of a running gateway, spoken to byte by byte from a raw UDP socket:
+ * registration answers, duplicate CON retransmissions, unknown registrations, refusals, and hostile
+ * datagrams that must be dropped and counted.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ACK, BAD_REQUEST, CHANGED, CON, CREATED, EMPTY, GET, LOCATION_PATH, NOT_FOUND, POST, RST } from '../../firmware/coap.js';
+import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
+import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
+import { rawCoap, request, type RawCoap } from './helpers/raw-coap.js';
+
+let gateway: GatewayHandle | null = null;
+let lamp: RawCoap | null = null;
+afterEach(async () => {
+  await lamp?.close();
+  await gateway?.close();
+  lamp = null;
+  gateway = null;
+});
+
+async function setUp() {
+  gateway = await startGateway(EPHEMERAL);
+  lamp = await rawCoap('::1');
+  const port = gateway.coapPort!;
+  const exchange = async (data: Uint8Array) => {
+    lamp!.send(data, port);
+    return (await lamp!.next()).msg!;
+  };
+  const metrics = async () => (await fetch(`http://127.0.0.1:${gateway!.metricsPort}/metrics`)).text();
+  return { gateway, lamp, port, exchange, metrics };
+}
+
+const STATE = '{"on":1,"level":70,"w":42.15,"wh":1.5,"t":30,"f":0}';
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
+
+describe('resource directory', () => {
+  it('answers a registration with 2.01 and Location-Path rd/<id>, and records the lamp', async () => {
+    const { gateway, exchange } = await setUp();
+    const answer = await exchange(request(CON, POST, 1, ['rd'], ['ep=lamp-a', 'lt=60'], `{"g":"north","s":${STATE}}`));
+    expect(answer).toMatchObject({ type: ACK, code: CREATED, mid: 1 });
+    expect([...answer.token]).toEqual([1, 2, 3, 4]);
+    expect(answer.options.filter((o) => o.num === LOCATION_PATH).map((o) => text(o.value))).toEqual(['rd', 'lamp-a']);
+    const i = gateway.registry.find('lamp-a');
+    expect(gateway.registry.address(i)).toBe('::1');
+    expect(gateway.registry.lifetimeS(i)).toBe(60);
+    expect(gateway.registry.report(i)).toEqual({ on: true, level: 70, watts: 42.15, energyWh: 1.5, onTimeS: 30, fault: false });
+    expect(gateway.registry.groupsOf(i)).toEqual(['north']);
+  });
+
+  it('answers an update of a known lamp with 2.04', async () => {
+    const { exchange } = await setUp();
+    await exchange(request(CON, POST, 1, ['rd'], ['ep=a', 'lt=60'], `{"g":"","s":${STATE}}`));
+    const answer = await exchange(request(CON, POST, 2, ['rd', 'a'], ['lt=60'], `{"s":${STATE}}`));
+    expect(answer).toMatchObject({ type: ACK, code: CHANGED, mid: 2 });
+  });
+
+  it('answers an update of an unknown lamp with 4.04 so the lamp registers again', async () => {
+    const { exchange } = await setUp();
+    const answer = await exchange(request(CON, POST, 3, ['rd', 'ghost'], ['lt=60'], `{"s":${STATE}}`));
+    expect(answer).toMatchObject({ type: ACK, code: NOT_FOUND, mid: 3 });
+  });
+
+  it('answers a retransmitted registration with the same bytes and registers once', async () => {
+    const { lamp, port, metrics } = await setUp();
+    const registration = request(CON, POST, 77, ['rd'], ['ep=twice', 'lt=60'], `{"s":${STATE}}`);
+    lamp.send(registration, port);
+    const first = await lamp.next();
+    lamp.send(registration, port);
+    const second = await lamp.next();
+    expect(second.data).toEqual(first.data);
+    const m = await metrics();
+    expect(metricValue(m, 'lampnet_gateway_registrations_total')).toBe(1);
+    expect(metricValue(m, 'lampnet_gateway_coap_dropped_total{reason="duplicate"}')).toBe(1);
+  });
+
+  it.each([
+    ['no endpoint name', request(CON, POST, 4, ['rd'], ['lt=60'], `{"s":${STATE}}`), /no ep=/],
+    ['an endpoint name with a slash', request(CON, POST, 4, ['rd'], ['ep=a/b'], `{"s":${STATE}}`), /contains '\/'/],
+    ['an empty endpoint name', request(CON, POST, 4, ['rd'], ['ep='], ''), /is empty/],
+    ['a bad lifetime', request(CON, POST, 4, ['rd'], ['ep=x', 'lt=soon'], ''), /lifetime lt=soon/],
+    ['a payload that is not JSON', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":'), /not UTF-8 JSON/],
+    ['a state with a level out of range', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":{"on":1,"level":900,"w":0,"wh":0,"t":0,"f":0}}'), /level/],
+    ['groups that are not a string', request(CON, POST, 4, ['rd'], ['ep=x'], '{"g":7}'), /groups/],
+  ])('refuses a registration with %s with 4.00 and a diagnostic', async (_what, data, reason) => {
+    const { gateway, exchange } = await setUp();
+    const answer = await exchange(data);
+    expect(answer.code).toBe(BAD_REQUEST);
+    expect(text(answer.payload)).toMatch(reason);
+    expect(gateway.registry.size).toBe(0);
+  });
+
+  it('answers a request for another resource with 4.04', async () => {
+    const { exchange } = await setUp();
+    expect((await exchange(request(CON, GET, 5, ['3311', '0']))).code).toBe(NOT_FOUND);
+  });
+
+  it('answers a CoAP ping with RST', async () => {
+    const { exchange } = await setUp();
+    const answer = await exchange(new Uint8Array([0x40, EMPTY, 0x12, 0x34]));
+    expect(answer).toMatchObject({ type: RST, code: EMPTY, mid: 0x1234 });
+  });
+
+  it('drops and counts datagrams that are not CoAP, and keeps serving', async () => {
+    const { lamp, port, exchange, metrics } = await setUp();
+    const junk = [new Uint8Array([]), new Uint8Array([0xff]), new Uint8Array([0x48, 1, 0, 0]), Buffer.from('GET / HTTP/1.1\r\n\r\n'), new Uint8Array([0x40, 2, 0, 1, 0xdd])];
+    for (const data of junk) lamp.send(data, port);
+    const answer = await exchange(request(CON, POST, 9, ['rd'], ['ep=after'], ''));
+    expect(answer.code).toBe(CREATED);
+    expect(metricValue(await metrics(), 'lampnet_gateway_coap_dropped_total{reason="malformed"}')).toBe(junk.length);
+  });
+});
