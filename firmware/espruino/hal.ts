@@ -68,14 +68,11 @@ function log(message: string): void {
   console.log('lampnet: ' + message);
 }
 
-function clearTimer(timer: unknown): null {
+/** Cancels a timeout or an interval (Espruino, like Node, clears both alike); returns the
+ * cleared handle's new value. */
+export function clearTimer(timer: unknown): null {
   if (timer !== null) clearTimeout(timer as ReturnType<typeof setTimeout>);
   return null;
-}
-
-function stopFade(): void {
-  if (fadeTimer !== null) clearInterval(fadeTimer as ReturnType<typeof setInterval>);
-  fadeTimer = null;
 }
 
 export function loadBoardConfig(): BoardConfig {
@@ -114,7 +111,7 @@ export function createHal(board: BoardConfig): Hal {
       }, Math.max(0, atMs - Date.now()));
     },
     light: function (_lamp: LampState, level: number, fadeMs: number) {
-      stopFade();
+      fadeTimer = clearTimer(fadeTimer);
       if (fadeMs <= 0) {
         setOutput(pin, level);
         return;
@@ -124,7 +121,7 @@ export function createHal(board: BoardConfig): Hal {
       fadeTimer = setInterval(function () {
         const progress = Math.min(1, (Date.now() - start) / fadeMs);
         setOutput(pin, from + (level - from) * progress);
-        if (progress === 1) stopFade();
+        if (progress === 1) fadeTimer = clearTimer(fadeTimer);
       }, FADE_STEP_MS);
     },
     send: function (_lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number) {
@@ -210,7 +207,7 @@ export function socketBound(): boolean {
 export function releaseBoard(): void {
   wakeTimer = clearTimer(wakeTimer);
   wifiRetryTimer = clearTimer(wifiRetryTimer);
-  stopFade();
+  fadeTimer = clearTimer(fadeTimer);
   if (socket) socket.close();
   socket = null;
   socketBoundFlag = false;

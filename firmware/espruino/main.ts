@@ -10,7 +10,7 @@ import { boot, halt, receive } from '../core.js';
 import type { Hal } from '../hal.js';
 import { createLamp, type LampState } from '../lamp.js';
 import type { BoardConfig } from './board-config.js';
-import { createHal, joinNetwork, lampConfig, loadBoardConfig, logMemory, onLifecycle, openSocket, releaseBoard, socketBound } from './hal.js';
+import { clearTimer, createHal, joinNetwork, lampConfig, loadBoardConfig, logMemory, onLifecycle, openSocket, releaseBoard, socketBound } from './hal.js';
 
 /** Before this (September 2020) the board's clock has not been set yet: it counts from 1970 at
  * power-up until SNTP answers. */
@@ -29,18 +29,13 @@ let bootPoll: unknown = null;
 let memoryLog: unknown = null;
 let pollsLeft = 0;
 
-function stopBootPoll(): void {
-  if (bootPoll !== null) clearInterval(bootPoll as ReturnType<typeof setInterval>);
-  bootPoll = null;
-}
-
 /** Boots the lamp once the socket is bound and the clock is set (the schedule and the energy meter
  * need wall-clock time), or when the wait runs out. */
 function bootWhenReady(): void {
   if (!hal || lamp) return;
   const ready = socketBound() && Date.now() > CLOCK_SET_AFTER_MS;
   if (!ready && pollsLeft-- > 0) return;
-  stopBootPoll();
+  bootPoll = clearTimer(bootPoll);
   lamp = createLamp(lampConfig(board), 0);
   boot(hal, lamp);
   logMemory();
@@ -65,9 +60,8 @@ function start(): void {
 
 function stop(): void {
   if (hal && lamp) halt(hal, lamp);
-  stopBootPoll();
-  if (memoryLog !== null) clearInterval(memoryLog as ReturnType<typeof setInterval>);
-  memoryLog = null;
+  bootPoll = clearTimer(bootPoll);
+  memoryLog = clearTimer(memoryLog);
   releaseBoard();
   lamp = null;
   hal = null;

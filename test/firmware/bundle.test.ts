@@ -133,6 +133,22 @@ describe('the bundle on an emulated Espruino', () => {
     await until(() => b.pwm.at(-1)?.[1] === 0, 'the pin to go to 0');
   });
 
+  it('fades the PWM output in steps to the commanded level', async () => {
+    const b = await bootBoard({ powerOn: 1, defaultLevel: 100 });
+    await until(() => b.pwm.length > 0, 'a PWM write');
+    client.send(generate({ code: '0.03', messageId: 78, confirmable: true, options: [
+      { name: 'Uri-Path', value: Buffer.from('3311') },
+      { name: 'Uri-Path', value: Buffer.from('0') },
+      { name: 'Content-Format', value: Buffer.from([50]) },
+    ], payload: Buffer.from('{"level":50,"fade":1000}') }), b.boundPorts[0]);
+    const { packet } = await client.next((p) => p.messageId === 78, 'response to PUT /3311/0');
+    expect(packet.code).toBe('2.04');
+    await until(() => b.pwm.at(-1)?.[1] === 0.5, 'the fade to end at 50 %');
+    const steps = b.pwm.map(([, value]) => value).filter((v) => v < 1 && v > 0.5);
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps).toEqual([...steps].sort((x, y) => y - x));
+  });
+
   it('reports its memory use (process.memory) on the console', async () => {
     const b = await bootBoard({});
     await until(() => b.lines.some((l) => /memory 2383\/16383 JsVars/.test(l)), 'a memory report');
