@@ -122,18 +122,19 @@ export async function openTunLink(options: TunLinkOptions): Promise<TunLink> {
 export async function configureTun(name: string, prefix: Uint8Array, hostAddress: Uint8Array | null, mtu: number): Promise<void> {
   const net = new Uint8Array(16);
   net.set(prefix.subarray(0, 8));
-  await ip(['link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
-  if (hostAddress !== null) await ip(['-6', 'addr', 'add', `${formatIpv6(hostAddress)}/128`, 'dev', name, 'nodad']);
-  await ip(['-6', 'route', 'add', `${formatIpv6(net)}/64`, 'dev', name]);
+  await ip(name, ['link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
+  if (hostAddress !== null) await ip(name, ['-6', 'addr', 'add', `${formatIpv6(hostAddress)}/128`, 'dev', name, 'nodad']);
+  await ip(name, ['-6', 'route', 'add', `${formatIpv6(net)}/64`, 'dev', name]);
 }
 
-function ip(args: string[]): Promise<void> {
+/** Run `ip args` to configure device `name`. */
+function ip(name: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('ip', args, (err, _stdout, stderr) => {
       if (err === null) return resolve();
       const detail = (stderr || err.message).trim().split('\n')[0];
       if (/not permitted|permission denied/i.test(detail)) {
-        reject(new Error(`configuring the TUN device needs CAP_NET_ADMIN (\`ip ${args.join(' ')}\`: ${detail}); run as root, ${MEMORY_HINT}`));
+        reject(new Error(`configuring TUN device "${name}" needs CAP_NET_ADMIN (\`ip ${args.join(' ')}\`: ${detail}), ${MEMORY_HINT}`));
       } else {
         reject(new Error(`\`ip ${args.join(' ')}\` failed: ${detail}`));
       }
@@ -145,7 +146,7 @@ function explainOpenError(name: string, err: unknown): string {
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'EPERM' || code === 'EACCES') {
-    return `creating TUN device "${name}" needs CAP_NET_ADMIN (${message}); run as root, ${MEMORY_HINT}`;
+    return `creating TUN device "${name}" needs CAP_NET_ADMIN (run as root or grant the capability), ${MEMORY_HINT}`;
   }
   if (code === 'ENOENT') return `this machine has no /dev/net/tun (load the tun module), ${MEMORY_HINT}`;
   return `${message}; ${MEMORY_HINT}`;

@@ -21,6 +21,21 @@ function lampAddress(n: number): string {
   return formatIpv6(bytes);
 }
 
+/** Send "lampnet" from a connected UDP socket and print what comes back (a connected socket turns
+ * ICMPv6 port unreachable into ECONNREFUSED). */
+const UDP_PROBE = `
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b'lampnet')
+try:
+    data, src = s.recvfrom(100)
+    print('reply from %s port %d: %s' % (src[0], src[1], data.decode()))
+except ConnectionRefusedError:
+    print('refused')
+`;
+
 let ns: Netns;
 let script: string;
 let responder: ChildProcess;
@@ -74,9 +89,27 @@ describe('lamps behind a TUN device', () => {
     expect((await counters()).pingsIgnored).toBe(before + 1);
   });
 
+  it('brings a UDP datagram to lamp 42\'s port 5683 back from the lamp (checksums verified by the kernel)', async () => {
+    const result = await ns.run('python3', ['-c', UDP_PROBE, lampAddress(42), '5683']);
+    expect(result.stdout.trim()).toBe(`reply from ${lampAddress(42)} port 5683: lampnet`);
+  });
+
+  it('refuses a UDP datagram to another port of a lamp with port unreachable (ECONNREFUSED)', async () => {
+    const result = await ns.run('python3', ['-c', UDP_PROBE, lampAddress(42), '7']);
+    expect(result.stdout.trim()).toBe('refused');
+  });
+
   it('answers a burst of 100,000 Echo Requests to 100,000 distinct lamps, each from the address asked (all but silent lamp 7)', async () => {
     const result = await ns.run('python3', [new URL('../helpers/ping-burst.py', import.meta.url).pathname, PREFIX, String(LAMPS)], 120_000);
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ sent: LAMPS, answered: LAMPS - 1, wrongSource: 0, duplicates: 0, missing: 1, firstMissing: [7] });
+  });
+});
+
+describe('without CAP_NET_ADMIN', () => {
+  it('fails with one line that says what is missing and names --link memory', async () => {
+    const result = await ns.run('setpriv', ['--bounding-set', '-net_admin', 'node', script, '--tun', 'lampnet1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('creating TUN device "lampnet1" needs CAP_NET_ADMIN (run as root or grant the capability), or use --link memory\n');
   });
 });
