@@ -114,7 +114,7 @@ export function registerFirmwareCommand(program: Command): void {
     firmware
       .command('flash')
       .description('upload the firmware and its config to a board over serial, and save() it to flash')
-      .option('--port <device>', 'serial port of the board, e.g. /dev/ttyUSB0')
+      .option('--port <device>', "board's serial port (/dev/ttyUSB0), or tcp://<board IPv4> for its Wifi console")
       .option('--baud <rate>', 'serial baud rate (Espruino on ESP32 uses 115200)', numberIn('baud rate', 300, 2000000), 115200),
   ).action(async (options: BoardOptions & { port?: string; baud: number }) => {
     const port = options.port;

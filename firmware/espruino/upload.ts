@@ -79,6 +79,8 @@ function run(command: string, args: string[]): Promise<string> {
 
 /** The firmware bundle built by `npm run build`. */
 export function readBundle(path: string): string {
-  if (!existsSync(path)) throw new Error(`no firmware bundle at ${path}: run \`npm run build\` first`);
+  if (!existsSync(path)) {
+    throw new Error(`no firmware bundle at ${path}: run \`npm run build\` first (it writes none when the bundle breaks Espruino's rules or its size budget)`);
+  }
   return readFileSync(path, 'utf8');
 }
