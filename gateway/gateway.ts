@@ -45,6 +45,8 @@ export interface GatewayOptions {
   coapHost: string;
   coapPort: number;
   multicastInterface: string | null;
+  /** Send group commands by multicast: true/false, or null to follow the transport's `multicast`. */
+  groupMulticast: boolean | null;
   /** Period of lampnet/stats and group stats. */
   statsIntervalMs: number;
   haDiscovery: boolean;
@@ -77,6 +79,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   coapHost: '::',
   coapPort: COAP_PORT,
   multicastInterface: null,
+  groupMulticast: null,
   statsIntervalMs: 1000,
   haDiscovery: false,
   sweepIntervalMs: 1000,
@@ -177,7 +180,7 @@ async function assemble(
       metrics.deliveries.inc({ result });
       if (result === 'timeout') metrics.timeouts.inc();
     },
-  }, { maxInFlight: options.maxCommandsInFlight, multicast: link.multicast === true, coapPort: COAP_PORT });
+  }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true, coapPort: COAP_PORT });
   cleanups.push(() => cmd.close());
 
   const directory = new ResourceDirectory(registry, send, {

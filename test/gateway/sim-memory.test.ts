@@ -1,0 +1,49 @@
+/**
+ * The gateway in-process with the simulator's in-memory link (what `lampnet up` does): lamps
+ * register from their /64 addresses, and group commands go by IPv6 multicast or one by one.
+ * The integrator's 1,000-lamp suites build on this; these are the small, exact cases.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readState } from '../../firmware/core.js';
+import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
+import { startSim, type Sim } from '../../sim/sim.js';
+import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
+import { watch, type Watcher } from './helpers/mqtt-watch.js';
+
+let sim: Sim | null = null;
+let gateway: GatewayHandle | null = null;
+let watcher: Watcher | null = null;
+afterEach(async () => {
+  await watcher?.close();
+  await gateway?.close();
+  await sim?.close();
+  watcher = sim = gateway = null;
+});
+
+async function setUp(groupMulticast: boolean) {
+  sim = await startSim({ lamps: 30, link: 'memory', prefix: '2001:db8:1::/64', streetSize: 10, bootJitterMs: 200 });
+  gateway = await startGateway({ ...EPHEMERAL, groupMulticast }, sim.gatewayEndpoint());
+  watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
+  const w = watcher;
+  await w.until('30 lamps online', () => (JSON.parse(w.last.get('lampnet/stats') ?? '{}') as { online?: number }).online === 30, 30_000);
+  const on = (n: number): boolean => readState(sim!.fleet.hal, sim!.fleet.lamp(n)).on;
+  return { sim, gateway, watcher: w, on };
+}
+
+describe('gateway with the simulator over the in-memory link', () => {
+  it('names each lamp by its address in the fleet prefix', async () => {
+    const { watcher } = await setUp(false);
+    expect((await watcher.json<{ address: string }>('lampnet/lamps/27/state')).address).toBe('2001:db8:1::1b');
+  });
+
+  it.each([[true], [false]])('sends a group command to the members only (multicast: %s)', async (multicast) => {
+    // Simulated lamps power up lit (powerOn = 1); the group command switches one street off.
+    const { watcher, on } = await setUp(multicast);
+    await watcher.publish('lampnet/groups/street-2/set', 'OFF');
+    await watcher.until('street-2 off', () => Array.from({ length: 10 }, (_, k) => 11 + k).every((n) => !JSON.parse(watcher.last.get(`lampnet/lamps/${n}/state`)!).on));
+    for (let n = 1; n <= 30; n++) expect(on(n), `lamp ${n}`).toBe(n < 11 || n > 20);
+    // Multicast is one datagram without per-lamp confirmations; otherwise one confirmed PUT each.
+    const text = await (await fetch(`http://127.0.0.1:${gateway!.metricsPort}/metrics`)).text();
+    expect(metricValue(text, 'lampnet_gateway_command_deliveries_total{result="confirmed"}')).toBe(multicast ? 0 : 10);
+  });
+});
