@@ -77,6 +77,18 @@ export function codeString(code: number): string {
   return (code >> 5) + (detail < 10 ? '.0' : '.') + detail;
 }
 
+/** bytes[off..off+len) as an 8-bit string (one char per byte). */
+export function bytesToString(bytes: Uint8Array, off: number, len: number): string {
+  let s = '';
+  for (let k = 0; k < len; k++) s += String.fromCharCode(bytes[off + k]);
+  return s;
+}
+
+/** The 4-bit delta/length field for `v`: 13 and 14 announce one or two extension bytes. */
+function nibble(v: number): number {
+  return v < 13 ? v : v < 269 ? 13 : 14;
+}
+
 /** A checked view over one CoAP message: after `read` returns true every field is in bounds. */
 export class CoapReader {
   buf: Uint8Array = new Uint8Array(0);
@@ -96,73 +108,55 @@ export class CoapReader {
 
   /** Checks and indexes `buf[off..off+len)`. Returns false (and sets `error`) on any format error. */
   read(buf: Uint8Array, off: number, len: number): boolean {
-    this.buf = buf;
-    this.optCount = 0;
-    this.payloadLen = 0;
-    this.tokenLen = 0;
     const end = off + len;
-    if (off < 0 || len < 0 || end > buf.length) return this.fail('CoAP message at ' + off + '+' + len + ' exceeds the ' + buf.length + '-byte buffer');
-    if (len < 4) return this.fail('CoAP message of ' + len + ' bytes is shorter than the 4-byte header');
-    const b0 = buf[off];
-    this.type = (b0 >> 4) & 3;
-    this.code = buf[off + 1];
-    this.mid = (buf[off + 2] << 8) | buf[off + 3];
-    if (b0 >> 6 !== COAP_VERSION) return this.fail('CoAP version ' + (b0 >> 6) + ', expected 1');
-    const tkl = b0 & 15;
-    if (tkl > 8) return this.fail('CoAP token length ' + tkl + ' is reserved (at most 8)');
-    if (4 + tkl > len) return this.fail('CoAP token of ' + tkl + ' bytes exceeds message (' + len + ' bytes)');
-    if (this.code === EMPTY && len !== 4) return this.fail('CoAP empty message (code 0.00) carries ' + (len - 4) + ' bytes after the header');
-    this.tokenOff = off + 4;
-    this.tokenLen = tkl;
-    this.payloadOff = end;
-    let p = off + 4 + tkl;
+    let p = off + 4;
     let num = 0;
-    while (p < end) {
+    let e = '';
+    this.buf = buf;
+    this.optCount = this.payloadLen = 0;
+    this.payloadOff = end;
+    if (!(off >= 0 && len >= 4 && end <= buf.length)) e = 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
+    else {
+      const b0 = buf[off];
+      this.type = (b0 >> 4) & 3;
+      this.code = buf[off + 1];
+      this.mid = (buf[off + 2] << 8) | buf[off + 3];
+      this.tokenOff = p;
+      p += this.tokenLen = b0 & 15;
+      if (b0 >> 6 !== COAP_VERSION) e = 'version ' + (b0 >> 6) + ', expected 1';
+      else if (this.tokenLen > 8 || p > end) e = 'token length ' + this.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
+      else if (!this.code && len > 4) e = 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
+    }
+    while (!e && p < end) {
+      const at = p - off;
       const b = buf[p++];
       if (b === 0xff) {
-        if (p === end) return this.fail('CoAP payload marker at byte ' + (p - 1 - off) + ' with empty payload');
+        if (p === end) e = 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
         this.payloadOff = p;
         this.payloadLen = end - p;
         break;
       }
+      // Extension bytes may be read past the end: that yields NaN, which the bounds test rejects.
       let delta = b >> 4;
       let olen = b & 15;
-      if (delta === 15 || olen === 15) return this.fail('CoAP option header 0x' + b.toString(16) + ' uses reserved nibble 15');
-      if (delta >= 13) {
-        const ext = delta === 13 ? 1 : 2;
-        if (p + ext > end) return this.fail('CoAP option delta extension overruns message at byte ' + (p - off));
-        delta = delta === 13 ? buf[p] + 13 : ((buf[p] << 8) | buf[p + 1]) + 269;
-        p += ext;
-      }
-      if (olen >= 13) {
-        const ext = olen === 13 ? 1 : 2;
-        if (p + ext > end) return this.fail('CoAP option length extension overruns message at byte ' + (p - off));
-        olen = olen === 13 ? buf[p] + 13 : ((buf[p] << 8) | buf[p + 1]) + 269;
-        p += ext;
-      }
+      if (delta === 13) delta = 13 + buf[p++];
+      else if (delta === 14) delta = 269 + ((buf[p++] << 8) | buf[p++]);
+      if (olen === 13) olen = 13 + buf[p++];
+      else if (olen === 14) olen = 269 + ((buf[p++] << 8) | buf[p++]);
       num += delta;
-      if (p + olen > end) return this.fail('CoAP option ' + num + ' length ' + olen + ' exceeds message (' + len + ' bytes)');
-      if (this.optCount === MAX_OPTIONS) return this.fail('CoAP message has more than ' + MAX_OPTIONS + ' options');
-      const i = this.optCount++;
-      this.optNum[i] = num;
-      this.optOff[i] = p;
-      this.optLen[i] = olen;
-      p += olen;
+      if (b >> 4 === 15 || (b & 15) === 15) e = 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
+      else if (!(p + olen <= end)) e = 'option at byte ' + at + ' overruns the ' + len + '-byte message';
+      else if (this.optCount === MAX_OPTIONS) e = 'message has more than ' + MAX_OPTIONS + ' options';
+      else {
+        this.optNum[this.optCount] = num;
+        this.optOff[this.optCount] = p;
+        this.optLen[this.optCount++] = olen;
+        p += olen;
+      }
     }
-    this.error = '';
-    return true;
-  }
-
-  private fail(why: string): boolean {
-    this.error = why;
-    this.optCount = 0;
-    return false;
-  }
-
-  /** Index of the first option `num`, or -1. */
-  optIndex(num: number): number {
-    for (let i = 0; i < this.optCount; i++) if (this.optNum[i] === num) return i;
-    return -1;
+    if (e) this.optCount = this.payloadLen = 0;
+    this.error = e && 'CoAP ' + e;
+    return !e;
   }
 
   /** Option `i` as an 8-bit string. */
@@ -172,28 +166,27 @@ export class CoapReader {
 
   /** The first option `num` as an unsigned integer (RFC 7252 §3.2 uint), or -1 when absent. */
   optUint(num: number): number {
-    const i = this.optIndex(num);
-    if (i < 0) return -1;
-    let v = 0;
-    for (let k = 0; k < this.optLen[i]; k++) v = v * 256 + this.buf[this.optOff[i] + k];
-    return v;
+    for (let i = 0; i < this.optCount; i++) {
+      if (this.optNum[i] !== num) continue;
+      let v = 0;
+      for (let k = 0; k < this.optLen[i]; k++) v = v * 256 + this.buf[this.optOff[i] + k];
+      return v;
+    }
+    return -1;
   }
 
   /** Whether the Uri-Path options spell exactly `path` ("3311/0/5850"; "" for the root), without
    * allocating. */
   uriPathEquals(path: string): boolean {
-    let pos = 0;
-    let segments = 0;
+    let pos = -1;
     for (let i = 0; i < this.optCount; i++) {
       if (this.optNum[i] !== URI_PATH) continue;
-      if (segments++ > 0) {
-        if (path.charCodeAt(pos) !== 47) return false;
-        pos++;
-      }
-      const o = this.optOff[i];
-      for (let k = 0; k < this.optLen[i]; k++) if (path.charCodeAt(pos++) !== this.buf[o + k]) return false;
+      // Segments after the first are preceded by '/' in `path`.
+      if (pos >= 0 && path.charCodeAt(pos++) !== 47) return false;
+      if (pos < 0) pos = 0;
+      for (let k = 0; k < this.optLen[i]; k++) if (path.charCodeAt(pos++) !== this.buf[this.optOff[i] + k]) return false;
     }
-    return pos === path.length;
+    return pos < 0 ? path === '' : pos === path.length;
   }
 
   /** The Uri-Path segments joined with '/' ("3311/0/5850"). */
@@ -206,10 +199,9 @@ export class CoapReader {
   /** Value of Uri-Query `name=value` (first match), '' for a bare `name`, null when absent. */
   query(name: string): string | null {
     for (let i = 0; i < this.optCount; i++) {
-      if (this.optNum[i] !== URI_QUERY) continue;
-      const q = this.optString(i);
+      const q = this.optNum[i] === URI_QUERY ? this.optString(i) : '';
       if (q === name) return '';
-      if (q.length > name.length && q.charCodeAt(name.length) === 61 && q.substring(0, name.length) === name) return q.substring(name.length + 1);
+      if (q.substring(0, name.length + 1) === name + '=') return q.substring(name.length + 1);
     }
     return null;
   }
@@ -221,17 +213,10 @@ export class CoapReader {
 
   /** Whether the token equals `other[off..off+len)`. */
   tokenEquals(other: Uint8Array, off: number, len: number): boolean {
-    if (len !== this.tokenLen) return false;
-    for (let k = 0; k < len; k++) if (other[off + k] !== this.buf[this.tokenOff + k]) return false;
-    return true;
+    let same = len === this.tokenLen;
+    for (let k = 0; k < len; k++) same = same && other[off + k] === this.buf[this.tokenOff + k];
+    return same;
   }
-}
-
-/** bytes[off..off+len) as an 8-bit string (one char per byte). */
-export function bytesToString(bytes: Uint8Array, off: number, len: number): string {
-  let s = '';
-  for (let k = 0; k < len; k++) s += String.fromCharCode(bytes[off + k]);
-  return s;
 }
 
 /** Builds one CoAP message into a caller's buffer. Options must come in ascending number order;
@@ -242,62 +227,60 @@ export class CoapWriter {
   pos = 0;
   lastOpt = 0;
   ok = true;
+  /** A numeric option's value, big-endian, before it is copied out. */
+  private num = new Uint8Array(4);
 
   begin(buf: Uint8Array, off: number, type: number, code: number, mid: number, tokenSrc: Uint8Array | null, tokenOff: number, tokenLen: number): this {
     this.buf = buf;
-    this.start = off;
-    this.pos = off;
+    this.start = this.pos = off;
     this.lastOpt = 0;
-    this.ok = tokenLen >= 0 && tokenLen <= 8;
-    this.byte(0x40 | ((type & 3) << 4) | (tokenLen & 15));
+    this.ok = tokenLen <= 8;
+    this.byte(0x40 | (type << 4) | tokenLen);
     this.byte(code);
     this.byte(mid >> 8);
     this.byte(mid);
-    for (let k = 0; k < tokenLen; k++) this.byte(tokenSrc ? tokenSrc[tokenOff + k] : 0);
-    return this;
+    return this.bytes(tokenSrc || this.num, tokenOff, tokenLen);
   }
 
   private byte(v: number): void {
-    if (this.pos >= this.buf.length) this.ok = false;
-    else this.buf[this.pos++] = v & 255;
+    if (this.pos < this.buf.length) this.buf[this.pos++] = v;
+    else this.ok = false;
+  }
+
+  private bytes(src: string | Uint8Array, off: number, len: number): this {
+    for (let k = off; k < off + len; k++) this.byte(typeof src === 'string' ? src.charCodeAt(k) : src[k]);
+    return this;
   }
 
   /** Appends option `num`; a number value is encoded as a minimal uint (0 → zero length). */
   option(num: number, value: string | Uint8Array | number): this {
-    let len: number;
+    let len = 4;
     if (typeof value === 'number') {
-      len = 0;
-      for (let v = value; v >= 1 && len < 4; v = Math.floor(v / 256)) len++;
+      for (let k = 3; k >= 0; k--, value = Math.floor(value / 256)) this.num[k] = value % 256;
+      while (len && !this.num[4 - len]) len--;
+      value = this.num;
     } else len = value.length;
     const delta = num - this.lastOpt;
-    if (delta < 0 || delta > 65804 || len > 65804) this.ok = false;
     this.lastOpt = num;
-    const dn = delta < 13 ? delta : delta < 269 ? 13 : 14;
-    const ln = len < 13 ? len : len < 269 ? 13 : 14;
-    this.byte((dn << 4) | ln);
-    this.extension(dn, delta);
-    this.extension(ln, len);
-    for (let k = 0; k < len; k++) {
-      if (typeof value === 'number') this.byte(value / Math.pow(256, len - 1 - k));
-      else this.byte(typeof value === 'string' ? value.charCodeAt(k) : value[k]);
-    }
-    return this;
+    if (delta < 0 || delta > 65804 || len > 65804) this.ok = false;
+    this.byte((nibble(delta) << 4) | nibble(len));
+    this.extension(delta);
+    this.extension(len);
+    return this.bytes(value, value.length - len, len);
   }
 
-  private extension(nibble: number, v: number): void {
-    if (nibble === 13) this.byte(v - 13);
-    else if (nibble === 14) {
+  /** The extended delta/length bytes of RFC 7252 §3.1 for nibble 13 (one byte) or 14 (two). */
+  private extension(v: number): void {
+    if (v >= 269) {
       this.byte((v - 269) >> 8);
       this.byte(v - 269);
-    }
+    } else if (v >= 13) this.byte(v - 13);
   }
 
   /** Appends the payload marker and payload (nothing at all for an empty payload). */
   payload(value: string | Uint8Array): this {
-    if (value.length === 0) return this;
-    this.byte(0xff);
-    for (let k = 0; k < value.length; k++) this.byte(typeof value === 'string' ? value.charCodeAt(k) : value[k]);
-    return this;
+    if (value.length) this.byte(0xff);
+    return this.bytes(value, 0, value.length);
   }
 
   /** Bytes written since `begin`, or -1 if the buffer overflowed or options were out of order. */
@@ -321,11 +304,9 @@ export interface CoapMessage {
   payload: Uint8Array;
 }
 
-const sharedReader = new CoapReader();
-
 /** Parses `data` into a message, or null when it is not well-formed CoAP (see `parseCoapError`). */
 export function parseCoap(data: Uint8Array): CoapMessage | null {
-  const r = sharedReader;
+  const r = new CoapReader();
   if (!r.read(data, 0, data.length)) return null;
   const options: CoapOption[] = [];
   for (let i = 0; i < r.optCount; i++) options.push({ num: r.optNum[i], value: data.slice(r.optOff[i], r.optOff[i] + r.optLen[i]) });
@@ -341,10 +322,10 @@ export function parseCoap(data: Uint8Array): CoapMessage | null {
 
 /** Why `data` is not well-formed CoAP, or '' when it is. */
 export function parseCoapError(data: Uint8Array): string {
-  return sharedReader.read(data, 0, data.length) ? '' : sharedReader.error;
+  const r = new CoapReader();
+  r.read(data, 0, data.length);
+  return r.error;
 }
-
-const sharedWriter = new CoapWriter();
 
 /** Encodes `msg` (options sorted by number, stable) into `out` or a new exactly-sized array.
  * Throws RangeError when `out` is too small or a field is out of range: emission is for messages
@@ -354,7 +335,7 @@ export function emitCoap(msg: CoapMessage, out?: Uint8Array): Uint8Array {
   let size = 4 + msg.token.length + (msg.payload.length ? 1 + msg.payload.length : 0);
   for (let i = 0; i < options.length; i++) size += 5 + options[i].value.length;
   const buf = out || new Uint8Array(size);
-  const w = sharedWriter.begin(buf, 0, msg.type, msg.code, msg.mid, msg.token, 0, msg.token.length);
+  const w = new CoapWriter().begin(buf, 0, msg.type, msg.code, msg.mid, msg.token, 0, msg.token.length);
   for (let i = 0; i < options.length; i++) w.option(options[i].num, options[i].value);
   w.payload(msg.payload);
   const n = w.end();
