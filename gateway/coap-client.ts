@@ -109,8 +109,9 @@ export class CoapClient {
     const ex: Exchange = { key, token, req, bytes, retransmissions: 0, timeoutMs: initial, acknowledged: false, timer: null, done };
     this.byMid.set(key, ex);
     this.byToken.set(token, ex);
-    this.send(req.addr, req.port, bytes);
+    // Armed before sending: an in-memory transport may deliver the answer within send().
     ex.timer = setTimeout(() => this.expire(ex), initial);
+    this.send(req.addr, req.port, bytes);
   }
 
   /** Send a non-confirmable request (group commands to a multicast address); nothing is awaited. */
@@ -164,8 +165,8 @@ export class CoapClient {
     ex.retransmissions++;
     ex.timeoutMs *= 2;
     this.retransmitted();
-    this.send(ex.req.addr, ex.req.port, ex.bytes);
     this.rearm(ex, ex.timeoutMs);
+    this.send(ex.req.addr, ex.req.port, ex.bytes);
   }
 
   private rearm(ex: Exchange, ms: number): void {

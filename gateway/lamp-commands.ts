@@ -68,6 +68,7 @@ export class LampCommander {
   private readonly midBase: number;
   private multicastMid: number;
   private closed = false;
+  private pumping = false;
 
   constructor(
     private readonly registry: LampRegistry,
@@ -136,13 +137,27 @@ export class LampCommander {
   }
 
   private pump(): void {
+    // Not re-entrant: an answer delivered within send() settles and calls pump() again; the loop
+    // already running picks that work up, so a synchronous transport cannot grow the stack.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.drain();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private drain(): void {
     while (this.inFlight < this.maxInFlight && this.queueHead < this.queue.length) {
       const i = this.queue[this.queueHead++];
       const slot = this.slots.get(i);
       if (slot === undefined || slot.next === null) continue;
       slot.queued = false;
-      this.send(i, slot, slot.next);
+      // Take the command before sending: an in-memory transport may answer within send().
+      const command = slot.next;
       slot.next = null;
+      this.send(i, slot, command);
     }
     // Compact the consumed prefix now and then so the array does not keep a dead head.
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
