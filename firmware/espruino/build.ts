@@ -20,8 +20,9 @@ import { FIRMWARE_BUNDLE, FIRMWARE_ENTRY } from './paths.js';
 /** The bundle must leave most of a board's flash and JsVar pool to the running lamp (issue 3). */
 export const MAX_BUNDLE_BYTES = 12288;
 
-/** Bundles, lowers and minifies the firmware entry; returns the ES5 source. */
-export async function bundleFirmware(entry: string = FIRMWARE_ENTRY): Promise<string> {
+/** One script holding the entry and everything it imports, in modern syntax. esbuild marks each
+ * module's part with a `// path` line (used by moduleSizes). */
+async function bundleSource(entry: string): Promise<string> {
   const bundled = await build({
     entryPoints: [entry],
     bundle: true,
@@ -36,7 +37,11 @@ export async function bundleFirmware(entry: string = FIRMWARE_ENTRY): Promise<st
     write: false,
     logLevel: 'silent',
   });
-  const lowered = await transform(bundled.outputFiles[0].text, {
+  return bundled.outputFiles[0].text;
+}
+
+async function lowerToEs5(code: string): Promise<string> {
+  const lowered = await transform(code, {
     isModule: false,
     // IE 11 is SWC's ES5 engine: everything newer is lowered. Its typeof/instanceof rewrites are
     // excluded: they only matter for Symbols, and their helpers reference the missing `Symbol`.
@@ -63,17 +68,42 @@ export async function bundleFirmware(entry: string = FIRMWARE_ENTRY): Promise<st
       },
     },
   });
-  // A closure keeps the firmware's names (SWC's helpers included) out of Espruino's global scope,
-  // where a minified one-letter top-level function could replace a built-in such as `E`.
-  const script = '(function(){\n' + lowered.code + '\n})();\n';
-  const minified = await minify(script, {
+  return lowered.code;
+}
+
+/** `isolated`: `code` is one module cut out of the bundle, so nothing in it may be dropped as unused,
+ * and its top-level names are mangled as the bundle's closure would mangle them. */
+async function minifyEs5(code: string, isolated: boolean): Promise<string> {
+  const minified = await minify(code, {
     ecma: 5,
-    compress: { ecma: 5, passes: 2 },
+    compress: { ecma: 5, passes: 2, unused: !isolated },
     mangle: true,
+    toplevel: isolated,
     format: { ecma: 5, comments: false },
   });
   if (minified.code === undefined) throw new Error('terser returned no code for the firmware bundle');
   return minified.code;
+}
+
+/** Bundles, lowers and minifies the firmware entry; returns the ES5 source. */
+export async function bundleFirmware(entry: string = FIRMWARE_ENTRY): Promise<string> {
+  const lowered = await lowerToEs5(await bundleSource(entry));
+  // A closure keeps the firmware's names (SWC's helpers included) out of Espruino's global scope,
+  // where a minified one-letter top-level function could replace a built-in such as `E`.
+  return minifyEs5('(function(){\n' + lowered + '\n})();\n', false);
+}
+
+/** Approximate minified bytes of each module in the bundle, largest first: each module's part is
+ * lowered and minified on its own (nothing dropped, nothing inlined across modules), so the figures
+ * add up to somewhat more than the bundle. For deciding what to slim when over budget. */
+export async function moduleSizes(entry: string = FIRMWARE_ENTRY): Promise<{ module: string; bytes: number }[]> {
+  const parts = (await bundleSource(entry)).split(/\n(?=\/\/ [^\n]+\.ts\n)/);
+  const sizes: { module: string; bytes: number }[] = [];
+  for (const part of parts) {
+    const header = /^\/\/ ([^\n]+\.ts)\n/.exec(part);
+    if (header) sizes.push({ module: header[1], bytes: Buffer.byteLength(await minifyEs5(await lowerToEs5(part), true)) });
+  }
+  return sizes.sort((x, y) => y.bytes - x.bytes);
 }
 
 /** Why the bundle cannot be flashed (too big, or something Espruino cannot run); empty if it can. */
@@ -89,6 +119,10 @@ async function main(): Promise<void> {
   const problems = bundleProblems(code);
   if (problems.length > 0) {
     console.error(`firmware bundle rejected:\n  ${problems.join('\n  ')}`);
+    if (Buffer.byteLength(code) > MAX_BUNDLE_BYTES) {
+      const sizes = await moduleSizes();
+      console.error(`approximate minified bytes per module:\n${sizes.map((s) => `  ${String(s.bytes).padStart(6)}  ${s.module}`).join('\n')}`);
+    }
     process.exit(1);
   }
   mkdirSync(dirname(FIRMWARE_BUNDLE), { recursive: true });

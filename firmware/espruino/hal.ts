@@ -77,7 +77,7 @@ export function clearTimer(timer: unknown): null {
 
 export function loadBoardConfig(): BoardConfig {
   const stored = require('Storage').readJSON(CONFIG_FILE, true) as BoardConfig | undefined;
-  if (!stored) log('no ' + CONFIG_FILE + ' in Storage: running standalone with defaults');
+  if (!stored) log('no ' + CONFIG_FILE + ': defaults, standalone');
   return stored || { lamp: {} };
 }
 
@@ -139,7 +139,8 @@ export function createHal(board: BoardConfig): Hal {
       return board.gateway || null;
     },
     trusted: function (_lamp: LampState, from: Addr) {
-      return !!board.gateway && from === board.gateway;
+      // `from` is always a string, so no gateway (undefined) trusts nobody.
+      return from === board.gateway;
     },
     random: function () {
       return Math.random();
