@@ -26,7 +26,8 @@
  */
 import { COAP_PORT } from '../../firmware/protocol.js';
 import type { Link } from '../link/link.js';
-import { isMulticast, isUnspecified } from './wire/address.js';
+import { addressEquals, isMulticast, isUnspecified } from './wire/address.js';
+import { adjustChecksum } from './wire/checksum.js';
 import { copyBytes } from './wire/bytes.js';
 import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from './wire/drop.js';
 import { emitIcmpv6Header, fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type, UnreachableCode } from './wire/icmpv6.js';
@@ -78,6 +79,13 @@ export class HostCounters {
   /** Echo Requests a lamp's ping policy left unanswered. */
   pingsIgnored = 0;
   udpDelivered = 0;
+  /** Multicast packets handed to at least one member lamp, and the member handlings they caused
+   * (each of those is also counted above as an echo reply, an ignored ping or a UDP delivery). With
+   * them every received packet has exactly one disposition: received = drops + echoReplies +
+   * pingsIgnored + udpDelivered + icmpErrorsSent + icmpErrorsRateLimited + txRefused (of replies)
+   * - multicastCopies + multicastPackets. */
+  multicastPackets = 0;
+  multicastCopies = 0;
   udpSent = 0;
   icmpErrorsSent = 0;
   icmpErrorsRateLimited = 0;
@@ -93,6 +101,8 @@ export class HostCounters {
       echoReplies: this.echoReplies,
       pingsIgnored: this.pingsIgnored,
       udpDelivered: this.udpDelivered,
+      multicastPackets: this.multicastPackets,
+      multicastCopies: this.multicastCopies,
       udpSent: this.udpSent,
       icmpErrorsSent: this.icmpErrorsSent,
       icmpErrorsRateLimited: this.icmpErrorsRateLimited,
@@ -246,7 +256,9 @@ export class Ipv6Host {
     this.memberAction = action;
     this.memberCount = 0;
     this.directory.forEachMember(this.ip.buf, this.ip.dstOff, this.onMember);
-    if (this.memberCount === 0) this.drop(Drop.noGroupMember);
+    if (this.memberCount === 0) return this.drop(Drop.noGroupMember);
+    this.counters.multicastPackets++;
+    this.counters.multicastCopies += this.memberCount;
   }
 
   private lookupDestination(): number {
@@ -279,9 +291,17 @@ export class Ipv6Host {
     copyBytes(icmp.buf, icmp.off, out, icmpAt, icmp.len);
     out[icmpAt] = Icmpv6Type.echoReply;
     out[icmpAt + 1] = 0;
-    out[icmpAt + 2] = 0;
-    out[icmpAt + 3] = 0;
-    fillIcmpv6Checksum(out, icmpAt, icmp.len, out, at + 8, out, at + 24);
+    if (addressEquals(out, at + 8, ip.buf, ip.dstOff)) {
+      // Unicast: the pseudo-header holds the same two addresses swapped, which leaves the sum alone,
+      // so only the type/code word changed and the verified request checksum can be adjusted.
+      const checksum = adjustChecksum(icmp.checksum, (icmp.type << 8) | icmp.code, Icmpv6Type.echoReply << 8);
+      out[icmpAt + 2] = checksum >> 8;
+      out[icmpAt + 3] = checksum & 0xff;
+    } else {
+      out[icmpAt + 2] = 0;
+      out[icmpAt + 3] = 0;
+      fillIcmpv6Checksum(out, icmpAt, icmp.len, out, at + 8, out, at + 24);
+    }
     this.link.commit(IPV6_HEADER_LEN + icmp.len);
     this.counters.echoReplies++;
   }

@@ -45,3 +45,9 @@ export function finishChecksum(sum: number): number {
 export function sumVerifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
 }
+
+/** The checksum after one 16-bit word of the covered data changed from `oldWord` to `newWord`,
+ * without summing the data again (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')). */
+export function adjustChecksum(checksum: number, oldWord: number, newWord: number): number {
+  return finishChecksum((~checksum & 0xffff) + (~oldWord & 0xffff) + newWord);
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { finishChecksum, foldSum, sumVerifies, sumWords } from '../../../sim/net/wire/checksum.js';
+import { adjustChecksum, finishChecksum, foldSum, sumVerifies, sumWords } from '../../../sim/net/wire/checksum.js';
+import { capturedEchoReply, capturedEchoRequest } from '../captured.js';
 
 describe('Internet checksum', () => {
   it('sums the RFC 1071 §3 example to 0xddf2', () => {
@@ -28,5 +29,12 @@ describe('Internet checksum', () => {
   it('folds carries of a long run of 0xffff words', () => {
     const bytes = new Uint8Array(65_534).fill(0xff);
     expect(foldSum(sumWords(bytes, 0, bytes.length, 0))).toBe(0xffff);
+  });
+
+  it('adjusts a checksum for one changed word as a full recomputation would (RFC 1624)', () => {
+    // The captured Echo Request and Reply differ only in the type (128 -> 129) and the checksum.
+    const requestChecksum = (capturedEchoRequest[42] << 8) | capturedEchoRequest[43];
+    const replyChecksum = (capturedEchoReply[42] << 8) | capturedEchoReply[43];
+    expect(adjustChecksum(requestChecksum, 0x8000, 0x8100)).toBe(replyChecksum);
   });
 });
