@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryLink } from '../../sim/link/memory.js';
+import { Ipv6Host } from '../../sim/net/host.js';
+import { RangeDirectory } from '../helpers/range-directory.js';
 import { hostOnMemoryLink, REQUESTER } from './fixture.js';
-import { echoRequest } from './packets.js';
+import { addr, echoRequest } from './packets.js';
 
 const GATEWAY = '2001:db8::ffff:0:0:1';
 
@@ -60,5 +63,18 @@ describe('MemoryLink datagram endpoint', () => {
   it('names the input when the endpoint address is not IPv6', () => {
     const { link } = hostOnMemoryLink(100);
     expect(() => link.endpoint('gateway.local', 5683)).toThrow(/"gateway.local" is not an IPv6 address/);
+  });
+});
+
+describe('MemoryLink batches', () => {
+  it('delivers every reply to a multicast ping even when they overflow the outgoing batch', () => {
+    const link = new MemoryLink({ txPackets: 4 });
+    const directory = new RangeDirectory(100);
+    directory.join(addr('ff15::1:2:3'), Array.from({ length: 50 }, (_, i) => i + 1));
+    new Ipv6Host({ prefix: addr('2001:db8::'), link, directory }).start();
+    let replies = 0;
+    link.onTransmit(() => replies++);
+    link.inject(echoRequest({ src: REQUESTER, dst: 'ff15::1:2:3' }));
+    expect(replies).toBe(50);
   });
 });
