@@ -78,7 +78,8 @@ describe('the bundle on an emulated Espruino', () => {
     board = loadOnEmulatedEspruino(bundle, {
       storage: { 'lampnet.json': JSON.stringify(config) },
       wifi: extra.wifi,
-      coapPortOf: (address) => (address === '127.0.0.1' ? gateway.port : undefined),
+      // Every CoAP datagram to port 5683 goes to the test gateway's port, never to a real 5683.
+      coapPortOf: () => gateway.port,
     });
     const b = board;
     await until(() => b.boundPorts.length > 0, 'the CoAP socket to bind');
@@ -131,6 +132,20 @@ describe('the bundle on an emulated Espruino', () => {
     const { packet } = await client.next((p) => p.messageId === 77, 'response to PUT');
     expect(packet.code).toBe('2.04');
     await until(() => b.pwm.at(-1)?.[1] === 0, 'the pin to go to 0');
+  });
+
+  it('refuses a state change from anyone but its gateway (4.03)', async () => {
+    // The gateway is another loopback address; the test client (127.0.0.1) is a stranger.
+    const b = await bootBoard({ powerOn: 1 }, { board: { gateway: '127.0.0.2' } });
+    await until(() => b.pwm.length > 0, 'a PWM write');
+    client.send(generate({ code: '0.03', messageId: 79, confirmable: true, options: [
+      { name: 'Uri-Path', value: Buffer.from('3311') },
+      { name: 'Uri-Path', value: Buffer.from('0') },
+      { name: 'Uri-Path', value: Buffer.from('5850') },
+    ], payload: Buffer.from('0') }), b.boundPorts[0]);
+    const { packet } = await client.next((p) => p.messageId === 79, 'response to PUT');
+    expect(packet.code).toBe('4.03');
+    expect(b.pwm.at(-1)).toEqual(['D5', 1]);
   });
 
   it('fades the PWM output in steps to the commanded level', async () => {
