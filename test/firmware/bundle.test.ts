@@ -215,6 +215,7 @@ describe('the bundle on an emulated Espruino', () => {
     const b = (board = loadOnEmulatedEspruino(bundle, {
       storage: { 'lampnet.json': JSON.stringify({ wifi: 'street', gateway: '127.0.0.1', lamp: { id: 'board-8' } }) },
       wifi,
+      coapPortOf: () => gateway.port,
     }));
     b.emit('kill');
     connected[0](null);

@@ -73,12 +73,13 @@ export interface BoardOptions {
   storage?: Record<string, string>;
   /** A Wifi module; without one, require('Wifi') throws as on Espruino for Linux. */
   wifi?: FakeWifi;
-  /** Where datagrams the firmware sends to (address, 5683) really go: the test gateway's port. */
-  coapPortOf?: (address: string) => number | undefined;
+  /** Where datagrams the firmware sends to (address, 5683) really go: the test gateway's port, so
+   * that no test ever sends to a real port 5683. */
+  coapPortOf: (address: string) => number;
 }
 
 /** Loads `bundle` on a fresh emulated board. */
-export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions = {}): EmulatedBoard {
+export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): EmulatedBoard {
   const context = vm.createContext({});
   const realGlobal = (expr: string): unknown => vm.runInContext(expr, context);
   vm.runInContext(DELETED_GLOBALS.map((g) => `delete globalThis.${g};`).join('') + DELETED_MEMBERS.map((m) => `delete ${m};`).join(''), context);
@@ -132,7 +133,7 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions = {
         },
         send(data: unknown, port: number, address: string) {
           if (typeof data !== 'string') throw new TypeError(`Espruino's socket.send takes a string, got ${typeof data}`);
-          const target = port === 5683 ? options.coapPortOf?.(address) ?? port : port;
+          const target = port === 5683 ? options.coapPortOf(address) : port;
           real.send(Buffer.from(data, 'latin1'), target, address);
         },
         close() {
