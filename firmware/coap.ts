@@ -89,8 +89,9 @@ function nibble(v: number): number {
   return v < 13 ? v : v < 269 ? 13 : 14;
 }
 
-/** A checked view over one CoAP message: after `read` returns true every field is in bounds. */
-export class CoapReader {
+/** A checked view over one CoAP message: after `read` returns true every field is in bounds. The
+ * lean part the lamp needs; CoapReader adds string helpers for the gateway. */
+export class CoapView {
   buf: Uint8Array = new Uint8Array(0);
   type = 0;
   code = 0;
@@ -159,11 +160,6 @@ export class CoapReader {
     return !e;
   }
 
-  /** Option `i` as an 8-bit string. */
-  optString(i: number): string {
-    return bytesToString(this.buf, this.optOff[i], this.optLen[i]);
-  }
-
   /** The first option `num` as an unsigned integer (RFC 7252 §3.2 uint), or -1 when absent. */
   optUint(num: number): number {
     for (let i = 0; i < this.optCount; i++) {
@@ -189,6 +185,26 @@ export class CoapReader {
     return pos < 0 ? path === '' : pos === path.length;
   }
 
+  /** The payload as an 8-bit string. */
+  payloadString(): string {
+    return bytesToString(this.buf, this.payloadOff, this.payloadLen);
+  }
+
+  /** Whether the token equals `other[off..off+len)`. */
+  tokenEquals(other: Uint8Array, off: number, len: number): boolean {
+    let same = len === this.tokenLen;
+    for (let k = 0; k < len; k++) same = same && other[off + k] === this.buf[this.tokenOff + k];
+    return same;
+  }
+}
+
+/** A CoapView with string helpers for Uri-Path and Uri-Query (gateway, tests). */
+export class CoapReader extends CoapView {
+  /** Option `i` as an 8-bit string. */
+  optString(i: number): string {
+    return bytesToString(this.buf, this.optOff[i], this.optLen[i]);
+  }
+
   /** The Uri-Path segments joined with '/' ("3311/0/5850"). */
   path(): string {
     let s = '';
@@ -204,18 +220,6 @@ export class CoapReader {
       if (q.substring(0, name.length + 1) === name + '=') return q.substring(name.length + 1);
     }
     return null;
-  }
-
-  /** The payload as an 8-bit string. */
-  payloadString(): string {
-    return bytesToString(this.buf, this.payloadOff, this.payloadLen);
-  }
-
-  /** Whether the token equals `other[off..off+len)`. */
-  tokenEquals(other: Uint8Array, off: number, len: number): boolean {
-    let same = len === this.tokenLen;
-    for (let k = 0; k < len; k++) same = same && other[off + k] === this.buf[this.tokenOff + k];
-    return same;
   }
 }
 

@@ -3,11 +3,11 @@
  * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
-import { CoapReader, CoapWriter } from './coap.js';
+import { CoapView, CoapWriter } from './coap.js';
 import type { Hal, Addr } from './hal.js';
 import type { LampExtra, LampState } from './lamp.js';
 
-export const reader = new CoapReader();
+export const reader = new CoapView();
 export const writer = new CoapWriter();
 /** Room for the largest message the lamp builds (/.well-known/core, /cfg). */
 export const sendBuf = new Uint8Array(600);

@@ -26,186 +26,129 @@ export interface Resource {
 /** Longest accepted fade (ms): one hour. */
 const MAX_FADE_MS = 3600000;
 
-/** A decimal integer of 1–3 digits in 0..100, or -1. */
-function parseLevel(s: string): number {
-  if (s.length < 1 || s.length > 3) return -1;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 48 || s.charCodeAt(i) > 57) return -1;
-  const v = parseInt(s, 10);
-  return v <= 100 ? v : -1;
-}
-
 /** A JSON object body, or null when the body is not one. */
 function parseObject(body: string): Record<string, unknown> | null {
-  let v: unknown;
+  let v: unknown = null;
   try {
     v = JSON.parse(body);
   } catch (e) {
-    return null;
+    // Not JSON: the caller answers 4.00.
   }
-  return v !== null && typeof v === 'object' && !(v instanceof Array) ? (v as Record<string, unknown>) : null;
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
-/** A number field within [min, max]; `absent` when missing, NaN when present but invalid. */
-function numberField(o: Record<string, unknown>, name: string, min: number, max: number, absent: number): number {
-  const v = o[name];
-  if (v === undefined) return absent;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  return typeof v === 'number' && v >= min && v <= max ? v : NaN;
+/** A number (or boolean as 0/1) within [min, max]; -1 when absent, NaN when present but invalid. */
+function numberField(v: unknown, min: number, max: number): number {
+  if (v === undefined) return -1;
+  const n = typeof v === 'boolean' ? +v : v;
+  return typeof n === 'number' && n >= min && n <= max ? n : NaN;
+}
+
+/** Applies a command and answers 2.04, or 4.00 when a value is invalid (NaN). */
+function commanded(hal: Hal, lamp: LampState, on: number, level: number, fade: number): number {
+  if (on !== on || level !== level || fade !== fade) return BAD_REQUEST;
+  applyCommand(hal, lamp, on, level, fade, true);
+  return CHANGED;
 }
 
 /** PUT /3311/0 {"on":0|1,"level":0-100,"fade":ms}, any subset. */
 function putLight(hal: Hal, lamp: LampState, body: string): number {
   const o = parseObject(body);
   if (!o) return BAD_REQUEST;
-  const on = numberField(o, 'on', 0, 1, -1);
-  const level = numberField(o, 'level', 0, 100, -1);
-  const fade = numberField(o, 'fade', 0, MAX_FADE_MS, -1);
-  if (on !== on || level !== level || fade !== fade || (on >= 0 && on !== Math.floor(on))) return BAD_REQUEST;
-  applyCommand(hal, lamp, on, level, fade, true);
-  return CHANGED;
+  const on = numberField(o.on, 0, 1);
+  return commanded(hal, lamp, on === 0 || on === 1 || on < 0 ? on : NaN, numberField(o.level, 0, 100), numberField(o.fade, 0, MAX_FADE_MS));
 }
 
-/** Settable config fields and their ranges; integers unless the third number is 0. */
+/** A level in plain text: 1–3 decimal digits, 0..100. */
+function putLevel(hal: Hal, lamp: LampState, body: string): number {
+  return commanded(hal, lamp, -1, /^\d{1,3}$/.test(body) ? numberField(+body, 0, 100) : NaN, -1);
+}
+
+function putOn(hal: Hal, lamp: LampState, body: string): number {
+  return commanded(hal, lamp, body === '0' || body === '1' ? +body : NaN, -1, -1);
+}
+
+/** Ranges of the config's numbers; unlisted numbers must be ≥ 0. Only lat/lon may be null (no
+ * schedule). */
 const CONFIG_LIMITS: { [name: string]: number[] } = {
-  ratedW: [0, 100000, 0],
-  standbyW: [0, 1000, 0],
-  powerOn: [0, 2, 1],
-  defaultLevel: [0, 100, 1],
-  lat: [-90, 90, 0],
-  lon: [-180, 180, 0],
-  tzMin: [-840, 840, 1],
-  nightLevel: [0, 100, 1],
-  nightFrom: [0, 1439, 1],
-  nightTo: [0, 1439, 1],
-  lifetimeS: [60, 86400, 1],
-  pingWhen: [0, 1, 1],
-  fadeMs: [0, MAX_FADE_MS, 1],
-  bootJitterMs: [0, 3600000, 1],
+  powerOn: [0, 2],
+  pingWhen: [0, 1],
+  defaultLevel: [0, 100],
+  nightLevel: [0, 100],
+  nightFrom: [0, 1439],
+  nightTo: [0, 1439],
+  lat: [-90, 90],
+  lon: [-180, 180],
+  tzMin: [-840, 840],
+  lifetimeS: [60, 86400],
+  fadeMs: [0, MAX_FADE_MS],
 };
 
 /** Config fields the schedule depends on: changing one re-applies the schedule at once. */
 const SCHEDULE_FIELDS = ' lat lon tzMin nightLevel nightFrom nightTo defaultLevel ';
 
-/** PUT /cfg: a JSON subset of the config. All fields are checked before any is applied. */
+/** PUT /cfg: a JSON subset of the config, each field of the config's own type and range. All
+ * fields are checked before any is applied. */
 function putConfig(hal: Hal, lamp: LampState, body: string): number {
   const o = parseObject(body);
+  const cfg = lamp.cfg as unknown as Record<string, unknown>;
   if (!o) return BAD_REQUEST;
   for (const k in o) {
+    const lim = CONFIG_LIMITS[k] || [0, 1e9];
     const v = o[k];
-    const lim = CONFIG_LIMITS[k];
-    if (k === 'id' || k === 'groups') {
-      if (typeof v !== 'string' || (k === 'id' && !v)) return BAD_REQUEST;
-    } else if (!lim) return BAD_REQUEST;
-    else if (v === null ? k !== 'lat' && k !== 'lon' : typeof v !== 'number' || !(v >= lim[0] && v <= lim[1]) || (lim[2] && v !== Math.floor(v))) return BAD_REQUEST;
+    const ok = typeof v === 'number' ? v >= lim[0] && v <= lim[1] : v === null ? k === 'lat' || k === 'lon' : typeof v === 'string';
+    if (!ok || !cfg.hasOwnProperty(k) || (v !== null && typeof v !== typeof cfg[k])) return BAD_REQUEST;
   }
   const t = hal.now();
   integrate(lamp, t);
-  const cfg = ownConfig(lamp);
-  const id = cfg.id;
-  const groups = cfg.groups;
+  const own = ownConfig(lamp);
+  const id = own.id;
+  const groups = own.groups;
   let reschedule = false;
-  const settable = cfg as unknown as Record<string, unknown>;
   for (const k in o) {
-    settable[k] = o[k] === null ? NaN : o[k];
-    if (SCHEDULE_FIELDS.indexOf(' ' + k + ' ') >= 0) reschedule = true;
+    (own as unknown as Record<string, unknown>)[k] = o[k] === null ? NaN : o[k];
+    reschedule = reschedule || SCHEDULE_FIELDS.indexOf(' ' + k + ' ') >= 0;
   }
-  cfg.lastOn = lamp.on;
-  cfg.lastLevel = lamp.level;
-  hal.saveConfig(lamp, cfg);
+  own.lastOn = lamp.on;
+  own.lastLevel = lamp.level;
+  hal.saveConfig(lamp, own);
   noteChange();
-  if (cfg.groups !== groups) {
-    const names = groupNames(cfg.groups);
+  if (own.groups !== groups) {
+    const names = groupNames(own.groups);
     for (let i = 0; i < names.length; i++) hal.joinGroup(lamp, names[i]);
   }
-  if (cfg.id !== id || cfg.groups !== groups) reregister(hal, lamp);
+  if (own.id !== id || own.groups !== groups) reregister(hal, lamp);
   if (reschedule) applySchedule(hal, lamp, t);
   return CHANGED;
 }
 
-function stateOf(hal: Hal, lamp: LampState): string {
-  return stateJson(snapshot(lamp, hal.now()));
+/** A meter of the snapshot as plain text, rounded to 1/scale. */
+function meter(name: 'onTimeS' | 'watts' | 'energyWh', scale: number) {
+  return (hal: Hal, lamp: LampState) => '' + roundTo(snapshot(lamp, hal.now())[name], scale);
+}
+
+function resource(path: string, format: number, observable: boolean, attrs: string, get: Resource['get'], put: Resource['put']): Resource {
+  return { path: path, format: format, observable: observable, attrs: attrs, get: get, put: put };
+}
+
+/** Every resource's links for /.well-known/core (RFC 6690), itself excluded. */
+function links(): string {
+  let s = '';
+  for (let i = 0; i < resources.length - 1; i++) {
+    const r = resources[i];
+    s += (i ? ',</' : '</') + r.path + '>' + r.attrs + ';ct=' + r.format + (r.observable ? ';obs' : '');
+  }
+  return s;
 }
 
 /** The resource table; an Observe registration names its resource by index here. */
 export const resources: Resource[] = [
-  {
-    path: LIGHT_PATH,
-    format: FORMAT_JSON,
-    observable: true,
-    attrs: ';rt="oma.lwm2m.3311";if="core.b"',
-    get: stateOf,
-    put: putLight,
-  },
-  {
-    path: ON_PATH,
-    format: FORMAT_TEXT,
-    observable: true,
-    attrs: ';rt="ipso.5850";if="core.a"',
-    get: (hal, lamp) => '' + lamp.on,
-    put: (hal, lamp, body) => {
-      if (body !== '0' && body !== '1') return BAD_REQUEST;
-      applyCommand(hal, lamp, +body, -1, -1, true);
-      return CHANGED;
-    },
-  },
-  {
-    path: DIMMER_PATH,
-    format: FORMAT_TEXT,
-    observable: true,
-    attrs: ';rt="ipso.5851";if="core.a"',
-    get: (hal, lamp) => '' + lamp.level,
-    put: (hal, lamp, body) => {
-      const level = parseLevel(body);
-      if (level < 0) return BAD_REQUEST;
-      applyCommand(hal, lamp, -1, level, -1, true);
-      return CHANGED;
-    },
-  },
-  {
-    path: ON_TIME_PATH,
-    format: FORMAT_TEXT,
-    observable: false,
-    attrs: ';rt="ipso.5852";if="core.s"',
-    get: (hal, lamp) => '' + snapshot(lamp, hal.now()).onTimeS,
-    put: null,
-  },
-  {
-    path: POWER_PATH,
-    format: FORMAT_TEXT,
-    observable: false,
-    attrs: ';rt="ipso.5800";if="core.s"',
-    get: (hal, lamp) => '' + roundTo(snapshot(lamp, hal.now()).watts, 100),
-    put: null,
-  },
-  {
-    path: ENERGY_PATH,
-    format: FORMAT_TEXT,
-    observable: false,
-    attrs: ';rt="ipso.5805";if="core.s"',
-    get: (hal, lamp) => '' + roundTo(snapshot(lamp, hal.now()).energyWh, 1000),
-    put: null,
-  },
-  {
-    path: CONFIG_PATH,
-    format: FORMAT_JSON,
-    observable: false,
-    attrs: ';rt="lampnet.cfg";if="core.p"',
-    get: (hal, lamp) => JSON.stringify(lamp.cfg),
-    put: putConfig,
-  },
-  {
-    path: DISCOVERY_PATH,
-    format: FORMAT_LINK,
-    observable: false,
-    attrs: '',
-    get: () => {
-      let links = '';
-      for (let i = 0; i < resources.length - 1; i++) {
-        const r = resources[i];
-        links += (i ? ',</' : '</') + r.path + '>' + r.attrs + ';ct=' + r.format + (r.observable ? ';obs' : '');
-      }
-      return links;
-    },
-    put: null,
-  },
+  resource(LIGHT_PATH, FORMAT_JSON, true, ';rt="oma.lwm2m.3311";if="core.b"', (hal, lamp) => stateJson(snapshot(lamp, hal.now())), putLight),
+  resource(ON_PATH, FORMAT_TEXT, true, ';rt="ipso.5850";if="core.a"', (hal, lamp) => '' + lamp.on, putOn),
+  resource(DIMMER_PATH, FORMAT_TEXT, true, ';rt="ipso.5851";if="core.a"', (hal, lamp) => '' + lamp.level, putLevel),
+  resource(ON_TIME_PATH, FORMAT_TEXT, false, ';rt="ipso.5852";if="core.s"', meter('onTimeS', 1), null),
+  resource(POWER_PATH, FORMAT_TEXT, false, ';rt="ipso.5800";if="core.s"', meter('watts', 100), null),
+  resource(ENERGY_PATH, FORMAT_TEXT, false, ';rt="ipso.5805";if="core.s"', meter('energyWh', 1000), null),
+  resource(CONFIG_PATH, FORMAT_JSON, false, ';rt="lampnet.cfg";if="core.p"', (hal, lamp) => JSON.stringify(lamp.cfg), putConfig),
+  resource(DISCOVERY_PATH, FORMAT_LINK, false, '', links, null),
 ];
