@@ -3,7 +3,7 @@
  * `ping -6 <prefix>::2a` from any shell on the machine reaches lamp 42.
  *
  * `openTunLink` creates the device through the native addon (sim/link/tun-addon.cc, built by
- * node-gyp at `npm ci`), then configures it with `ip`: MTU and link up, the host-side address
+ * node-gyp at `npm ci`), then configures it with `ip`: MTU, queue length and link up, the host-side address
  * (normally the gateway address `<prefix>:ffff:0:0:1`) as a /128, and a route for the /64 to the
  * device. Both steps need CAP_NET_ADMIN; without it the error is one line that names `--link memory`.
  * The device (and with it the address and route) disappears when the link closes or the process ends.
@@ -46,6 +46,7 @@ type TunDeviceConstructor = new (
 const MEMORY_HINT = 'or use --link memory';
 const RX_BYTES = 1024 * 1024;
 const RX_PACKETS = 256;
+const TX_QUEUE_LEN = 4096;
 
 export class TunLink implements Link {
   readonly mtu: number;
@@ -122,7 +123,9 @@ export async function openTunLink(options: TunLinkOptions): Promise<TunLink> {
 export async function configureTun(name: string, prefix: Uint8Array, hostAddress: Uint8Array | null, mtu: number): Promise<void> {
   const net = new Uint8Array(16);
   net.set(prefix.subarray(0, 8));
-  await ip(name, ['link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
+  // A TUN device queues 500 packets by default; a burst to many lamps outruns that before the
+  // first wakeup is served, so give the kernel side more room.
+  await ip(name, ['link', 'set', 'dev', name, 'mtu', String(mtu), 'txqueuelen', String(TX_QUEUE_LEN), 'up']);
   if (hostAddress !== null) await ip(name, ['-6', 'addr', 'add', `${formatIpv6(hostAddress)}/128`, 'dev', name, 'nodad']);
   await ip(name, ['-6', 'route', 'add', `${formatIpv6(net)}/64`, 'dev', name]);
 }
