@@ -6,6 +6,10 @@
  * Addresses are opaque to the core (`Addr`): it stores them and compares them with `===`, nothing
  * else. The Espruino port uses IPv4 strings ("192.168.1.20"), the simulator small interned numbers.
  *
+ * The core is not reentrant (one parse buffer and one send buffer serve the whole fleet): no HAL call
+ * may call back into core.ts synchronously. A platform that loops datagrams back in-process delivers
+ * them later (a queue, setImmediate), as a network would.
+ *
  * Firmware rule: no Node or Espruino imports anywhere in firmware/ except firmware/espruino/.
  */
 import type { LampConfig, LampState } from './lamp.js';
