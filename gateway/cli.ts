@@ -30,6 +30,7 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--lifetime-grace <s>', 'seconds past a lamp\'s registration lifetime before it counts as offline', String(D.lifetimeGraceMs / 1000))
     .option('--ack-timeout <s>', 'CoAP ACK_TIMEOUT for commands (RFC 7252; retransmitted 4 times with backoff)', String(D.ackTimeoutMs / 1000))
     .option('--max-in-flight <n>', 'most unconfirmed commands at once, over all lamps', String(D.maxCommandsInFlight))
+    .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet this long (they register as they refresh)', String(D.commandHoldMs / 1000))
     .option('--max-lamps <n>', 'refuse registrations beyond this many lamps', String(D.maxLamps))
     .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
 }
@@ -81,6 +82,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     ackTimeoutMs: number(String(o.ackTimeout), '--ack-timeout', 0.01, 60) * 1000,
     maxCommandsInFlight: number(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
     maxLamps: number(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
+    commandHoldMs: number(String(o.commandHold), '--command-hold', 0, 86_400) * 1000,
     dashboardDir: dashboard === null ? D.dashboardDir : dashboard === 'off' ? null : dashboard,
   };
 }

@@ -4,6 +4,7 @@
  * answered on `lampnet/gateway/errors` with a reason — nothing is dropped silently, nothing throws,
  * and a rejected command changes no state.
  */
+import type { CommandHold } from './command-hold.js';
 import type { LampCommand } from './command-payload.js';
 import { parseCommandPayload } from './command-payload.js';
 import type { LampCommander } from './lamp-commands.js';
@@ -14,6 +15,8 @@ import { type CommandTarget, nameProblem, parseCommandTopic } from './topics.js'
 
 export interface CommandContext {
   registry: LampRegistry;
+  /** Commands for lamps not registered yet, shortly after the gateway started. */
+  hold: CommandHold;
   commander: LampCommander;
   metrics: GatewayMetrics;
   reportError(report: ErrorReport): void;
@@ -24,6 +27,7 @@ type CommandHandler = (ctx: CommandContext, name: string, command: LampCommand, 
 const handlers: Record<CommandTarget, CommandHandler> = {
   lamp(ctx, id, command, topic) {
     const i = ctx.registry.find(id);
+    if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) return;
     if (i < 0) return ctx.reportError({ topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
     if (!ctx.registry.online(i)) return ctx.reportError({ topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
     ctx.metrics.commands.inc({ target: 'lamp' });

@@ -13,6 +13,7 @@ import { CoapReader } from '../firmware/coap.js';
 import { COAP_PORT } from '../firmware/protocol.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import { CoapClient } from './coap-client.js';
+import { CommandHold } from './command-hold.js';
 import { type CommandContext, handleCommandMessage } from './commands.js';
 import { LampCommander } from './lamp-commands.js';
 import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
@@ -62,6 +63,9 @@ export interface GatewayOptions {
   maxLamps: number;
   /** Directory served on the WebSocket port (the dashboard); null = none. */
   dashboardDir: string | null;
+  /** For this long after start, commands for lamps that have not registered yet are held until
+   * they do (a restarted gateway learns its lamps only as they refresh); 0 = refuse at once. */
+  commandHoldMs: number;
   /** How long startGateway waits for the first MQTT connection. */
   connectTimeoutMs: number;
 }
@@ -89,6 +93,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   maxCommandsInFlight: 1000,
   maxLamps: 2_000_000,
   dashboardDir: defaultDashboardDir(),
+  commandHoldMs: 60_000,
   connectTimeoutMs: 10_000,
 };
 
@@ -183,10 +188,16 @@ async function assemble(
   }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true, coapPort: COAP_PORT });
   cleanups.push(() => cmd.close());
 
+  const hold = new CommandHold(Date.now(), options.commandHoldMs);
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       metrics.registrations.inc();
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
+      const held = hold.take(registry.id(i));
+      if (held !== null) {
+        metrics.commands.inc({ target: 'lamp' });
+        cmd.toLamp(i, held.command, held.topic);
+      }
     },
     updated(i, reported) {
       metrics.updates.inc();
@@ -206,7 +217,7 @@ async function assemble(
     } else metrics.coapDrops.inc({ reason: 'malformed' });
   });
 
-  const ctx: CommandContext = { registry, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
+  const ctx: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
   client.on('message', (topic, payload, packet) => handleCommandMessage(ctx, topic, payload, packet.retain));
   client.on('connect', () => {
     client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
@@ -216,7 +227,14 @@ async function assemble(
   let lastMqttError: Error | null = null;
   client.on('error', (err) => { lastMqttError = err; });
 
-  const sweep = setInterval(() => registry.sweep(Date.now(), (i) => pub.mark(i, DIRTY_AVAILABILITY)), options.sweepIntervalMs);
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    registry.sweep(now, (i) => pub.mark(i, DIRTY_AVAILABILITY));
+    hold.expire(now, (id, held) => pub.reportError({
+      topic: held.topic, kind: 'unknown-lamp', lamp: id,
+      reason: `no lamp '${id}' registered within ${options.commandHoldMs / 1000} s of the gateway's start; the command was not delivered`,
+    }));
+  }, options.sweepIntervalMs);
   const stats = setInterval(() => pub.publishStats(), options.statsIntervalMs);
   cleanups.push(() => { clearInterval(sweep); clearInterval(stats); });
 

@@ -183,3 +183,37 @@ describe('gateway with firmware lamps on UDP', () => {
     });
   });
 });
+
+describe('commands right after the gateway starts', () => {
+  it('holds a command for a lamp that has not registered yet and delivers it when it does', async () => {
+    const { startGateway } = await import('../../gateway/gateway.js');
+    const { EPHEMERAL } = await import('./helpers/gateway-fixture.js');
+    const { watch } = await import('./helpers/mqtt-watch.js');
+    const { startUdpLamps } = await import('./helpers/udp-lamps.js');
+    const gateway = await startGateway({ ...EPHEMERAL, commandHoldMs: 30_000 });
+    const watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
+    let lamps: Awaited<ReturnType<typeof startUdpLamps>> | null = null;
+    try {
+      await watcher.publish('lampnet/lamps/1/set', 'ON');
+      // A bad command after it as a fence: once its error is out, the gateway has taken the ON.
+      await watcher.publish('lampnet/lamps/1/set', 'fence');
+      await watcher.json<{ kind: string }>('lampnet/gateway/errors', (e) => e.kind === 'payload');
+      expect(gateway.registry.size).toBe(0);
+      lamps = await startUdpLamps(1, { gatewayPort: gateway.coapPort! });
+      await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+      expect(lamps.state(1).on).toBe(true);
+      expect(watcher.log.filter((m) => m.topic === 'lampnet/gateway/errors')).toHaveLength(1);
+    } finally {
+      await watcher.close();
+      await lamps?.close();
+      await gateway.close();
+    }
+  });
+
+  it('reports a held command as unknown-lamp when no such lamp registers in time', async () => {
+    fixture = await startFixture(1, { gateway: { commandHoldMs: 500, sweepIntervalMs: 50 } });
+    await fixture.watcher.publish('lampnet/lamps/nobody/set', 'ON');
+    const report = await fixture.watcher.json<{ kind: string; lamp: string }>('lampnet/gateway/errors');
+    expect(report).toMatchObject({ kind: 'unknown-lamp', lamp: 'nobody' });
+  });
+});

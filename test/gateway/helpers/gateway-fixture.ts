@@ -18,7 +18,8 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export const EPHEMERAL: Partial<GatewayOptions> = { mqttPort: 0, wsPort: null, metricsPort: 0, coapPort: 0, dashboardDir: null };
+/** Ephemeral ports, no dashboard, and unknown lamps refused at once (the startup hold has its own test). */
+export const EPHEMERAL: Partial<GatewayOptions> = { mqttPort: 0, wsPort: null, metricsPort: 0, coapPort: 0, dashboardDir: null, commandHoldMs: 0 };
 
 export async function startFixture(
   count: number,
