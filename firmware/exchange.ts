@@ -11,8 +11,6 @@ export const reader = new CoapView();
 export const writer = new CoapWriter();
 /** Room for the largest message the lamp builds (/.well-known/core, /cfg). */
 export const sendBuf = new Uint8Array(600);
-/** Token bytes of requests the lamp originates. */
-export const tokenBuf = new Uint8Array(4);
 
 export function nextMid(lamp: LampState): number {
   const mid = lamp.mid;

@@ -70,7 +70,8 @@ export interface Observer {
 /** The one confirmable request the lamp has in flight to its gateway. */
 export interface Outbound {
   mid: number;
-  token: number;
+  /** A random 4-byte token (RFC 7252 §5.3.1: hard to guess for an off-path attacker). */
+  token: Uint8Array;
   bytes: Uint8Array;
   /** Retransmissions done so far. */
   tries: number;

@@ -9,7 +9,7 @@
  * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
  */
 import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, URI_PATH, URI_QUERY } from './coap.js';
-import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, tokenBuf, writer } from './exchange.js';
+import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Hal } from './hal.js';
 import { endpointName, snapshot, type LampState } from './lamp.js';
 import { COAP_PORT, RD_PATH, registrationJson, updateJson } from './protocol.js';
@@ -29,11 +29,11 @@ function sendToGateway(hal: Hal, lamp: LampState, register: boolean): void {
     lamp.regAt = Infinity;
     return;
   }
-  const token = Math.floor(hal.random() * 4294967296);
-  for (let k = 0; k < 4; k++) tokenBuf[k] = token >>> (24 - 8 * k);
+  const token = new Uint8Array(4);
+  for (let k = 0; k < 4; k++) token[k] = hal.random() * 256;
   const mid = nextMid(lamp);
   const s = snapshot(lamp, t);
-  writer.begin(sendBuf, 0, CON, POST, mid, tokenBuf, 0, 4).option(URI_PATH, RD_PATH);
+  writer.begin(sendBuf, 0, CON, POST, mid, token, 0, 4).option(URI_PATH, RD_PATH);
   if (!register) writer.option(URI_PATH, endpointName(lamp));
   writer.option(CONTENT_FORMAT, FORMAT_JSON);
   if (register) writer.option(URI_QUERY, 'ep=' + endpointName(lamp));
@@ -134,8 +134,7 @@ export function registrationReply(hal: Hal, lamp: LampState, t: number): boolean
     else giveUp(hal, lamp, t);
     return true;
   }
-  for (let k = 0; k < 4; k++) tokenBuf[k] = p.token >>> (24 - 8 * k);
-  if (r.code < 64 || !r.tokenEquals(tokenBuf, 0, 4)) return false;
+  if (r.code < 64 || !r.tokenEquals(p.token, 0, 4)) return false;
   answered(hal, lamp, r.code, t);
   return true;
 }

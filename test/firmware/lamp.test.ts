@@ -55,6 +55,14 @@ describe('energy', () => {
     expect(readState(hal, lamp).energyWh).toBeCloseTo(exact, 9);
   });
 
+  it('keeps its meters across a power cut', () => {
+    hal.advance(lamp, HOUR);
+    halt(hal, lamp);
+    boot(hal, lamp);
+    hal.advance(lamp, HOUR);
+    expect(readState(hal, lamp)).toMatchObject({ energyWh: 120, onTimeS: 7200 });
+  });
+
   it('stops metering while unpowered', () => {
     hal.advance(lamp, HOUR);
     halt(hal, lamp);

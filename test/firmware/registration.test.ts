@@ -123,6 +123,24 @@ describe('registration', () => {
     expect(JSON.parse(text(msg.payload)).s.level).toBe(10);
   });
 
+  it('backs off and registers again when the gateway answers with an error', () => {
+    registered();
+    command(hal, lamp, { level: 10 });
+    const failedAt = hal.t;
+    gatewayAnswer(hal, lamp, lastToGateway(), 160);
+    expect(lamp.reg).toBe(0);
+    const sent = toGateway().length;
+    hal.advance(lamp, RETRY_BASE_MS * 1.5);
+    expect(toGateway().length).toBe(sent + 1);
+    expect(optionValues(lastToGateway(), 11)).toEqual(['rd']);
+    expect(toGateway().at(-1)!.at - failedAt).toBeGreaterThanOrEqual(RETRY_BASE_MS);
+  });
+
+  it('joins its multicast groups at boot', () => {
+    start({ groups: 'north, park,,' });
+    expect(hal.joined).toEqual(['north', 'park']);
+  });
+
   it('stops retransmitting after an empty ACK and takes the separate response', () => {
     hal.advance(lamp, 0);
     const request = lastToGateway();

@@ -3,6 +3,7 @@ import { ACK, CON, NON, RST, emitCoap, BAD_OPTION, BAD_REQUEST, CHANGED, CONTENT
 import { boot, command, receive, setFault } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampState } from '../../firmware/lamp.js';
 import { DEDUP_MS } from '../../firmware/server.js';
+import { MAX_OBSERVERS } from '../../firmware/observe.js';
 import { CLIENT, FakeHal, STRANGER, ask, deliver, deliverBytes, optionUint, requestMessage, text, uintBytes } from './fake-hal.js';
 
 let hal: FakeHal;
@@ -63,6 +64,19 @@ describe('CoAP resources', () => {
     expect(hal.saved.at(-1)).toMatchObject({ ratedW: 100, groups: 'north,park' });
     expect(hal.joined).toEqual(['north', 'park']);
     expect(JSON.parse(text(get('3311/0').payload)).w).toBe(100);
+  });
+
+  it('takes booleans for on in the combined command', () => {
+    expect(put('3311/0', '{"on":false}').code).toBe(CHANGED);
+    expect(hal.lights.at(-1)!.level).toBe(0);
+  });
+
+  it('turns the schedule off when /cfg sets lat and lon to null', () => {
+    put('cfg', '{"lat":52.5,"lon":13.4}');
+    expect(lamp.edge).toBeLessThan(Infinity);
+    expect(put('cfg', '{"lat":null,"lon":null}').code).toBe(CHANGED);
+    expect(lamp.edge).toBe(Infinity);
+    expect(JSON.parse(text(get('cfg').payload))).toMatchObject({ lat: null, lon: null });
   });
 
   it('lists its resources in RFC 6690 link format at /.well-known/core', () => {
@@ -245,6 +259,21 @@ describe('Observe', () => {
     expect(receive(hal, lamp, CLIENT, 40000, rst, rst.length)).toBeNull();
     put('3311/0/5850', '1', { from: 'gateway' });
     expect(notifications(since)).toHaveLength(1);
+  });
+
+  it('keeps at most MAX_OBSERVERS observers, dropping the oldest', () => {
+    for (let i = 0; i < MAX_OBSERVERS + 1; i++) observe('3311/0/5851', 0, [i]);
+    const since = hal.sent.length;
+    put('3311/0/5851', '20', { from: 'gateway' });
+    expect(notifications(since).map((n) => n.token[0])).toEqual([1, 2, 3, 4]);
+  });
+
+  it('notifies the settled power when a fade ends', () => {
+    observe('3311/0', 0);
+    put('3311/0', '{"level":50,"fade":1000}', { from: 'gateway' });
+    const since = hal.sent.length;
+    hal.advance(lamp, 1000);
+    expect(notifications(since).map((n) => JSON.parse(text(n.payload)).w)).toEqual([30.25]);
   });
 
   it('does not register observers on resources that are not observable', () => {
