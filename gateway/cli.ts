@@ -4,7 +4,7 @@
  * flags with the same names and checks.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_GATEWAY_OPTIONS, startGateway, type GatewayHandle, type GatewayOptions } from './gateway.js';
+import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from './gateway.js';
 import { MAX_COMMAND_BYTES } from './command-payload.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
@@ -90,13 +90,14 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
 /** One line per service, for the operator. */
 export function describeGateway(g: GatewayHandle): string {
   const o = g.options;
+  const host = urlHost(o.listenHost);
   const lines = [`MQTT       ${g.mqttUrl}${o.mqttUrl === null ? ' (embedded aedes)' : ''}`];
-  if (g.wsPort !== null) lines.push(`WebSocket  ws://${o.listenHost.includes(':') ? `[${o.listenHost}]` : o.listenHost}:${g.wsPort}${o.dashboardDir ? ' (and the dashboard over HTTP)' : ''}`);
-  if (g.metricsPort !== null) lines.push(`metrics    http://${o.listenHost.includes(':') ? `[${o.listenHost}]` : o.listenHost}:${g.metricsPort}/metrics`);
-  if (g.coapPort !== null) lines.push(`CoAP       udp6 [${o.coapHost}]:${g.coapPort} (IPv4 lamps appear as ::ffff:a.b.c.d)`);
+  if (g.wsPort !== null) lines.push(`WebSocket  ws://${host}:${g.wsPort}${o.dashboardDir ? ` (dashboard: http://${host}:${g.wsPort}/)` : ''}`);
+  if (g.metricsPort !== null) lines.push(`metrics    http://${host}:${g.metricsPort}/metrics`);
+  if (g.coapPort !== null) lines.push(`CoAP       udp [${o.coapHost}]:${g.coapPort} (IPv4 lamps appear as ::ffff:a.b.c.d)`);
   if (o.mqttUrl === null) {
     const auth = o.brokerCredentials === null ? '' : ' -u <user> -P <password>';
-    lines.push(`watch      mosquitto_sub -h ${o.listenHost === '::' ? '::1' : o.listenHost === '0.0.0.0' ? '127.0.0.1' : o.listenHost} -p ${g.mqttPort}${auth} -t 'lampnet/#' -v`);
+    lines.push(`watch      mosquitto_sub -h ${host.replace(/^\[|\]$/g, '')} -p ${g.mqttPort}${auth} -t 'lampnet/#' -v`);
   }
   return lines.join('\n');
 }

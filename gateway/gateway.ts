@@ -132,8 +132,11 @@ async function assemble(
   cleanup: () => Promise<void>,
 ): Promise<GatewayHandle> {
   let closed = false;
-  const link = given ?? (await openUdpTransport({ host: options.coapHost, port: options.coapPort, multicastInterface: options.multicastInterface ?? undefined }));
-  if (given === undefined) cleanups.push(() => link.close());
+  const udp = given === undefined
+    ? await openUdpTransport({ host: options.coapHost, port: options.coapPort, multicastInterface: options.multicastInterface ?? undefined })
+    : null;
+  if (udp !== null) cleanups.push(() => udp.close());
+  const link: DatagramEndpoint = udp ?? (given as DatagramEndpoint);
 
   const registry = new LampRegistry({ maxLamps: options.maxLamps, graceMs: options.lifetimeGraceMs });
   let publisher: Publisher | null = null;
@@ -255,7 +258,7 @@ async function assemble(
     mqttPort: broker?.mqttPort ?? null,
     wsPort: broker?.wsPort ?? null,
     metricsPort: metricsServer?.port ?? null,
-    coapPort: given === undefined ? (link as { port?: number }).port ?? null : null,
+    coapPort: udp?.port ?? null,
     async close() {
       if (closed) return;
       if (client.connected) await withTimeout(pub.goingOffline(), 2000);
@@ -285,7 +288,8 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   return Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 }
 
-function urlHost(host: string): string {
+/** `host` as it goes into a URL; a wildcard address becomes the loopback a local client can use. */
+export function urlHost(host: string): string {
   const concrete = host === '::' ? '::1' : host === '0.0.0.0' ? '127.0.0.1' : host;
   return concrete.includes(':') ? `[${concrete}]` : concrete;
 }

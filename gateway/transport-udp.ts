@@ -9,8 +9,9 @@
  * by one to each member.
  */
 import dgram from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import { COAP_PORT } from '../firmware/protocol.js';
-import type { DatagramEndpoint } from './transport.js';
+import { isIpv4Mapped, type DatagramEndpoint } from './transport.js';
 
 export interface UdpTransportOptions {
   port?: number;
@@ -29,7 +30,10 @@ export interface UdpTransport extends DatagramEndpoint {
 export async function openUdpTransport(options: UdpTransportOptions = {}): Promise<UdpTransport> {
   const host = options.host ?? '::';
   const port = options.port ?? COAP_PORT;
-  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+  // An IPv4 bind address (for hosts without IPv6) gets a udp4 socket; its peers are still named
+  // by their IPv4-mapped addresses, so the rest of the gateway sees one address type.
+  const v4 = isIPv4(host);
+  const socket = v4 ? dgram.createSocket('udp4') : dgram.createSocket({ type: 'udp6', ipv6Only: false });
   await new Promise<void>((resolve, reject) => {
     const failed = (err: Error): void => reject(new Error(`cannot bind the CoAP socket to [${host}]:${port}: ${err.message}`));
     socket.once('error', failed);
@@ -39,6 +43,10 @@ export async function openUdpTransport(options: UdpTransportOptions = {}): Promi
     });
   });
   if (options.multicastInterface !== undefined) {
+    if (v4) {
+      socket.close();
+      throw new Error(`--multicast-interface needs an IPv6 CoAP socket; --coap-host ${host} is IPv4`);
+    }
     try {
       socket.setMulticastInterface(`::%${options.multicastInterface}`);
     } catch (err) {
@@ -57,10 +65,10 @@ export async function openUdpTransport(options: UdpTransportOptions = {}): Promi
     get sendErrors() { return sendErrors; },
     multicast: options.multicastInterface !== undefined,
     send(addr, toPort, data) {
-      if (!closed) socket.send(data, toPort, addr, countFailure);
+      if (!closed) socket.send(data, toPort, v4 && isIpv4Mapped(addr) ? addr.slice(7) : addr, countFailure);
     },
     onMessage(cb) {
-      socket.on('message', (msg, rinfo) => cb(rinfo.address, rinfo.port, msg));
+      socket.on('message', (msg, rinfo) => cb(v4 ? `::ffff:${rinfo.address}` : rinfo.address, rinfo.port, msg));
     },
     close() {
       if (closed) return Promise.resolve();

@@ -51,6 +51,16 @@ describe('gateway with firmware lamps on UDP', () => {
     expect(watcher.last.get('lampnet/gateway/status')).toBe('online');
   });
 
+  it('names lamps the same way when the CoAP socket is IPv4-only (--coap-host 127.0.0.1)', async () => {
+    fixture = await startFixture(2, { gateway: { coapHost: '127.0.0.1' } });
+    const { watcher, lamps } = fixture;
+    await fixture.allOnline();
+    expect((await watcher.json<StateDoc>('lampnet/lamps/1/state')).address).toBe('::ffff:127.0.0.1');
+    await watcher.publish('lampnet/lamps/1/set', 'ON');
+    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+    expect(lamps.state(1).on).toBe(true);
+  });
+
   it('keeps state and availability retained for a client that subscribes later', async () => {
     fixture = await startFixture(1);
     await fixture.allOnline();

@@ -1,0 +1,99 @@
+/**
+ * Live charts of the fleet aggregates (lampnet/stats, one message per --stats-interval): total
+ * power, and lamps online / lit, over a rolling window. uPlot draws them; this file keeps the
+ * series and the dark theme.
+ */
+import { uPlot, type UPlotChart, type UPlotOptions } from './vendor.js';
+
+/** The fleet aggregates as the gateway publishes them (gateway/registry.ts FleetStats). */
+export interface FleetStats {
+  lamps: number;
+  online: number;
+  offline: number;
+  on: number;
+  off: number;
+  fault: number;
+  watts: number;
+  energyWh: number;
+}
+
+const AXIS = { stroke: '#8b97ad', grid: { stroke: 'rgba(139, 151, 173, 0.12)', width: 1 }, ticks: { stroke: 'rgba(139, 151, 173, 0.25)', width: 1 } };
+const HEIGHT = 150;
+
+/** Watts as the page shows them (kW from 10 kW up). */
+export function powerText(watts: number): string {
+  return watts >= 10_000 ? `${(watts / 1000).toFixed(1)} kW` : `${Math.round(watts)} W`;
+}
+
+/** One chart over time with the given series; `values` picks them out of a stats message. */
+class RollingChart {
+  private readonly times: number[] = [];
+  private readonly series: number[][];
+  private readonly chart: UPlotChart;
+
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly windowS: number,
+    lines: { label: string; color: string; fill: string; format: (v: number) => string }[],
+    private readonly values: (s: FleetStats) => number[],
+    axisFormat: (v: number) => string,
+  ) {
+    this.series = lines.map(() => []);
+    const options: UPlotOptions = {
+      width: Math.max(200, host.clientWidth),
+      height: HEIGHT,
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: false },
+      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
+      axes: [
+        { ...AXIS, size: 28 },
+        { ...AXIS, size: 64, values: (_u, splits) => splits.map((v) => axisFormat(v)) },
+      ],
+      series: [
+        {},
+        ...lines.map((l) => ({ label: l.label, stroke: l.color, fill: l.fill, width: 2, points: { show: false }, value: (_u: UPlotChart, v: number | null) => (v === null ? '–' : l.format(v)) })),
+      ],
+    };
+    this.chart = new uPlot(options, [this.times, ...this.series], host);
+  }
+
+  push(t: number, stats: FleetStats): void {
+    this.times.push(t);
+    this.values(stats).forEach((v, i) => this.series[i].push(v));
+    const drop = this.times.findIndex((x) => x >= t - this.windowS);
+    if (drop > 0) {
+      this.times.splice(0, drop);
+      for (const s of this.series) s.splice(0, drop);
+    }
+    this.chart.setData([this.times, ...this.series]);
+  }
+
+  resize(): void {
+    this.chart.setSize({ width: Math.max(200, this.host.clientWidth), height: HEIGHT });
+  }
+}
+
+export class FleetCharts {
+  private readonly charts: RollingChart[];
+
+  constructor(powerHost: HTMLElement, lampsHost: HTMLElement, windowS = 600) {
+    const count = (v: number): string => Math.round(v).toLocaleString('en-US');
+    this.charts = [
+      new RollingChart(powerHost, windowS, [
+        { label: 'power', color: '#fbbf24', fill: 'rgba(251, 191, 36, 0.14)', format: powerText },
+      ], (s) => [s.watts], (w) => (w >= 10_000 ? `${Math.round(w / 1000)} kW` : powerText(w))),
+      new RollingChart(lampsHost, windowS, [
+        { label: 'online', color: '#38bdf8', fill: 'rgba(56, 189, 248, 0.08)', format: count },
+        { label: 'on', color: '#fbbf24', fill: 'rgba(251, 191, 36, 0.10)', format: count },
+      ], (s) => [s.online, s.on], count),
+    ];
+  }
+
+  push(stats: FleetStats, at = Date.now() / 1000): void {
+    for (const c of this.charts) c.push(at, stats);
+  }
+
+  resize(): void {
+    for (const c of this.charts) c.resize();
+  }
+}
