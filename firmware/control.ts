@@ -4,7 +4,7 @@
  * (observers and gateway, see observe.ts), so this file stays free of networking.
  */
 import type { Hal } from './hal.js';
-import { ownConfig, steer, targetOutput, type LampState } from './lamp.js';
+import { integrate, ownConfig, steer, targetOutput, type LampState } from './lamp.js';
 import { hasSchedule, nextEdge, scheduledLevel } from './schedule.js';
 
 /** Counts changes of the lamp's published state, so a caller can tell whether a request changed
@@ -69,6 +69,8 @@ export function applyFault(hal: Hal, lamp: LampState, fault: boolean): boolean {
 /** Power-up: the light as the schedule says when one is configured, else as cfg.powerOn says. */
 export function applyPowerOn(hal: Hal, lamp: LampState, t: number): void {
   const cfg = lamp.cfg;
+  // A reboot without a power cut: meter up to now before the output restarts.
+  if (lamp.up) integrate(lamp, t);
   lamp.up = 1;
   lamp.t0 = lamp.t1 = t;
   lamp.out0 = lamp.out1 = 0;

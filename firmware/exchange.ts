@@ -9,8 +9,9 @@ import type { LampExtra, LampState } from './lamp.js';
 
 export const reader = new CoapView();
 export const writer = new CoapWriter();
-/** Room for the largest message the lamp builds (/.well-known/core, /cfg). */
-export const sendBuf = new Uint8Array(600);
+/** Room for the largest message the lamp builds: /cfg with its two strings at their longest
+ * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes. */
+export const sendBuf = new Uint8Array(1024);
 
 export function nextMid(lamp: LampState): number {
   const mid = lamp.mid;

@@ -84,6 +84,9 @@ const CONFIG_LIMITS: { [name: string]: number[] } = {
   fadeMs: [0, MAX_FADE_MS],
 };
 
+/** Longest id or group list accepted, so /cfg and the registration always fit one datagram. */
+export const MAX_CONFIG_STRING = 160;
+
 /** Config fields the schedule depends on: changing one re-applies the schedule at once. */
 const SCHEDULE_FIELDS = ' lat lon tzMin nightLevel nightFrom nightTo defaultLevel ';
 
@@ -96,7 +99,7 @@ function putConfig(hal: Hal, lamp: LampState, body: string): number {
   for (const k in o) {
     const lim = CONFIG_LIMITS[k] || [0, 1e9];
     const v = o[k];
-    const ok = typeof v === 'number' ? v >= lim[0] && v <= lim[1] : v === null ? k === 'lat' || k === 'lon' : typeof v === 'string';
+    const ok = typeof v === 'number' ? v >= lim[0] && v <= lim[1] : v === null ? k === 'lat' || k === 'lon' : typeof v === 'string' && v.length <= MAX_CONFIG_STRING;
     if (!ok || !cfg.hasOwnProperty(k) || (v !== null && typeof v !== typeof cfg[k])) return BAD_REQUEST;
   }
   const t = hal.now();

@@ -7,7 +7,7 @@
  * not answer at once). Responses to CON requests are kept for DEDUP_MS per (peer, port, message id),
  * so a retransmitted request is answered again without being executed twice.
  */
-import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
+import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
 import { stateChanges } from './control.js';
 import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
@@ -36,10 +36,10 @@ function replayCached(hal: Hal, lamp: LampState, from: Addr, port: number): bool
   return false;
 }
 
-function remember(lamp: LampState, from: Addr, port: number, len: number, t: number): void {
+function remember(lamp: LampState, from: Addr, port: number, mid: number, len: number, t: number): void {
   const cache = extra(lamp).cache;
   if (cache.length >= DEDUP_ENTRIES) cache.shift();
-  cache.push({ from: from, port: port, mid: reader.mid, expires: t + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
+  cache.push({ from: from, port: port, mid: mid, expires: t + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
 }
 
 /** Drops cached responses whose time has passed; returns the earliest remaining expiry. */
@@ -100,12 +100,14 @@ export function handleRequest(hal: Hal, lamp: LampState, from: Addr, port: numbe
   const changesBefore = stateChanges();
   const code = serve(hal, lamp, from, port);
   if (!multicast) {
-    writer.begin(sendBuf, 0, con ? ACK : NON, code, con ? r.mid : nextMid(lamp), r.buf, r.tokenOff, r.tokenLen);
+    const mid = con ? r.mid : nextMid(lamp);
+    writer.begin(sendBuf, 0, con ? ACK : NON, code, mid, r.buf, r.tokenOff, r.tokenLen);
     if (observeSeq >= 0) writer.option(OBSERVE, observeSeq);
     if (format >= 0) writer.option(CONTENT_FORMAT, format);
-    writer.payload(body);
+    // A representation too big for the send buffer is answered 5.00 rather than not at all.
+    if (writer.payload(body).end() < 0) writer.begin(sendBuf, 0, con ? ACK : NON, INTERNAL_SERVER_ERROR, mid, r.buf, r.tokenOff, r.tokenLen);
     const len = sendWritten(hal, lamp, from, port);
-    if (con && len > 0) remember(lamp, from, port, len, t);
+    if (con && len > 0) remember(lamp, from, port, mid, len, t);
   }
   if (stateChanges() !== changesBefore) publish(hal, lamp);
 }

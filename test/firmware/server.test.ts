@@ -167,6 +167,9 @@ describe('CoAP errors', () => {
     ['cfg', '{"powerOn":7}'],
     ['cfg', '{"unknown":1}'],
     ['cfg', '{"lat":95}'],
+    ['cfg', '{"lifetimeS":0}'],
+    ['cfg', '{"groups":7}'],
+    ['cfg', `{"groups":"${'g'.repeat(161)}"}`],
   ];
   for (const [path, body] of badPayloads) {
     it(`answers 4.00 to PUT /${path} with ${JSON.stringify(body)} and changes nothing`, () => {
