@@ -1,0 +1,121 @@
+/**
+ * `lampnet sim --link tun` as a user runs it: the real CLI in a network namespace this suite
+ * creates, a TUN device routed to the fleet's /64, and the real `ping` (iputils) and `coap-client`
+ * (libcoap) reaching lamps at their own addresses. As root these run; they never skip.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Netns } from '../helpers/netns.js';
+
+const PREFIX = '2001:db8::';
+const LAMPS = 1000;
+const COAP_CLIENT = 'coap-client-notls';
+
+interface RunningSim {
+  ns: Netns;
+  child: ChildProcess;
+  output: string[];
+}
+
+/** Start the CLI in a fresh namespace and wait for its "ready" line. */
+async function startSimInNamespace(label: string, extra: string[]): Promise<RunningSim> {
+  const ns = await Netns.create(label);
+  const child = ns.spawn('node', ['dist/cli.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(LAMPS), ...extra]);
+  const output: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => {
+      output.push(line);
+      if (line === 'ready') resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`lampnet sim exited (${code}) before it was ready: ${stderr}`)));
+  });
+  return { ns, child, output };
+}
+
+async function ping(ns: Netns, n: number | string, count = 3): Promise<string> {
+  const dst = typeof n === 'number' ? `${PREFIX}${n.toString(16)}` : n;
+  const r = await ns.run('ping', ['-6', '-c', String(count), '-i', '0.2', '-W', '2', dst]);
+  return r.stdout + r.stderr;
+}
+
+async function coap(ns: Netns, method: 'get' | 'put', n: number, path: string, payload?: string): Promise<string> {
+  const args = ['-m', method, '-B', '10'];
+  if (payload !== undefined) args.push('-e', payload);
+  args.push(`coap://[${PREFIX}${n.toString(16)}]/${path}`);
+  const r = await ns.run(COAP_CLIENT, args);
+  if (r.code !== 0) throw new Error(`${COAP_CLIENT} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+describe('lampnet sim on a TUN device', () => {
+  let sim: RunningSim;
+  beforeAll(async () => {
+    sim = await startSimInNamespace('sim', []);
+  });
+  afterAll(async () => {
+    await sim?.ns.delete();
+  });
+
+  it('prints the prefix and ready-to-paste ping and coap-client lines for lamp 1', () => {
+    const text = sim.output.join('\n');
+    expect(text).toContain('2001:db8::/64');
+    expect(text).toContain(`ping -6 -c 3 ${PREFIX}1`);
+    expect(text).toContain(`coap://[${PREFIX}1]/3311/0/5850`);
+  });
+
+  it.each([1, 42, LAMPS])('ping -6 lamp %i is answered from its own address', async (n) => {
+    const out = await ping(sim.ns, n);
+    expect(out).toContain('3 received');
+    expect(out).toContain(`from ${PREFIX}${n.toString(16)}`);
+  });
+
+  it('ping -6 one past the last lamp reports Address unreachable', async () => {
+    const out = await ping(sim.ns, LAMPS + 1, 1);
+    expect(out).toContain('Address unreachable');
+  });
+
+  it('coap-client GET and PUT on 5850 switch lamp 42 and read it back', async () => {
+    expect(await coap(sim.ns, 'put', 42, '3311/0/5850', '0')).toBe('');
+    expect(await coap(sim.ns, 'get', 42, '3311/0/5850')).toBe('0');
+    expect(await coap(sim.ns, 'put', 42, '3311/0/5850', '1')).toBe('');
+    expect(await coap(sim.ns, 'get', 42, '3311/0/5850')).toBe('1');
+    // Lamp 43 was not touched.
+    expect(await coap(sim.ns, 'get', 43, '3311/0/5851')).toBe('100');
+  });
+
+  it('coap-client PUT on 5851 dims lamp 7 and the power reading follows', async () => {
+    await coap(sim.ns, 'put', 7, '3311/0/5851', '40');
+    expect(await coap(sim.ns, 'get', 7, '3311/0/5851')).toBe('40');
+    const watts = Number(await coap(sim.ns, 'get', 7, '3311/0/5800'));
+    expect(watts).toBeGreaterThan(0.5);
+    expect(watts).toBeLessThan(60);
+  });
+
+  it('coap-client discovers the resources in /.well-known/core', async () => {
+    const links = await coap(sim.ns, 'get', 5, '.well-known/core');
+    for (const r of ['</3311/0/5850>', '</3311/0/5851>', '</3311/0/5852>', '</3311/0/5800>', '</3311/0/5805>']) {
+      expect(links).toContain(r);
+    }
+  });
+});
+
+describe('lampnet sim --ping-when lit on a TUN device', () => {
+  let sim: RunningSim;
+  beforeAll(async () => {
+    sim = await startSimInNamespace('lit', ['--ping-when', 'lit']);
+  });
+  afterAll(async () => {
+    await sim?.ns.delete();
+  });
+
+  it('lamp 42 is silent while off and answers once a CoAP PUT turns it on', async () => {
+    await coap(sim.ns, 'put', 42, '3311/0/5850', '0');
+    expect(await ping(sim.ns, 42, 2)).toContain('0 received');
+    await coap(sim.ns, 'put', 42, '3311/0/5850', '1');
+    expect(await ping(sim.ns, 42, 2)).toContain('2 received');
+  });
+});
