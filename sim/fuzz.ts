@@ -29,7 +29,7 @@
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import {
-  ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CoapReader, CREATED, DELETED, EMPTY, emitCoap, GET,
+  ACK, BAD_REQUEST, CHANGED, codeString, CON, CONTENT, CoapReader, CREATED, DELETED, EMPTY, emitCoap, GET,
   INTERNAL_SERVER_ERROR, NON, NOT_FOUND, parseCoap, parseCoapError, POST, PUT, DELETE, RST, VALID,
 } from '../firmware/coap.js';
 import { COAP_PORT, groupAddress } from '../firmware/protocol.js';
@@ -181,6 +181,31 @@ function plannedOptions(rng: Prng): PlannedOption[] {
   return options.sort((a, b) => a.num - b.num);
 }
 
+/** Requests a lamp carries out, when they come from a trusted address: resource, format, bodies. */
+const COMMANDS = [
+  { path: ['3311', '0', '5850'], format: 0, bodies: ['0', '1'] },
+  { path: ['3311', '0', '5851'], format: 0, bodies: ['0', '30', '100'] },
+  { path: ['3311', '0'], format: 50, bodies: ['{"on":1,"level":40}', '{"on":0}', '{"level":80,"fade":2000}', '{"on":1,"fade":0}'] },
+  { path: ['cfg'], format: 50, bodies: ['{"defaultLevel":70}', '{"pingWhen":1}', '{"pingWhen":0}', '{"groups":"street-1,lampnet-a"}',
+    '{"lat":52.5,"lon":13.4}', '{"lat":null,"lon":null}', '{"powerOn":2}', '{"lifetimeS":60}', '{"id":"fuzz"}', '{"fadeMs":500}'] },
+];
+
+/** Options of a well-formed GET or PUT the lamp serves (Observe registrations and
+ * deregistrations included), and its body. */
+function plausibleRequest(rng: Prng, code: number): { options: PlannedOption[]; body: string } {
+  const command = rng.pick(COMMANDS);
+  const options: PlannedOption[] = [];
+  if (code === GET) {
+    const path = rng.chance(0.7) ? command.path : rng.pick(PATHS);
+    if (rng.chance(0.4)) options.push({ num: 6, value: uintBytes(rng.below(2), rng.below(2)) });
+    for (const segment of path) options.push({ num: 11, value: latin1(segment) });
+    return { options, body: '' };
+  }
+  for (const segment of command.path) options.push({ num: 11, value: latin1(segment) });
+  if (rng.chance(0.5)) options.push({ num: 12, value: uintBytes(command.format, command.format ? 1 : 0) });
+  return { options, body: rng.pick(command.bodies) };
+}
+
 /** A body for the payload: the commands and configs a lamp parses, wrong in every way, or bytes. */
 function body(rng: Prng, out: Uint8Array, pos: number, room: number): number {
   const r = rng.below(100);
@@ -208,10 +233,12 @@ function body(rng: Prng, out: Uint8Array, pos: number, room: number): number {
 export function writeHostileCoap(rng: Prng, out: Uint8Array, off: number, room: number): number {
   const end = off + room;
   let pos = off;
-  const tkl = rng.chance(0.95) ? rng.below(9) : 9 + rng.below(7);
-  const version = rng.chance(0.97) ? 1 : rng.below(4);
-  const type = rng.chance(0.6) ? rng.pick([CON, NON]) : rng.below(4);
-  const code = rng.chance(0.75) ? rng.pick(REQUEST_CODES) : rng.pick(OTHER_CODES);
+  // A third are requests a lamp serves, so that what damage is done to them reaches deep.
+  const plausible = rng.chance(0.3);
+  const tkl = plausible || rng.chance(0.95) ? rng.below(9) : 9 + rng.below(7);
+  const version = plausible || rng.chance(0.97) ? 1 : rng.below(4);
+  const type = plausible || rng.chance(0.6) ? rng.pick([CON, NON]) : rng.below(4);
+  const code = plausible ? rng.pick([GET, PUT]) : rng.chance(0.75) ? rng.pick(REQUEST_CODES) : rng.pick(OTHER_CODES);
   out[pos++] = (version << 6) | (type << 4) | tkl;
   out[pos++] = code;
   out[pos++] = rng.u32() & 255;
@@ -220,9 +247,10 @@ export function writeHostileCoap(rng: Prng, out: Uint8Array, off: number, room: 
   rng.fill(out, pos, tokenBytes);
   pos += tokenBytes;
   if (code === EMPTY && rng.chance(0.7)) return pos - off;
-  if (rng.chance(0.8)) {
+  const request = plausible ? plausibleRequest(rng, code) : null;
+  if (request !== null || rng.chance(0.8)) {
     let last = 0;
-    for (const option of plannedOptions(rng)) {
+    for (const option of request ? request.options : plannedOptions(rng)) {
       if (pos + 5 + option.value.length > end - 8) break;
       pos = optionHeader(out, pos, option.num - last, option.value.length);
       out.set(option.value, pos);
@@ -243,7 +271,12 @@ export function writeHostileCoap(rng: Prng, out: Uint8Array, off: number, room: 
       pos += value;
     }
   }
-  if (rng.chance(0.6)) {
+  if (request !== null) {
+    if (request.body !== '') {
+      out[pos++] = 0xff;
+      for (let i = 0; i < request.body.length; i++) out[pos++] = request.body.charCodeAt(i);
+    }
+  } else if (rng.chance(0.6)) {
     out[pos++] = 0xff;
     if (rng.chance(0.97)) pos = body(rng, out, pos, end - pos);
   }
@@ -324,6 +357,8 @@ class OutputCheck {
   echoReplies = 0;
   unreachables = 0;
   lampDatagrams = 0;
+  /** Lamps' CoAP messages by code: how deep into the lamps the hostile requests got. */
+  readonly coapCodes = new Float64Array(256);
   /** The first malformed packet sent, described, or null. */
   violation: string | null = null;
   readonly recent = new RecentMessages();
@@ -363,6 +398,7 @@ class OutputCheck {
     if (udp.check(buf, upperOff, upperLen) !== OK || udp.srcPort !== COAP_PORT) return 'sent a UDP datagram with a bad length or source port';
     if (!this.reader.read(buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
     this.lampDatagrams++;
+    this.coapCodes[this.reader.code]++;
     this.recent.remember(buf, ip, udp, this.reader);
     return null;
   }
@@ -822,6 +858,8 @@ export interface TargetReport {
   dispositions: number;
   fleet: Record<string, number>;
   sent: { echoReplies: number; unreachables: number; lampDatagrams: number };
+  /** The lamps' CoAP messages by code ("2.05", "4.03", "0.02" for their own POSTs...). */
+  lampCoapCodes: Record<string, number>;
 }
 
 export interface FuzzReport {
@@ -946,9 +984,16 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       dispositions: dispositions(t.host.counters),
       fleet: { ...t.fleet.counters, peerTableResets: t.fleet.peers.resets },
       sent: { echoReplies: t.output.echoReplies, unreachables: t.output.unreachables, lampDatagrams: t.output.lampDatagrams },
+      lampCoapCodes: codeCounts(t.output.coapCodes),
     })),
     codec: { checked: codec.checked, wellFormed: codec.wellFormed, rejected: Object.fromEntries([...codec.rejected].sort((a, b) => b[1] - a[1])) },
   };
+}
+
+function codeCounts(counts: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let code = 0; code < 256; code++) if (counts[code] !== 0) out[codeString(code)] = counts[code];
+  return out;
 }
 
 /** Kills or revives a random lamp of a dense fleet (datagrams to dead lamps, pings unanswered). */
@@ -972,6 +1017,7 @@ export function formatReport(report: FuzzReport): string {
     lines.push(`    + icmpErrorsRateLimited + txRefused - multicastCopies + multicastPackets  (${t.dispositions === t.injected ? 'equals' : 'DIFFERS FROM'} packets injected)`);
     for (const [name, value] of Object.entries(t.fleet)) row(`fleet.${name}`, value);
     for (const [name, value] of Object.entries(t.sent)) row(`sent.${name}`, value);
+    for (const [code, value] of Object.entries(t.lampCoapCodes)) row(`sent.coap.${code}`, value);
   }
   lines.push('', `CoAP codec: ${report.codec.checked} messages, ${report.codec.wellFormed} well-formed (parse, emit and re-parse agree byte for byte)`);
   for (const [reason, value] of Object.entries(report.codec.rejected)) row(reason, value);
@@ -1001,19 +1047,22 @@ async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the report as JSON instead of a table')
     .parse(argv);
   const opts = program.opts<{ seed: number; count: number; lamps: number; json?: boolean }>();
+  // A progress line rewritten in place on a terminal; a line every 10 s into a log.
+  const tty = process.stderr.isTTY === true;
   let lastPrint = 0;
   const startedAt = performance.now();
   const report = await runFuzz({
     seed: opts.seed, count: opts.count, lamps: opts.lamps,
     onProgress: (done, count) => {
       const now = performance.now();
-      if (now - lastPrint < 1000) return;
+      if (now - lastPrint < (tty ? 1000 : 10_000)) return;
       lastPrint = now;
       const rate = done / ((now - startedAt) / 1000);
-      process.stderr.write(`\r${done}/${count} packets (${(100 * done / count).toFixed(1)}%), ${Math.round(rate)}/s   `);
+      const line = `${done}/${count} packets (${(100 * done / count).toFixed(1)}%), ${Math.round(rate)}/s`;
+      process.stderr.write(tty ? `\r${line}   ` : `${line}\n`);
     },
   });
-  if (lastPrint > 0) process.stderr.write('\n');
+  if (lastPrint > 0 && tty) process.stderr.write('\n');
   process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
   return report.failure ? 1 : 0;
 }
