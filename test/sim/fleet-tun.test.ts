@@ -19,9 +19,9 @@ interface RunningSim {
 }
 
 /** Start the CLI in a fresh namespace and wait for its "ready" line. */
-async function startSimInNamespace(label: string, extra: string[]): Promise<RunningSim> {
+async function startSimInNamespace(label: string, extra: string[], lamps = LAMPS): Promise<RunningSim> {
   const ns = await Netns.create(label);
-  const child = ns.spawn('node', ['dist/cli.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(LAMPS), ...extra]);
+  const child = ns.spawn('node', ['dist/cli.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(lamps), ...extra]);
   const output: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -118,4 +118,22 @@ describe('lampnet sim --ping-when lit on a TUN device', () => {
     await coap(sim.ns, 'put', 42, '3311/0/5850', '1');
     expect(await ping(sim.ns, 42, 2)).toContain('2 received');
   });
+});
+
+describe('a 100,000-lamp fleet on a TUN device', () => {
+  const BURST = 100_000;
+  let sim: RunningSim;
+  beforeAll(async () => {
+    sim = await startSimInNamespace('burst', ['--gateway', 'none'], BURST);
+  });
+  afterAll(async () => {
+    await sim?.ns.delete();
+  });
+
+  it('answers a bounded burst of 100,000 echo requests to 100,000 distinct lamps, each from the address asked', async () => {
+    const script = new URL('../helpers/ping-burst.py', import.meta.url).pathname;
+    const result = await sim.ns.run('python3', [script, PREFIX, String(BURST)], 120_000);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ sent: BURST, answered: BURST, wrongSource: 0, duplicates: 0, missing: 0 });
+  }, 180_000);
 });
