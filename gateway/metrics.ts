@@ -39,6 +39,7 @@ export class GatewayMetrics {
   readonly publishes: Counter<'kind'>;
   readonly coapDrops: Counter<'reason'>;
   readonly retransmissions: Counter;
+  readonly errorReportsDropped: Counter;
 
   constructor(read: { lamps(): number; online(): number; backlog(): number; inFlight(): number }) {
     const registers = [this.registry];
@@ -50,6 +51,7 @@ export class GatewayMetrics {
     this.errors = new Counter({ name: 'lampnet_gateway_errors_total', help: 'Reports published on lampnet/gateway/errors, by kind', labelNames: ['kind'], registers });
     this.publishes = new Counter({ name: 'lampnet_gateway_mqtt_publishes_total', help: 'MQTT messages published by the gateway, by kind', labelNames: ['kind'], registers });
     this.coapDrops = new Counter({ name: 'lampnet_gateway_coap_dropped_total', help: 'CoAP datagrams dropped or refused, by reason', labelNames: ['reason'], registers });
+    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports not published because too many were waiting for MQTT', registers });
     this.retransmissions = new Counter({ name: 'lampnet_gateway_coap_retransmissions_total', help: 'CoAP confirmable requests sent again after no acknowledgement', registers });
     // Every labelled series starts at 0, so rate() and dashboards see it before its first event.
     for (const kind of ERROR_KINDS) this.errors.inc({ kind }, 0);

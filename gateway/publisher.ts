@@ -22,6 +22,10 @@ export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;
 export const DIRTY_DISCOVERY = 4;
 
+/** Error reports waiting beyond this many are dropped (and counted): the errors topic must not
+ * become the unbounded queue the rest of the design avoids. */
+export const MAX_WAITING_ERRORS = 100_000;
+
 export interface PublisherOptions {
   haDiscovery: boolean;
   /** Most publishes handed to the MQTT client and not yet written. */
@@ -39,19 +43,31 @@ export interface ErrorReport {
   payload?: string;
 }
 
-const RETAIN = { qos: 0, retain: true } as const;
-const ONCE = { qos: 0, retain: false } as const;
+interface Message {
+  kind: PublishKind;
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
 
+/**
+ * One paced stream of publishes: error reports first (they answer someone), then the current round
+ * of aggregates, then dirty lamps. At most `maxInFlight` publishes wait for their write callback,
+ * which mqtt.js gives only once the socket has taken the bytes.
+ */
 export class Publisher {
   private readonly maxInFlight: number;
   private dirty = new Uint8Array(1024);
-  private readonly queue: number[] = [];
-  private queueHead = 0;
+  private readonly lamps: number[] = [];
+  private lampsHead = 0;
+  private readonly errors: Message[] = [];
+  private errorsHead = 0;
+  private stats: Message[] = [];
+  private statsHead = 0;
   private inFlight = 0;
-  private statsInFlight = 0;
   private pumpScheduled = false;
   /** Bumped on every (re)connect: write callbacks of a dead connection may never come, so the
-   * in-flight counts restart and late callbacks of an older connection are ignored. */
+   * in-flight count restarts and late callbacks of an older connection are ignored. */
   private generation = 0;
 
   constructor(
@@ -65,7 +81,7 @@ export class Publisher {
 
   /** Lamps waiting to be published. */
   get backlog(): number {
-    return this.queue.length - this.queueHead;
+    return this.lamps.length - this.lampsHead;
   }
 
   /** Lamp `i` changed (`what` = DIRTY_* bits); it will be published with its latest data. */
@@ -75,7 +91,7 @@ export class Publisher {
       grown.set(this.dirty);
       this.dirty = grown;
     }
-    if (this.dirty[i] === 0) this.queue.push(i);
+    if (this.dirty[i] === 0) this.lamps.push(i);
     this.dirty[i] |= what;
     this.schedulePump();
   }
@@ -84,36 +100,40 @@ export class Publisher {
   connected(): void {
     this.generation++;
     this.inFlight = 0;
-    this.statsInFlight = 0;
-    this.publish('status', STATUS_TOPIC, 'online', { qos: 1, retain: true });
+    this.send({ kind: 'status', topic: STATUS_TOPIC, payload: 'online', retain: true }, 1);
     const what = DIRTY_STATE | DIRTY_AVAILABILITY | (this.options.haDiscovery ? DIRTY_DISCOVERY : 0);
     for (let i = 0; i < this.registry.size; i++) this.mark(i, what);
+    this.stats = [];
+    this.statsHead = 0;
     this.publishStats();
   }
 
-  /** Publish the fleet and group aggregates, unless the previous round is still being written
-   * (then this round is skipped: aggregates are latest-wins too). */
+  /** Start a round of fleet and group aggregates, unless the previous round is still going out
+   * (then this one is skipped: aggregates are latest-wins too). */
   publishStats(): void {
-    if (this.statsInFlight > 0 || !this.client.connected) return;
+    if (this.statsHead < this.stats.length || !this.client.connected) return;
     const { fleet, groups } = this.registry.aggregate();
-    const written = (): void => { this.statsInFlight--; };
-    this.statsInFlight++;
-    this.publish('stats', FLEET_STATS_TOPIC, JSON.stringify(fleet), RETAIN, written);
-    for (const [group, stats] of groups) {
-      this.statsInFlight++;
-      this.publish('stats', groupStatsTopic(group), JSON.stringify(stats), RETAIN, written);
-    }
+    const round: Message[] = [{ kind: 'stats', topic: FLEET_STATS_TOPIC, payload: JSON.stringify(fleet), retain: true }];
+    for (const [group, stats] of groups) round.push({ kind: 'stats', topic: groupStatsTopic(group), payload: JSON.stringify(stats), retain: true });
+    this.stats = round;
+    this.statsHead = 0;
+    this.schedulePump();
   }
 
-  /** Publish a rejected command or failed delivery on the errors topic (never retained). */
+  /** Report a rejected command or failed delivery on the errors topic (never retained). */
   reportError(report: ErrorReport): void {
     this.metrics.errors.inc({ kind: report.kind });
-    this.publish('error', ERRORS_TOPIC, JSON.stringify({ ...report, at: new Date().toISOString() }), ONCE);
+    if (this.errors.length - this.errorsHead >= MAX_WAITING_ERRORS) {
+      this.metrics.errorReportsDropped.inc();
+      return;
+    }
+    this.errors.push({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
+    this.schedulePump();
   }
 
   /** Announce `offline` before a clean shutdown (the will covers unclean ones). */
   goingOffline(): Promise<void> {
-    return new Promise((resolve) => this.publish('status', STATUS_TOPIC, 'offline', { qos: 1, retain: true }, () => resolve()));
+    return new Promise((resolve) => this.send({ kind: 'status', topic: STATUS_TOPIC, payload: 'offline', retain: true }, 1, resolve));
   }
 
   private schedulePump(): void {
@@ -127,40 +147,26 @@ export class Publisher {
 
   private pump(): void {
     if (!this.client.connected) return;
-    while (this.inFlight < this.maxInFlight && this.queueHead < this.queue.length) {
-      const i = this.queue[this.queueHead++];
-      const what = this.dirty[i];
-      this.dirty[i] = 0;
-      this.publishLamp(i, what);
+    while (this.inFlight < this.maxInFlight) {
+      if (this.errorsHead < this.errors.length) this.send(this.errors[this.errorsHead++]);
+      else if (this.statsHead < this.stats.length) this.send(this.stats[this.statsHead++]);
+      else if (this.lampsHead < this.lamps.length) {
+        const i = this.lamps[this.lampsHead++];
+        const what = this.dirty[i];
+        this.dirty[i] = 0;
+        this.publishLamp(i, what);
+      } else break;
     }
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
-    } else if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
+    this.lampsHead = compact(this.lamps, this.lampsHead);
+    this.errorsHead = compact(this.errors, this.errorsHead);
   }
 
   private publishLamp(i: number, what: number): void {
     const r = this.registry;
     const id = r.id(i);
-    const written = (): void => {
-      this.inFlight--;
-      if (this.backlog > 0) this.schedulePump();
-    };
-    if (what & DIRTY_DISCOVERY) {
-      this.inFlight++;
-      this.publish('discovery', haDiscoveryTopic(id), haDiscoveryConfig(id), RETAIN, written);
-    }
-    if (what & DIRTY_STATE && r.hasReport(i)) {
-      this.inFlight++;
-      this.publish('state', lampStateTopic(id), this.stateJson(i), RETAIN, written);
-    }
-    if (what & DIRTY_AVAILABILITY) {
-      this.inFlight++;
-      this.publish('availability', lampAvailabilityTopic(id), r.online(i) ? 'online' : 'offline', RETAIN, written);
-    }
+    if (what & DIRTY_DISCOVERY) this.send({ kind: 'discovery', topic: haDiscoveryTopic(id), payload: haDiscoveryConfig(id), retain: true });
+    if (what & DIRTY_STATE && r.hasReport(i)) this.send({ kind: 'state', topic: lampStateTopic(id), payload: this.stateJson(i), retain: true });
+    if (what & DIRTY_AVAILABILITY) this.send({ kind: 'availability', topic: lampAvailabilityTopic(id), payload: r.online(i) ? 'online' : 'offline', retain: true });
   }
 
   /** The retained state document of lamp `i`. `state`/`brightness` (0–255) repeat on/level in the
@@ -183,14 +189,32 @@ export class Publisher {
     });
   }
 
-  private publish(kind: PublishKind, topic: string, payload: string, opts: { qos: 0 | 1; retain: boolean }, done?: () => void): void {
-    this.metrics.publishes.inc({ kind });
-    // The callback reports a write failure while disconnected; the reconnect republishes everything.
+  private send(msg: Message, qos: 0 | 1 = 0, done?: () => void): void {
+    this.metrics.publishes.inc({ kind: msg.kind });
+    this.inFlight++;
     const generation = this.generation;
-    this.client.publish(topic, payload, opts, () => {
-      if (generation === this.generation) done?.();
+    // The callback also reports a write failure while disconnected; the reconnect republishes
+    // every lamp, so nothing is retried here.
+    this.client.publish(msg.topic, msg.payload, { qos, retain: msg.retain }, () => {
+      if (generation !== this.generation) return;
+      this.inFlight--;
+      done?.();
+      if (this.errorsHead < this.errors.length || this.statsHead < this.stats.length || this.backlog > 0) this.schedulePump();
     });
   }
+}
+
+/** Drop the consumed head of a FIFO array now and then; returns the new head index. */
+function compact<T>(fifo: T[], head: number): number {
+  if (head === fifo.length) {
+    fifo.length = 0;
+    return 0;
+  }
+  if (head > 4096 && head * 2 > fifo.length) {
+    fifo.splice(0, head);
+    return 0;
+  }
+  return head;
 }
 
 /** Home Assistant MQTT discovery for one lamp (JSON schema light, brightness 0–255). */
