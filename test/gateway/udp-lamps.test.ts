@@ -3,6 +3,7 @@
  * gateway's dual-stack socket as ::ffff:127.0.0.1), real embedded aedes, real mqtt.js clients.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from './helpers/eventually.js';
 import { type Fixture, metricValue, startFixture } from './helpers/gateway-fixture.js';
 
 interface StateDoc {
@@ -225,5 +226,34 @@ describe('commands right after the gateway starts', () => {
     await fixture.watcher.publish('lampnet/lamps/nobody/set', 'ON');
     const report = await fixture.watcher.json<{ kind: string; lamp: string }>('lampnet/gateway/errors');
     expect(report).toMatchObject({ kind: 'unknown-lamp', lamp: 'nobody' });
+  });
+});
+
+describe('gateway restart', () => {
+  it('learns every lamp again from its next update (4.04, then registration) without duplicates', async () => {
+    const { startGateway } = await import('../../gateway/gateway.js');
+    const { EPHEMERAL } = await import('./helpers/gateway-fixture.js');
+    const { watch } = await import('./helpers/mqtt-watch.js');
+    const { startUdpLamps } = await import('./helpers/udp-lamps.js');
+    const first = await startGateway({ ...EPHEMERAL });
+    const port = first.coapPort!;
+    const lamps = await startUdpLamps(3, { gatewayPort: port, configure: (c) => { c.lifetimeS = 2; } });
+    let second: Awaited<ReturnType<typeof startGateway>> | null = null;
+    let watcher: Awaited<ReturnType<typeof watch>> | null = null;
+    try {
+      await eventually('3 lamps registered with the first gateway', () => first.registry.onlineCount === 3);
+      await first.close();
+      second = await startGateway({ ...EPHEMERAL, coapPort: port });
+      watcher = await watch(second.mqttUrl, ['lampnet/#']);
+      const w = watcher;
+      await w.until('3 lamps online again', () => [1, 2, 3].every((n) => w.last.get(`lampnet/lamps/${n}/availability`) === 'online'));
+      expect(second.registry.size).toBe(3);
+      const stats = await w.json<{ lamps: number; online: number }>('lampnet/stats', (s) => s.online === 3);
+      expect(stats.lamps).toBe(3);
+    } finally {
+      await watcher?.close();
+      await lamps.close();
+      await second?.close();
+    }
   });
 });
