@@ -5,7 +5,7 @@
  */
 import type { Hal } from './hal.js';
 import { integrate, ownConfig, steer, targetOutput, type LampState } from './lamp.js';
-import { hasSchedule, nextEdge, scheduledLevel } from './schedule.js';
+import { nextEdge, scheduledLevel } from './schedule.js';
 
 /** Counts changes of the lamp's published state, so a caller can tell whether a request changed
  * anything (a repeated command does not) before telling observers and the gateway. */
@@ -28,14 +28,13 @@ function updateOutput(hal: Hal, lamp: LampState, t: number, fadeMs: number): boo
 }
 
 /** Sets on (0/1, or -1 to keep) and level (0–100, or -1 to keep), fading over fadeMs (-1: the
- * configured default). A manual command overrides the schedule until its next edge. */
-export function applyCommand(hal: Hal, lamp: LampState, on: number, level: number, fadeMs: number, manual: boolean): boolean {
+ * configured default). The schedule acts only at its edges, so a command holds until the next one. */
+export function applyCommand(hal: Hal, lamp: LampState, on: number, level: number, fadeMs: number): boolean {
   const t = hal.now();
   const wasOn = lamp.on;
   const wasLevel = lamp.level;
   if (on >= 0) lamp.on = on ? 1 : 0;
   if (level >= 0) lamp.level = Math.round(Math.min(100, level));
-  if (manual && hasSchedule(lamp.cfg)) lamp.manual = 1;
   const moved = updateOutput(hal, lamp, t, fadeMs < 0 ? lamp.cfg.fadeMs : fadeMs);
   const changed = moved || wasOn !== lamp.on || wasLevel !== lamp.level;
   if (changed) changes++;
@@ -48,14 +47,13 @@ export function applyCommand(hal: Hal, lamp: LampState, on: number, level: numbe
   return changed;
 }
 
-/** A schedule edge (or a schedule change): end any manual override, apply what the schedule asks
- * for now and find the next edge. */
+/** A schedule edge (or a schedule change): apply what the schedule asks for now, ending any manual
+ * override, and find the next edge. */
 export function applySchedule(hal: Hal, lamp: LampState, t: number): boolean {
-  lamp.manual = 0;
   lamp.edge = nextEdge(lamp.cfg, t);
   if (lamp.edge === Infinity) return false;
   const level = scheduledLevel(lamp.cfg, t);
-  return applyCommand(hal, lamp, level > 0 ? 1 : 0, level > 0 ? level : -1, -1, false);
+  return applyCommand(hal, lamp, level > 0 ? 1 : 0, level > 0 ? level : -1, -1);
 }
 
 export function applyFault(hal: Hal, lamp: LampState, fault: boolean): boolean {
@@ -74,7 +72,6 @@ export function applyPowerOn(hal: Hal, lamp: LampState, t: number): void {
   lamp.up = 1;
   lamp.t0 = lamp.t1 = t;
   lamp.out0 = lamp.out1 = 0;
-  lamp.manual = 0;
   lamp.on = cfg.powerOn === 2 ? cfg.lastOn : cfg.powerOn === 1 ? 1 : 0;
   lamp.level = cfg.powerOn === 2 ? cfg.lastLevel : cfg.defaultLevel;
   lamp.edge = nextEdge(cfg, t);

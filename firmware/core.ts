@@ -116,7 +116,7 @@ export function readState(hal: Hal, lamp: LampState): LampSnapshot {
 export function command(hal: Hal, lamp: LampState, cmd: LampCommand): void {
   if (!lamp.up) return;
   const on = cmd.on === undefined ? -1 : cmd.on ? 1 : 0;
-  if (applyCommand(hal, lamp, on, cmd.level === undefined ? -1 : cmd.level, cmd.fadeMs === undefined ? -1 : cmd.fadeMs, true)) publish(hal, lamp);
+  if (applyCommand(hal, lamp, on, cmd.level === undefined ? -1 : cmd.level, cmd.fadeMs === undefined ? -1 : cmd.fadeMs)) publish(hal, lamp);
   arm(hal, lamp, hal.now());
 }
 

@@ -114,8 +114,6 @@ export interface LampState {
   t1: number;
   wh: number;
   onMs: number;
-  /** 1 while a manual command overrides the schedule (until the next schedule edge). */
-  manual: number;
   /** Next schedule edge (ms); Infinity without a schedule. */
   edge: number;
   /** 1 while registered with the gateway. */
@@ -182,7 +180,6 @@ export function createLamp(config: LampConfig, n: number): LampState {
     t1: 0,
     wh: 0,
     onMs: 0,
-    manual: 0,
     edge: Infinity,
     reg: 0,
     regAt: Infinity,

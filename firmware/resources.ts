@@ -47,7 +47,7 @@ function numberField(v: unknown, min: number, max: number): number {
 /** Applies a command and answers 2.04, or 4.00 when a value is invalid (NaN). */
 function commanded(hal: Hal, lamp: LampState, on: number, level: number, fade: number): number {
   if (on !== on || level !== level || fade !== fade) return BAD_REQUEST;
-  applyCommand(hal, lamp, on, level, fade, true);
+  applyCommand(hal, lamp, on, level, fade);
   return CHANGED;
 }
 

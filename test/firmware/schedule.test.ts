@@ -136,7 +136,6 @@ describe('dusk-to-dawn schedule', () => {
     expect(readState(hal, lamp).on).toBe(false);
     hal.advanceTo(lamp, Date.UTC(2026, 0, 11, 12));
     expect(readState(hal, lamp).on).toBe(false);
-    expect(lamp.manual).toBe(0);
     hal.advanceTo(lamp, Date.UTC(2026, 0, 11, 20));
     expect(readState(hal, lamp).on).toBe(true);
   });
