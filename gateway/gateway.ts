@@ -139,12 +139,13 @@ async function assemble(
   const link: DatagramEndpoint = udp ?? (given as DatagramEndpoint);
 
   const registry = new LampRegistry({ maxLamps: options.maxLamps, graceMs: options.lifetimeGraceMs });
-  let publisher: Publisher | null = null;
-  const metrics = new GatewayMetrics({
+  // The gauges read parts built below; they are only read when /metrics is scraped.
+  const metrics: GatewayMetrics = new GatewayMetrics({
     lamps: () => registry.size,
     online: () => registry.onlineCount,
-    backlog: () => publisher?.backlog ?? 0,
-    inFlight: () => coap.inFlight,
+    publishBacklog: (): number => pub.backlog,
+    commandBacklog: (): number => cmd.backlog,
+    inFlight: (): number => coap.inFlight,
   });
   const send = (addr: string, port: number, data: Uint8Array): void => link.send(addr, port, data);
   const coap = new CoapClient(send, {
@@ -178,10 +179,9 @@ async function assemble(
   cleanups.push(() => new Promise<void>((resolve) => client.end(true, {}, () => resolve())));
   const mqttUrl = broker === null ? (options.mqttUrl as string) : `mqtt://${urlHost(options.listenHost)}:${broker.mqttPort}`;
 
-  const pub = new Publisher(client, registry, metrics, { haDiscovery: options.haDiscovery });
-  publisher = pub;
+  const pub: Publisher = new Publisher(client, registry, metrics, { haDiscovery: options.haDiscovery });
   const discovery = options.haDiscovery ? DIRTY_DISCOVERY : 0;
-  const cmd = new LampCommander(registry, coap, {
+  const cmd: LampCommander = new LampCommander(registry, coap, {
     confirmed: (i) => pub.mark(i, DIRTY_STATE),
     failed: (topic, lamp, kind, reason) => pub.reportError({ topic, kind, lamp, reason }),
     finished: (result) => {

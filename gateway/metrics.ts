@@ -41,7 +41,7 @@ export class GatewayMetrics {
   readonly retransmissions: Counter;
   readonly errorReportsDropped: Counter;
 
-  constructor(read: { lamps(): number; online(): number; backlog(): number; inFlight(): number }) {
+  constructor(read: { lamps(): number; online(): number; publishBacklog(): number; commandBacklog(): number; inFlight(): number }) {
     const registers = [this.registry];
     this.registrations = new Counter({ name: 'lampnet_gateway_registrations_total', help: 'Lamp registrations (POST /rd) accepted', registers });
     this.updates = new Counter({ name: 'lampnet_gateway_updates_total', help: 'Registration updates and state reports (POST /rd/<id>) accepted', registers });
@@ -64,7 +64,8 @@ export class GatewayMetrics {
     };
     gauge('lampnet_gateway_lamps', 'Lamps known to the gateway', read.lamps);
     gauge('lampnet_gateway_lamps_online', 'Lamps whose registration is alive', read.online);
-    gauge('lampnet_gateway_publish_backlog', 'Lamps with a state or availability change not yet published', read.backlog);
+    gauge('lampnet_gateway_publish_backlog', 'Lamps with a state or availability change not yet published', read.publishBacklog);
+    gauge('lampnet_gateway_command_backlog', 'Lamps with a command waiting or in flight', read.commandBacklog);
     gauge('lampnet_gateway_coap_in_flight', 'Confirmable requests awaiting an acknowledgement', read.inFlight);
   }
 

@@ -18,7 +18,7 @@ export interface FleetStats {
 }
 
 const AXIS = { stroke: '#8b97ad', grid: { stroke: 'rgba(139, 151, 173, 0.12)', width: 1 }, ticks: { stroke: 'rgba(139, 151, 173, 0.25)', width: 1 } };
-const HEIGHT = 150;
+const HEIGHT = 130;
 
 /** Watts as the page shows them (kW from 10 kW up). */
 export function powerText(watts: number): string {

@@ -31,7 +31,7 @@ const LOOKS = 105;
 
 /** The light of a lamp at `level` percent: a warm amber that brightens with the level. */
 export function lampColor(level: number): Rgb {
-  const t = Math.sqrt(Math.max(0, Math.min(100, level)) / 100);
+  const t = (Math.max(0, Math.min(100, level)) / 100) ** 0.8;
   return [0, 1, 2].map((i) => Math.round(DIM[i] + (BRIGHT[i] - DIM[i]) * t)) as Rgb;
 }
 
@@ -85,7 +85,7 @@ function sprite(cell: number, color: Rgb, glow: number, ground: Rgb): Uint32Arra
 function buildSprites(cell: number): Uint32Array[] {
   const sprites: Uint32Array[] = [];
   for (const ground of [STREET, STREET_SELECTED]) {
-    for (let level = 0; level <= 100; level++) sprites.push(sprite(cell, lampColor(level), 0.75 * (level / 100), ground));
+    for (let level = 0; level <= 100; level++) sprites.push(sprite(cell, lampColor(level), 0.9 * (level / 100), ground));
     sprites.push(sprite(cell, OFF, 0, ground), sprite(cell, FAULT_RED, 0.35, ground), sprite(cell, OFFLINE_GREY, 0, ground), sprite(cell, UNKNOWN, 0, ground));
   }
   return sprites;
