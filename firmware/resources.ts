@@ -9,7 +9,7 @@
 import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
 import { applyCommand, applySchedule, noteChange } from './control.js';
 import type { Hal } from './hal.js';
-import { integrate, ownConfig, snapshot, type LampState } from './lamp.js';
+import { defaultConfig, integrate, ownConfig, snapshot, type LampState } from './lamp.js';
 import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, groupNames, roundTo, stateJson } from './protocol.js';
 import { reregister } from './registration.js';
 
@@ -87,6 +87,9 @@ const CONFIG_LIMITS: { [name: string]: number[] } = {
 /** Longest id or group list accepted, so /cfg and the registration always fit one datagram. */
 export const MAX_CONFIG_STRING = 160;
 
+/** Field names and types of a config (a persisted one may hold null for a NaN). */
+const CONFIG_TYPES = defaultConfig('') as unknown as Record<string, unknown>;
+
 /** Config fields the schedule depends on: changing one re-applies the schedule at once. */
 const SCHEDULE_FIELDS = ' lat lon tzMin nightLevel nightFrom nightTo defaultLevel ';
 
@@ -94,13 +97,12 @@ const SCHEDULE_FIELDS = ' lat lon tzMin nightLevel nightFrom nightTo defaultLeve
  * fields are checked before any is applied. */
 function putConfig(hal: Hal, lamp: LampState, body: string): number {
   const o = parseObject(body);
-  const cfg = lamp.cfg as unknown as Record<string, unknown>;
   if (!o) return BAD_REQUEST;
   for (const k in o) {
     const lim = CONFIG_LIMITS[k] || [0, 1e9];
     const v = o[k];
     const ok = typeof v === 'number' ? v >= lim[0] && v <= lim[1] : v === null ? k === 'lat' || k === 'lon' : typeof v === 'string' && v.length <= MAX_CONFIG_STRING;
-    if (!ok || !cfg.hasOwnProperty(k) || (v !== null && typeof v !== typeof cfg[k])) return BAD_REQUEST;
+    if (!ok || !CONFIG_TYPES.hasOwnProperty(k) || (v !== null && typeof v !== typeof CONFIG_TYPES[k])) return BAD_REQUEST;
   }
   const t = hal.now();
   integrate(lamp, t);

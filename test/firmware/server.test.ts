@@ -79,6 +79,13 @@ describe('CoAP resources', () => {
     expect(JSON.parse(text(get('cfg').payload))).toMatchObject({ lat: null, lon: null });
   });
 
+  it('accepts /cfg changes to a config restored from JSON, where NaN became null', () => {
+    lamp = createLamp(JSON.parse(JSON.stringify(defaultConfig('8'))), 8);
+    boot(hal, lamp);
+    expect(put('cfg', '{"lat":40.4,"lon":-3.7}').code).toBe(CHANGED);
+    expect(lamp.edge).toBeLessThan(Infinity);
+  });
+
   it('lists its resources in RFC 6690 link format at /.well-known/core', () => {
     const reply = get('.well-known/core');
     expect(optionUint(reply, 12)).toBe(40);
