@@ -23,6 +23,8 @@
  * - the packets sent while it was handled are exactly the replies the counters name, and every
  *   packet a fleet sends is well-formed: an IPv6 packet from inside the prefix to a unicast
  *   address, checksum valid, an Echo Reply, a Destination Unreachable or a lamp's CoAP message;
+ * - a confirmable CoAP message that reached a live lamp by unicast is answered with an ACK or RST
+ *   carrying its message id (RFC 7252 §4.2), whatever else is wrong with it;
  * - the CoAP codec agrees with itself: `CoapReader` and `parseCoap` accept the same messages, and
  *   `emitCoap(parseCoap(m))` gives back m byte for byte (RFC 7252's encoding is canonical).
  */
@@ -36,7 +38,7 @@ import { COAP_PORT, groupAddress } from '../firmware/protocol.js';
 import { Fleet } from './fleet.js';
 import { MemoryLink } from './link/memory.js';
 import { HostCounters, Ipv6Host } from './net/host.js';
-import { isMulticast, isUnspecified, parseIpv6 } from './net/wire/address.js';
+import { addressEquals, isMulticast, isUnspecified, parseIpv6 } from './net/wire/address.js';
 import { sumVerifies, sumWords, pseudoHeaderSum } from './net/wire/checksum.js';
 import { DROP_REASON_SLOTS, OK } from './net/wire/drop.js';
 import { fillIcmpv6Checksum, Icmpv6Type } from './net/wire/icmpv6.js';
@@ -129,7 +131,7 @@ const BODIES = [
   '{"id":"fuzz"}', '{"pingWhen":1}', '{"pingWhen":0}', '{"lat":null,"lon":null}',
   '{"lat":52.5,"lon":13.4,"nightLevel":30,"nightFrom":0,"nightTo":300}', '{"lat":91}', '{"fadeMs":3600000}',
   '{"powerOn":2,"defaultLevel":70}', '{"tzMin":840}', '{"ratedW":100000,"standbyW":1000}', '{"bootJitterMs":3600000}',
-  '{"nightFrom":1440}', '{"defaultLevel":0.5}', '{"on":1,"on":0}', '{"level":1e-400}', '"1"', 'true',
+  '{"nightFrom":1440}', `{"id":"${'i'.repeat(700)}"}`, `{"groups":"${'g,'.repeat(300)}"}`, '{"defaultLevel":0.5}', '{"on":1,"on":0}', '{"level":1e-400}', '"1"', 'true',
 ];
 /** Option numbers beyond the ones the lamp reads: critical (odd) and elective (even), known and not. */
 const OTHER_OPTIONS = [1, 3, 4, 5, 7, 8, 9, 14, 20, 23, 27, 28, 35, 39, 60, 258, 2048, 2049, 65000, 65001, 65804];
@@ -361,6 +363,14 @@ class OutputCheck {
   readonly coapCodes = new Float64Array(256);
   /** The first malformed packet sent, described, or null. */
   violation: string | null = null;
+  /** The unicast confirmable CoAP message being injected (its message id, or -1 for none), whose
+   * sender must get an ACK or RST with that id (RFC 7252 §4.2), and whether it did. */
+  expectMid = -1;
+  expectPort = 0;
+  readonly expectPeer = new Uint8Array(16);
+  acknowledged = false;
+  /** Confirmable messages delivered to a live lamp and answered with an ACK or RST. */
+  confirmablesAnswered = 0;
   readonly recent = new RecentMessages();
   private readonly ip = new Ipv6Packet();
   private readonly udp = new UdpPacket();
@@ -399,6 +409,8 @@ class OutputCheck {
     if (!this.reader.read(buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
     this.lampDatagrams++;
     this.coapCodes[this.reader.code]++;
+    if (this.reader.type >= ACK && this.reader.mid === this.expectMid && udp.dstPort === this.expectPort &&
+      addressEquals(buf, ip.dstOff, this.expectPeer, 0)) this.acknowledged = true;
     this.recent.remember(buf, ip, udp, this.reader);
     return null;
   }
@@ -488,6 +500,7 @@ export class PacketGenerator {
   private corpusNext = 0;
   private readonly walk = new ExtensionHeaderWalk();
   private readonly ip = new Ipv6Packet();
+  readonly udp = new UdpPacket();
   private readonly peerPool: Uint8Array;
   private readonly sparseIids: Uint8Array;
 
@@ -643,7 +656,21 @@ export class PacketGenerator {
       }
       off += UDP_HEADER_LEN + data;
     }
-    return this.finish(upperOff, off, protocol);
+    this.finish(upperOff, off, protocol);
+    if (protocol !== NextHeader.udp && protocol !== NextHeader.icmpv6 || !rng.chance(0.02)) return off;
+    // Make the checksum come out as zero, which is sent as 0xffff (UDP must, ICMPv6 may use either
+    // form): one's-complement add the checksum to a covered word (the ICMPv6 identifier or the UDP
+    // source port), so the sum of everything else becomes all ones.
+    const word = upperOff + (protocol === NextHeader.udp ? 0 : 4);
+    const at = upperOff + (protocol === NextHeader.udp ? 6 : 2);
+    let v = ((b[word] << 8) | b[word + 1]) + ((b[at] << 8) | b[at + 1]);
+    v = (v & 0xffff) + (v >>> 16);
+    b[word] = v >> 8;
+    b[word + 1] = v & 255;
+    const zero = protocol === NextHeader.udp || rng.chance(0.5) ? 0xffff : 0;
+    b[at] = zero >> 8;
+    b[at + 1] = zero & 255;
+    return off;
   }
 
   /** Payload Length, UDP Length and the checksum for a packet whose upper layer is at
@@ -799,6 +826,17 @@ export class PacketGenerator {
     return len;
   }
 
+  /** The message id of the packet in buf[0..len) if it is a UDP datagram to the CoAP port carrying
+   * a confirmable CoAP message (version 1, a whole header), else -1; `udp` then points at it. */
+  confirmableMid(len: number): number {
+    const at = this.upperOffset(len);
+    if (at < 0 || this.walk.protocol !== NextHeader.udp) return -1;
+    const udp = this.udp, b = this.buf;
+    if (udp.check(b, at, this.ip.len - at) !== OK || udp.dstPort !== COAP_PORT || udp.payloadLen < 4) return -1;
+    const p = udp.payloadOff;
+    return b[p] >> 6 === 1 && ((b[p] >> 4) & 3) === CON ? (b[p + 2] << 8) | b[p + 3] : -1;
+  }
+
   /** Where the upper layer of buf[0..len) starts, or -1 when the header or chain is broken. */
   private upperOffset(len: number): number {
     const ip = this.ip;
@@ -857,7 +895,7 @@ export interface TargetReport {
   host: Record<string, number>;
   dispositions: number;
   fleet: Record<string, number>;
-  sent: { echoReplies: number; unreachables: number; lampDatagrams: number };
+  sent: { echoReplies: number; unreachables: number; lampDatagrams: number; confirmablesAnswered: number };
   /** The lamps' CoAP messages by code ("2.05", "4.03", "0.02" for their own POSTs...). */
   lampCoapCodes: Record<string, number>;
 }
@@ -932,6 +970,15 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     const dispositionsBefore = dispositions(c);
     const sentBefore = sentByCounters(c);
     const outputsBefore = target.output.total;
+    const fleetBefore = target.fleet.counters.toDeadLamp + target.fleet.counters.stalePeer;
+    const deliveredBefore = c.udpDelivered, multicastBefore = c.multicastPackets;
+    const output = target.output;
+    output.expectMid = generator.confirmableMid(len);
+    if (output.expectMid >= 0) {
+      output.expectPort = generator.udp.srcPort;
+      output.expectPeer.set(buf.subarray(8, 24));
+      output.acknowledged = false;
+    }
     try {
       target.link.inject(buf, 0, len);
     } catch (e) {
@@ -952,6 +999,13 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       fail('accounting', `the counters say ${sent} packets were sent for this packet, the link carried ${seen}`, target, buf, 0, len);
       break;
     }
+    const deliveredToLiveLamp = c.udpDelivered - deliveredBefore === 1 && c.multicastPackets === multicastBefore &&
+      target.fleet.counters.toDeadLamp + target.fleet.counters.stalePeer === fleetBefore;
+    if (output.expectMid >= 0 && deliveredToLiveLamp && !output.acknowledged) {
+      fail('output', `a lamp left confirmable message ${output.expectMid} unanswered (no ACK or RST with its message id)`, target, buf, 0, len);
+      break;
+    }
+    if (output.expectMid >= 0 && deliveredToLiveLamp) output.confirmablesAnswered++;
   }
   if (failure === null) {
     try {
@@ -983,7 +1037,10 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       host: t.host.counters.snapshot(),
       dispositions: dispositions(t.host.counters),
       fleet: { ...t.fleet.counters, peerTableResets: t.fleet.peers.resets },
-      sent: { echoReplies: t.output.echoReplies, unreachables: t.output.unreachables, lampDatagrams: t.output.lampDatagrams },
+      sent: {
+        echoReplies: t.output.echoReplies, unreachables: t.output.unreachables, lampDatagrams: t.output.lampDatagrams,
+        confirmablesAnswered: t.output.confirmablesAnswered,
+      },
       lampCoapCodes: codeCounts(t.output.coapCodes),
     })),
     codec: { checked: codec.checked, wellFormed: codec.wellFormed, rejected: Object.fromEntries([...codec.rejected].sort((a, b) => b[1] - a[1])) },
