@@ -11,8 +11,9 @@
  * gets the cached answer again instead of being processed twice; the cache is a bounded FIFO.
  */
 import {
-  ACK, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, LOCATION_PATH,
-  METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_PATH,
+  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
+  IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
+  URI_PORT, URI_QUERY,
 } from '../firmware/coap.js';
 import { RD_PATH } from '../firmware/protocol.js';
 import type { CoapDropKind } from './metrics.js';
@@ -105,6 +106,8 @@ export class ResourceDirectory {
   }
 
   private serve(msg: CoapReader, from: string, port: number, now: number): Answer {
+    const critical = unknownCriticalOption(msg);
+    if (critical >= 0) return this.refuse('bad-request', BAD_OPTION, `unrecognized critical option ${critical} (RFC 7252 §5.4.1)`);
     const segments = uriPath(msg);
     if (segments.length === 0 || segments[0] !== RD_PATH || segments.length > 2) {
       return this.refuse('unsupported', NOT_FOUND, `no resource /${segments.join('/')} at the gateway; lamps POST /rd`);
@@ -217,6 +220,19 @@ function lifetime(msg: CoapReader): number | null | string {
   const n = /^\d{1,10}$/.test(lt) ? Number(lt) : NaN;
   if (!(n >= 1 && n <= MAX_LIFETIME_S)) return `lifetime lt=${lt.slice(0, 20)} is not a whole number of seconds 1-${MAX_LIFETIME_S}`;
   return n;
+}
+
+/** Critical options (odd numbers) the directory understands or may ignore: If-Match, Uri-Host,
+ * If-None-Match, Uri-Port, Uri-Path, Uri-Query, Accept. */
+const KNOWN_CRITICAL = [IF_MATCH, URI_HOST, IF_NONE_MATCH, URI_PORT, URI_PATH, URI_QUERY, ACCEPT];
+
+/** The first critical option the request carries that the directory does not know, or -1. */
+function unknownCriticalOption(msg: CoapReader): number {
+  for (let i = 0; i < msg.optCount; i++) {
+    const num = msg.optNum[i];
+    if (num & 1 && !KNOWN_CRITICAL.includes(num)) return num;
+  }
+  return -1;
 }
 
 function uriPath(msg: CoapReader): string[] {

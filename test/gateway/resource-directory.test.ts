@@ -109,3 +109,37 @@ describe('resource directory', () => {
     expect(metricValue(await metrics(), 'lampnet_gateway_coap_dropped_total{reason="malformed"}')).toBe(junk.length);
   });
 });
+
+describe('resource directory and real CoAP tools', () => {
+  it('refuses a request with an unrecognized critical option with 4.02', async () => {
+    const { exchange } = await setUp();
+    const { emitCoap, URI_PATH, URI_QUERY } = await import('../../firmware/coap.js');
+    const data = emitCoap({
+      type: CON, code: POST, mid: 11, token: new Uint8Array([7]),
+      options: [{ num: URI_PATH, value: Buffer.from('rd') }, { num: URI_QUERY, value: Buffer.from('ep=x') }, { num: 2049, value: new Uint8Array([1]) }],
+      payload: new Uint8Array(0),
+    });
+    const answer = await exchange(data);
+    expect(answer.code).toBe(130);
+    expect(text(answer.payload)).toMatch(/critical option 2049/);
+  });
+
+  it("accepts a registration sent by libcoap's coap-client and publishes the lamp", async () => {
+    const { execFile } = await import('node:child_process');
+    const { watch } = await import('./helpers/mqtt-watch.js');
+    const { gateway, port } = await setUp();
+    const watcher = await watch(gateway.mqttUrl, ['lampnet/lamps/#']);
+    try {
+      const output = await new Promise<string>((resolve, reject) => {
+        execFile('coap-client-notls', ['-m', 'post', '-t', '50', '-e', `{"g":"tools","s":${STATE}}`, '-B', '10', `coap://[::1]:${port}/rd?ep=libcoap&lt=60`],
+          { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`coap-client failed: ${err.message} ${stderr}`)) : resolve(stdout + stderr)));
+      });
+      expect(output).not.toMatch(/4\.\d\d|5\.\d\d/);
+      const state = await watcher.json<{ level: number; address: string; groups: string[] }>('lampnet/lamps/libcoap/state');
+      expect(state).toMatchObject({ level: 70, address: '::1', groups: ['tools'] });
+      expect(watcher.last.get('lampnet/lamps/libcoap/availability')).toBe('online');
+    } finally {
+      await watcher.close();
+    }
+  });
+});
