@@ -931,6 +931,8 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   /** Chance per packet that virtual time moves on; 0 for a whole chunk makes a burst that meets
    * the ICMPv6 error rate limit. */
   let timeStep = 0.25;
+  /** Lamps of the dense fleet powered down now. */
+  const dead: number[] = [];
   const fail = (kind: FuzzFailure['kind'], message: string, target: FuzzTarget, data: Uint8Array, off: number, len: number) => {
     failure = { kind, message, seed, index, target: target.name, hex: hex(data, off, len) };
   };
@@ -944,7 +946,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     if (index % CHUNK === 0 && index > 0) {
       await runTimers();
       options.onProgress?.(index, count);
-      if (rng.chance(0.3)) powerCycle(rng, targets[0]);
+      if (rng.chance(0.3)) powerCycle(rng, targets[0], dead);
       timeStep = rng.pick([0, 0.01, 0.25, 0.25, 1]);
     }
     // Virtual time: mostly standing still (bursts that meet the ICMPv6 rate limit), sometimes a
@@ -1053,11 +1055,17 @@ function codeCounts(counts: Float64Array): Record<string, number> {
   return out;
 }
 
-/** Kills or revives a random lamp of a dense fleet (datagrams to dead lamps, pings unanswered). */
-function powerCycle(rng: Prng, target: FuzzTarget): void {
-  const n = 1 + rng.below(target.fleet.size);
-  if (!target.fleet.kill(n)) target.fleet.revive(n);
-  if (rng.chance(0.2)) target.fleet.fault(n, rng.chance(0.5));
+/** Powers a random lamp of a dense fleet down (datagrams to dead lamps, pings unanswered) or one
+ * of the `dead` back up (it reboots and registers again); at most 1% of the lamps are down. */
+function powerCycle(rng: Prng, target: FuzzTarget, dead: number[]): void {
+  const fleet = target.fleet;
+  if (dead.length > 0 && (dead.length >= fleet.size / 100 || rng.chance(0.5))) {
+    fleet.revive(dead.splice(rng.below(dead.length), 1)[0]);
+    return;
+  }
+  const n = 1 + rng.below(fleet.size);
+  if (fleet.kill(n)) dead.push(n);
+  if (rng.chance(0.2)) fleet.fault(n, rng.chance(0.5));
 }
 
 // ---------------------------------------------------------------------------------------------
