@@ -1,0 +1,237 @@
+/**
+ * Figures 1 and 2: ICMPv6 echo and CoAP round trips through TUN, the simulator beside its references,
+ * all driven by the same load (bench/driver/load.c). Each responder owns the /64 2001:db8::/64 in a
+ * namespace of its own, so all three stay up and the measurements interleave:
+ *   - the C reference responder (bench/reference/tun-responder.c) on its TUN device;
+ *   - the kernel's AnyIP (`ip -6 route add local <prefix>/64 dev lo`), echo only;
+ *   - the simulator (`startSim`, in a probe process) on its TUN device.
+ * Every round measures each responder once per load, in turn, and the figure is the median over
+ * rounds: on a shared machine a burst of someone else's work then lands on one sample of each, not
+ * on all samples of one.
+ *
+ * Echo is driven two ways. The load program walks every lamp of the /64 (destinations spread over
+ * all lamps, as the figure asks); `ping -f -l 8` cannot, since each ping has one destination, so
+ * parallel pings to as many distinct lamps are reported beside it for comparison with the usual tool.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { type Probe, startProbe } from '../child.js';
+import { BENCH_PREFIX, BenchNamespace, lampAddress, LOAD_SOURCE } from '../netns.js';
+import type { NativePrograms } from '../native.js';
+import { count, type Figure, mib, perSecond, Report } from '../report.js';
+
+export interface NetworkSettings {
+  /** Lamps in the simulator (and the range every load walks). */
+  lamps: number;
+  /** Seconds per measurement, and interleaved rounds. */
+  seconds: number;
+  rounds: number;
+  /** Parallel load processes and the requests each keeps in flight, for echo. */
+  echoLoads: number;
+  echoWindow: number;
+  /** Parallel `ping -f -l 8` processes. */
+  pings: number;
+  /** CoAP requests in flight (one load process). */
+  coapWindow: number;
+  /** Node flags for the simulator probe (e.g. --cpu-prof). */
+  simNodeFlags: string[];
+}
+
+interface LoadResult {
+  sent: number;
+  answered: number;
+  errors: number;
+  lost: number;
+  seconds: number;
+  rate: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+type Responder = 'simulator' | 'C reference' | 'kernel AnyIP';
+type Load = 'echo' | 'ping' | 'get' | 'put';
+
+const ROUTE = `${BENCH_PREFIX}/64`;
+const LOADS: Load[] = ['echo', 'ping', 'get', 'put'];
+
+/** Samples by load and responder. */
+class Samples {
+  private readonly by = new Map<string, LoadResult[]>();
+  add(load: Load, who: Responder, r: LoadResult): void {
+    const key = `${load}/${who}`;
+    this.by.set(key, [...(this.by.get(key) ?? []), r]);
+  }
+  /** The sample with the median rate, or undefined. */
+  median(load: Load, who: Responder): LoadResult | undefined {
+    const list = (this.by.get(`${load}/${who}`) ?? []).slice().sort((a, b) => a.rate - b.rate);
+    return list[Math.floor(list.length / 2)];
+  }
+  rates(load: Load, who: Responder): string {
+    return (this.by.get(`${load}/${who}`) ?? []).map((r) => count(r.rate)).join(', ');
+  }
+}
+
+interface Target {
+  who: Responder;
+  ns: BenchNamespace;
+  loads: Load[];
+}
+
+export async function measureNetwork(native: NativePrograms, s: NetworkSettings, report: Report): Promise<void> {
+  const echo = report.figure('echo', `ICMPv6 echo replies/s, simulator with ${count(s.lamps)} lamps through TUN`, '≥ 0.9× the C responder');
+  const coap = report.figure('coap', 'CoAP GET and PUT round trips/s to distinct lamps through TUN, 64 in flight', '≥ 0.6× the C responder');
+  const samples = new Samples();
+  const namespaces: BenchNamespace[] = [];
+  let sim: Probe | null = null;
+  try {
+    const cNs = await BenchNamespace.create('c');
+    namespaces.push(cNs);
+    const device = await readyLine(cNs.spawn(native.responder, ['lampnet-bc0']), 'C reference responder', 10_000);
+    await cNs.ip('link', 'set', 'dev', device, 'mtu', '1500', 'txqueuelen', '4096', 'up');
+    await cNs.ip('-6', 'route', 'add', ROUTE, 'dev', device);
+
+    const anyNs = await BenchNamespace.create('anyip');
+    namespaces.push(anyNs);
+    await anyNs.ip('-6', 'route', 'add', 'local', ROUTE, 'dev', 'lo');
+
+    const simNs = await BenchNamespace.create('sim');
+    namespaces.push(simNs);
+    sim = startProbe('tun-sim', ['--tun', 'lampnet-bs0', '--prefix', BENCH_PREFIX, '--lamps', String(s.lamps), '--trust', `${LOAD_SOURCE}/64`],
+      { netns: simNs, nodeFlags: s.simNodeFlags });
+    const ready = await sim.next<{ bootS: number; heapUsed: number; rss: number }>('ready', 180_000);
+    Report.note(echo, `simulator booted ${count(s.lamps)} lamps on TUN in ${ready.bootS.toFixed(1)} s (heap ${mib(ready.heapUsed)}, RSS ${mib(ready.rss)})`);
+
+    const targets: Target[] = [
+      { who: 'simulator', ns: simNs, loads: LOADS },
+      { who: 'C reference', ns: cNs, loads: LOADS },
+      { who: 'kernel AnyIP', ns: anyNs, loads: ['echo', 'ping'] },
+    ];
+    for (let round = 1; round <= s.rounds; round++) {
+      console.log(`  round ${round} of ${s.rounds}:`);
+      for (const load of LOADS) {
+        for (const t of targets) {
+          if (t.loads.includes(load)) samples.add(load, t.who, await measure(t, load, native, s));
+        }
+      }
+    }
+    sim.send('counters');
+    const c = await sim.next<Record<string, number>>('counters', 10_000);
+    Report.note(echo, `simulator counters after the network figures: received ${count(c.received)}, echo replies ${count(c.echoReplies)}, ` +
+      `UDP delivered ${count(c.udpDelivered)}, UDP sent ${count(c.udpSent)}, tx refused ${count(c.txRefused)}, heap ${mib(c.heapUsed)}, RSS ${mib(c.rss)}`);
+  } catch (err) {
+    Report.failed(echo, err);
+    Report.failed(coap, err);
+  } finally {
+    await sim?.stop();
+    for (const ns of namespaces) await ns.delete();
+  }
+  reportEcho(echo, s, samples);
+  reportCoap(coap, s, samples);
+}
+
+function measure(t: Target, load: Load, native: NativePrograms, s: NetworkSettings): Promise<LoadResult> {
+  const label = `${load.padEnd(5)} ${t.who.padEnd(13)}`;
+  switch (load) {
+    case 'echo': return parallelLoad(t.ns, native, label, 'echo', s.lamps, s.echoWindow, s.seconds, s.echoLoads);
+    case 'ping': return pingFlood(t.ns, label, s);
+    default: return parallelLoad(t.ns, native, label, load, s.lamps, s.coapWindow, s.seconds, 1);
+  }
+}
+
+function reportEcho(f: Figure, s: NetworkSettings, m: Samples): void {
+  const c = m.median('echo', 'C reference');
+  const sim = m.median('echo', 'simulator');
+  const drive = `${s.echoLoads} × load, ${s.echoWindow} in flight each, all lamps`;
+  for (const who of ['simulator', 'C reference', 'kernel AnyIP'] as const) {
+    const r = m.median('echo', who);
+    if (r) {
+      Report.row(f, { label: `${who} (${drive})`, value: `${perSecond(r.rate)} (p50 ${r.p50Us} µs, p99 ${r.p99Us} µs, lost ${r.lost}; rounds ${m.rates('echo', who)})`,
+        ...(who === 'simulator' && c ? { reference: `C ${perSecond(c.rate)}`, ratio: r.rate / c.rate } : {}) });
+    }
+  }
+  const anyIp = m.median('echo', 'kernel AnyIP');
+  if (sim && anyIp) Report.row(f, { label: 'simulator vs kernel AnyIP (same load)', value: perSecond(sim.rate), reference: `AnyIP ${perSecond(anyIp.rate)}`, ratio: sim.rate / anyIp.rate });
+  const pc = m.median('ping', 'C reference');
+  for (const who of ['simulator', 'C reference', 'kernel AnyIP'] as const) {
+    const r = m.median('ping', who);
+    if (r) {
+      Report.row(f, { label: `${who} (${s.pings} × ping -f -l 8, ${s.pings} lamps)`, value: `${perSecond(r.rate)} (rounds ${m.rates('ping', who)})`,
+        ...(who === 'simulator' && pc ? { reference: `C ${perSecond(pc.rate)}`, ratio: r.rate / pc.rate } : {}) });
+    }
+  }
+  if (sim && c) Report.verdict(f, sim.rate >= 0.9 * c.rate);
+  Report.note(f, `Median of ${s.rounds} interleaved rounds of ${s.seconds} s. Whole-machine figures: load, kernel and responder share the cores. ` +
+    'The load program (bench/driver/load.c) sends through a ping socket to lamps in a stride order that covers the /64\'s lamps; ' +
+    '`ping -f -l 8` has one destination per process, so it cannot spread over the lamps and is shown only beside it.');
+}
+
+function reportCoap(f: Figure, s: NetworkSettings, m: Samples): void {
+  let met = true;
+  let measured = false;
+  for (const [method, load] of [['GET /3311/0', 'get'], ['PUT /3311/0/5851', 'put']] as const) {
+    const c = m.median(load, 'C reference');
+    const sim = m.median(load, 'simulator');
+    if (sim) {
+      Report.row(f, { label: `simulator, ${method}`, value: `${perSecond(sim.rate)} (p50 ${sim.p50Us} µs, p99 ${sim.p99Us} µs, errors ${sim.errors}, lost ${sim.lost}; rounds ${m.rates(load, 'simulator')})`,
+        ...(c ? { reference: `C ${perSecond(c.rate)}`, ratio: sim.rate / c.rate } : {}) });
+    }
+    if (c) Report.row(f, { label: `C reference, ${method}`, value: `${perSecond(c.rate)} (p50 ${c.p50Us} µs, p99 ${c.p99Us} µs; rounds ${m.rates(load, 'C reference')})` });
+    if (sim && c) {
+      measured = true;
+      met &&= sim.rate >= 0.6 * c.rate;
+    }
+  }
+  if (measured) Report.verdict(f, met);
+  Report.note(f, `Closed loop: one load process keeps ${s.coapWindow} CON requests in flight; each answer sends the next request to the next lamp (all ${count(s.lamps)} in turn). ` +
+    'The simulator runs the firmware core per request (parse, resource table, de-duplication state, piggybacked ACK); the C reference swaps addresses and writes a fixed ACK of the same size.');
+}
+
+/** The first stdout line of a starting responder, `ready <device>`; returns the device name. */
+function readyLine(child: ChildProcess, what: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} not ready within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code})`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      const match = /^ready (\S+)$/.exec(line);
+      if (match) resolve(match[1]);
+      else reject(new Error(`${what} said "${line}" instead of ready`));
+    });
+  });
+}
+
+/** `processes` load processes at once: rates and counts summed, the worst percentiles. */
+async function parallelLoad(ns: BenchNamespace, native: NativePrograms, label: string, mode: string, lamps: number, window: number, seconds: number, processes: number): Promise<LoadResult> {
+  const max = String(Math.ceil(seconds * 2_000_000));
+  const runs = await Promise.all(Array.from({ length: processes }, () =>
+    ns.mustRun(native.load, [mode, BENCH_PREFIX, String(lamps), String(window), String(seconds), max, LOAD_SOURCE], (seconds + 30) * 1000)));
+  const results = runs.map((out) => JSON.parse(out.trim()) as LoadResult);
+  const sum = (key: keyof LoadResult): number => results.reduce((a, r) => a + r[key], 0);
+  const total: LoadResult = {
+    sent: sum('sent'), answered: sum('answered'), errors: sum('errors'), lost: sum('lost'), rate: sum('rate'),
+    seconds: Math.max(...results.map((r) => r.seconds)),
+    p50Us: Math.max(...results.map((r) => r.p50Us)),
+    p99Us: Math.max(...results.map((r) => r.p99Us)),
+  };
+  console.log(`    ${label} ${perSecond(total.rate).padStart(10)}  p50 ${total.p50Us} µs  p99 ${total.p99Us} µs  lost ${total.lost}  errors ${total.errors}`);
+  return total;
+}
+
+/** `pings` parallel `ping -f -l 8` to lamps spread over the range; replies per second, summed. */
+async function pingFlood(ns: BenchNamespace, label: string, s: NetworkSettings): Promise<LoadResult> {
+  const seconds = Math.max(1, Math.round(s.seconds));
+  const runs = await Promise.all(Array.from({ length: s.pings }, (_, k) => {
+    const lamp = 1 + Math.floor((k * s.lamps) / s.pings);
+    return ns.run('ping', ['-6', '-f', '-l', '8', '-q', '-w', String(seconds), '-I', LOAD_SOURCE, lampAddress(lamp)], (seconds + 30) * 1000);
+  }));
+  let sent = 0;
+  let received = 0;
+  for (const r of runs) {
+    const match = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    if (!match) throw new Error(`ping -f gave no statistics: ${(r.stderr || r.stdout).trim()}`);
+    sent += Number(match[1]);
+    received += Number(match[2]);
+  }
+  console.log(`    ${label} ${perSecond(received / seconds).padStart(10)}  (${s.pings} × ping -f -l 8)`);
+  return { sent, answered: received, errors: 0, lost: sent - received, seconds, rate: received / seconds, p50Us: NaN, p99Us: NaN };
+}

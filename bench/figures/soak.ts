@@ -1,0 +1,32 @@
+/** The soak (issue 8): heap at start and end and every queue's size over a long run under load. */
+import { runProbe } from '../child.js';
+import type { SoakSample } from '../probes/soak.js';
+import { count, mib, Report } from '../report.js';
+
+export interface SoakSettings {
+  lamps: number;
+  minutes: number;
+  nodeFlags: string[];
+}
+
+export async function measureSoak(report: Report, s: SoakSettings): Promise<void> {
+  const f = report.figure('soak', `Soak: ${count(s.lamps)} lamps at --speed 60 for ${s.minutes} min under steady commands`, 'heap flat, no queue growth');
+  try {
+    const r = await runProbe<{ rate: number; samples: SoakSample[] }>('soak', ['--lamps', String(s.lamps), '--minutes', String(s.minutes), '--speed', '60'],
+      (s.minutes + 20) * 60_000, { nodeFlags: ['--expose-gc', '--max-old-space-size=12288', ...s.nodeFlags] });
+    const first = r.samples[0];
+    const last = r.samples[r.samples.length - 1];
+    for (const x of r.samples) {
+      Report.row(f, { label: `minute ${x.minute.toFixed(1)}`, value: `heap ${mib(x.heapUsed)}, RSS ${mib(x.rss)}, online ${count(x.online)}, armed timers ${count(x.scheduled)}, ` +
+        `commands ${count(x.commandsSent)}, ${Object.entries(x.gauges).filter(([k]) => /backlog|in_flight/.test(k)).map(([k, v]) => `${k.replace('lampnet_gateway_', '')} ${count(v)}`).join(', ')}` });
+    }
+    const growth = (last.heapUsed - first.heapUsed) / first.heapUsed;
+    Report.row(f, { label: 'heap end vs start', value: mib(last.heapUsed), reference: `start ${mib(first.heapUsed)}`, ratio: last.heapUsed / first.heapUsed });
+    const queues = Object.keys(last.gauges).filter((k) => /backlog|in_flight/.test(k));
+    const grown = queues.filter((k) => last.gauges[k] > Math.max(1000, 2 * Math.max(...r.samples.map((x) => x.gauges[k] ?? 0).slice(0, Math.ceil(r.samples.length / 2)))));
+    Report.verdict(f, growth < 0.1 && grown.length === 0);
+    Report.note(f, `${count(r.rate)} commands/s to random lamps (levels and OFF). Heap is after full collections. Queue growth means the last sample above twice the largest of the first half${grown.length > 0 ? `; grown: ${grown.join(', ')}` : ''}.`);
+  } catch (err) {
+    Report.failed(f, err);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The in-process system the MQTT figures (latency, staleness, soak) measure: a simulated fleet on the
+ * memory link, the gateway on the fleet's endpoint, the embedded aedes broker on a free loopback
+ * port, and an mqtt.js client connected to it over TCP like any outside client.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
+import { startSim, type Sim } from '../../sim/sim.js';
+import { progress } from './probe.js';
+
+export interface System {
+  sim: Sim;
+  gateway: GatewayHandle;
+  client: MqttClient;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  lamps: number;
+  speed?: number;
+  /** Registrations spread over this long (default: the simulator's). */
+  bootJitterMs?: number;
+  /** How long to wait for every lamp to be online. */
+  registerTimeoutMs: number;
+}
+
+export async function startSystem(options: SystemOptions): Promise<System> {
+  const started = performance.now();
+  const sim = await startSim({ lamps: options.lamps, link: 'memory', speed: options.speed, bootJitterMs: options.bootJitterMs });
+  progress(`${options.lamps} lamps booted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const gateway = await startGateway({
+    mqttPort: 0, wsPort: null, metricsPort: null, dashboardDir: null, listenHost: '127.0.0.1', clientId: 'lampnet-bench-gateway', commandHoldMs: 0,
+  }, sim.gatewayEndpoint());
+  await until(() => gateway.registry.onlineCount >= options.lamps, options.registerTimeoutMs,
+    () => `${gateway.registry.onlineCount} of ${options.lamps} lamps online`, 10_000);
+  progress(`${options.lamps} lamps online at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0 });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return {
+    sim,
+    gateway,
+    client,
+    async close() {
+      await client.endAsync(true);
+      await gateway.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Wait until `condition` holds, checking every 20 ms; fails after `timeoutMs` saying `state()`. */
+export async function until(condition: () => boolean, timeoutMs: number, state: () => string, reportEveryMs = Infinity): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let reportAt = performance.now() + reportEveryMs;
+  while (!condition()) {
+    const now = performance.now();
+    if (now > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${state()}`);
+    if (now > reportAt) {
+      progress(state());
+      reportAt = now + reportEveryMs;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The p-quantile (0–1) of sorted numbers. */
+export function quantile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Numbers of the gateway's gauges (`lampnet_gateway_*` backlog and in-flight), by metric name. */
+export async function gatewayGauges(gateway: GatewayHandle): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const metric of await gateway.metrics.registry.getMetricsAsJSON()) {
+    if (String(metric.type) === 'gauge' && metric.values.length === 1) out[metric.name] = metric.values[0].value;
+  }
+  return out;
+}

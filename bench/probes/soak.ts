@@ -1,0 +1,63 @@
+/**
+ * The soak's probe (issue 8): a fleet at `--speed` (simulated time runs that much faster, so lamps
+ * refresh registrations, fade and retransmit sixty times as often) with the gateway and broker in
+ * process, under a steady stream of MQTT commands to random lamps, for `--minutes` of wall time.
+ * Every sample records the heap after full collections, RSS, the gateway's backlog and in-flight
+ * gauges, the scheduler's armed timers and the link's refusals; the last line is the whole series.
+ *
+ *   node --expose-gc soak.js --lamps N --minutes M --speed 60 --rate 200
+ */
+import { mulberry32 } from '../../sim/fleet.js';
+import { numberArg, progress, reply, runMain, settledHeap } from './probe.js';
+import { gatewayGauges, startSystem } from './fleet-gateway.js';
+
+export interface SoakSample {
+  minute: number;
+  heapUsed: number;
+  rss: number;
+  online: number;
+  scheduled: number;
+  txRefused: number;
+  commandsSent: number;
+  gauges: Record<string, number>;
+}
+
+runMain(async () => {
+  const lamps = numberArg('lamps', 1_000_000);
+  const minutes = numberArg('minutes', 30);
+  const speed = numberArg('speed', 60);
+  const rate = numberArg('rate', 200);
+  const system = await startSystem({ lamps, speed, bootJitterMs: Math.min(60_000, Math.max(1000, lamps * 0.02)) * speed, registerTimeoutMs: 900_000 });
+  const { client, gateway, sim } = system;
+  const random = mulberry32(11);
+  let commandsSent = 0;
+  const sample = async (minute: number): Promise<SoakSample> => {
+    const s: SoakSample = {
+      minute, heapUsed: settledHeap(), rss: process.memoryUsage().rss, online: gateway.registry.onlineCount,
+      scheduled: sim.fleet.scheduler.heap.pending, txRefused: sim.host.counters.txRefused, commandsSent, gauges: await gatewayGauges(gateway),
+    };
+    progress(`soak ${minute.toFixed(1)} min: heap ${(s.heapUsed / 2 ** 20).toFixed(0)} MiB, RSS ${(s.rss / 2 ** 20).toFixed(0)} MiB, ` +
+      `online ${s.online}, armed ${s.scheduled}, commands ${commandsSent}, gauges ${JSON.stringify(s.gauges)}`);
+    return s;
+  };
+  const samples: SoakSample[] = [await sample(0)];
+  const started = performance.now();
+  const end = started + minutes * 60_000;
+  const every = Math.min(60_000, (minutes * 60_000) / 10);
+  let nextSample = started + every;
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    for (; commandsSent < due; commandsSent++) {
+      const lamp = 1 + Math.floor(random() * lamps);
+      client.publish(`lampnet/lamps/${lamp}/set`, commandsSent % 3 === 0 ? 'OFF' : String(1 + Math.floor(random() * 100)), { qos: 0 });
+    }
+    if (performance.now() >= nextSample) {
+      samples.push(await sample((performance.now() - started) / 60_000));
+      nextSample += every;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  samples.push(await sample((performance.now() - started) / 60_000));
+  reply({ result: { lamps, minutes, speed, rate, samples } });
+  await system.close();
+});

@@ -1,0 +1,114 @@
+/**
+ * The bench's results: figures made of rows (a measurement, its value, the reference measured in the
+ * same run and the ratio between them), each printed the moment it is measured and written together
+ * into bench/RESULTS.md (and optionally JSON) at the end, with the machine and the date.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Machine } from './machine.js';
+
+export interface Row {
+  label: string;
+  value: string;
+  reference?: string;
+  /** value / reference, when both are rates or sizes of the same kind. */
+  ratio?: number;
+}
+
+export type Verdict = 'met' | 'missed' | 'not measured';
+
+export interface Figure {
+  /** Stable key (`echo`, `coap`, `boot`, `mqtt`, `staleness`, `firmware`, `sparse`, `soak`). */
+  key: string;
+  title: string;
+  target: string;
+  rows: Row[];
+  verdict: Verdict;
+  notes: string[];
+}
+
+export class Report {
+  readonly figures: Figure[] = [];
+  readonly startedAt = new Date();
+
+  constructor(readonly machine: Machine, readonly mode: string, readonly command: string) {}
+
+  /** Begin a figure; its rows print as they are added. */
+  figure(key: string, title: string, target: string): Figure {
+    const figure: Figure = { key, title, target, rows: [], verdict: 'not measured', notes: [] };
+    this.figures.push(figure);
+    console.log(`\n== ${title}  (target: ${target})`);
+    return figure;
+  }
+
+  static row(figure: Figure, row: Row): void {
+    figure.rows.push(row);
+    const ref = row.reference === undefined ? '' : `   reference ${row.reference}`;
+    const ratio = row.ratio === undefined ? '' : `   ratio ${row.ratio.toFixed(2)}×`;
+    console.log(`  ${row.label.padEnd(58)} ${row.value}${ref}${ratio}`);
+  }
+
+  static note(figure: Figure, text: string): void {
+    figure.notes.push(text);
+    console.log(`  note: ${text}`);
+  }
+
+  static verdict(figure: Figure, met: boolean): void {
+    figure.verdict = met ? 'met' : 'missed';
+    console.log(`  => target ${figure.verdict}`);
+  }
+
+  /** A figure that could not be measured: the reason is recorded, the run goes on. */
+  static failed(figure: Figure, err: unknown): void {
+    figure.verdict = 'not measured';
+    Report.note(figure, `not measured: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  markdown(): string {
+    const m = this.machine;
+    const lines = [
+      '# lampnet benchmark results',
+      '',
+      `Written by \`${this.command}\` (${this.mode}) — rewritten by every full run. Each figure is measured beside its reference in the same run on the same machine; ratios are A/B.`,
+      '',
+      `- Date: ${this.startedAt.toISOString()} (run took ${Math.round((Date.now() - this.startedAt.getTime()) / 1000)} s)`,
+      `- CPU: ${m.cpu}, ${m.cores} cores`,
+      `- Memory: ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
+      `- Node: ${m.node}; kernel: ${m.kernel}`,
+      '',
+      '## Summary',
+      '',
+      '| figure | target | verdict |',
+      '|---|---|---|',
+      ...this.figures.map((f) => `| ${f.title} | ${f.target} | ${f.verdict} |`),
+    ];
+    for (const f of this.figures) {
+      lines.push('', `## ${f.title}`, '', `Target: ${f.target}. Verdict: **${f.verdict}**.`, '');
+      if (f.rows.length > 0) {
+        lines.push('| measurement | value | reference (same run) | ratio |', '|---|---|---|---|');
+        for (const r of f.rows) lines.push(`| ${r.label} | ${r.value} | ${r.reference ?? ''} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`} |`);
+      }
+      if (f.notes.length > 0) lines.push('', ...f.notes.map((n) => `- ${n}`));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  write(markdownPath: string, jsonPath: string | null): void {
+    writeFileSync(markdownPath, this.markdown());
+    if (jsonPath !== null) {
+      writeFileSync(jsonPath, `${JSON.stringify({ machine: this.machine, mode: this.mode, startedAt: this.startedAt, figures: this.figures }, null, 2)}\n`);
+    }
+  }
+}
+
+/** `1234567` → `1,234,567`. */
+export function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function perSecond(n: number): string {
+  return `${count(n)}/s`;
+}
+
+export function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
