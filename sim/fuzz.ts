@@ -1095,7 +1095,7 @@ export function formatReport(report: FuzzReport): string {
   return lines.join('\n');
 }
 
-function positiveInteger(what: string) {
+function wholeNumber(what: string) {
   return (text: string): number => {
     const v = Number(text);
     if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer, got "${text}"`);
@@ -1106,9 +1106,9 @@ function positiveInteger(what: string) {
 async function main(argv: string[]): Promise<number> {
   const program = new Command('fuzz')
     .description('Hostile IPv6 packets through simulated fleets (memory link) and the CoAP codec, with exact accounting')
-    .option('--seed <n>', 'PRNG seed; the same seed and count replay the same run', positiveInteger('--seed'), DEFAULT_SEED)
-    .option('--count <n>', 'packets to send', positiveInteger('--count'), DEFAULT_COUNT)
-    .option('--lamps <n>', 'lamps in the dense fleet (a sparse fleet runs beside it)', positiveInteger('--lamps'), DEFAULT_LAMPS)
+    .option('--seed <n>', 'PRNG seed; the same seed and count replay the same run', wholeNumber('--seed'), DEFAULT_SEED)
+    .option('--count <n>', 'packets to send', wholeNumber('--count'), DEFAULT_COUNT)
+    .option('--lamps <n>', 'lamps in the dense fleet (a sparse fleet runs beside it)', wholeNumber('--lamps'), DEFAULT_LAMPS)
     .option('--json', 'print the report as JSON instead of a table')
     .parse(argv);
   const opts = program.opts<{ seed: number; count: number; lamps: number; json?: boolean }>();
@@ -1133,8 +1133,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv).then((code) => { process.exitCode = code; }, (e) => {
-    console.error(e);
+  main(process.argv).then((code) => { process.exitCode = code; }, (e: Error) => {
+    // Only setting up can fail here (bad options); the run itself reports its failures.
+    console.error(`fuzz: ${e.message}`);
     process.exitCode = 1;
   });
 }
