@@ -10,6 +10,8 @@ export interface Watcher {
   readonly last: Map<string, string>;
   /** Every message in arrival order (topic, payload). */
   readonly log: { topic: string; payload: string }[];
+  /** Number of messages received on `topic`. */
+  count(topic: string): number;
   /** Resolves once `check()` is true (re-checked on every message). */
   until(what: string, check: () => boolean, timeoutMs?: number): Promise<void>;
   /** Resolves with the parsed JSON of `topic` once `check` accepts it. */
@@ -22,11 +24,13 @@ export async function watch(url: string, filters: string[], options: IClientOpti
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...options });
   const last = new Map<string, string>();
   const log: { topic: string; payload: string }[] = [];
+  const counts = new Map<string, number>();
   const waiters = new Set<() => void>();
   client.on('message', (topic, payload) => {
     const text = payload.toString('utf8');
     last.set(topic, text);
     log.push({ topic, payload: text });
+    counts.set(topic, (counts.get(topic) ?? 0) + 1);
     for (const w of [...waiters]) w();
   });
   if (filters.length > 0) await client.subscribeAsync(filters, { qos: 1 });
@@ -61,6 +65,7 @@ export async function watch(url: string, filters: string[], options: IClientOpti
     client,
     last,
     log,
+    count: (topic) => counts.get(topic) ?? 0,
     until,
     async json<T>(topic: string, check: (value: T) => boolean = () => true, timeoutMs?: number) {
       await until(`a matching message on ${topic} (last: ${last.get(topic) ?? 'none'})`, () => {
