@@ -20,12 +20,13 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** gateway/dashboard/ in the source tree, whether this module runs from gateway/ (tsx, vitest) or
- * from dist/gateway/ (compiled); null when neither exists. */
+/** The built dashboard (index.html with its compiled app.js, see gateway/dashboard/build.ts):
+ * `dashboard/` next to this module when it runs compiled from dist/gateway/, or dist/gateway/dashboard
+ * when it runs from the source tree (vitest). Null when neither has been built. */
 export function defaultDashboardDir(): string | null {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'dashboard'), path.join(here, '..', '..', 'gateway', 'dashboard')];
-  return candidates.find((dir) => existsSync(dir) && statSync(dir).isDirectory()) ?? null;
+  const candidates = [path.join(here, 'dashboard'), path.join(here, '..', 'dist', 'gateway', 'dashboard')];
+  return candidates.find((dir) => existsSync(path.join(dir, 'index.html')) && existsSync(path.join(dir, 'app.js'))) ?? null;
 }
 
 /** Answer `req` from `root` (index.html for directories). */
