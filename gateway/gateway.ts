@@ -64,7 +64,8 @@ export interface GatewayOptions {
   /** Directory served on the WebSocket port (the dashboard); null = none. */
   dashboardDir: string | null;
   /** For this long after start, commands for lamps that have not registered yet are held until
-   * they do (a restarted gateway learns its lamps only as they refresh); 0 = refuse at once. */
+   * they do: a restarted gateway learns its lamps only as they refresh, by default within 85 % of
+   * their 300 s lifetime. 0 = refuse at once. */
   commandHoldMs: number;
   /** How long startGateway waits for the first MQTT connection. */
   connectTimeoutMs: number;
@@ -93,7 +94,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   maxCommandsInFlight: 1000,
   maxLamps: 2_000_000,
   dashboardDir: defaultDashboardDir(),
-  commandHoldMs: 60_000,
+  commandHoldMs: 300_000,
   connectTimeoutMs: 10_000,
 };
 
