@@ -189,7 +189,8 @@ const COMMANDS = [
   { path: ['3311', '0', '5851'], format: 0, bodies: ['0', '30', '100'] },
   { path: ['3311', '0'], format: 50, bodies: ['{"on":1,"level":40}', '{"on":0}', '{"level":80,"fade":2000}', '{"on":1,"fade":0}'] },
   { path: ['cfg'], format: 50, bodies: ['{"defaultLevel":70}', '{"pingWhen":1}', '{"pingWhen":0}', '{"groups":"street-1,lampnet-a"}',
-    '{"lat":52.5,"lon":13.4}', '{"lat":null,"lon":null}', '{"powerOn":2}', '{"lifetimeS":60}', '{"id":"fuzz"}', '{"fadeMs":500}'] },
+    '{"lat":52.5,"lon":13.4}', '{"lat":null,"lon":null}', '{"lat":90,"lon":180,"tzMin":-840}', '{"lat":-90,"lon":-180}',
+    '{"lat":78.2,"lon":15.6,"nightLevel":20,"nightFrom":1439,"nightTo":0}', '{"lat":0,"lon":0,"tzMin":840}', '{"powerOn":2}', '{"lifetimeS":60}', '{"id":"fuzz"}', '{"fadeMs":500}'] },
 ];
 
 /** Options of a well-formed GET or PUT the lamp serves (Observe registrations and
@@ -879,7 +880,7 @@ export interface FuzzOptions {
 }
 
 export interface FuzzFailure {
-  kind: 'exception' | 'accounting' | 'output' | 'codec';
+  kind: 'exception' | 'accounting' | 'output' | 'codec' | 'timers';
   message: string;
   seed: number;
   /** Index of the packet (0-based) during or after which the problem showed. */
@@ -905,6 +906,8 @@ export interface FuzzReport {
   count: number;
   packets: number;
   seconds: number;
+  /** Heap in use (MB) after the fleets booted and at the end: hostile traffic must not pile up state. */
+  heapMB: { start: number; end: number };
   failure: FuzzFailure | null;
   targets: TargetReport[];
   codec: { checked: number; wellFormed: number; rejected: Record<string, number> };
@@ -926,6 +929,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const generator = new PacketGenerator(rng);
   const codec = new CodecStats();
   const started = performance.now();
+  const heapStart = heapMB();
   let failure: FuzzFailure | null = null;
   let index = 0;
   /** Chance per packet that virtual time moves on; 0 for a whole chunk makes a burst that meets
@@ -937,7 +941,14 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     failure = { kind, message, seed, index, target: target.name, hex: hex(data, off, len) };
   };
   const runTimers = async () => {
-    for (const t of targets) t.fleet.scheduler.runDue();
+    for (const t of targets) {
+      // Each lamp re-arms its one timer past now when it fires, so a pass fires each due lamp about
+      // once; a lamp that keeps re-arming for now would spin here forever.
+      const limit = 4 * (t.fleet.lamps.length + 1000);
+      if (t.fleet.scheduler.runDue(limit) === limit && failure === null) {
+        failure = { kind: 'timers', message: `more than ${limit} timer firings without virtual time moving: a lamp re-arms its timer for now`, seed, index, target: t.name, hex: '' };
+      }
+    }
     // One turn of the event loop: the link sends what the timers queued.
     await new Promise<void>((resolve) => setImmediate(resolve));
   };
@@ -1032,7 +1043,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const seconds = (performance.now() - started) / 1000;
   for (const t of targets) await t.link.close(), t.fleet.stop();
   return {
-    seed, count, packets: index, seconds, failure,
+    seed, count, packets: index, seconds, failure, heapMB: { start: heapStart, end: heapMB() },
     targets: targets.map((t) => ({
       name: `${t.name} (${t.fleet.sparse ? `sparse, ${t.fleet.counters.touched} lamps touched` : `${t.fleet.size} lamps`})`,
       injected: t.injected,
@@ -1047,6 +1058,10 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     })),
     codec: { checked: codec.checked, wellFormed: codec.wellFormed, rejected: Object.fromEntries([...codec.rejected].sort((a, b) => b[1] - a[1])) },
   };
+}
+
+function heapMB(): number {
+  return Math.round(process.memoryUsage().heapUsed / 2 ** 20);
 }
 
 function codeCounts(counts: Float64Array): Record<string, number> {
@@ -1074,7 +1089,7 @@ function powerCycle(rng: Prng, target: FuzzTarget, dead: number[]): void {
 export function formatReport(report: FuzzReport): string {
   const lines: string[] = [];
   const row = (name: string, value: number) => lines.push(`  ${name.padEnd(64)} ${String(value).padStart(10)}`);
-  lines.push(`seed ${report.seed}: ${report.packets} packets in ${report.seconds.toFixed(1)} s (${Math.round(report.packets / Math.max(report.seconds, 1e-9))}/s)`);
+  lines.push(`seed ${report.seed}: ${report.packets} packets in ${report.seconds.toFixed(1)} s (${Math.round(report.packets / Math.max(report.seconds, 1e-9))}/s), heap ${report.heapMB.start} MB after boot, ${report.heapMB.end} MB at the end`);
   for (const t of report.targets) {
     lines.push('', `${t.name}: ${t.injected} packets injected`);
     for (const [name, value] of Object.entries(t.host)) if (value !== 0 || !name.startsWith('drop.')) row(name, value);

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_COUNT, DEFAULT_SEED, formatReport, runFuzz, type FuzzReport } from '../../sim/fuzz.js';
 import { bundleScript } from '../helpers/bundle.js';
 
-/** A report without its wall-clock time, the one thing a replay may change. */
-function replayable(report: FuzzReport): Omit<FuzzReport, 'seconds'> {
-  const { seconds: _seconds, ...rest } = report;
+/** A report without its wall-clock time and heap size, the things a replay may change. */
+function replayable(report: FuzzReport): Omit<FuzzReport, 'seconds' | 'heapMB'> {
+  const { seconds: _seconds, heapMB: _heapMB, ...rest } = report;
   return rest;
 }
 
@@ -48,7 +48,7 @@ describe('the fuzzer in process', () => {
 
   it('names the seed, the packet, its bytes and the command that replays it when a run fails', () => {
     const text = formatReport({
-      seed: 7, count: 10, packets: 4, seconds: 0.1, targets: [], codec: { checked: 0, wellFormed: 0, rejected: {} },
+      seed: 7, count: 10, packets: 4, seconds: 0.1, heapMB: { start: 20, end: 21 }, targets: [], codec: { checked: 0, wellFormed: 0, rejected: {} },
       failure: { kind: 'exception', message: 'TypeError: boom', seed: 7, index: 3, target: 'dense', hex: '6000000000083a40' },
     });
     expect(text).toContain('FAILED (exception) at packet 3 for the dense fleet, seed 7: TypeError: boom');
