@@ -20,6 +20,27 @@ import { FIRMWARE_BUNDLE, FIRMWARE_ENTRY } from './paths.js';
 /** The bundle must leave most of a board's flash and JsVar pool to the running lamp (issue 3). */
 export const MAX_BUNDLE_BYTES = 12288;
 
+/** Property names that never leave the bundle, so terser may shorten them: fields and methods of the
+ * core's own records (LampState, LampExtra and its entries, the CoAP view and writer, the resource
+ * table, the snapshot) and the HAL methods no Espruino object shares a name with. Opt-in on purpose:
+ * a name missing here only costs bytes, a name wrongly here breaks the board. Never listed: LampConfig
+ * and BoardConfig fields (stored in flash as JSON, served by /cfg), keys read from JSON bodies (`on`,
+ * `level`, `fade`), and anything an Espruino API reads or returns (`send`, `port`, `address`, `log`,
+ * `now`, `random`, `gateway`...). bundle.test.ts checks the first two groups against this list. */
+export const INTERNAL_PROPERTIES = [
+  // CoapView / CoapWriter
+  'buf', 'type', 'code', 'mid', 'tokenOff', 'tokenLen', 'optCount', 'optNum', 'optOff', 'optLen', 'payloadOff', 'payloadLen',
+  'error', 'read', 'optUint', 'uriPathEquals', 'payloadString', 'tokenEquals',
+  'start', 'pos', 'lastOpt', 'ok', 'num', 'begin', 'byte', 'bytes', 'option', 'extension', 'payload', 'end',
+  // LampState, LampExtra, Observer, Outbound, CachedResponse
+  'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
+  'cache', 'observers', 'pending', 'seq', 'to', 'token', 'res', 'last', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
+  // Resource
+  'path', 'format', 'observable', 'attrs', 'get', 'put',
+  // Hal
+  'wakeAt', 'light', 'joinGroup', 'saveConfig', 'trusted',
+];
+
 /** One script holding the entry and everything it imports, in modern syntax. esbuild marks each
  * module's part with a `// path` line (used by moduleSizes). */
 async function bundleSource(entry: string): Promise<string> {
@@ -33,6 +54,10 @@ async function bundleSource(entry: string): Promise<string> {
     // Leave syntax (class fields included) to SWC: esbuild would lower fields to a defineProperty
     // helper that tests for Symbol.
     target: 'esnext',
+    // The board build: diagnostics shrink to short codes (see firmware/diagnostics.ts).
+    define: { LAMPNET_BOARD: 'true' },
+    // Espruino has no strict mode: the "use strict" that tsconfig's strict would add is dead weight.
+    tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
     external: ESPRUINO_MODULES,
     write: false,
     logLevel: 'silent',
@@ -68,7 +93,8 @@ async function lowerToEs5(code: string): Promise<string> {
       },
     },
   });
-  return lowered.code;
+  // SWC marks each lowered class body "use strict"; Espruino has no strict mode, so it is dead weight.
+  return lowered.code.replace(/^\s*"use strict";$/gm, '');
 }
 
 /** `isolated`: `code` is one module cut out of the bundle, so nothing in it may be dropped as unused,
@@ -76,8 +102,10 @@ async function lowerToEs5(code: string): Promise<string> {
 async function minifyEs5(code: string, isolated: boolean): Promise<string> {
   const minified = await minify(code, {
     ecma: 5,
-    compress: { ecma: 5, passes: 2, unused: !isolated },
-    mangle: true,
+    // `unsafe` here only means assumptions that hold for this code (no getters with side effects,
+    // no user-defined valueOf/toString on the values compared); it never emits newer syntax.
+    compress: { ecma: 5, passes: 3, unused: !isolated, unsafe: true, unsafe_comps: true, unsafe_math: true, pure_getters: true, hoist_props: true },
+    mangle: { properties: { builtins: true, regex: new RegExp('^(' + INTERNAL_PROPERTIES.join('|') + ')$') } },
     toplevel: isolated,
     format: { ecma: 5, comments: false },
   });

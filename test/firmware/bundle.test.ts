@@ -6,7 +6,8 @@
 import { parse as parseJs } from 'acorn';
 import { generate } from 'coap-packet';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFirmware, MAX_BUNDLE_BYTES } from '../../firmware/espruino/build.js';
+import { bundleFirmware, INTERNAL_PROPERTIES, MAX_BUNDLE_BYTES } from '../../firmware/espruino/build.js';
+import { defaultConfig } from '../../firmware/lamp.js';
 import { espruinoProblems } from '../../firmware/espruino/espruino-compat.js';
 import { Peer, isRegistration, option, until } from './coap-peer.js';
 import { loadOnEmulatedEspruino, withoutHoisting, type EmulatedBoard, type FakeWifi } from './emulated-espruino.js';
@@ -24,6 +25,11 @@ describe('the firmware bundle', () => {
 
   it('references no global, member or module that Espruino lacks', () => {
     expect(espruinoProblems(bundle)).toEqual([]);
+  });
+
+  it('shortens no property name that is stored in flash or read from a JSON body', () => {
+    const kept = [...Object.keys(defaultConfig('')), 'wifi', 'password', 'gateway', 'pin', 'ntp', 'lamp', 'on', 'level', 'fade'];
+    expect(INTERNAL_PROPERTIES.filter((name) => kept.includes(name))).toEqual([]);
   });
 
   it(`fits in ${MAX_BUNDLE_BYTES} bytes`, () => {
