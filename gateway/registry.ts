@@ -182,15 +182,31 @@ export class LampRegistry {
     return this.groupIndex.has(group);
   }
 
-  /** Aggregates for the fleet and for every group, in one pass. */
+  /** Aggregates for the fleet and for every group. One pass over the lamps adds each into the
+   * totals of its interned group list (a few per fleet); the lists' totals are then folded into
+   * their groups, so the per-lamp work does not grow with the number of groups a lamp is in. */
   aggregate(): { fleet: FleetStats; groups: Map<string, FleetStats> } {
+    const perList = new Float64Array(this.lists.length * STAT_FIELDS);
+    for (let i = 0; i < this.size; i++) {
+      const o = this.groupLists[i] * STAT_FIELDS;
+      const f = this.flags[i];
+      perList[o + T_LAMPS]++;
+      perList[o + T_ENERGY] += this.energyWh[i];
+      if (!(f & ONLINE)) {
+        perList[o + T_OFFLINE]++;
+        continue;
+      }
+      perList[o + T_ONLINE]++;
+      perList[o + ((f & ON) !== 0 ? T_ON : T_OFF)]++;
+      if (f & FAULT) perList[o + T_FAULT]++;
+      perList[o + T_WATTS] += this.watts[i];
+    }
     const fleet = emptyStats();
     const perGroup = this.groupNames.map(emptyStats);
-    for (let i = 0; i < this.size; i++) {
-      add(fleet, this.flags[i], this.watts[i], this.energyWh[i]);
-      const list = this.lists[this.groupLists[i]];
-      for (let k = 0; k < list.length; k++) add(perGroup[list[k]], this.flags[i], this.watts[i], this.energyWh[i]);
-    }
+    this.lists.forEach((list, l) => {
+      addTotals(fleet, perList, l * STAT_FIELDS);
+      for (const g of list) addTotals(perGroup[g], perList, l * STAT_FIELDS);
+    });
     const groups = new Map<string, FleetStats>();
     this.groupNames.forEach((name, g) => groups.set(name, perGroup[g]));
     return { fleet, groups };
@@ -248,16 +264,24 @@ export class LampRegistry {
   }
 }
 
-function add(stats: FleetStats, flags: number, watts: number, energyWh: number): void {
-  stats.lamps++;
-  stats.energyWh += energyWh;
-  if (!(flags & ONLINE)) {
-    stats.offline++;
-    return;
-  }
-  stats.online++;
-  if (flags & ON) stats.on++;
-  else stats.off++;
-  if (flags & FAULT) stats.fault++;
-  stats.watts += watts;
+/** Offsets of the FleetStats fields in the aggregation's flat totals (STAT_FIELDS per list). */
+const T_LAMPS = 0;
+const T_ONLINE = 1;
+const T_OFFLINE = 2;
+const T_ON = 3;
+const T_OFF = 4;
+const T_FAULT = 5;
+const T_WATTS = 6;
+const T_ENERGY = 7;
+const STAT_FIELDS = 8;
+
+function addTotals(stats: FleetStats, totals: Float64Array, o: number): void {
+  stats.lamps += totals[o + T_LAMPS];
+  stats.online += totals[o + T_ONLINE];
+  stats.offline += totals[o + T_OFFLINE];
+  stats.on += totals[o + T_ON];
+  stats.off += totals[o + T_OFF];
+  stats.fault += totals[o + T_FAULT];
+  stats.watts += totals[o + T_WATTS];
+  stats.energyWh += totals[o + T_ENERGY];
 }
