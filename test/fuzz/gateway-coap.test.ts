@@ -1,0 +1,68 @@
+/**
+ * The other direction of hostile CoAP: what a device on the lamps' network may send the gateway.
+ * 100,000 messages — the fuzzer's hostile CoAP, and registrations with hostile endpoint names,
+ * lifetimes, groups and bodies — into the gateway's resource directory over a real registry: it
+ * never throws, answers every confirmable request with an ACK or RST carrying its message id, and
+ * registers only names that can be MQTT topic levels.
+ */
+import { describe, expect, it } from 'vitest';
+import { ACK, CON, CoapReader, CoapWriter, NON, POST } from '../../firmware/coap.js';
+import { ResourceDirectory } from '../../gateway/resource-directory.js';
+import { LampRegistry } from '../../gateway/registry.js';
+import { nameProblem } from '../../gateway/topics.js';
+import { Prng, writeHostileCoap } from '../../sim/fuzz.js';
+
+const MESSAGES = 100_000;
+const NAMES = ['42', 'lamp-7', '', 'a/b', 'a+b', '#', '+', 'x'.repeat(64), 'x'.repeat(65), 'tab\there', 'nul\u0000', 'ünïcödé', '💡',
+  'street 1', ' ', '%2F', 'é'.repeat(33)];
+const LIFETIMES = ['300', '60', '0', '-1', '1e9', 'abc', '', '31536000', '31536001', '99999999999999999999', '12.5'];
+const BODIES = ['{"g":"street-1","s":{"on":1,"level":40,"w":20,"wh":1,"t":5,"f":0}}', '{"s":{"on":0}}', '{"g":"a/b,c+d,#,ok"}',
+  '{"g":5}', '{"s":"on"}', '{"s":{"level":1e400}}', '[]', 'null', '{', '{"g":"' + 'g,'.repeat(600) + '"}', '\u00ff\u00fe'];
+
+/** A registration (POST /rd) or update (POST /rd/<id>) with hostile parts, as a lamp would build it. */
+function hostileRegistration(rng: Prng, out: Uint8Array): number {
+  const w = new CoapWriter().begin(out, 0, rng.chance(0.8) ? CON : NON, POST, rng.u32() & 0xffff, null, 0, rng.below(9));
+  const name = rng.pick(NAMES);
+  w.option(11, 'rd');
+  const update = rng.chance(0.3);
+  if (update) w.option(11, name);
+  if (rng.chance(0.5)) w.option(12, 50);
+  if (!update && rng.chance(0.9)) w.option(15, new TextEncoder().encode(`ep=${name}`));
+  if (rng.chance(0.6)) w.option(15, `lt=${rng.pick(LIFETIMES)}`);
+  w.payload(new TextEncoder().encode(rng.pick(BODIES)));
+  return w.end();
+}
+
+describe('hostile CoAP to the gateway', () => {
+  it('takes 100,000 hostile messages without an exception, answers every CON, and registers only usable names', () => {
+    const rng = new Prng(8);
+    let now = Date.UTC(2026, 0, 1);
+    const registry = new LampRegistry({ maxLamps: 1000 });
+    const reader = new CoapReader();
+    const answerReader = new CoapReader();
+    let answered = -1;
+    const drops = new Map<string, number>();
+    const directory = new ResourceDirectory(registry, (_addr, _port, data) => {
+      if (answerReader.read(data, 0, data.length) && answerReader.type >= ACK) answered = answerReader.mid;
+    }, {
+      registered: () => {},
+      updated: () => {},
+      dropped: (kind) => drops.set(kind, (drops.get(kind) ?? 0) + 1),
+    }, { now: () => now });
+    const buf = new Uint8Array(70_000);
+    const unanswered: number[] = [];
+    for (let i = 0; i < MESSAGES; i++) {
+      const len = rng.chance(0.5) ? hostileRegistration(rng, buf) : writeHostileCoap(rng, buf, 0, rng.chance(0.99) ? 1400 : buf.length);
+      now += rng.below(1000);
+      if (len < 0 || !reader.read(buf, 0, len) || reader.code >> 5 !== 0) continue;
+      answered = -1;
+      directory.handle(reader, `2001:db8:1::${rng.below(50).toString(16)}`, rng.pick([5683, 40000]));
+      if (reader.type === CON && answered !== reader.mid && unanswered.length < 5) unanswered.push(i);
+    }
+    expect(unanswered).toEqual([]);
+    expect(registry.size).toBeGreaterThan(0);
+    for (let i = 0; i < registry.size; i++) expect(nameProblem('endpoint name', registry.id(i))).toBeNull();
+    for (let i = 0; i < registry.size; i++) for (const g of registry.groupsOf(i)) expect(nameProblem('group', g)).toBeNull();
+    expect(drops.get('bad-request')).toBeGreaterThan(0);
+  });
+});
