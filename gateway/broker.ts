@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { listen } from './listen.js';
 import { serveStatic } from './static-files.js';
 import { parseCommandTopic } from './topics.js';
@@ -79,7 +79,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const staticDir = options.staticDir ?? null;
       const web = http.createServer((req, res) => serveStatic(staticDir, req, res));
       const wss = new WebSocketServer({ server: web });
-      wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+      wss.on('connection', (socket, req) => aedes.handle(webSocketStream(socket), req));
       await listen(web, options.wsPort, options.host, 'MQTT over WebSocket (--ws-port)');
       wsPort = (web.address() as AddressInfo).port;
       closers.push(() => {
@@ -107,6 +107,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     await Promise.all(closers.map((close) => close()));
     throw err;
   }
+}
+
+/** A WebSocket client's connection as a stream. mqtt-packet corks the stream while it writes a
+ * packet's pieces (header, topic, payload); with `_writev` the uncork sends them as one WebSocket
+ * frame instead of one frame each. A browser pays per frame: 100,000 retained lamp states reach
+ * the dashboard several times faster this way. (MQTT over WebSocket lets packets share frames.) */
+function webSocketStream(socket: WebSocket): Duplex {
+  const stream = createWebSocketStream(socket);
+  stream._writev = (chunks, callback) => socket.send(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
+  return stream;
 }
 
 function sameSecret(given: Buffer, expected: string): boolean {

@@ -64,6 +64,7 @@ export class Publisher {
   private errorsHead = 0;
   private stats: Message[] = [];
   private statsHead = 0;
+  private readonly lastGroupStats = new Map<string, string>();
   private inFlight = 0;
   private pumpScheduled = false;
   /** Bumped on every (re)connect: write callbacks of a dead connection may never come, so the
@@ -105,6 +106,7 @@ export class Publisher {
     for (let i = 0; i < this.registry.size; i++) this.mark(i, what);
     this.stats = [];
     this.statsHead = 0;
+    this.lastGroupStats.clear();
     this.publishStats();
   }
 
@@ -114,7 +116,14 @@ export class Publisher {
     if (this.statsHead < this.stats.length || !this.client.connected) return;
     const { fleet, groups } = this.registry.aggregate();
     const round: Message[] = [{ kind: 'stats', topic: FLEET_STATS_TOPIC, payload: JSON.stringify(fleet), retain: true }];
-    for (const [group, stats] of groups) round.push({ kind: 'stats', topic: groupStatsTopic(group), payload: JSON.stringify(stats), retain: true });
+    // The fleet total goes out every period (a heartbeat); a group's only when it changed, since a
+    // large fleet has thousands of groups and most are unchanged between lamp reports.
+    for (const [group, stats] of groups) {
+      const payload = JSON.stringify(stats);
+      if (this.lastGroupStats.get(group) === payload) continue;
+      this.lastGroupStats.set(group, payload);
+      round.push({ kind: 'stats', topic: groupStatsTopic(group), payload, retain: true });
+    }
     this.stats = round;
     this.statsHead = 0;
     this.schedulePump();

@@ -139,6 +139,19 @@ describe('gateway with firmware lamps on UDP', () => {
     expect(north).toMatchObject({ lamps: 2, online: 2, on: 0, off: 2 });
   });
 
+  it('republishes fleet stats every period but a group\'s stats only when they change', async () => {
+    fixture = await startFixture(4, { configure: streets, gateway: { statsIntervalMs: 50 } });
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    await watcher.json<StatsDoc>('lampnet/groups/north/stats', (s) => s.online === 2);
+    const fleetBefore = watcher.count('lampnet/stats');
+    const northBefore = watcher.count('lampnet/groups/north/stats');
+    await watcher.until('five more fleet stats', () => watcher.count('lampnet/stats') >= fleetBefore + 5);
+    expect(watcher.count('lampnet/groups/north/stats')).toBe(northBefore);
+    await watcher.publish('lampnet/lamps/1/set', 'ON');
+    await watcher.json<StatsDoc>('lampnet/groups/north/stats', (s) => s.on === 1);
+  });
+
   it('turns a lamp offline when its lifetime lapses and online again when it registers anew', async () => {
     fixture = await startFixture(2, {
       configure: (config) => { config.lifetimeS = 2; },
