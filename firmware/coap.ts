@@ -8,6 +8,7 @@
  *
  * Firmware rule: ES5-lowerable, 8-bit strings (a string value is written one byte per char code).
  */
+import { BRIEF } from './diagnostics.js';
 
 export const COAP_VERSION = 1;
 export const CON = 0;
@@ -110,29 +111,29 @@ export class CoapView {
   /** Checks and indexes `buf[off..off+len)`. Returns false (and sets `error`) on any format error. */
   read(buf: Uint8Array, off: number, len: number): boolean {
     const end = off + len;
+    const b0 = buf[off];
     let p = off + 4;
     let num = 0;
+    let n = 0;
     let e = '';
     this.buf = buf;
-    this.optCount = this.payloadLen = 0;
     this.payloadOff = end;
-    if (!(off >= 0 && len >= 4 && end <= buf.length)) e = 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
-    else {
-      const b0 = buf[off];
-      this.type = (b0 >> 4) & 3;
-      this.code = buf[off + 1];
-      this.mid = (buf[off + 2] << 8) | buf[off + 3];
-      this.tokenOff = p;
-      p += this.tokenLen = b0 & 15;
-      if (b0 >> 6 !== COAP_VERSION) e = 'version ' + (b0 >> 6) + ', expected 1';
-      else if (this.tokenLen > 8 || p > end) e = 'token length ' + this.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
-      else if (!this.code && len > 4) e = 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
-    }
+    this.payloadLen = 0;
+    // Header fields are meaningful once the length check below has passed.
+    this.type = (b0 >> 4) & 3;
+    this.code = buf[off + 1];
+    this.mid = (buf[off + 2] << 8) | buf[off + 3];
+    this.tokenOff = p;
+    p += this.tokenLen = b0 & 15;
+    if (!(off >= 0 && len >= 4 && end <= buf.length)) e = BRIEF ? 'header' : 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
+    else if (b0 >> 6 !== COAP_VERSION) e = BRIEF ? 'version' : 'version ' + (b0 >> 6) + ', expected 1';
+    else if (this.tokenLen > 8 || p > end) e = BRIEF ? 'token' : 'token length ' + this.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
+    else if (!this.code && len > 4) e = BRIEF ? 'empty' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
     while (!e && p < end) {
       const at = p - off;
       const b = buf[p++];
       if (b === 0xff) {
-        if (p === end) e = 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
+        if (p === end) e = BRIEF ? 'marker' : 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
         this.payloadOff = p;
         this.payloadLen = end - p;
         break;
@@ -145,17 +146,18 @@ export class CoapView {
       if (olen === 13) olen = 13 + buf[p++];
       else if (olen === 14) olen = 269 + ((buf[p++] << 8) | buf[p++]);
       num += delta;
-      if (b >> 4 === 15 || (b & 15) === 15) e = 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
-      else if (!(p + olen <= end)) e = 'option at byte ' + at + ' overruns the ' + len + '-byte message';
-      else if (this.optCount === MAX_OPTIONS) e = 'message has more than ' + MAX_OPTIONS + ' options';
+      if (b >> 4 === 15 || (b & 15) === 15) e = BRIEF ? 'nibble' : 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
+      else if (!(p + olen <= end)) e = BRIEF ? 'option' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
+      else if (n === MAX_OPTIONS) e = BRIEF ? 'options' : 'message has more than ' + MAX_OPTIONS + ' options';
       else {
-        this.optNum[this.optCount] = num;
-        this.optOff[this.optCount] = p;
-        this.optLen[this.optCount++] = olen;
+        this.optNum[n] = num;
+        this.optOff[n] = p;
+        this.optLen[n++] = olen;
         p += olen;
       }
     }
-    if (e) this.optCount = this.payloadLen = 0;
+    if (e) n = this.payloadLen = 0;
+    this.optCount = n;
     this.error = e && 'CoAP ' + e;
     return !e;
   }

@@ -7,6 +7,7 @@
  * keeps a timer, socket or closure per lamp.
  */
 import { ACK, CON, EMPTY, RST } from './coap.js';
+import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
 import { reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
@@ -54,7 +55,7 @@ function reject(hal: Hal, lamp: LampState, from: Addr, port: number): void {
 /** One UDP datagram to the lamp's CoAP port. `multicast`: it was sent to one of the lamp's groups
  * (executed, never answered). Returns null when handled, or why it was dropped. */
 export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, data: Uint8Array, len: number, multicast?: boolean): string | null {
-  if (!lamp.up) return 'lamp ' + lamp.n + ' is not powered';
+  if (!lamp.up) return BRIEF ? 'down' : 'lamp ' + lamp.n + ' is not powered';
   const r = reader;
   const t = hal.now();
   let dropped: string | null = null;
@@ -64,7 +65,7 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
     if (len >= 4 && data[0] >> 6 === 1 && ((data[0] >> 4) & 3) === CON && !multicast) reject(hal, lamp, from, port);
   } else if (r.type === ACK || r.type === RST) {
     const fromGateway = from === hal.gateway(lamp);
-    if (!(fromGateway && registrationReply(hal, lamp, t)) && !(r.type === RST && observerReset(lamp, from, r.mid))) dropped = 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
+    if (!(fromGateway && registrationReply(hal, lamp, t)) && !(r.type === RST && observerReset(lamp, from, r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
   } else if (r.code === EMPTY) {
     // CoAP ping: a CON empty message is answered with RST.
     if (r.type === CON && !multicast) reject(hal, lamp, from, port);
@@ -77,7 +78,7 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
       sendWritten(hal, lamp, from, port);
     }
   } else {
-    dropped = 'CoAP response ' + r.code + ' matches no request';
+    dropped = BRIEF ? 'unmatched' : 'CoAP response ' + r.code + ' matches no request';
     if (r.type === CON && !multicast) reject(hal, lamp, from, port);
   }
   arm(hal, lamp, t);

@@ -4,6 +4,7 @@
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
 import { CoapView, CoapWriter } from './coap.js';
+import { BRIEF } from './diagnostics.js';
 import type { Hal, Addr } from './hal.js';
 import type { LampExtra, LampState } from './lamp.js';
 
@@ -36,7 +37,7 @@ export function releaseExtra(lamp: LampState): void {
  * nothing was sent). */
 export function sendWritten(hal: Hal, lamp: LampState, to: Addr, port: number): number {
   const len = writer.end();
-  if (len < 0) hal.log(lamp, 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
+  if (len < 0) hal.log(lamp, BRIEF ? 'overflow' : 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
   else hal.send(lamp, to, port, sendBuf, len);
   return len;
 }
