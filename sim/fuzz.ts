@@ -940,13 +940,21 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   const fail = (kind: FuzzFailure['kind'], message: string, target: FuzzTarget, data: Uint8Array, off: number, len: number) => {
     failure = { kind, message, seed, index, target: target.name, hex: hex(data, off, len) };
   };
-  const runTimers = async () => {
+  /** Fires what is due; a problem is reported against packet `at` (the last one sent before). */
+  const runTimers = async (at: number) => {
     for (const t of targets) {
       // Each lamp re-arms its one timer past now when it fires, so a pass fires each due lamp about
       // once; a lamp that keeps re-arming for now would spin here forever.
       const limit = 4 * (t.fleet.lamps.length + 1000);
-      if (t.fleet.scheduler.runDue(limit) === limit && failure === null) {
-        failure = { kind: 'timers', message: `more than ${limit} timer firings without virtual time moving: a lamp re-arms its timer for now`, seed, index, target: t.name, hex: '' };
+      let fired: number;
+      try {
+        fired = t.fleet.scheduler.runDue(limit);
+      } catch (e) {
+        failure ??= { kind: 'exception', message: `a lamp's timer threw: ${(e as Error).stack ?? e}`, seed, index: at, target: t.name, hex: '' };
+        return;
+      }
+      if (fired === limit) {
+        failure ??= { kind: 'timers', message: `more than ${limit} timer firings without virtual time moving: a lamp re-arms its timer for now`, seed, index: at, target: t.name, hex: '' };
       }
     }
     // One turn of the event loop: the link sends what the timers queued.
@@ -955,7 +963,8 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
 
   for (; index < count && failure === null; index++) {
     if (index % CHUNK === 0 && index > 0) {
-      await runTimers();
+      await runTimers(index - 1);
+      if (failure !== null) break;
       options.onProgress?.(index, count);
       if (rng.chance(0.3)) powerCycle(rng, targets[0], dead);
       timeStep = rng.pick([0, 0.01, 0.25, 0.25, 1]);
@@ -1020,13 +1029,8 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     }
     if (output.expectMid >= 0 && deliveredToLiveLamp) output.confirmablesAnswered++;
   }
-  if (failure === null) {
-    try {
-      await runTimers();
-    } catch (e) {
-      failure = { kind: 'exception', message: `${(e as Error).stack ?? e}`, seed, index, target: 'timers', hex: '' };
-    }
-  }
+  const last = Math.max(0, index - 1);
+  if (failure === null) await runTimers(last);
   if (failure === null) {
     for (const t of targets) {
       const c = t.host.counters;
@@ -1035,7 +1039,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
           : sentByCounters(c) !== t.output.total ? `counters say ${sentByCounters(c)} packets sent, the link carried ${t.output.total}`
             : t.output.violation;
       if (problem) {
-        failure = { kind: 'accounting', message: `at the end: ${problem}`, seed, index, target: t.name, hex: '' };
+        failure = { kind: 'accounting', message: `at the end: ${problem}`, seed, index: last, target: t.name, hex: '' };
         break;
       }
     }
