@@ -269,19 +269,29 @@ async function assemble(
   };
 }
 
+/** MQTT CONNACK codes that retrying will not fix: bad credentials, not authorized (v3.1.1 and v5). */
+const REFUSED_FOR_GOOD = [4, 5, 134, 135];
+
 function firstConnection(client: MqttClient, options: GatewayOptions, lastError: () => Error | null): Promise<void> {
   if (client.connected) return Promise.resolve();
+  const broker = options.mqttUrl ?? '(embedded)';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('connect', connected);
-      const why = lastError()?.message ?? 'no answer';
-      reject(new Error(`cannot connect to the MQTT broker ${options.mqttUrl ?? '(embedded)'} within ${options.connectTimeoutMs} ms: ${why}`));
-    }, options.connectTimeoutMs);
-    const connected = (): void => {
+    const settle = (err: Error | null): void => {
       clearTimeout(timer);
-      resolve();
+      client.off('connect', connected);
+      client.off('error', refused);
+      if (err === null) resolve();
+      else reject(err);
     };
-    client.once('connect', connected);
+    const timer = setTimeout(() => {
+      settle(new Error(`cannot connect to the MQTT broker ${broker} within ${options.connectTimeoutMs} ms: ${lastError()?.message ?? 'no answer'}`));
+    }, options.connectTimeoutMs);
+    const connected = (): void => settle(null);
+    const refused = (err: Error): void => {
+      if (REFUSED_FOR_GOOD.includes((err as { code?: unknown }).code as number)) settle(new Error(`the MQTT broker ${broker} refused the gateway: ${err.message} (check --mqtt-username/--mqtt-password)`));
+    };
+    client.on('connect', connected);
+    client.on('error', refused);
   });
 }
 

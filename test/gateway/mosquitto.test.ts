@@ -24,6 +24,19 @@ const onMosquitto = (count: number, configure?: (config: { groups: string }, n: 
   startFixture(count, { gateway: { mqttUrl: broker.url, clientId: `lampnet-test-${process.pid}-${Date.now()}`, statsIntervalMs: 100 }, configure });
 
 describe('gateway on Mosquitto', () => {
+  it('logs in with --mqtt-username/--mqtt-password, and a wrong password is a clear startup error', async () => {
+    await broker.stop();
+    const user = { username: 'lampnet', password: 'street-light' };
+    broker = await startMosquitto(user);
+    await expect(startGateway({ mqttUrl: broker.url, mqttUsername: 'lampnet', mqttPassword: 'wrong', clientId: 'bad-login', wsPort: null, metricsPort: null, coapPort: 0 }))
+      .rejects.toThrow(/the MQTT broker mqtt:\/\/127\.0\.0\.1:\d+ refused the gateway: .*(Not authorized|Bad user)/i);
+    fixture = await startFixture(1, {
+      gateway: { mqttUrl: broker.url, mqttUsername: user.username, mqttPassword: user.password, clientId: 'good-login' },
+      watchOptions: user,
+    });
+    await fixture.allOnline();
+  });
+
   it('publishes lamps online with state, and turns on exactly the lamp commanded', async () => {
     fixture = await onMosquitto(3);
     const { watcher, lamps } = fixture;

@@ -2,8 +2,8 @@
  * A real Mosquitto (the Debian package) on a free loopback port, with its config in a temp
  * directory, stopped by its PID.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,11 +32,21 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+/** Start Mosquitto; with `user`, only that user (password file made by mosquitto_passwd) may connect. */
+export async function startMosquitto(user?: { username: string; password: string }): Promise<Mosquitto> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lampnet-mosquitto-'));
   const port = await freePort();
   const config = path.join(dir, 'mosquitto.conf');
-  writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ''].join('\n'));
+  const access = ['allow_anonymous true'];
+  if (user) {
+    const passwords = path.join(dir, 'passwords');
+    execFileSync('mosquitto_passwd', ['-b', '-c', passwords, user.username, user.password]);
+    // Mosquitto started as root reads the password file after dropping to its own user.
+    chmodSync(dir, 0o755);
+    chmodSync(passwords, 0o644);
+    access.splice(0, 1, 'allow_anonymous false', `password_file ${passwords}`);
+  }
+  writeFileSync(config, [`listener ${port} 127.0.0.1`, ...access, 'persistence false', 'log_dest none', ''].join('\n'));
   let child: ChildProcess | null = null;
   let output = '';
 
