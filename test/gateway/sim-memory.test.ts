@@ -47,3 +47,22 @@ describe('gateway with the simulator over the in-memory link', () => {
     expect(metricValue(text, 'lampnet_gateway_command_deliveries_total{result="confirmed"}')).toBe(multicast ? 0 : 10);
   });
 });
+
+describe('gateway with the simulator on a lossy, slow link', () => {
+  it('delivers every command through 10% loss and 50 ms latency by retransmission', async () => {
+    sim = await startSim({ lamps: 40, link: 'memory', prefix: '2001:db8:2::/64', streetSize: 0, bootJitterMs: 200, lossRate: 0.1, latencyMs: 50, seed: 7 });
+    gateway = await startGateway({ ...EPHEMERAL, ackTimeoutMs: 300 }, sim.gatewayEndpoint());
+    watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
+    const w = watcher;
+    await w.until('40 lamps online', () => (JSON.parse(w.last.get('lampnet/stats') ?? '{}') as { online?: number }).online === 40, 60_000);
+    for (let n = 1; n <= 40; n++) await w.publish(`lampnet/lamps/${n}/set`, '{"on":true,"level":33}');
+    await w.until('every lamp at level 33', () => {
+      for (let n = 1; n <= 40; n++) if (JSON.parse(w.last.get(`lampnet/lamps/${n}/state`) ?? '{}').level !== 33) return false;
+      return true;
+    }, 60_000);
+    for (let n = 1; n <= 40; n++) expect(readState(sim.fleet.hal, sim.fleet.lamp(n)).level).toBe(33);
+    expect(w.count('lampnet/gateway/errors')).toBe(0);
+    const text = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
+    expect(metricValue(text, 'lampnet_gateway_coap_retransmissions_total')).toBeGreaterThan(0);
+  });
+});
