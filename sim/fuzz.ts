@@ -31,14 +31,14 @@
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import {
-  ACK, BAD_REQUEST, CHANGED, codeString, CON, CONTENT, CoapReader, CREATED, DELETED, EMPTY, emitCoap, GET,
+  ACK, BAD_REQUEST, CHANGED, codeString, CON, CONTENT, CoapReader, CoapWriter, CREATED, DELETED, EMPTY, emitCoap, GET,
   INTERNAL_SERVER_ERROR, NON, NOT_FOUND, parseCoap, parseCoapError, POST, PUT, DELETE, RST, VALID,
 } from '../firmware/coap.js';
 import { COAP_PORT, groupAddress } from '../firmware/protocol.js';
 import { Fleet } from './fleet.js';
-import { MemoryLink } from './link/memory.js';
+import { type DatagramEndpoint, MemoryLink } from './link/memory.js';
 import { HostCounters, Ipv6Host } from './net/host.js';
-import { addressEquals, isMulticast, isUnspecified, parseIpv6 } from './net/wire/address.js';
+import { addressEquals, formatIpv6, isMulticast, isUnspecified, parseIpv6, writeIpv6 } from './net/wire/address.js';
 import { sumVerifies, sumWords, pseudoHeaderSum } from './net/wire/checksum.js';
 import { DROP_REASON_SLOTS, OK } from './net/wire/drop.js';
 import { fillIcmpv6Checksum, Icmpv6Type } from './net/wire/icmpv6.js';
@@ -355,6 +355,12 @@ class RecentMessages {
   }
 }
 
+/** Whether the address at `buf[off]` is inside the /64 `prefix`. */
+function inPrefix64(buf: Uint8Array, off: number, prefix: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (buf[off + i] !== prefix[i]) return false;
+  return true;
+}
+
 /** What a fleet sent, checked packet by packet (see the file header). */
 class OutputCheck {
   echoReplies = 0;
@@ -391,7 +397,7 @@ class OutputCheck {
   private problem(buf: Uint8Array, off: number, len: number): string | null {
     const ip = this.ip;
     if (ip.check(buf, off, len) !== OK || ip.len !== len) return 'sent a packet whose IPv6 header does not match its length';
-    for (let i = 0; i < 8; i++) if (buf[ip.srcOff + i] !== this.prefix[i]) return 'sent a packet from outside the prefix';
+    if (!inPrefix64(buf, ip.srcOff, this.prefix)) return 'sent a packet from outside the prefix';
     if (isMulticast(buf, ip.dstOff) || isUnspecified(buf, ip.dstOff)) return 'sent a packet to a multicast or unspecified address';
     const upperOff = ip.payloadOff;
     const upperLen = len - IPV6_HEADER_LEN;
@@ -408,13 +414,66 @@ class OutputCheck {
     const udp = this.udp;
     if (udp.check(buf, upperOff, upperLen) !== OK || udp.srcPort !== COAP_PORT) return 'sent a UDP datagram with a bad length or source port';
     if (!this.reader.read(buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
-    this.lampDatagrams++;
-    this.coapCodes[this.reader.code]++;
-    if (this.reader.type >= ACK && this.reader.mid === this.expectMid && udp.dstPort === this.expectPort &&
-      addressEquals(buf, ip.dstOff, this.expectPeer, 0)) this.acknowledged = true;
+    this.lampMessage(this.reader, buf, ip.dstOff, udp.dstPort);
     this.recent.remember(buf, ip, udp, this.reader);
     return null;
   }
+
+  /** A well-formed CoAP message a lamp sent to the address at `dstBuf[dstOff]`, port `dstPort`
+   * (through the link's listeners, or to the gateway's endpoint). */
+  lampMessage(reader: CoapReader, dstBuf: Uint8Array, dstOff: number, dstPort: number): void {
+    this.lampDatagrams++;
+    this.coapCodes[reader.code]++;
+    if (reader.type >= ACK && reader.mid === this.expectMid && dstPort === this.expectPort &&
+      addressEquals(dstBuf, dstOff, this.expectPeer, 0)) this.acknowledged = true;
+  }
+
+  /** Records the first problem of a message that reached the gateway's endpoint. */
+  gatewayProblem(problem: string, data: Uint8Array): void {
+    this.violation ??= `${problem}: ${hex(data, 0, data.length)}`;
+  }
+}
+
+/**
+ * The gateway's side of the memory link, attached as the real gateway attaches (`link.endpoint`):
+ * it takes what the lamps send it (registrations, updates, answers to its requests), checks that
+ * each is well-formed CoAP from inside the prefix, and answers most registrations and updates with
+ * 2.01/2.04, sometimes 4.04 (the lamp registers again) or RST. It answers from inside the link's
+ * delivery, so its packets take the link's backlog: the host never runs inside itself.
+ */
+class GatewayStandIn {
+  /** Packets the stand-in injected (each one more packet the host receives). */
+  answers = 0;
+  private readonly reader = new CoapReader();
+  private readonly writer = new CoapWriter();
+  private readonly out = new Uint8Array(64);
+  private readonly from = new Uint8Array(16);
+
+  constructor(
+    private readonly endpoint: DatagramEndpoint,
+    private readonly address: Uint8Array,
+    private readonly prefix: Uint8Array,
+    private readonly output: OutputCheck,
+    private readonly rng: Prng,
+  ) {
+    endpoint.onMessage(this.onMessage);
+  }
+
+  private readonly onMessage = (from: string, port: number, data: Uint8Array): void => {
+    const r = this.reader;
+    if (!r.read(data, 0, data.length)) return this.output.gatewayProblem(`a lamp sent the gateway malformed CoAP (${r.error})`, data);
+    if (!writeIpv6(from, this.from, 0) || !inPrefix64(this.from, 0, this.prefix)) {
+      return this.output.gatewayProblem(`a lamp at ${from} outside the prefix sent the gateway a message`, data);
+    }
+    this.output.lampMessage(r, this.address, 0, COAP_PORT);
+    if (r.type !== CON || r.code !== POST || !this.rng.chance(0.9)) return;
+    const choice = this.rng.below(10);
+    const type = choice < 9 ? ACK : RST;
+    const code = type === RST ? EMPTY : choice < 7 ? (r.optCount > 0 && r.uriPathEquals('rd') ? CREATED : CHANGED) : NOT_FOUND;
+    const len = this.writer.begin(this.out, 0, type, code, r.mid, data, r.tokenOff, type === RST ? 0 : r.tokenLen).end();
+    this.answers++;
+    this.endpoint.send(from, port, this.out.subarray(0, len));
+  };
 }
 
 /** One fleet behind its own host and link, as startSim wires them, on the run's virtual clock. */
@@ -428,6 +487,8 @@ export interface FuzzTarget {
   /** Addresses of the multicast groups lamps joined, and of some no lamp joined. */
   groups: Uint8Array[];
   output: OutputCheck;
+  /** The gateway's endpoint (dense fleets; sparse lamps never register). */
+  gatewayStandIn: GatewayStandIn | null;
   injected: number;
 }
 
@@ -450,11 +511,13 @@ export async function createTarget(name: string, lamps: number | 'all', clock: M
   await fleet.boot();
   const output = new OutputCheck(prefix);
   link.onTransmit(output.onPacket);
+  const gatewayStandIn = fleet.sparse ? null
+    : new GatewayStandIn(link.endpoint(formatIpv6(gateway), COAP_PORT), gateway, prefix, output, new Prng(seed ^ 0x5eed));
   const streets = lamps === 'all' ? 1 : Math.ceil(lamps / STREET_SIZE) + 1;
   const groups: Uint8Array[] = [];
   for (let k = 1; k <= streets; k++) groups.push(parseIpv6(groupAddress(`street-${k}`))!);
   for (const text of ['ff02::1', 'ff02::2', 'ff05::fb', 'ff15::1:0:0', groupAddress('lampnet-a')]) groups.push(parseIpv6(text)!);
-  return { name, fleet, host, link, prefix, gateway, groups, output, injected: 0 };
+  return { name, fleet, host, link, prefix, gateway, groups, output, gatewayStandIn, injected: 0 };
 }
 
 /**
@@ -469,6 +532,11 @@ export function dispositions(c: HostCounters): number {
   for (let reason = 1; reason < DROP_REASON_SLOTS; reason++) drops += c.drops[reason];
   return drops + c.echoReplies + c.pingsIgnored + c.udpDelivered + c.icmpErrorsSent + c.icmpErrorsRateLimited +
     c.txRefused - c.multicastCopies + c.multicastPackets;
+}
+
+/** Packets the gateway stand-in of `target` has injected so far. */
+function gatewayAnswers(target: FuzzTarget): number {
+  return target.gatewayStandIn?.answers ?? 0;
 }
 
 /** Packets the host sent (its counters' view of what `OutputCheck` saw). */
@@ -892,7 +960,9 @@ export interface FuzzFailure {
 
 export interface TargetReport {
   name: string;
+  /** Packets the fuzzer injected, and answers the gateway stand-in injected to lamps. */
   injected: number;
+  gatewayAnswers: number;
   host: Record<string, number>;
   dispositions: number;
   fleet: Record<string, number>;
@@ -994,6 +1064,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     const outputsBefore = target.output.total;
     const fleetBefore = target.fleet.counters.toDeadLamp + target.fleet.counters.stalePeer;
     const deliveredBefore = c.udpDelivered, multicastBefore = c.multicastPackets;
+    const answersBefore = gatewayAnswers(target);
     const output = target.output;
     output.expectMid = generator.confirmableMid(len);
     if (output.expectMid >= 0) {
@@ -1008,8 +1079,10 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       break;
     }
     target.injected++;
-    if (c.received - receivedBefore !== 1 || dispositions(c) - dispositionsBefore !== 1) {
-      fail('accounting', `the host counted ${c.received - receivedBefore} received and ${dispositions(c) - dispositionsBefore} dispositions for one packet`, target, buf, 0, len);
+    // The packet, and the answers the gateway stand-in injected while it was handled.
+    const inputs = 1 + gatewayAnswers(target) - answersBefore;
+    if (c.received - receivedBefore !== inputs || dispositions(c) - dispositionsBefore !== inputs) {
+      fail('accounting', `the host counted ${c.received - receivedBefore} received and ${dispositions(c) - dispositionsBefore} dispositions for ${inputs} packets`, target, buf, 0, len);
       break;
     }
     if (target.output.violation !== null) {
@@ -1021,7 +1094,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       fail('accounting', `the counters say ${sent} packets were sent for this packet, the link carried ${seen}`, target, buf, 0, len);
       break;
     }
-    const deliveredToLiveLamp = c.udpDelivered - deliveredBefore === 1 && c.multicastPackets === multicastBefore &&
+    const deliveredToLiveLamp = c.udpDelivered - deliveredBefore === inputs && c.multicastPackets === multicastBefore &&
       target.fleet.counters.toDeadLamp + target.fleet.counters.stalePeer === fleetBefore;
     if (output.expectMid >= 0 && deliveredToLiveLamp && !output.acknowledged) {
       fail('output', `a lamp left confirmable message ${output.expectMid} unanswered (no ACK or RST with its message id)`, target, buf, 0, len);
@@ -1034,8 +1107,9 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   if (failure === null) {
     for (const t of targets) {
       const c = t.host.counters;
-      const problem = c.received !== t.injected ? `received ${c.received} of ${t.injected} packets injected`
-        : dispositions(c) !== t.injected ? `${dispositions(c)} dispositions for ${t.injected} packets`
+      const inputs = t.injected + gatewayAnswers(t);
+      const problem = c.received !== inputs ? `received ${c.received} of ${inputs} packets injected`
+        : dispositions(c) !== inputs ? `${dispositions(c)} dispositions for ${inputs} packets`
           : sentByCounters(c) !== t.output.total ? `counters say ${sentByCounters(c)} packets sent, the link carried ${t.output.total}`
             : t.output.violation;
       if (problem) {
@@ -1051,6 +1125,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     targets: targets.map((t) => ({
       name: `${t.name} (${t.fleet.sparse ? `sparse, ${t.fleet.counters.touched} lamps touched` : `${t.fleet.size} lamps`})`,
       injected: t.injected,
+      gatewayAnswers: gatewayAnswers(t),
       host: t.host.counters.snapshot(),
       dispositions: dispositions(t.host.counters),
       fleet: { ...t.fleet.counters, peerTableResets: t.fleet.peers.resets },
@@ -1095,10 +1170,10 @@ export function formatReport(report: FuzzReport): string {
   const row = (name: string, value: number) => lines.push(`  ${name.padEnd(64)} ${String(value).padStart(10)}`);
   lines.push(`seed ${report.seed}: ${report.packets} packets in ${report.seconds.toFixed(1)} s (${Math.round(report.packets / Math.max(report.seconds, 1e-9))}/s), heap ${report.heapMB.start} MB after boot, ${report.heapMB.end} MB at the end`);
   for (const t of report.targets) {
-    lines.push('', `${t.name}: ${t.injected} packets injected`);
+    lines.push('', `${t.name}: ${t.injected} packets injected, ${t.gatewayAnswers} answers from the gateway's endpoint`);
     for (const [name, value] of Object.entries(t.host)) if (value !== 0 || !name.startsWith('drop.')) row(name, value);
     lines.push(`  dispositions ${t.dispositions} = drops + echoReplies + pingsIgnored + udpDelivered + icmpErrorsSent`);
-    lines.push(`    + icmpErrorsRateLimited + txRefused - multicastCopies + multicastPackets  (${t.dispositions === t.injected ? 'equals' : 'DIFFERS FROM'} packets injected)`);
+    lines.push(`    + icmpErrorsRateLimited + txRefused - multicastCopies + multicastPackets  (${t.dispositions === t.injected + t.gatewayAnswers ? 'equals' : 'DIFFERS FROM'} packets injected + answers)`);
     for (const [name, value] of Object.entries(t.fleet)) row(`fleet.${name}`, value);
     for (const [name, value] of Object.entries(t.sent)) row(`sent.${name}`, value);
     for (const [code, value] of Object.entries(t.lampCoapCodes)) row(`sent.coap.${code}`, value);
