@@ -17,6 +17,7 @@ import type { LampCommand } from './command-payload.js';
 import type { ErrorKind } from './metrics.js';
 import type { LampRegistry, LampReport } from './registry.js';
 import { parseState } from './resource-directory.js';
+import { compactFifo } from './fifo.js';
 import { isIpv4Mapped } from './transport.js';
 
 export interface CommandEvents {
@@ -159,11 +160,7 @@ export class LampCommander {
       slot.next = null;
       this.send(i, slot, command);
     }
-    // Compact the consumed prefix now and then so the array does not keep a dead head.
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
+    this.queueHead = compactFifo(this.queue, this.queueHead);
   }
 
   private send(i: number, slot: Slot, command: LampCommand): void {

@@ -11,6 +11,7 @@
  * also how state survives a broker restart.
  */
 import type { MqttClient } from 'mqtt';
+import { compactFifo } from './fifo.js';
 import type { ErrorKind, GatewayMetrics, PublishKind } from './metrics.js';
 import type { LampRegistry } from './registry.js';
 import {
@@ -166,8 +167,8 @@ export class Publisher {
         this.publishLamp(i, what);
       } else break;
     }
-    this.lampsHead = compact(this.lamps, this.lampsHead);
-    this.errorsHead = compact(this.errors, this.errorsHead);
+    this.lampsHead = compactFifo(this.lamps, this.lampsHead);
+    this.errorsHead = compactFifo(this.errors, this.errorsHead);
   }
 
   private publishLamp(i: number, what: number): void {
@@ -211,19 +212,6 @@ export class Publisher {
       if (this.errorsHead < this.errors.length || this.statsHead < this.stats.length || this.backlog > 0) this.schedulePump();
     });
   }
-}
-
-/** Drop the consumed head of a FIFO array now and then; returns the new head index. */
-function compact<T>(fifo: T[], head: number): number {
-  if (head === fifo.length) {
-    fifo.length = 0;
-    return 0;
-  }
-  if (head > 4096 && head * 2 > fifo.length) {
-    fifo.splice(0, head);
-    return 0;
-  }
-  return head;
 }
 
 /** Home Assistant MQTT discovery for one lamp (JSON schema light, brightness 0–255). */
