@@ -1,14 +1,14 @@
 /**
  * Everything the gateway publishes on MQTT: lamp state, availability and Home Assistant discovery
- * (retained, per lamp), fleet and group aggregates on a fixed period, the gateway's status and
- * error reports.
+ * (retained, per lamp), fleet aggregates every period and group aggregates when they change, the
+ * gateway's status and error reports.
  *
  * Backpressure: a lamp change only sets bits in a per-lamp dirty mask and puts the lamp in a FIFO
  * the first time; the FIFO is drained at the MQTT client's pace (a bounded number of publishes
  * awaiting their write callback). A lamp that changes ten times before its turn is published once,
  * with its latest state, so the work waiting is bounded by the number of lamps. While the
- * connection is down nothing is queued; on every (re)connect all lamps are marked dirty, which is
- * also how state survives a broker restart.
+ * connection is down only error reports wait (bounded); on every (re)connect all lamps are marked
+ * dirty, which is also how state survives a broker restart.
  */
 import type { MqttClient } from 'mqtt';
 import { compactFifo } from './fifo.js';
