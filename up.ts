@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gateway/cli.js';
-import { startGateway, type GatewayHandle, type GatewayOptions } from './gateway/gateway.js';
+import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from './gateway/gateway.js';
 import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim/cli.js';
 import { startSim, type Sim, type SimOptions } from './sim/sim.js';
 
@@ -63,22 +63,13 @@ function webPort(cmd: Command, raw: Record<string, unknown>): string {
   return http;
 }
 
-/** A host name for URLs and command lines: wildcard listen addresses become loopback. */
-function reachableHost(listen: string): string {
-  return listen === '::' ? '::1' : listen === '0.0.0.0' ? '127.0.0.1' : listen;
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 /** `-h <host> -p <port>` (and the credential placeholders) for mosquitto_sub/pub, when the broker
  * speaks plain MQTT on TCP; null for WebSocket or TLS brokers, whose flags differ. */
 function mosquittoTarget(g: GatewayHandle): string | null {
   const o = g.options;
   if (o.mqttUrl === null) {
     const auth = o.brokerCredentials === null ? '' : ' -u <user> -P <password>';
-    return `-h ${reachableHost(o.listenHost)} -p ${g.mqttPort}${auth}`;
+    return `-h ${urlHost(o.listenHost).replace(/^\[|\]$/g, '')} -p ${g.mqttPort}${auth}`;
   }
   const url = new URL(o.mqttUrl);
   if (url.protocol !== 'mqtt:' && url.protocol !== 'tcp:') return null;
@@ -93,7 +84,7 @@ function dashboardUrl(g: GatewayHandle): string {
   if (g.wsPort === null) return 'none (--ws-port off)';
   if (o.dashboardDir === null) return 'none (no dashboard directory; run npm run build, or see --dashboard)';
   if (!existsSync(path.join(o.dashboardDir, 'index.html'))) return `none (${o.dashboardDir} has no index.html; run npm run build)`;
-  return `http://${urlHost(reachableHost(o.listenHost))}:${g.wsPort}/`;
+  return `http://${urlHost(o.listenHost)}:${g.wsPort}/`;
 }
 
 /** What the operator reads once the city is up: where to look and what to paste. */

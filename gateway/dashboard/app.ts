@@ -30,13 +30,15 @@ declare global {
 const params = new URLSearchParams(location.search);
 const STREET_LEN = Math.max(1, Math.floor(Number(params.get('street') ?? 100)) || 100);
 const BROKER_URL = params.get('mqtt') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
+// The few fleet-wide topics first: their retained messages then arrive before the lamps' (200,000
+// of them with 100,000 lamps), so the header and counters fill at once.
 const SUBSCRIPTIONS = [
-  'lampnet/lamps/+/state',
-  'lampnet/lamps/+/availability',
+  'lampnet/gateway/status',
   'lampnet/stats',
   'lampnet/groups/+/stats',
-  'lampnet/gateway/status',
   'lampnet/gateway/errors',
+  'lampnet/lamps/+/state',
+  'lampnet/lamps/+/availability',
 ];
 const ACTIVITY_LINES = 8;
 
@@ -298,6 +300,7 @@ function frame(): void {
 
 new ResizeObserver(() => map.resize()).observe(element('map-wrap'));
 new ResizeObserver(() => charts.resize()).observe(element('charts'));
+refreshGroupList();
 showGroup();
 requestAnimationFrame(frame);
 

@@ -18,11 +18,13 @@ export interface FleetStats {
 }
 
 const AXIS = { stroke: '#8b97ad', grid: { stroke: 'rgba(139, 151, 173, 0.12)', width: 1 }, ticks: { stroke: 'rgba(139, 151, 173, 0.25)', width: 1 } };
-const HEIGHT = 130;
+const HEIGHT = 120;
 
-/** Watts as the page shows them (kW from 10 kW up). */
-export function powerText(watts: number): string {
-  return watts >= 10_000 ? `${(watts / 1000).toFixed(1)} kW` : `${Math.round(watts)} W`;
+/** Watts as the page shows them; `precise` = false for axis labels, which must stay short. */
+export function powerText(watts: number, precise = true): string {
+  if (watts >= 1e6) return `${(watts / 1e6).toFixed(precise ? 2 : 1)} MW`;
+  if (watts >= 1e4) return `${(watts / 1e3).toFixed(precise ? 1 : 0)} kW`;
+  return `${Math.round(watts)} W`;
 }
 
 /** One chart over time with the given series; `values` picks them out of a stats message. */
@@ -80,8 +82,8 @@ export class FleetCharts {
     const count = (v: number): string => Math.round(v).toLocaleString('en-US');
     this.charts = [
       new RollingChart(powerHost, windowS, [
-        { label: 'power', color: '#fbbf24', fill: 'rgba(251, 191, 36, 0.14)', format: powerText },
-      ], (s) => [s.watts], (w) => (w >= 10_000 ? `${Math.round(w / 1000)} kW` : powerText(w))),
+        { label: 'power', color: '#fbbf24', fill: 'rgba(251, 191, 36, 0.14)', format: (w) => powerText(w) },
+      ], (s) => [s.watts], (w) => powerText(w, false)),
       new RollingChart(lampsHost, windowS, [
         { label: 'online', color: '#38bdf8', fill: 'rgba(56, 189, 248, 0.08)', format: count },
         { label: 'on', color: '#fbbf24', fill: 'rgba(251, 191, 36, 0.10)', format: count },

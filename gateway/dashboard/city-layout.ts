@@ -47,10 +47,14 @@ function fit(places: number, streetLen: number, sides: number, width: number, he
     const columns = Math.min(streets, Math.floor((width + gap) / (perSide * cell + gap)));
     if (columns < 1) continue;
     const rows = Math.ceil(streets / columns);
-    const used = { w: columns * (perSide * cell + gap) - gap, h: rows * (sides * cell + road + block) - block };
-    if (used.h > height && cell > 1) continue;
+    const tight = rows * (sides * cell + road + block) - block;
+    if (tight > height && cell > 1) continue;
+    // Spare height goes between the streets (up to a few lamps' worth), so a big fleet of small
+    // lamps reads as streets rather than a solid block.
+    const spread = rows > 1 ? Math.max(block, Math.min(block + Math.floor((height - tight) / (rows - 1)), 3 * cell + 6)) : block;
+    const used = { w: columns * (perSide * cell + gap) - gap, h: rows * (sides * cell + road + spread) - spread };
     return {
-      streetLen, sides, perSide, cell, road, block, gap, columns, rows,
+      streetLen, sides, perSide, cell, road, block: spread, gap, columns, rows,
       x0: Math.max(0, Math.floor((width - used.w) / 2)),
       y0: Math.max(0, Math.floor((height - used.h) / 2)),
       width: Math.max(width, used.w),

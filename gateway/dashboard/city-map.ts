@@ -29,6 +29,10 @@ const LOOK_OFFLINE = 103;
 const LOOK_UNKNOWN = 104;
 const LOOKS = 105;
 
+/** While lamps keep appearing, lay the city out again at most this often (each layout redraws
+ * every lamp; 100,000 retained states arrive over several seconds). */
+const RELAYOUT_MS = 400;
+
 /** The light of a lamp at `level` percent: a warm amber that brightens with the level. */
 export function lampColor(level: number): Rgb {
   const t = (Math.max(0, Math.min(100, level)) / 100) ** 0.8;
@@ -109,6 +113,7 @@ export class CityMap {
   /** Slot at each place, -1 for an empty place. */
   private slotAtPlace = new Int32Array(0);
   private placesLaidOut = -1;
+  private laidOutAt = -Infinity;
   private selected: string | null = null;
   private hovered = -1;
   private ratio = 1;
@@ -129,11 +134,13 @@ export class CityMap {
     this.frame();
   }
 
-  /** Called once per animation frame: lay out if the set of lamps grew, draw what changed. */
-  frame(): void {
+  /** Called once per animation frame: lay out if the set of lamps grew (at most every
+   * RELAYOUT_MS while a big fleet streams in), draw what changed. */
+  frame(now = performance.now()): void {
     const store = this.store;
-    if (store.layoutChanged || this.placesLaidOut < 0) {
+    if (this.placesLaidOut < 0 || (store.layoutChanged && now - this.laidOutAt >= RELAYOUT_MS)) {
       store.layoutChanged = false;
+      this.laidOutAt = now;
       this.place();
     }
     const dirty = store.takeDirty();
@@ -142,7 +149,8 @@ export class CityMap {
     const cell = this.layout.cell;
     for (const slot of dirty) {
       const p = store.place[slot];
-      if (p < 0) continue;
+      // A lamp beyond the current layout is drawn by the next one (which redraws every lamp).
+      if (p < 0 || p >= this.slotAtPlace.length) continue;
       const { x, y } = placeOrigin(this.layout, p);
       this.blit(slot, x, y);
       if (x < x0) x0 = x;
@@ -213,11 +221,9 @@ export class CityMap {
       this.layout.cell === layout.cell && this.layout.columns === layout.columns && this.layout.rows === layout.rows &&
       this.layout.x0 === layout.x0 && this.layout.y0 === layout.y0 && this.layout.sides === layout.sides;
     this.rebuildIndex(places);
-    if (same) {
-      // Only new lamps on an unchanged layout: they are dirty already.
-      this.placesLaidOut = places;
-      return;
-    }
+    this.placesLaidOut = places;
+    store.markAllDirty();
+    if (same) return;
     this.layout = layout;
     for (const c of [this.canvas, this.overlay]) {
       c.width = layout.width;
@@ -230,8 +236,6 @@ export class CityMap {
     this.pixels.fill(pack(BACKGROUND));
     this.sprites = buildSprites(layout.cell);
     this.ctx.putImageData(this.image, 0, 0);
-    this.placesLaidOut = places;
-    store.markAllDirty();
     this.drawOverlay();
   }
 
