@@ -15,7 +15,9 @@
  *
  * Re-entrancy: a listener or endpoint callback may inject again (a gateway answering a lamp). Such
  * packets are copied into a backlog and handled as soon as the current delivery ends, so the host
- * never runs inside itself and the order of packets is kept.
+ * never runs inside itself and the order of packets is kept. A delivery that `reserve` started (the
+ * batch was full) ends inside the sender's write — a lamp's `hal.send`, which must not re-enter
+ * the lamp core — so its backlog waits for the next turn of the event loop.
  */
 import { formatIpv6, parseIpv6, addressEquals } from '../net/wire/address.js';
 import { copyBytes } from '../net/wire/bytes.js';
@@ -50,6 +52,13 @@ export class MemoryLink implements Link {
   private inHost = false;
   private delivering = false;
   private draining = false;
+  /** Inside `reserve`: a sender is writing a packet. */
+  private reserving = false;
+  private drainScheduled = false;
+  private readonly drainSoon = (): void => {
+    this.drainScheduled = false;
+    this.drainBacklog();
+  };
   private readonly ip = new Ipv6Packet();
   private readonly udp = new UdpPacket();
 
@@ -68,7 +77,12 @@ export class MemoryLink implements Link {
   }
 
   reserve(maxLen: number): number {
-    return this.tx.reserve(maxLen);
+    this.reserving = true;
+    try {
+      return this.tx.reserve(maxLen);
+    } finally {
+      this.reserving = false;
+    }
   }
 
   commit(len: number): void {
@@ -121,7 +135,11 @@ export class MemoryLink implements Link {
   }
 
   private drainBacklog(): void {
-    if (this.draining || this.inHost || this.delivering) return;
+    if (this.reserving && this.backlog.length > 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(this.drainSoon);
+    }
+    if (this.draining || this.inHost || this.delivering || this.reserving) return;
     this.draining = true;
     try {
       for (let packet = this.backlog.shift(); packet !== undefined; packet = this.backlog.shift()) {
