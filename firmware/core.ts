@@ -9,11 +9,10 @@
 import { ACK, CON, EMPTY, RST } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
-import { reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
 import { integrate, lit, snapshot, type LampSnapshot, type LampState } from './lamp.js';
 import { observerReset, publish } from './observe.js';
-import { groupNames } from './protocol.js';
 import { registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
 import { expireCache, handleRequest } from './server.js';
 
@@ -23,14 +22,11 @@ export interface LampCommand {
   fadeMs?: number;
 }
 
-/** Arms the platform timer for the lamp's earliest deadline (only if it moved). */
+/** Arms the platform timer for the lamp's earliest deadline (only if it moved), after releasing an
+ * emptied transient record (expireCache). */
 function arm(hal: Hal, lamp: LampState, t: number): void {
-  let next = lamp.up ? Math.min(lamp.edge, registrationWake(lamp), expireCache(lamp, t)) : Infinity;
-  if (lamp.up && lamp.t1 > lamp.t0 && lamp.t1 < next) next = lamp.t1;
-  if (next !== lamp.wake) {
-    lamp.wake = next;
-    hal.wakeAt(lamp, next);
-  }
+  const next = lamp.up ? Math.min(lamp.edge, registrationWake(lamp), expireCache(lamp, t), lamp.t1 > lamp.t0 ? lamp.t1 : Infinity) : Infinity;
+  if (next !== lamp.wake) hal.wakeAt(lamp, (lamp.wake = next));
 }
 
 /** Power-on: light per the schedule or cfg.powerOn, join the groups, register after the jitter. */
@@ -39,16 +35,15 @@ export function boot(hal: Hal, lamp: LampState): void {
   lamp.ex = null;
   lamp.mid = Math.floor(hal.random() * 65536);
   applyPowerOn(hal, lamp, t);
-  const groups = groupNames(lamp.cfg.groups);
-  for (let i = 0; i < groups.length; i++) hal.joinGroup(lamp, groups[i]);
+  joinGroups(hal, lamp);
   startRegistration(hal, lamp, t);
   lamp.wake = NaN;
   arm(hal, lamp, t);
 }
 
-/** Answers a message that is not a request and not ours to take: RST for a CON (RFC 7252 §4.2). */
-function reject(hal: Hal, lamp: LampState, from: Addr, port: number): void {
-  writer.begin(sendBuf, 0, RST, EMPTY, reader.mid, null, 0, 0);
+/** Sends an empty message of `type` (RST, or ACK) for the message id in `reader`. */
+function sendEmpty(hal: Hal, lamp: LampState, from: Addr, port: number, type: number): void {
+  writer.begin(sendBuf, 0, type, EMPTY, reader.mid, null, 0, 0);
   sendWritten(hal, lamp, from, port);
 }
 
@@ -58,29 +53,27 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
   if (!lamp.up) return BRIEF ? 'down' : 'lamp ' + lamp.n + ' is not powered';
   const r = reader;
   const t = hal.now();
+  const ok = r.read(data, 0, len);
+  const fromGateway = from === hal.gateway(lamp);
   let dropped: string | null = null;
-  if (!r.read(data, 0, len)) {
+  // An RST answers a confirmable message the lamp cannot take (RFC 7252 §4.2): a malformed one
+  // whose header can be trusted that far, a CoAP ping (empty CON), or a stray response.
+  let rejected = false;
+  if (!ok) {
     dropped = r.error;
-    // A malformed confirmable message is rejected (RST) when its header can be trusted that far.
-    if (len >= 4 && data[0] >> 6 === 1 && ((data[0] >> 4) & 3) === CON && !multicast) reject(hal, lamp, from, port);
-  } else if (r.type === ACK || r.type === RST) {
-    const fromGateway = from === hal.gateway(lamp);
+    rejected = len >= 4 && data[0] >> 6 === 1;
+  } else if (r.type >= ACK) {
     if (!(fromGateway && registrationReply(hal, lamp, t)) && !(r.type === RST && observerReset(lamp, from, r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
-  } else if (r.code === EMPTY) {
-    // CoAP ping: a CON empty message is answered with RST.
-    if (r.type === CON && !multicast) reject(hal, lamp, from, port);
-  } else if (r.code < 32) {
-    handleRequest(hal, lamp, from, port, !!multicast, t);
-  } else if (from === hal.gateway(lamp) && registrationReply(hal, lamp, t)) {
+  } else if (r.code === EMPTY) rejected = true;
+  else if (r.code < 32) handleRequest(hal, lamp, from, port, !!multicast, t);
+  else if (fromGateway && registrationReply(hal, lamp, t)) {
     // A separate response to the lamp's request: acknowledge it if it is confirmable.
-    if (r.type === CON) {
-      writer.begin(sendBuf, 0, ACK, EMPTY, r.mid, null, 0, 0);
-      sendWritten(hal, lamp, from, port);
-    }
+    if (r.type === CON) sendEmpty(hal, lamp, from, port, ACK);
   } else {
     dropped = BRIEF ? 'unmatched' : 'CoAP response ' + r.code + ' matches no request';
-    if (r.type === CON && !multicast) reject(hal, lamp, from, port);
+    rejected = true;
   }
+  if (rejected && r.type === CON && !multicast) sendEmpty(hal, lamp, from, port, RST);
   arm(hal, lamp, t);
   return dropped;
 }
@@ -99,7 +92,6 @@ export function wake(hal: Hal, lamp: LampState): void {
   }
   if (changed) publish(hal, lamp);
   registrationDue(hal, lamp, t);
-  releaseExtra(lamp);
   arm(hal, lamp, t);
 }
 

@@ -7,6 +7,7 @@ import { CoapView, CoapWriter } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import type { Hal, Addr } from './hal.js';
 import type { LampExtra, LampState } from './lamp.js';
+import { groupNames } from './protocol.js';
 
 export const reader = new CoapView();
 export const writer = new CoapWriter();
@@ -22,12 +23,21 @@ export function nextMid(lamp: LampState): number {
 
 /** The lamp's transient record, created on first need. */
 export function extra(lamp: LampState): LampExtra {
-  if (!lamp.ex) lamp.ex = { cache: [], observers: [], pending: null, seq: 0 };
-  return lamp.ex;
+  return lamp.ex || (lamp.ex = { cache: [], observers: [], pending: null, seq: 0 });
+}
+
+/** What an idle lamp's transient record would hold, for reading without allocating. Never changed:
+ * readers only search it. */
+const IDLE: LampExtra = { cache: [], observers: [], pending: null, seq: 0 };
+
+/** The lamp's transient record, or an empty one (not the lamp's) when it has none. */
+export function peekExtra(lamp: LampState): LampExtra {
+  return lamp.ex || IDLE;
 }
 
 /** Drops the transient record once nothing is left in it, so idle lamps cost no more than their
- * numbers. */
+ * numbers. Every entry point of core.ts ends with it (via its timer re-arming), so the code between
+ * may leave the record empty. */
 export function releaseExtra(lamp: LampState): void {
   const ex = lamp.ex;
   if (ex && !ex.cache.length && !ex.observers.length && !ex.pending) lamp.ex = null;
@@ -40,4 +50,10 @@ export function sendWritten(hal: Hal, lamp: LampState, to: Addr, port: number): 
   if (len < 0) hal.log(lamp, BRIEF ? 'overflow' : 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
   else hal.send(lamp, to, port, sendBuf, len);
   return len;
+}
+
+/** Joins the multicast groups of the lamp's config (at boot, and when /cfg changes them). */
+export function joinGroups(hal: Hal, lamp: LampState): void {
+  const names = groupNames(lamp.cfg.groups);
+  for (let i = 0; i < names.length; i++) hal.joinGroup(lamp, names[i]);
 }

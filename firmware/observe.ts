@@ -9,7 +9,7 @@
  */
 import { CONTENT, CONTENT_FORMAT, NON, OBSERVE } from './coap.js';
 import type { Addr, Hal } from './hal.js';
-import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import type { LampState } from './lamp.js';
 import { reportState } from './registration.js';
 import { resources } from './resources.js';
@@ -18,7 +18,7 @@ export const MAX_OBSERVERS = 4;
 
 /** Index of the observer `to`/`port` with the token in `reader`, or -1. */
 function findObserver(lamp: LampState, to: Addr, port: number): number {
-  const list = lamp.ex ? lamp.ex.observers : [];
+  const list = peekExtra(lamp).observers;
   for (let i = 0; i < list.length; i++) {
     const o = list[i];
     if (o.to === to && o.port === port && reader.tokenEquals(o.token, 0, o.token.length)) return i;
@@ -26,57 +26,46 @@ function findObserver(lamp: LampState, to: Addr, port: number): number {
   return -1;
 }
 
-/** Registers (or re-registers) the requester of the GET in `reader` for resource `res`, which it
- * receives as `body` in this response; returns the Observe sequence number to send. */
-export function addObserver(lamp: LampState, from: Addr, port: number, res: number, body: string): number {
+/** Registers (Observe: 0) or deregisters (Observe: 1) the requester of the GET in `reader` for
+ * resource `res`, which it receives as `body` in this response; returns the Observe sequence number
+ * to send, or -1 when nothing is observed. */
+export function observeRequest(lamp: LampState, from: Addr, port: number, res: number, body: string, observe: number): number {
+  const add = observe === 0 && resources[res].observable;
+  if (!add && observe !== 1) return -1;
+  const i = findObserver(lamp, from, port);
+  if (i >= 0) lamp.ex!.observers.splice(i, 1);
+  if (!add) return -1;
   const ex = extra(lamp);
-  const i = findObserver(lamp, from, port);
-  if (i >= 0) ex.observers.splice(i, 1);
-  else if (ex.observers.length >= MAX_OBSERVERS) ex.observers.shift();
-  const token = new Uint8Array(reader.buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen));
-  ex.observers.push({ to: from, port: port, token: token, res: res, mid: -1, last: body });
+  if (ex.observers.length >= MAX_OBSERVERS) ex.observers.shift();
+  ex.observers.push({ to: from, port: port, token: new Uint8Array(reader.buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen)), res: res, mid: -1, last: body });
   return ex.seq;
-}
-
-/** Deregisters the requester of the request in `reader` (Observe: 1). */
-export function removeObserver(lamp: LampState, from: Addr, port: number): void {
-  const i = findObserver(lamp, from, port);
-  if (i >= 0 && lamp.ex) lamp.ex.observers.splice(i, 1);
-  releaseExtra(lamp);
 }
 
 /** An RST from `from`: if it answers a notification, that observer is gone. */
 export function observerReset(lamp: LampState, from: Addr, mid: number): boolean {
-  const list = lamp.ex ? lamp.ex.observers : [];
+  const list = peekExtra(lamp).observers;
   for (let i = 0; i < list.length; i++) {
     if (list[i].mid === mid && list[i].to === from) {
       list.splice(i, 1);
-      releaseExtra(lamp);
       return true;
     }
   }
   return false;
 }
 
-/** Sends each observer its resource's representation if it changed since the last one it got. */
-function notifyObservers(hal: Hal, lamp: LampState): void {
-  const ex = lamp.ex;
-  if (!ex || !ex.observers.length) return;
-  ex.seq = (ex.seq + 1) & 0xffffff;
+/** The lamp's state changed: each observer hears its resource's representation if that changed
+ * since the last one it got, and the gateway gets a report. */
+export function publish(hal: Hal, lamp: LampState): void {
+  const ex = peekExtra(lamp);
+  if (ex.observers.length) ex.seq = (ex.seq + 1) & 0xffffff;
   for (let i = 0; i < ex.observers.length; i++) {
     const o = ex.observers[i];
     const r = resources[o.res];
     const body = r.get(hal, lamp);
     if (body === o.last) continue;
     o.last = body;
-    o.mid = nextMid(lamp);
-    writer.begin(sendBuf, 0, NON, CONTENT, o.mid, o.token, 0, o.token.length).option(OBSERVE, ex.seq).option(CONTENT_FORMAT, r.format).payload(body);
+    writer.begin(sendBuf, 0, NON, CONTENT, (o.mid = nextMid(lamp)), o.token, 0, o.token.length).option(OBSERVE, ex.seq).option(CONTENT_FORMAT, r.format).payload(body);
     sendWritten(hal, lamp, o.to, o.port);
   }
-}
-
-/** The lamp's state changed: tell its observers and its gateway. */
-export function publish(hal: Hal, lamp: LampState): void {
-  notifyObservers(hal, lamp);
   reportState(hal, lamp);
 }

@@ -30,14 +30,14 @@ export function stateJson(s: LampSnapshot): string {
   return '{"on":' + (s.on ? 1 : 0) + ',"level":' + s.level + ',"w":' + roundTo(s.watts, 100) + ',"wh":' + roundTo(s.energyWh, 1000) + ',"t":' + s.onTimeS + ',"f":' + (s.fault ? 1 : 0) + '}';
 }
 
-/** The registration payload. */
-export function registrationJson(groups: string, s: LampSnapshot): string {
-  return '{"g":' + JSON.stringify(groups) + ',"s":' + stateJson(s) + '}';
+/** The registration payload, around a `<state>` JSON. */
+export function registrationJson(groups: string, state: string): string {
+  return '{"g":' + JSON.stringify(groups) + ',"s":' + state + '}';
 }
 
-/** The update payload. */
-export function updateJson(s: LampSnapshot): string {
-  return '{"s":' + stateJson(s) + '}';
+/** The update payload, around a `<state>` JSON. */
+export function updateJson(state: string): string {
+  return '{"s":' + state + '}';
 }
 
 /** FNV-1a, 32 bits, over the name's 8-bit char codes. */

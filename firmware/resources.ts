@@ -10,7 +10,8 @@ import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './c
 import { applyCommand, applySchedule, noteChange } from './control.js';
 import type { Hal } from './hal.js';
 import { defaultConfig, integrate, ownConfig, snapshot, type LampState } from './lamp.js';
-import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, groupNames, roundTo, stateJson } from './protocol.js';
+import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';
+import { joinGroups } from './exchange.js';
 import { reregister } from './registration.js';
 
 export interface Resource {
@@ -118,10 +119,7 @@ function putConfig(hal: Hal, lamp: LampState, body: string): number {
   own.lastLevel = lamp.level;
   hal.saveConfig(lamp, own);
   noteChange();
-  if (own.groups !== groups) {
-    const names = groupNames(own.groups);
-    for (let i = 0; i < names.length; i++) hal.joinGroup(lamp, names[i]);
-  }
+  if (own.groups !== groups) joinGroups(hal, lamp);
   if (own.id !== id || own.groups !== groups) reregister(hal, lamp);
   if (reschedule) applySchedule(hal, lamp, t);
   return CHANGED;

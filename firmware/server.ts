@@ -9,10 +9,10 @@
  */
 import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
 import { stateChanges } from './control.js';
-import { extra, nextMid, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
 import type { LampState } from './lamp.js';
-import { addObserver, publish, removeObserver } from './observe.js';
+import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
 
 /** How long a response to a CON request is kept for retransmissions of that request. A client
@@ -25,7 +25,7 @@ export const DEDUP_ENTRIES = 4;
 
 /** Resends the cached response to a retransmitted CON request; returns whether there was one. */
 function replayCached(hal: Hal, lamp: LampState, from: Addr, port: number): boolean {
-  const cache = lamp.ex ? lamp.ex.cache : [];
+  const cache = peekExtra(lamp).cache;
   for (let i = 0; i < cache.length; i++) {
     const c = cache[i];
     if (c.mid === reader.mid && c.from === from && c.port === port) {
@@ -36,28 +36,17 @@ function replayCached(hal: Hal, lamp: LampState, from: Addr, port: number): bool
   return false;
 }
 
-function remember(lamp: LampState, from: Addr, port: number, mid: number, len: number, t: number): void {
-  const cache = extra(lamp).cache;
-  if (cache.length >= DEDUP_ENTRIES) cache.shift();
-  cache.push({ from: from, port: port, mid: mid, expires: t + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
-}
-
-/** Drops cached responses whose time has passed; returns the earliest remaining expiry. */
+/** Drops cached responses whose time has passed and releases an emptied transient record; returns
+ * the earliest remaining expiry. */
 export function expireCache(lamp: LampState, t: number): number {
-  const cache = lamp.ex ? lamp.ex.cache : [];
+  const cache = peekExtra(lamp).cache;
   while (cache.length && cache[0].expires <= t) cache.shift();
   releaseExtra(lamp);
   return cache.length ? cache[0].expires : Infinity;
 }
 
-/** Whether the request carries a critical (odd-numbered) option the lamp does not understand. */
-function unknownCriticalOption(): boolean {
-  for (let i = 0; i < reader.optCount; i++) {
-    const n = reader.optNum[i];
-    if (n & 1 && n !== URI_HOST && n !== URI_PORT && n !== URI_PATH && n !== URI_QUERY && n !== ACCEPT) return true;
-  }
-  return false;
-}
+/** Critical options the lamp understands: Uri-Host, Uri-Port, Uri-Path, Uri-Query, Accept. */
+const KNOWN_CRITICAL = [URI_HOST, URI_PORT, URI_PATH, URI_QUERY, ACCEPT];
 
 /** The response being built by `serve`. */
 let body = '';
@@ -67,28 +56,24 @@ let observeSeq = -1;
 /** Executes the request and returns the response code (filling body, format, observeSeq). */
 function serve(hal: Hal, lamp: LampState, from: Addr, port: number): number {
   const r = reader;
-  body = '';
-  format = -1;
-  observeSeq = -1;
-  if (unknownCriticalOption()) return BAD_OPTION;
   let res = -1;
-  for (let i = 0; i < resources.length && res < 0; i++) if (r.uriPathEquals(resources[i].path)) res = i;
+  body = '';
+  format = observeSeq = -1;
+  for (let i = 0; i < r.optCount; i++) if (r.optNum[i] & 1 && KNOWN_CRITICAL.indexOf(r.optNum[i]) < 0) return BAD_OPTION;
+  for (let i = 0; i < resources.length; i++) if (r.uriPathEquals(resources[i].path)) res = i;
   if (res < 0) return NOT_FOUND;
   const resource = resources[res];
   if (r.code === PUT && resource.put) {
     if (!hal.trusted(lamp, from)) return FORBIDDEN;
     const cf = r.optUint(CONTENT_FORMAT);
-    if (cf >= 0 && cf !== resource.format) return UNSUPPORTED_CONTENT_FORMAT;
-    return resource.put(hal, lamp, r.payloadString());
+    return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(hal, lamp, r.payloadString());
   }
   if (r.code !== GET) return METHOD_NOT_ALLOWED;
   const accept = r.optUint(ACCEPT);
   if (accept >= 0 && accept !== resource.format) return NOT_ACCEPTABLE;
   body = resource.get(hal, lamp);
   format = resource.format;
-  const observe = r.optUint(OBSERVE);
-  if (resource.observable && observe === 0) observeSeq = addObserver(lamp, from, port, res, body);
-  else if (observe === 1) removeObserver(lamp, from, port);
+  observeSeq = observeRequest(lamp, from, port, res, body, r.optUint(OBSERVE));
   return CONTENT;
 }
 
@@ -101,13 +86,18 @@ export function handleRequest(hal: Hal, lamp: LampState, from: Addr, port: numbe
   const code = serve(hal, lamp, from, port);
   if (!multicast) {
     const mid = con ? r.mid : nextMid(lamp);
-    writer.begin(sendBuf, 0, con ? ACK : NON, code, mid, r.buf, r.tokenOff, r.tokenLen);
+    const type = con ? ACK : NON;
+    writer.begin(sendBuf, 0, type, code, mid, r.buf, r.tokenOff, r.tokenLen);
     if (observeSeq >= 0) writer.option(OBSERVE, observeSeq);
     if (format >= 0) writer.option(CONTENT_FORMAT, format);
     // A representation too big for the send buffer is answered 5.00 rather than not at all.
-    if (writer.payload(body).end() < 0) writer.begin(sendBuf, 0, con ? ACK : NON, INTERNAL_SERVER_ERROR, mid, r.buf, r.tokenOff, r.tokenLen);
+    if (writer.payload(body).end() < 0) writer.begin(sendBuf, 0, type, INTERNAL_SERVER_ERROR, mid, r.buf, r.tokenOff, r.tokenLen);
     const len = sendWritten(hal, lamp, from, port);
-    if (con && len > 0) remember(lamp, from, port, mid, len, t);
+    if (con && len > 0) {
+      const cache = extra(lamp).cache;
+      if (cache.length >= DEDUP_ENTRIES) cache.shift();
+      cache.push({ from: from, port: port, mid: mid, expires: t + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
+    }
   }
   if (stateChanges() !== changesBefore) publish(hal, lamp);
 }
