@@ -15,6 +15,10 @@
  * Two fleets take the packets, each a real `Fleet` on the firmware core behind an `Ipv6Host` on a
  * `MemoryLink`, wired as `startSim` wires them: a dense fleet (1,000 lamps, streets of 100 that
  * join their street's multicast group) and the sparse fleet (`lamps: 'all'`, a lamp per address).
+ * The dense fleet's gateway address is an endpoint of the link, as the in-process gateway uses it,
+ * with a stand-in that answers the lamps' registrations and updates (see `GatewayStandIn`).
+ * (The parts are wired here rather than by `startSim` only because the host's ICMPv6 rate limiter
+ * must run on the virtual clock for a run to replay exactly.)
  *
  * Checked for every packet; the first violation stops the run with the seed, the packet's index
  * and its bytes:
