@@ -18,8 +18,9 @@ export interface Resource {
   path: string;
   format: number;
   observable: boolean;
-  /** RFC 6690 attributes besides ct and obs. */
-  attrs: string;
+  /** RFC 6690 resource type (rt) and CoRE interface (if="core.<iface>"). */
+  rt: string;
+  iface: string;
   get: (hal: Hal, lamp: LampState) => string;
   put: ((hal: Hal, lamp: LampState, body: string) => number) | null;
 }
@@ -102,8 +103,8 @@ function putConfig(hal: Hal, lamp: LampState, body: string): number {
   for (const k in o) {
     const lim = CONFIG_LIMITS[k] || [0, 1e9];
     const v = o[k];
-    const ok = typeof v === 'number' ? v >= lim[0] && v <= lim[1] : v === null ? k === 'lat' || k === 'lon' : typeof v === 'string' && v.length <= MAX_CONFIG_STRING;
-    if (!ok || !CONFIG_TYPES.hasOwnProperty(k) || (v !== null && typeof v !== typeof CONFIG_TYPES[k])) return BAD_REQUEST;
+    const ok = v === null ? k === 'lat' || k === 'lon' : typeof v === typeof CONFIG_TYPES[k] && (typeof v === 'number' ? v >= lim[0] && v <= lim[1] : (v as string).length <= MAX_CONFIG_STRING);
+    if (!ok || !CONFIG_TYPES.hasOwnProperty(k)) return BAD_REQUEST;
   }
   const t = hal.now();
   integrate(lamp, t);
@@ -130,8 +131,8 @@ function meter(name: 'onTimeS' | 'watts' | 'energyWh', scale: number) {
   return (hal: Hal, lamp: LampState) => '' + roundTo(snapshot(lamp, hal.now())[name], scale);
 }
 
-function resource(path: string, format: number, observable: boolean, attrs: string, get: Resource['get'], put: Resource['put']): Resource {
-  return { path: path, format: format, observable: observable, attrs: attrs, get: get, put: put };
+function resource(path: string, format: number, observable: boolean, rt: string, iface: string, get: Resource['get'], put: Resource['put']): Resource {
+  return { path: path, format: format, observable: observable, rt: rt, iface: iface, get: get, put: put };
 }
 
 /** Every resource's links for /.well-known/core (RFC 6690), itself excluded. */
@@ -139,19 +140,19 @@ function links(): string {
   let s = '';
   for (let i = 0; i < resources.length - 1; i++) {
     const r = resources[i];
-    s += (i ? ',</' : '</') + r.path + '>' + r.attrs + ';ct=' + r.format + (r.observable ? ';obs' : '');
+    s += (i ? ',</' : '</') + r.path + '>;rt="' + r.rt + '";if="core.' + r.iface + '";ct=' + r.format + (r.observable ? ';obs' : '');
   }
   return s;
 }
 
 /** The resource table; an Observe registration names its resource by index here. */
 export const resources: Resource[] = [
-  resource(LIGHT_PATH, FORMAT_JSON, true, ';rt="oma.lwm2m.3311";if="core.b"', (hal, lamp) => stateJson(snapshot(lamp, hal.now())), putLight),
-  resource(ON_PATH, FORMAT_TEXT, true, ';rt="ipso.5850";if="core.a"', (hal, lamp) => '' + lamp.on, putOn),
-  resource(DIMMER_PATH, FORMAT_TEXT, true, ';rt="ipso.5851";if="core.a"', (hal, lamp) => '' + lamp.level, putLevel),
-  resource(ON_TIME_PATH, FORMAT_TEXT, false, ';rt="ipso.5852";if="core.s"', meter('onTimeS', 1), null),
-  resource(POWER_PATH, FORMAT_TEXT, false, ';rt="ipso.5800";if="core.s"', meter('watts', 100), null),
-  resource(ENERGY_PATH, FORMAT_TEXT, false, ';rt="ipso.5805";if="core.s"', meter('energyWh', 1000), null),
-  resource(CONFIG_PATH, FORMAT_JSON, false, ';rt="lampnet.cfg";if="core.p"', (hal, lamp) => JSON.stringify(lamp.cfg), putConfig),
-  resource(DISCOVERY_PATH, FORMAT_LINK, false, '', links, null),
+  resource(LIGHT_PATH, FORMAT_JSON, true, 'oma.lwm2m.3311', 'b', (hal, lamp) => stateJson(snapshot(lamp, hal.now())), putLight),
+  resource(ON_PATH, FORMAT_TEXT, true, 'ipso.5850', 'a', (hal, lamp) => '' + lamp.on, putOn),
+  resource(DIMMER_PATH, FORMAT_TEXT, true, 'ipso.5851', 'a', (hal, lamp) => '' + lamp.level, putLevel),
+  resource(ON_TIME_PATH, FORMAT_TEXT, false, 'ipso.5852', 's', meter('onTimeS', 1), null),
+  resource(POWER_PATH, FORMAT_TEXT, false, 'ipso.5800', 's', meter('watts', 100), null),
+  resource(ENERGY_PATH, FORMAT_TEXT, false, 'ipso.5805', 's', meter('energyWh', 1000), null),
+  resource(CONFIG_PATH, FORMAT_JSON, false, 'lampnet.cfg', 'p', (hal, lamp) => JSON.stringify(lamp.cfg), putConfig),
+  resource(DISCOVERY_PATH, FORMAT_LINK, false, '', '', links, null),
 ];
