@@ -31,6 +31,8 @@ export interface DatagramEndpoint {
   send(addr: string, port: number, data: Uint8Array): void;
   onMessage(cb: (from: string, port: number, data: Uint8Array) => void): void;
   close(): Promise<void>;
+  /** Datagrams to a multicast group reach the lamps that joined it. */
+  readonly multicast?: boolean;
 }
 
 export interface MemoryLinkOptions {
@@ -184,6 +186,8 @@ export class MemoryLink implements Link {
 }
 
 class MemoryEndpoint implements DatagramEndpoint {
+  /** The host delivers a datagram to a group address to every member lamp. */
+  readonly multicast = true;
   private handler: ((from: string, port: number, data: Uint8Array) => void) | null = null;
   private readonly scratch: Uint8Array;
 
