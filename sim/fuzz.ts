@@ -412,7 +412,7 @@ class OutputCheck {
       if (type === Icmpv6Type.echoReply && code === 0) this.echoReplies++;
       else if (type === Icmpv6Type.destinationUnreachable && (code === 3 || code === 4)) this.unreachables++;
       else return `sent ICMPv6 type ${type} code ${code}`;
-      return null;
+      return this.answersRequest(buf, ip, upperOff, upperLen, type);
     }
     if (ip.nextHeader !== NextHeader.udp) return `sent next header ${ip.nextHeader}`;
     const udp = this.udp;
@@ -422,6 +422,37 @@ class OutputCheck {
     this.recent.remember(buf, ip, udp, this.reader);
     return null;
   }
+
+  /** An Echo Reply or Destination Unreachable is about the packet being injected: it goes back to
+   * its source; a reply carries the request's identifier, sequence and data; an error quotes the
+   * packet from its first byte, as much as fits 1280 bytes (RFC 4443 §3.1, §4.2). */
+  private answersRequest(buf: Uint8Array, ip: Ipv6Packet, upperOff: number, upperLen: number, type: number): string | null {
+    const request = this.request;
+    if (request === null) return 'sent ICMPv6 while no packet was being handled';
+    if (!addressEquals(buf, ip.dstOff, request, this.requestOff + 8)) return 'sent ICMPv6 to an address other than the source of the packet it answers';
+    if (type === Icmpv6Type.echoReply) {
+      const body = this.requestIcmpLen - 4;
+      if (this.requestIcmpOff < 0 || upperLen !== this.requestIcmpLen) return 'sent an Echo Reply whose length differs from the request';
+      for (let i = 0; i < body; i++) {
+        if (buf[upperOff + 4 + i] !== request[this.requestIcmpOff + 4 + i]) return `Echo Reply differs from the request at byte ${4 + i} of the message`;
+      }
+      return null;
+    }
+    const quoted = upperLen - 8;
+    if (IPV6_HEADER_LEN + upperLen > 1280 || quoted !== Math.min(this.requestLen, 1280 - 48)) return `Destination Unreachable quotes ${quoted} bytes of a ${this.requestLen}-byte packet`;
+    for (let i = 0; i < quoted; i++) {
+      if (buf[upperOff + 8 + i] !== request[this.requestOff + i]) return `Destination Unreachable misquotes the packet at byte ${i}`;
+    }
+    return null;
+  }
+
+  /** The packet being injected (its IPv6 length without trailing bytes, and where its ICMPv6
+   * message is, -1 if it has none), for `answersRequest`; null between packets. */
+  request: Uint8Array | null = null;
+  requestOff = 0;
+  requestLen = 0;
+  requestIcmpOff = -1;
+  requestIcmpLen = 0;
 
   /** A well-formed CoAP message a lamp sent to the address at `dstBuf[dstOff]`, port `dstPort`
    * (through the link's listeners, or to the gateway's endpoint). */
@@ -910,6 +941,16 @@ export class PacketGenerator {
     return b[p] >> 6 === 1 && ((b[p] >> 4) & 3) === CON ? (b[p + 2] << 8) | b[p + 3] : -1;
   }
 
+  /** The offset of the ICMPv6 message in buf[0..len) (its length in `icmpLen`), or -1. */
+  icmpOffset(len: number): number {
+    const at = this.upperOffset(len);
+    if (at < 0 || this.walk.protocol !== NextHeader.icmpv6) return -1;
+    this.icmpLen = this.ip.len - at;
+    return at;
+  }
+
+  icmpLen = 0;
+
   /** Where the upper layer of buf[0..len) starts, or -1 when the header or chain is broken. */
   private upperOffset(len: number): number {
     const ip = this.ip;
@@ -1001,6 +1042,8 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     await createTarget('sparse', 'all', clock, seed),
   ];
   const generator = new PacketGenerator(rng);
+  /** Where packets are injected from, at an offset. */
+  const injectBuf = new Uint8Array(generator.buf.length + 64);
   const codec = new CodecStats();
   const started = performance.now();
   const heapStart = heapMB();
@@ -1076,11 +1119,22 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       output.expectPeer.set(buf.subarray(8, 24));
       output.acknowledged = false;
     }
+    // Links hand packets at any offset of their receive buffer, with other bytes around them.
+    const at = rng.below(64);
+    injectBuf.set(buf.subarray(0, len), at);
+    output.request = injectBuf;
+    output.requestOff = at;
+    output.requestLen = len >= IPV6_HEADER_LEN ? Math.min(len, IPV6_HEADER_LEN + ((buf[4] << 8) | buf[5])) : len;
+    output.requestIcmpOff = generator.icmpOffset(len);
+    if (output.requestIcmpOff >= 0) output.requestIcmpOff += at;
+    output.requestIcmpLen = generator.icmpLen;
     try {
-      target.link.inject(buf, 0, len);
+      target.link.inject(injectBuf, at, len);
     } catch (e) {
       fail('exception', `${(e as Error).stack ?? e}`, target, buf, 0, len);
       break;
+    } finally {
+      output.request = null;
     }
     target.injected++;
     // The packet, and the answers the gateway stand-in injected while it was handled.
