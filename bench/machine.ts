@@ -1,4 +1,5 @@
-/** The machine a run measured, for RESULTS.md: figures mean little without it. */
+/** The machine and the tree a run measured, for RESULTS.md: figures mean little without them. */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 
 export interface Machine {
@@ -7,6 +8,8 @@ export interface Machine {
   memoryBytes: number;
   node: string;
   kernel: string;
+  /** The commit measured, `+ uncommitted changes` when the working tree differs from it. */
+  tree: string;
 }
 
 export function describeMachine(): Machine {
@@ -16,5 +19,16 @@ export function describeMachine(): Machine {
     memoryBytes: os.totalmem(),
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
+    tree: describeTree(),
   };
+}
+
+function describeTree(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('log', '-1', '--format=%h %s');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? commit : `${commit} + uncommitted changes`;
+  } catch {
+    return 'not a git checkout';
+  }
 }

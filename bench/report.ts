@@ -4,6 +4,7 @@
  * into bench/RESULTS.md (and optionally JSON) at the end, with the machine and the date.
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { Machine } from './machine.js';
 
 export interface Row {
@@ -29,6 +30,8 @@ export interface Figure {
 export class Report {
   readonly figures: Figure[] = [];
   readonly startedAt = new Date();
+  /** The 1-minute load average when the run began: other work on the machine skews every figure. */
+  readonly loadAtStart = loadavg()[0];
 
   constructor(readonly machine: Machine, readonly mode: string, readonly command: string) {}
 
@@ -74,6 +77,8 @@ export class Report {
       `- CPU: ${m.cpu}, ${m.cores} cores`,
       `- Memory: ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
       `- Node: ${m.node}; kernel: ${m.kernel}`,
+      `- Tree: ${m.tree}`,
+      `- Load average (1 min) at start ${this.loadAtStart.toFixed(1)}, at end ${loadavg()[0].toFixed(1)}: anything above 0 is other work sharing the cores with the bench`,
       '',
       '## Summary',
       '',

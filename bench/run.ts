@@ -99,7 +99,7 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
     }
   }
   if (only.has('boot')) await measureBoot(report, quick ? [10_000] : [10_000, 100_000, 1_000_000]);
-  if (only.has('mqtt')) await measureMqtt(report, quick ? { lamps: 1000, rates: [1000, 10_000], seconds: 1 } : { lamps: 10_000, rates: [1000, 10_000], seconds: 5 }, cpuProf);
+  if (only.has('mqtt')) await measureMqtt(report, quick ? { lamps: 5000, rates: [1000, 10_000], seconds: 0.5 } : { lamps: 10_000, rates: [1000, 10_000], seconds: 5 }, cpuProf);
   if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);
   if (only.has('firmware')) await measureFirmware(report);
   if (only.has('sparse')) await measureSparse(report, quick ? 10_000 : 1_000_000);
