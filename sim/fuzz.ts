@@ -941,6 +941,9 @@ export class PacketGenerator {
     return b[p] >> 6 === 1 && ((b[p] >> 4) & 3) === CON ? (b[p + 2] << 8) | b[p + 3] : -1;
   }
 
+  /** Length of the ICMPv6 message `icmpOffset` found last. */
+  icmpLen = 0;
+
   /** The offset of the ICMPv6 message in buf[0..len) (its length in `icmpLen`), or -1. */
   icmpOffset(len: number): number {
     const at = this.upperOffset(len);
@@ -948,8 +951,6 @@ export class PacketGenerator {
     this.icmpLen = this.ip.len - at;
     return at;
   }
-
-  icmpLen = 0;
 
   /** Where the upper layer of buf[0..len) starts, or -1 when the header or chain is broken. */
   private upperOffset(len: number): number {
