@@ -1,8 +1,9 @@
 /**
  * The CoAP codec (RFC 7252 §3), shared by the firmware, the simulator and the gateway.
  *
- * Two levels, smoltcp-style. The view level (`CoapReader`, `CoapWriter`) works in place over a
- * caller's bytes and allocates nothing, for the lamp's packet path; the representation level
+ * Two levels, smoltcp-style. The view level (`CoapView`/`CoapReader`, `CoapWriter`) works in place
+ * over a caller's bytes, for the lamp's packet path: it allocates nothing but the strings asked for
+ * (path, payload); the representation level
  * (`parseCoap`, `emitCoap`) builds plain objects for the gateway and tests. Nothing here throws on
  * hostile bytes: the reader returns false and names the problem in `error`.
  *
@@ -91,22 +92,23 @@ function nibble(v: number): number {
 }
 
 /** A checked view over one CoAP message: after `read` returns true every field is in bounds. The
- * lean part the lamp needs; CoapReader adds string helpers for the gateway. */
+ * lean part the lamp needs; CoapReader adds helpers for the gateway. */
 export class CoapView {
-  buf: Uint8Array = new Uint8Array(0);
-  type = 0;
-  code = 0;
-  mid = 0;
-  tokenOff = 0;
-  tokenLen = 0;
-  optCount = 0;
+  // Set by every `read` (declared only: initial values would be bytes in the board's bundle).
+  declare buf: Uint8Array;
+  declare type: number;
+  declare code: number;
+  declare mid: number;
+  declare tokenOff: number;
+  declare tokenLen: number;
+  declare optCount: number;
+  declare payloadOff: number;
+  declare payloadLen: number;
+  /** Why the last `read` returned false ('' after a successful read). */
+  declare error: string;
   optNum: Int32Array = new Int32Array(MAX_OPTIONS);
   optOff: Int32Array = new Int32Array(MAX_OPTIONS);
   optLen: Int32Array = new Int32Array(MAX_OPTIONS);
-  payloadOff = 0;
-  payloadLen = 0;
-  /** Why the last `read` returned false ('' after a successful read). */
-  error = '';
 
   /** Checks and indexes `buf[off..off+len)`. Returns false (and sets `error`) on any format error. */
   read(buf: Uint8Array, off: number, len: number): boolean {
@@ -173,18 +175,16 @@ export class CoapView {
     return -1;
   }
 
-  /** Whether the Uri-Path options spell exactly `path` ("3311/0/5850"; "" for the root), without
-   * allocating. */
-  uriPathEquals(path: string): boolean {
-    let pos = -1;
-    for (let i = 0; i < this.optCount; i++) {
-      if (this.optNum[i] !== URI_PATH) continue;
-      // Segments after the first are preceded by '/' in `path`.
-      if (pos >= 0 && path.charCodeAt(pos++) !== 47) return false;
-      if (pos < 0) pos = 0;
-      for (let k = 0; k < this.optLen[i]; k++) if (path.charCodeAt(pos++) !== this.buf[this.optOff[i] + k]) return false;
-    }
-    return pos < 0 ? path === '' : pos === path.length;
+  /** Option `i` as an 8-bit string. */
+  optString(i: number): string {
+    return bytesToString(this.buf, this.optOff[i], this.optLen[i]);
+  }
+
+  /** The Uri-Path segments joined with '/' ("3311/0/5850"). */
+  path(): string {
+    let s = '';
+    for (let i = 0; i < this.optCount; i++) if (this.optNum[i] === URI_PATH) s += (s ? '/' : '') + this.optString(i);
+    return s;
   }
 
   /** The payload as an 8-bit string. */
@@ -200,19 +200,22 @@ export class CoapView {
   }
 }
 
-/** A CoapView with string helpers for Uri-Path and Uri-Query (gateway, tests). */
+/** A CoapView with the helpers only the gateway and the tests use. */
 export class CoapReader extends CoapView {
-  /** Option `i` as an 8-bit string. */
-  optString(i: number): string {
-    return bytesToString(this.buf, this.optOff[i], this.optLen[i]);
+  /** Whether the Uri-Path options spell exactly `path` ("3311/0/5850"; "" for the root), without
+   * allocating. */
+  uriPathEquals(path: string): boolean {
+    let pos = -1;
+    for (let i = 0; i < this.optCount; i++) {
+      if (this.optNum[i] !== URI_PATH) continue;
+      // Segments after the first are preceded by '/' in `path`.
+      if (pos >= 0 && path.charCodeAt(pos++) !== 47) return false;
+      if (pos < 0) pos = 0;
+      for (let k = 0; k < this.optLen[i]; k++) if (path.charCodeAt(pos++) !== this.buf[this.optOff[i] + k]) return false;
+    }
+    return pos < 0 ? path === '' : pos === path.length;
   }
 
-  /** The Uri-Path segments joined with '/' ("3311/0/5850"). */
-  path(): string {
-    let s = '';
-    for (let i = 0; i < this.optCount; i++) if (this.optNum[i] === URI_PATH) s += (s ? '/' : '') + this.optString(i);
-    return s;
-  }
 
   /** Value of Uri-Query `name=value` (first match), '' for a bare `name`, null when absent. */
   query(name: string): string | null {
@@ -228,11 +231,12 @@ export class CoapReader extends CoapView {
 /** Builds one CoAP message into a caller's buffer. Options must come in ascending number order;
  * any misuse or overflow makes `end()` return -1 instead of throwing. */
 export class CoapWriter {
-  buf: Uint8Array = new Uint8Array(0);
-  start = 0;
-  pos = 0;
-  lastOpt = 0;
-  ok = true;
+  // Set by every `begin` (declared only, as in CoapView).
+  declare buf: Uint8Array;
+  declare start: number;
+  declare pos: number;
+  declare lastOpt: number;
+  declare ok: boolean;
   /** A numeric option's value, big-endian, before it is copied out. */
   private num = new Uint8Array(4);
 

@@ -56,11 +56,12 @@ let observeSeq = -1;
 /** Executes the request and returns the response code (filling body, format, observeSeq). */
 function serve(hal: Hal, lamp: LampState, from: Addr, port: number): number {
   const r = reader;
+  const path = r.path();
   let res = -1;
   body = '';
   format = observeSeq = -1;
   for (let i = 0; i < r.optCount; i++) if (r.optNum[i] & 1 && KNOWN_CRITICAL.indexOf(r.optNum[i]) < 0) return BAD_OPTION;
-  for (let i = 0; i < resources.length; i++) if (r.uriPathEquals(resources[i].path)) res = i;
+  for (let i = 0; i < resources.length; i++) if (resources[i].path === path) res = i;
   if (res < 0) return NOT_FOUND;
   const resource = resources[res];
   if (r.code === PUT && resource.put) {

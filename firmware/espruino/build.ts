@@ -30,13 +30,13 @@ export const MAX_BUNDLE_BYTES = 12288;
 export const INTERNAL_PROPERTIES = [
   // CoapView / CoapWriter
   'buf', 'type', 'code', 'mid', 'tokenOff', 'tokenLen', 'optCount', 'optNum', 'optOff', 'optLen', 'payloadOff', 'payloadLen',
-  'error', 'read', 'optUint', 'uriPathEquals', 'payloadString', 'tokenEquals',
+  'error', 'read', 'optUint', 'optString', 'path', 'payloadString', 'tokenEquals',
   'start', 'pos', 'lastOpt', 'ok', 'num', 'begin', 'byte', 'bytes', 'option', 'extension', 'payload', 'end',
   // LampState, LampExtra, Observer, Outbound, CachedResponse
   'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
   'cache', 'observers', 'pending', 'seq', 'to', 'token', 'res', 'last', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
   // Resource
-  'path', 'format', 'observable', 'rt', 'iface', 'get', 'put',
+  'format', 'observable', 'rt', 'iface', 'get', 'put',
   // Hal
   'wakeAt', 'light', 'joinGroup', 'saveConfig', 'trusted',
 ];
