@@ -1,0 +1,126 @@
+/**
+ * Issue 8, faults with real processes: the gateway is killed (SIGKILL, no goodbye) under a running
+ * fleet and started again. Everything runs in a network namespace this suite creates: Mosquitto,
+ * `lampnet sim --link tun` (200 lamps) and `lampnet gateway` on its udp6 socket. Commands published
+ * while the gateway is down must be delivered after it comes back (the broker keeps the gateway's
+ * persistent session), and every lamp must be back on MQTT exactly once.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Netns } from '../helpers/netns.js';
+
+const PREFIX = '2001:db8:30::';
+const LAMPS = 200;
+const MQTT_PORT = 18_831;
+
+interface Stats {
+  lamps: number;
+  online: number;
+  offline: number;
+}
+
+let ns: Netns;
+let dir: string;
+
+/** Start a command in the namespace; resolves once a stdout or stderr line matches `ready`. */
+async function start(command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = ns.spawn(command, args);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output += `${line}\n`;
+        if (ready.test(line)) resolve();
+      });
+    }
+    child.once('exit', (code) => reject(new Error(`${command} exited (${code}) before it was ready:\n${output}`)));
+  });
+  return child;
+}
+
+function startGateway(): Promise<ChildProcess> {
+  return start('node', ['dist/cli.js', 'gateway', '--mqtt', `mqtt://127.0.0.1:${MQTT_PORT}`, '--metrics-port', 'off', '--command-hold', '120'], /MQTT/i);
+}
+
+/** Resolve with the first payload on `topic` (retained or new) that `check` accepts. */
+async function until(topic: string, check: (payload: string) => boolean, timeoutS = 60): Promise<string> {
+  const sub = ns.spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', topic, '-W', String(timeoutS)]);
+  let last = '';
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      createInterface({ input: sub.stdout! }).on('line', (line) => {
+        last = line;
+        if (check(line)) resolve(line);
+      });
+      sub.once('exit', () => reject(new Error(`${topic}: no matching message in ${timeoutS} s; last: ${last}`)));
+    });
+  } finally {
+    sub.kill('SIGTERM');
+  }
+}
+
+/** Every retained message under a wildcard, read until the broker has sent them all (-W bounds it). */
+async function retainedUnder(filter: string): Promise<Map<string, string>> {
+  const r = await ns.run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', filter, '-v', '--retained-only', '-W', '3']);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) out.set(line.slice(0, space), line.slice(space + 1));
+  }
+  return out;
+}
+
+async function publish(topic: string, payload: string): Promise<void> {
+  const r = await ns.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-q', '1', '-t', topic, '-m', payload]);
+  if (r.code !== 0) throw new Error(`mosquitto_pub failed: ${r.stderr}`);
+}
+
+beforeAll(async () => {
+  ns = await Netns.create('restart');
+  dir = mkdtempSync(path.join(tmpdir(), 'lampnet-restart-'));
+  const config = path.join(dir, 'mosquitto.conf');
+  writeFileSync(config, [`listener ${MQTT_PORT} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'));
+  await start('mosquitto', ['-c', config], /running|Opening ipv4 listen socket/i);
+  await start('node', ['dist/cli.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(LAMPS), '--lifetime', '20'], /^ready$/);
+}, 120_000);
+
+afterAll(async () => {
+  await ns?.delete();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the gateway killed and restarted under a running fleet', () => {
+  it('comes back with every lamp once, delivers the commands sent while it was down, and loses no state', async () => {
+    let gateway = await startGateway();
+    await until('lampnet/stats', (p) => (JSON.parse(p) as Stats).online === LAMPS);
+    await publish('lampnet/lamps/5/set', '{"on":true,"level":30}');
+    await until('lampnet/lamps/5/state', (p) => JSON.parse(p).level === 30);
+
+    gateway.kill('SIGKILL');
+    await until('lampnet/gateway/status', (p) => p === 'offline');
+    // Sent while no gateway is there: the broker holds them in the gateway's persistent session.
+    await publish('lampnet/lamps/6/set', 'OFF');
+    await publish('lampnet/lamps/7/set', '55');
+
+    gateway = await startGateway();
+    await until('lampnet/gateway/status', (p) => p === 'online');
+    await until('lampnet/lamps/6/state', (p) => JSON.parse(p).on === false);
+    await until('lampnet/lamps/7/state', (p) => JSON.parse(p).level === 55);
+    await until('lampnet/stats', (p) => {
+      const s = JSON.parse(p) as Stats;
+      return s.online === LAMPS && s.lamps === LAMPS;
+    });
+
+    const states = await retainedUnder('lampnet/lamps/+/state');
+    expect(states.size).toBe(LAMPS);
+    for (let n = 1; n <= LAMPS; n++) expect(states.has(`lampnet/lamps/${n}/state`), `lamp ${n}`).toBe(true);
+    // State from before the crash survived it.
+    expect(JSON.parse(states.get('lampnet/lamps/5/state')!)).toMatchObject({ on: true, level: 30 });
+    const availability = await retainedUnder('lampnet/lamps/+/availability');
+    expect([...availability.values()].filter((v) => v === 'online')).toHaveLength(LAMPS);
+  }, 180_000);
+});
