@@ -124,6 +124,32 @@ describe('a dense fleet on the memory link', () => {
     expect(seen.get('42')).toBe(`${PREFIX}2a`);
   });
 
+  it('a rebooted lamp restores its persisted default level and groups and registers again', async () => {
+    const { sim, clock } = await fleet({ lamps: 100, bootJitterMs: 100 });
+    const lamp = `${PREFIX}2a`;
+    const put = request(PUT, 'cfg', '{"defaultLevel":30,"groups":"plaza"}');
+    const withFormat = parseCoap(put)!;
+    withFormat.options.push({ num: 12, value: Uint8Array.of(50) });
+    withFormat.options.sort((a, b) => a.num - b.num);
+    expect((await coap(sim, lamp, emitCoap(withFormat))).code).toBe(68);
+
+    const registrations: string[] = [];
+    const endpoint = sim.gatewayEndpoint(5683);
+    endpoint.onMessage((_from, _port, data) => {
+      const ep = parseCoap(data)?.options.find((o) => o.num === 15 && o.value[0] === 0x65);
+      if (ep) registrations.push(new TextDecoder().decode(ep.value));
+    });
+    sim.fleet.kill(42);
+    sim.fleet.revive(42);
+    sim.fleet.scheduler.advance(clock, 200);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(sim.fleet.lamp(42)!.level).toBe(30);
+    expect(sim.fleet.groupMembers('plaza')).toEqual([42]);
+    expect(sim.fleet.groupMembers('street-1')).not.toContain(42);
+    expect(registrations).toContain('ep=42');
+  });
+
   it('a group command by multicast reaches every lamp of the street and no other', async () => {
     const { sim, link } = await fleet({ lamps: 300, streetSize: 100 });
     link.inject(udpPacket({ src: sim.gateway, dst: groupAddress('street-2'), srcPort: 5683, payload: request(PUT, '3311/0/5850', '0', NON, 77) }));
