@@ -78,7 +78,7 @@ client.on('connect', () => {
   client.subscribe(SUBSCRIPTIONS, { qos: 0 });
 });
 client.on('reconnect', () => setPill('conn', 'reconnecting…', 'warn'));
-client.on('offline', () => setPill('conn', 'disconnected', 'bad'));
+client.on('close', () => setPill('conn', 'disconnected', 'bad'));
 client.on('error', (err) => log(`broker: ${err.message}`, 'bad'));
 
 client.on('message', (topic, payload) => {

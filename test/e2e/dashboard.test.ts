@@ -156,5 +156,12 @@ describe('the dashboard of lampnet up --lamps 1000', () => {
     await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'dashboard.png') });
     if (process.env.LAMPNET_UPDATE_DOCS === '1') await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png') });
     expect(existsSync(path.join(ROOT, 'test-artifacts', 'dashboard.png'))).toBe(true);
+  }, 120_000);
+
+  test('SIGTERM stops lampnet up with exit code 0, and the page notices the broker is gone', async () => {
+    city.signal('SIGTERM');
+    expect(await city.exited).toEqual({ code: 0, signal: null });
+    await city.waitForLine(/^lampnet up: stopped$/, 1000);
+    await expect.poll(() => page.locator('#conn').textContent(), { timeout: 30_000 }).not.toBe('connected');
   });
 });
