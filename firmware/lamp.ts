@@ -198,13 +198,19 @@ export function endpointName(lamp: LampState): string {
   return lamp.cfg.id || String(lamp.n);
 }
 
+/** A config of the defaults overlaid with `stored`'s fields, nulls skipped (JSON stores NaN as
+ * null): restores a persisted config, or copies one. */
+export function configFrom(stored: Partial<LampConfig>): LampConfig {
+  const config = defaultConfig('') as unknown as Record<string, unknown>;
+  const src = stored as Record<string, unknown>;
+  for (const k in src) if (src[k] !== null) config[k] = src[k];
+  return config as unknown as LampConfig;
+}
+
 /** The lamp's config, copied first if it may be shared, so it can be changed for this lamp only. */
 export function ownConfig(lamp: LampState): LampConfig {
   if (!lamp.own) {
-    const copy = defaultConfig('');
-    const src = lamp.cfg as unknown as Record<string, unknown>;
-    for (const k in src) (copy as unknown as Record<string, unknown>)[k] = src[k];
-    lamp.cfg = copy;
+    lamp.cfg = configFrom(lamp.cfg);
     lamp.own = 1;
   }
   return lamp.cfg;

@@ -11,7 +11,7 @@
  */
 import type { Addr, Hal } from '../hal.js';
 import type { LampConfig, LampState } from '../lamp.js';
-import { defaultConfig } from '../lamp.js';
+import { configFrom } from '../lamp.js';
 import { wake } from '../core.js';
 import { COAP_PORT } from '../protocol.js';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
@@ -69,34 +69,32 @@ function log(message: string): void {
 }
 
 /** Cancels a timeout or an interval (Espruino, like Node, clears both alike); returns the
- * cleared handle's new value. */
+ * cleared handle's new value. Never passes null on: Espruino's clearTimeout() without a handle
+ * clears every timer. */
 export function clearTimer(timer: unknown): null {
   if (timer !== null) clearTimeout(timer as ReturnType<typeof setTimeout>);
   return null;
 }
 
+/** The board's stored config; without one the lamp runs on defaults, standalone. */
 export function loadBoardConfig(): BoardConfig {
   const stored = require('Storage').readJSON(CONFIG_FILE, true) as BoardConfig | undefined;
-  if (!stored) log('no ' + CONFIG_FILE + ': defaults, standalone');
+  if (!stored) log('no ' + CONFIG_FILE);
   return stored || { lamp: {} };
 }
 
 /** The lamp's configuration: the defaults, overlaid with what the board stored. */
 export function lampConfig(board: BoardConfig): LampConfig {
-  const config = defaultConfig(board.lamp.id || getSerial());
-  const stored = board.lamp as Record<string, unknown>;
-  const target = config as unknown as Record<string, unknown>;
-  for (const key in stored) if (stored[key] !== null) target[key] = stored[key];
+  const config = configFrom(board.lamp);
+  config.id = config.id || getSerial();
   return config;
-}
-
-function setOutput(pin: string | number, level: number): void {
-  output = level;
-  analogWrite(pin, level / 100);
 }
 
 export function createHal(board: BoardConfig): Hal {
   const pin = board.pin === undefined ? DEFAULT_PIN : board.pin;
+  function setOutput(level: number): void {
+    analogWrite(pin, (output = level) / 100);
+  }
   const hal: Hal = {
     now: function () {
       return Date.now();
@@ -104,29 +102,27 @@ export function createHal(board: BoardConfig): Hal {
     wakeAt: function (lamp: LampState, atMs: number) {
       wakeTimer = clearTimer(wakeTimer);
       // `< Infinity` is also false for NaN: a bad deadline disarms instead of spinning.
-      if (!(atMs < Infinity)) return;
-      wakeTimer = setTimeout(function () {
-        wakeTimer = null;
-        wake(hal, lamp);
-      }, Math.max(0, atMs - Date.now()));
+      if (atMs < Infinity) {
+        wakeTimer = setTimeout(function () {
+          wakeTimer = null;
+          wake(hal, lamp);
+        }, Math.max(0, atMs - Date.now()));
+      }
     },
     light: function (_lamp: LampState, level: number, fadeMs: number) {
-      fadeTimer = clearTimer(fadeTimer);
-      if (fadeMs <= 0) {
-        setOutput(pin, level);
-        return;
-      }
       const from = output;
       const start = Date.now();
+      fadeTimer = clearTimer(fadeTimer);
+      if (fadeMs <= 0) return setOutput(level);
       fadeTimer = setInterval(function () {
         const progress = Math.min(1, (Date.now() - start) / fadeMs);
-        setOutput(pin, from + (level - from) * progress);
+        setOutput(from + (level - from) * progress);
         if (progress === 1) fadeTimer = clearTimer(fadeTimer);
       }, FADE_STEP_MS);
     },
     send: function (_lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number) {
       // Espruino sockets send 8-bit strings; E.toString copies, as the HAL contract requires.
-      if (socket && socketBoundFlag) socket.send(E.toString(data.subarray(0, len)), port, to as string);
+      if (socketBoundFlag) socket!.send(E.toString(data.subarray(0, len)), port, to as string);
     },
     // Espruino is IPv4-only and has no multicast membership: the gateway fans group commands out
     // to each member lamp by unicast, so there is nothing to join on a board.
@@ -152,43 +148,35 @@ export function createHal(board: BoardConfig): Hal {
   return hal;
 }
 
-function wifiModule(): EspruinoWifi | null {
-  try {
-    return require('Wifi');
-  } catch (e) {
-    // Boards without Wifi (and Espruino for Linux) have no such module.
-    return null;
-  }
-}
-
 /** Joins the configured Wifi network (retrying until it answers), starts SNTP, then calls `onUp`;
  * calls it at once when there is no Wifi to join. */
 export function joinNetwork(board: BoardConfig, onUp: () => void): void {
-  const wifi = wifiModule();
-  const ssid = board.wifi;
-  if (!wifi || !ssid) {
-    onUp();
-    return;
-  }
+  let wifi: EspruinoWifi | null = null;
   const started = epoch;
-  wifi.connect(ssid, { password: board.password }, function (err) {
+  try {
+    wifi = require('Wifi');
+  } catch (e) {
+    // Boards without Wifi (and Espruino for Linux) have no such module.
+  }
+  if (!wifi || !board.wifi) return onUp();
+  const w = wifi;
+  w.connect(board.wifi, { password: board.password }, function (err) {
     if (started !== epoch) return;
     if (err) {
-      log('Wifi "' + ssid + '": ' + err + '; retrying');
+      log('Wifi: ' + err);
       wifiRetryTimer = setTimeout(function () {
         joinNetwork(board, onUp);
       }, WIFI_RETRY_MS);
-      return;
+    } else {
+      if (board.ntp && w.setSNTP) w.setSNTP(board.ntp, 'UTC0');
+      onUp();
     }
-    if (board.ntp && wifi.setSNTP) wifi.setSNTP(board.ntp, 'UTC0');
-    onUp();
   });
 }
 
 /** Opens the lamp's CoAP socket on UDP 5683 and calls `onBound` once it is bound. */
 export function openSocket(onDatagram: (from: string, port: number, data: Uint8Array) => void, onBound: () => void): void {
-  const s = require('dgram').createSocket('udp4');
-  socket = s;
+  const s = (socket = require('dgram').createSocket('udp4'));
   s.on('message', function (msg, info) {
     onDatagram(info.address, info.port, E.toUint8Array(msg));
   });

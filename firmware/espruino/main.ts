@@ -6,7 +6,7 @@
  * later power-up. So the lamp starts at load and on `init`, guarded to start once, and stops fully
  * on `kill`, so that the saved state holds no dead socket or stale timer and `init` starts afresh.
  */
-import { boot, halt, receive } from '../core.js';
+import { boot, receive } from '../core.js';
 import type { Hal } from '../hal.js';
 import { createLamp, type LampState } from '../lamp.js';
 import type { BoardConfig } from './board-config.js';
@@ -21,7 +21,6 @@ const BOOT_WAIT_POLLS = 60;
 const BOOT_POLL_MS = 1000;
 const MEMORY_LOG_MS = 600000;
 
-let running = false;
 let board: BoardConfig = { lamp: {} };
 let hal: Hal | null = null;
 let lamp: LampState | null = null;
@@ -32,23 +31,19 @@ let pollsLeft = 0;
 /** Boots the lamp once the socket is bound and the clock is set (the schedule and the energy meter
  * need wall-clock time), or when the wait runs out. */
 function bootWhenReady(): void {
-  if (!hal || lamp) return;
-  const ready = socketBound() && Date.now() > CLOCK_SET_AFTER_MS;
-  if (!ready && pollsLeft-- > 0) return;
+  if (!hal || lamp || (!(socketBound() && Date.now() > CLOCK_SET_AFTER_MS) && pollsLeft-- > 0)) return;
   bootPoll = clearTimer(bootPoll);
-  lamp = createLamp(lampConfig(board), 0);
-  boot(hal, lamp);
+  boot(hal, (lamp = createLamp(lampConfig(board), 0)));
   logMemory();
   memoryLog = setInterval(logMemory, MEMORY_LOG_MS);
 }
 
 function deliver(from: string, port: number, data: Uint8Array): void {
-  if (hal && lamp) receive(hal, lamp, from, port, data, data.length);
+  if (lamp) receive(hal!, lamp, from, port, data, data.length);
 }
 
 function start(): void {
-  if (running) return;
-  running = true;
+  if (hal) return;
   board = loadBoardConfig();
   hal = createHal(board);
   pollsLeft = BOOT_WAIT_POLLS;
@@ -58,14 +53,13 @@ function start(): void {
   });
 }
 
+/** Stops everything the lamp runs on; the light keeps its level through save(), and `init` boots
+ * the lamp afresh from its stored config. */
 function stop(): void {
-  if (hal && lamp) halt(hal, lamp);
   bootPoll = clearTimer(bootPoll);
   memoryLog = clearTimer(memoryLog);
   releaseBoard();
-  lamp = null;
-  hal = null;
-  running = false;
+  lamp = hal = null;
 }
 
 onLifecycle(start, stop);
