@@ -48,10 +48,10 @@ export async function startCity(simOptions: SimOptions, gatewayOptions: GatewayO
 }
 
 /**
- * `--http-port` is what the issue calls the dashboard's port. The dashboard is served by the same
- * HTTP server that carries MQTT over WebSocket (the page connects back to the origin it came from,
- * so one port is all a browser or a firewall rule needs); `--http-port` therefore names that port,
- * an alias of `--ws-port`.
+ * The port of the web server. `--http-port` is the name someone looking for the dashboard tries;
+ * the dashboard is served by the same HTTP server that carries MQTT over WebSocket (the page
+ * connects back to the origin it came from, so one port is all a browser, a firewall rule or a
+ * proxy needs), so `--http-port` is an alias of `--ws-port`, and the two may not disagree.
  */
 function webPort(cmd: Command, raw: Record<string, unknown>): string {
   const http = raw.httpPort as string | undefined;
