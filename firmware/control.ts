@@ -47,18 +47,23 @@ export function applyCommand(hal: Hal, lamp: LampState, on: number, level: numbe
   return changed;
 }
 
+/** Finds the next schedule edge; returns the level the schedule asks for now (0: off), or -1
+ * without a schedule. */
+function scheduleNow(lamp: LampState, t: number): number {
+  lamp.edge = nextEdge(lamp.cfg, t);
+  return lamp.edge < Infinity ? scheduledLevel(lamp.cfg, t) : -1;
+}
+
 /** A schedule edge (or a schedule change): apply what the schedule asks for now, ending any manual
  * override, and find the next edge. */
 export function applySchedule(hal: Hal, lamp: LampState, t: number): boolean {
-  lamp.edge = nextEdge(lamp.cfg, t);
-  if (lamp.edge === Infinity) return false;
-  const level = scheduledLevel(lamp.cfg, t);
-  return applyCommand(hal, lamp, level > 0 ? 1 : 0, level > 0 ? level : -1, -1);
+  const level = scheduleNow(lamp, t);
+  return level >= 0 && applyCommand(hal, lamp, level > 0 ? 1 : 0, level > 0 ? level : -1, -1);
 }
 
 export function applyFault(hal: Hal, lamp: LampState, fault: boolean): boolean {
-  if (lamp.fault === (fault ? 1 : 0)) return false;
-  lamp.fault = fault ? 1 : 0;
+  if (lamp.fault === +fault) return false;
+  lamp.fault = +fault;
   updateOutput(hal, lamp, hal.now(), 0);
   changes++;
   return true;
@@ -67,19 +72,15 @@ export function applyFault(hal: Hal, lamp: LampState, fault: boolean): boolean {
 /** Power-up: the light as the schedule says when one is configured, else as cfg.powerOn says. */
 export function applyPowerOn(hal: Hal, lamp: LampState, t: number): void {
   const cfg = lamp.cfg;
+  const restore = cfg.powerOn === 2;
+  const level = scheduleNow(lamp, t);
   // A reboot without a power cut: meter up to now before the output restarts.
   if (lamp.up) integrate(lamp, t);
   lamp.up = 1;
   lamp.t0 = lamp.t1 = t;
   lamp.out0 = lamp.out1 = 0;
-  lamp.on = cfg.powerOn === 2 ? cfg.lastOn : cfg.powerOn === 1 ? 1 : 0;
-  lamp.level = cfg.powerOn === 2 ? cfg.lastLevel : cfg.defaultLevel;
-  lamp.edge = nextEdge(cfg, t);
-  if (lamp.edge !== Infinity) {
-    const level = scheduledLevel(cfg, t);
-    lamp.on = level > 0 ? 1 : 0;
-    if (level > 0) lamp.level = level;
-  }
+  lamp.on = level < 0 ? (restore ? cfg.lastOn : cfg.powerOn) : level > 0 ? 1 : 0;
+  lamp.level = level > 0 ? level : restore ? cfg.lastLevel : cfg.defaultLevel;
   updateOutput(hal, lamp, t, 0);
 }
 
