@@ -33,6 +33,10 @@ const LOOKS = 105;
  * every lamp; 100,000 retained states arrive over several seconds). */
 const RELAYOUT_MS = 400;
 
+/** Room for street names left of the map (CSS px), used when lamps are at least LABELLED_CELL. */
+const LABEL_MARGIN = 64;
+const LABELLED_CELL = 10;
+
 /** The light of a lamp at `level` percent: a warm amber that brightens with the level. */
 export function lampColor(level: number): Rgb {
   const t = (Math.max(0, Math.min(100, level)) / 100) ** 0.8;
@@ -117,6 +121,8 @@ export class CityMap {
   private selected: string | null = null;
   private hovered = -1;
   private ratio = 1;
+  /** Whether the layout left room for street names. */
+  private labelled = false;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -166,6 +172,7 @@ export class CityMap {
     if (group === this.selected) return;
     this.selected = group;
     this.store.markAllDirty();
+    this.drawOverlay();
   }
 
   /** The slot of the lamp under a mouse event, or -1. */
@@ -195,6 +202,7 @@ export class CityMap {
   private drawOverlay(): void {
     const ctx = this.overlayCtx;
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    if (this.layout !== null && this.labelled) this.drawLabels(ctx, this.layout);
     if (this.hovered < 0 || this.layout === null) return;
     const p = this.store.place[this.hovered];
     if (p < 0) return;
@@ -208,6 +216,30 @@ export class CityMap {
     ctx.stroke();
   }
 
+  /** The layout for the canvas, with a margin for street names on the left when the lamps are
+   * big and the streets form one column (smaller lamps leave no room to name a street). */
+  private layoutWithLabels(places: number, width: number, height: number): CityLayout {
+    const margin = Math.round(LABEL_MARGIN * this.ratio);
+    const labelled = layoutCity(places, this.streetLen, width - margin, height);
+    this.labelled = labelled.columns === 1 && labelled.cell >= LABELLED_CELL * this.ratio;
+    if (!this.labelled) return layoutCity(places, this.streetLen, width, height);
+    return { ...labelled, x0: labelled.x0 + margin, width: labelled.width + margin };
+  }
+
+  /** Street names left of the streets (`street-<k>`, as the simulator names its groups). */
+  private drawLabels(ctx: CanvasRenderingContext2D, l: CityLayout): void {
+    const streets = Math.ceil(this.store.places / this.streetLen);
+    ctx.font = `${Math.round(11 * this.ratio)}px system-ui, sans-serif`;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (let k = 0; k < streets; k++) {
+      const { x, y } = placeOrigin(l, k * this.streetLen);
+      const name = `street-${k + 1}`;
+      ctx.fillStyle = name === this.selected ? 'rgb(125, 211, 252)' : 'rgb(91, 103, 128)';
+      ctx.fillText(name, x - Math.round(10 * this.ratio), y + (l.sides * l.cell + l.road) / 2);
+    }
+  }
+
   /** (Re)compute the layout for the current canvas size and lamps, then redraw every lamp. */
   private place(): void {
     const store = this.store;
@@ -216,14 +248,17 @@ export class CityMap {
     this.ratio = window.devicePixelRatio || 1;
     const width = Math.max(1, Math.floor(box.clientWidth * this.ratio));
     const height = Math.max(1, Math.floor(box.clientHeight * this.ratio));
-    const layout = layoutCity(Math.max(1, places), this.streetLen, width, height);
+    const layout = this.layoutWithLabels(Math.max(1, places), width, height);
     const same = this.layout !== null && this.image !== null && this.image.width === layout.width && this.image.height === layout.height &&
       this.layout.cell === layout.cell && this.layout.columns === layout.columns && this.layout.rows === layout.rows &&
       this.layout.x0 === layout.x0 && this.layout.y0 === layout.y0 && this.layout.sides === layout.sides;
     this.rebuildIndex(places);
     this.placesLaidOut = places;
     store.markAllDirty();
-    if (same) return;
+    if (same) {
+      this.drawOverlay(); // the street names, for streets that just appeared
+      return;
+    }
     this.layout = layout;
     for (const c of [this.canvas, this.overlay]) {
       c.width = layout.width;
