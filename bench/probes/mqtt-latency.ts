@@ -55,9 +55,17 @@ runMain(async () => {
   await client.subscribeAsync(['lampnet/lamps/+/state', 'bench/echo/#'], { qos: 0 });
   // The retained states arrive first; let them pass before measuring.
   await new Promise((resolve) => setTimeout(resolve, 1000 + lamps / 10));
+  /** Each run starts from a quiet gateway: nothing left to publish from the one before. */
+  const quiet = async (): Promise<void> => {
+    let backlog = Infinity;
+    const poll = setInterval(() => void gatewayGauges(system.gateway).then((g) => { backlog = g.lampnet_gateway_publish_backlog ?? 0; }), 50);
+    await until(() => backlog === 0, 30_000, () => `publish backlog ${backlog}`).catch(() => undefined);
+    clearInterval(poll);
+  };
 
   let round = 0;
   const run = async (rate: number, kind: 'lamp' | 'echo'): Promise<RunResult> => {
+    await quiet();
     latencies = [];
     const total = Math.round(rate * seconds);
     const started = performance.now();
