@@ -24,7 +24,7 @@ import { describeMachine } from './machine.js';
 import { benchSourceDir, buildNative } from './native.js';
 import { Report } from './report.js';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'staleness', 'firmware', 'sparse'] as const;
+const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'sparse', 'staleness'] as const;
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -100,9 +100,10 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
   }
   if (only.has('boot')) await measureBoot(report, quick ? [10_000] : [10_000, 100_000, 1_000_000]);
   if (only.has('mqtt')) await measureMqtt(report, quick ? { lamps: 5000, rates: [1000, 10_000], seconds: 0.5 } : { lamps: 10_000, rates: [1000, 10_000], seconds: 5 }, cpuProf);
-  if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);
   if (only.has('firmware')) await measureFirmware(report);
   if (only.has('sparse')) await measureSparse(report, quick ? 10_000 : 1_000_000);
+  // Last: a million lamps registering through the gateway is the longest step of the run.
+  if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);
 }
 
 function positive(text: string | undefined, name: string): number {
