@@ -1289,8 +1289,9 @@ async function main(argv: string[]): Promise<number> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv).then((code) => { process.exitCode = code; }, (e: Error) => {
-    // Only setting up can fail here (bad options); the run itself reports its failures.
-    console.error(`fuzz: ${e.message}`);
+    // Only setting up can fail here; the run itself reports its failures. A bad option is an Error
+    // that names it; anything else (a TypeError in a fleet's boot) needs its stack.
+    console.error(`fuzz: ${e.constructor === Error ? e.message : e.stack}`);
     process.exitCode = 1;
   });
 }
