@@ -3,8 +3,8 @@
  * faults and power-up. Each returns whether anything changed; the caller then publishes the change
  * (observers and gateway, see observe.ts), so this file stays free of networking.
  */
-import type { Hal } from './hal.js';
-import { integrate, ownConfig, steer, targetOutput, type LampState } from './lamp.js';
+import { hal, lamp, time } from './context.js';
+import { integrate, ownConfig, steer, targetOutput } from './lamp.js';
 import { nextEdge, scheduledLevel } from './schedule.js';
 
 /** Counts changes of the lamp's published state, so a caller can tell whether a request changed
@@ -20,73 +20,72 @@ export function noteChange(): void {
 }
 
 /** Drives the light towards what the commanded state asks for. */
-function updateOutput(hal: Hal, lamp: LampState, t: number, fadeMs: number): boolean {
+function updateOutput(fadeMs: number): boolean {
   const target = targetOutput(lamp);
-  if (!steer(lamp, t, target, fadeMs)) return false;
-  hal.light(lamp, target, lamp.t1 - t);
+  if (!steer(lamp, time, target, fadeMs)) return false;
+  hal.light(lamp, target, lamp.t1 - time);
   return true;
 }
 
 /** Sets on (0/1, or -1 to keep) and level (0–100, or -1 to keep), fading over fadeMs (-1: the
  * configured default). The schedule acts only at its edges, so a command holds until the next one. */
-export function applyCommand(hal: Hal, lamp: LampState, on: number, level: number, fadeMs: number): boolean {
-  const t = hal.now();
+export function applyCommand(on: number, level: number, fadeMs: number): boolean {
+  const cfg = lamp.cfg;
   const wasOn = lamp.on;
   const wasLevel = lamp.level;
   if (on >= 0) lamp.on = on ? 1 : 0;
   if (level >= 0) lamp.level = Math.round(Math.min(100, level));
-  const moved = updateOutput(hal, lamp, t, fadeMs < 0 ? lamp.cfg.fadeMs : fadeMs);
-  const changed = moved || wasOn !== lamp.on || wasLevel !== lamp.level;
+  const changed = updateOutput(fadeMs < 0 ? cfg.fadeMs : fadeMs) || wasOn !== lamp.on || wasLevel !== lamp.level;
   if (changed) changes++;
-  if (changed && lamp.cfg.powerOn === 2 && (lamp.cfg.lastOn !== lamp.on || lamp.cfg.lastLevel !== lamp.level)) {
-    const cfg = ownConfig(lamp);
-    cfg.lastOn = lamp.on;
-    cfg.lastLevel = lamp.level;
-    hal.saveConfig(lamp, cfg);
+  if (changed && cfg.powerOn === 2 && (cfg.lastOn !== lamp.on || cfg.lastLevel !== lamp.level)) {
+    const own = ownConfig(lamp);
+    own.lastOn = lamp.on;
+    own.lastLevel = lamp.level;
+    hal.saveConfig(lamp, own);
   }
   return changed;
 }
 
 /** Finds the next schedule edge; returns the level the schedule asks for now (0: off), or -1
  * without a schedule. */
-function scheduleNow(lamp: LampState, t: number): number {
-  lamp.edge = nextEdge(lamp.cfg, t);
-  return lamp.edge < Infinity ? scheduledLevel(lamp.cfg, t) : -1;
+function scheduleNow(): number {
+  lamp.edge = nextEdge(lamp.cfg, time);
+  return lamp.edge < Infinity ? scheduledLevel(lamp.cfg, time) : -1;
 }
 
 /** A schedule edge (or a schedule change): apply what the schedule asks for now, ending any manual
  * override, and find the next edge. */
-export function applySchedule(hal: Hal, lamp: LampState, t: number): boolean {
-  const level = scheduleNow(lamp, t);
-  return level >= 0 && applyCommand(hal, lamp, level > 0 ? 1 : 0, level > 0 ? level : -1, -1);
+export function applySchedule(): boolean {
+  const level = scheduleNow();
+  return level >= 0 && applyCommand(level > 0 ? 1 : 0, level > 0 ? level : -1, -1);
 }
 
-export function applyFault(hal: Hal, lamp: LampState, fault: boolean): boolean {
+export function applyFault(fault: boolean): boolean {
   if (lamp.fault === +fault) return false;
   lamp.fault = +fault;
-  updateOutput(hal, lamp, hal.now(), 0);
+  updateOutput(0);
   changes++;
   return true;
 }
 
 /** Power-up: the light as the schedule says when one is configured, else as cfg.powerOn says. */
-export function applyPowerOn(hal: Hal, lamp: LampState, t: number): void {
+export function applyPowerOn(): void {
   const cfg = lamp.cfg;
   const restore = cfg.powerOn === 2;
-  const level = scheduleNow(lamp, t);
+  const level = scheduleNow();
   // A reboot without a power cut: meter up to now before the output restarts.
-  if (lamp.up) integrate(lamp, t);
+  if (lamp.up) integrate(lamp, time);
   lamp.up = 1;
-  lamp.t0 = lamp.t1 = t;
+  lamp.t0 = lamp.t1 = time;
   lamp.out0 = lamp.out1 = 0;
   lamp.on = level < 0 ? (restore ? cfg.lastOn : cfg.powerOn) : level > 0 ? 1 : 0;
   lamp.level = level > 0 ? level : restore ? cfg.lastLevel : cfg.defaultLevel;
-  updateOutput(hal, lamp, t, 0);
+  updateOutput(0);
 }
 
 /** Power cut: the light goes dark and the meters stop. */
-export function applyPowerOff(hal: Hal, lamp: LampState, t: number): void {
-  steer(lamp, t, 0, 0);
+export function applyPowerOff(): void {
+  steer(lamp, time, 0, 0);
   lamp.up = 0;
   lamp.edge = Infinity;
   hal.light(lamp, 0, 0);

@@ -6,6 +6,7 @@
  * Platform contract (hal.ts): one HAL for many lamps, every call names the lamp; the core never
  * keeps a timer, socket or closure per lamp.
  */
+import { enter, hal as current, lamp as active, time } from './context.js';
 import { ACK, CON, EMPTY, RST } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
@@ -22,37 +23,38 @@ export interface LampCommand {
   fadeMs?: number;
 }
 
-/** Arms the platform timer for the lamp's earliest deadline (only if it moved), after releasing an
- * emptied transient record (expireCache). */
-function arm(hal: Hal, lamp: LampState, t: number): void {
-  const next = lamp.up ? Math.min(lamp.edge, registrationWake(lamp), expireCache(lamp, t), lamp.t1 > lamp.t0 ? lamp.t1 : Infinity) : Infinity;
-  if (next !== lamp.wake) hal.wakeAt(lamp, (lamp.wake = next));
+/** Ends an entry point: arms the platform timer for the lamp's earliest deadline (only if it moved),
+ * after releasing an emptied transient record (expireCache). */
+function arm(): void {
+  const lamp = active;
+  const next = lamp.up ? Math.min(lamp.edge, registrationWake(), expireCache(), lamp.t1 > lamp.t0 ? lamp.t1 : Infinity) : Infinity;
+  if (next !== lamp.wake) current.wakeAt(lamp, (lamp.wake = next));
 }
 
 /** Power-on: light per the schedule or cfg.powerOn, join the groups, register after the jitter. */
 export function boot(hal: Hal, lamp: LampState): void {
-  const t = hal.now();
+  enter(hal, lamp);
   lamp.ex = null;
   lamp.mid = Math.floor(hal.random() * 65536);
-  applyPowerOn(hal, lamp, t);
-  joinGroups(hal, lamp);
-  startRegistration(hal, lamp, t);
+  applyPowerOn();
+  joinGroups();
+  startRegistration();
   lamp.wake = NaN;
-  arm(hal, lamp, t);
+  arm();
 }
 
 /** Sends an empty message of `type` (RST, or ACK) for the message id in `reader`. */
-function sendEmpty(hal: Hal, lamp: LampState, from: Addr, port: number, type: number): void {
+function sendEmpty(from: Addr, port: number, type: number): void {
   writer.begin(sendBuf, 0, type, EMPTY, reader.mid, null, 0, 0);
-  sendWritten(hal, lamp, from, port);
+  sendWritten(from, port);
 }
 
 /** One UDP datagram to the lamp's CoAP port. `multicast`: it was sent to one of the lamp's groups
  * (executed, never answered). Returns null when handled, or why it was dropped. */
 export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, data: Uint8Array, len: number, multicast?: boolean): string | null {
   if (!lamp.up) return BRIEF ? 'down' : 'lamp ' + lamp.n + ' is not powered';
+  enter(hal, lamp);
   const r = reader;
-  const t = hal.now();
   const ok = r.read(data, 0, len);
   const fromGateway = from === hal.gateway(lamp);
   let dropped: string | null = null;
@@ -63,36 +65,36 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
     dropped = r.error;
     rejected = len >= 4 && data[0] >> 6 === 1;
   } else if (r.type >= ACK) {
-    if (!(fromGateway && registrationReply(hal, lamp, t)) && !(r.type === RST && observerReset(lamp, from, r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
+    if (!(fromGateway && registrationReply()) && !(r.type === RST && observerReset(from, r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
   } else if (r.code === EMPTY) rejected = true;
-  else if (r.code < 32) handleRequest(hal, lamp, from, port, !!multicast, t);
-  else if (fromGateway && registrationReply(hal, lamp, t)) {
+  else if (r.code < 32) handleRequest(from, port, !!multicast);
+  else if (fromGateway && registrationReply()) {
     // A separate response to the lamp's request: acknowledge it if it is confirmable.
-    if (r.type === CON) sendEmpty(hal, lamp, from, port, ACK);
+    if (r.type === CON) sendEmpty(from, port, ACK);
   } else {
     dropped = BRIEF ? 'unmatched' : 'CoAP response ' + r.code + ' matches no request';
     rejected = true;
   }
-  if (rejected && r.type === CON && !multicast) sendEmpty(hal, lamp, from, port, RST);
-  arm(hal, lamp, t);
+  if (rejected && r.type === CON && !multicast) sendEmpty(from, port, RST);
+  arm();
   return dropped;
 }
 
 /** The lamp's timer fired: schedule edge, fade end, retransmission, refresh, cache expiry. */
 export function wake(hal: Hal, lamp: LampState): void {
-  const t = hal.now();
   lamp.wake = NaN;
   if (!lamp.up) return;
+  enter(hal, lamp);
   let changed = false;
-  if (t >= lamp.edge) changed = applySchedule(hal, lamp, t);
-  if (lamp.t1 > lamp.t0 && t >= lamp.t1) {
+  if (time >= lamp.edge) changed = applySchedule();
+  if (lamp.t1 > lamp.t0 && time >= lamp.t1) {
     // The fade ended: the power reading moved, report it.
-    integrate(lamp, t);
+    integrate(lamp, time);
     changed = true;
   }
-  if (changed) publish(hal, lamp);
-  registrationDue(hal, lamp, t);
-  arm(hal, lamp, t);
+  if (changed) publish();
+  registrationDue();
+  arm();
 }
 
 /** Whether the lamp answers ICMPv6 echo: while powered, or with pingWhen=1 only while lit. */
@@ -108,25 +110,27 @@ export function readState(hal: Hal, lamp: LampState): LampSnapshot {
 /** Local control (a button, the simulator's console): overrides the schedule until its next edge. */
 export function command(hal: Hal, lamp: LampState, cmd: LampCommand): void {
   if (!lamp.up) return;
-  const on = cmd.on === undefined ? -1 : cmd.on ? 1 : 0;
-  if (applyCommand(hal, lamp, on, cmd.level === undefined ? -1 : cmd.level, cmd.fadeMs === undefined ? -1 : cmd.fadeMs)) publish(hal, lamp);
-  arm(hal, lamp, hal.now());
+  enter(hal, lamp);
+  if (applyCommand(cmd.on === undefined ? -1 : +cmd.on, cmd.level === undefined ? -1 : cmd.level, cmd.fadeMs === undefined ? -1 : cmd.fadeMs)) publish();
+  arm();
 }
 
 /** The driver fails (the light will not turn on) or is repaired. */
 export function setFault(hal: Hal, lamp: LampState, fault: boolean): void {
   if (!lamp.up) {
-    lamp.fault = fault ? 1 : 0;
+    lamp.fault = +fault;
     return;
   }
-  if (applyFault(hal, lamp, fault)) publish(hal, lamp);
-  arm(hal, lamp, hal.now());
+  enter(hal, lamp);
+  if (applyFault(fault)) publish();
+  arm();
 }
 
 /** Power cut: the lamp stops (meters kept), forgets its exchanges and registration. */
 export function halt(hal: Hal, lamp: LampState): void {
   if (!lamp.up) return;
-  applyPowerOff(hal, lamp, hal.now());
+  enter(hal, lamp);
+  applyPowerOff();
   lamp.ex = null;
   lamp.reg = 0;
   lamp.regAt = Infinity;

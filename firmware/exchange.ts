@@ -5,8 +5,9 @@
  */
 import { CoapView, CoapWriter } from './coap.js';
 import { BRIEF } from './diagnostics.js';
-import type { Hal, Addr } from './hal.js';
-import type { LampExtra, LampState } from './lamp.js';
+import { hal, lamp } from './context.js';
+import type { Addr } from './hal.js';
+import type { LampExtra } from './lamp.js';
 import { groupNames } from './protocol.js';
 
 export const reader = new CoapView();
@@ -15,37 +16,41 @@ export const writer = new CoapWriter();
  * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes. */
 export const sendBuf = new Uint8Array(1024);
 
-export function nextMid(lamp: LampState): number {
+export function nextMid(): number {
   const mid = lamp.mid;
   lamp.mid = (mid + 1) & 0xffff;
   return mid;
 }
 
+function emptyExtra(): LampExtra {
+  return { cache: [], observers: [], pending: null, seq: 0 };
+}
+
 /** The lamp's transient record, created on first need. */
-export function extra(lamp: LampState): LampExtra {
-  return lamp.ex || (lamp.ex = { cache: [], observers: [], pending: null, seq: 0 });
+export function extra(): LampExtra {
+  return lamp.ex || (lamp.ex = emptyExtra());
 }
 
 /** What an idle lamp's transient record would hold, for reading without allocating. Never changed:
  * readers only search it. */
-const IDLE: LampExtra = { cache: [], observers: [], pending: null, seq: 0 };
+const IDLE = emptyExtra();
 
 /** The lamp's transient record, or an empty one (not the lamp's) when it has none. */
-export function peekExtra(lamp: LampState): LampExtra {
+export function peekExtra(): LampExtra {
   return lamp.ex || IDLE;
 }
 
 /** Drops the transient record once nothing is left in it, so idle lamps cost no more than their
  * numbers. Every entry point of core.ts ends with it (via its timer re-arming), so the code between
  * may leave the record empty. */
-export function releaseExtra(lamp: LampState): void {
+export function releaseExtra(): void {
   const ex = lamp.ex;
   if (ex && !ex.cache.length && !ex.observers.length && !ex.pending) lamp.ex = null;
 }
 
 /** Finishes the message in the writer and sends it; returns its length (-1: it did not fit and
  * nothing was sent). */
-export function sendWritten(hal: Hal, lamp: LampState, to: Addr, port: number): number {
+export function sendWritten(to: Addr, port: number): number {
   const len = writer.end();
   if (len < 0) hal.log(lamp, BRIEF ? 'overflow' : 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
   else hal.send(lamp, to, port, sendBuf, len);
@@ -53,7 +58,7 @@ export function sendWritten(hal: Hal, lamp: LampState, to: Addr, port: number): 
 }
 
 /** Joins the multicast groups of the lamp's config (at boot, and when /cfg changes them). */
-export function joinGroups(hal: Hal, lamp: LampState): void {
+export function joinGroups(): void {
   const names = groupNames(lamp.cfg.groups);
   for (let i = 0; i < names.length; i++) hal.joinGroup(lamp, names[i]);
 }

@@ -8,17 +8,17 @@
  * Each observer hears only when its resource's representation changed.
  */
 import { CONTENT, CONTENT_FORMAT, NON, OBSERVE } from './coap.js';
-import type { Addr, Hal } from './hal.js';
+import { lamp } from './context.js';
+import type { Addr } from './hal.js';
 import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
-import type { LampState } from './lamp.js';
 import { reportState } from './registration.js';
 import { resources } from './resources.js';
 
 export const MAX_OBSERVERS = 4;
 
 /** Index of the observer `to`/`port` with the token in `reader`, or -1. */
-function findObserver(lamp: LampState, to: Addr, port: number): number {
-  const list = peekExtra(lamp).observers;
+function findObserver(to: Addr, port: number): number {
+  const list = peekExtra().observers;
   for (let i = 0; i < list.length; i++) {
     const o = list[i];
     if (o.to === to && o.port === port && reader.tokenEquals(o.token, 0, o.token.length)) return i;
@@ -29,21 +29,21 @@ function findObserver(lamp: LampState, to: Addr, port: number): number {
 /** Registers (Observe: 0) or deregisters (Observe: 1) the requester of the GET in `reader` for
  * resource `res`, which it receives as `body` in this response; returns the Observe sequence number
  * to send, or -1 when nothing is observed. */
-export function observeRequest(lamp: LampState, from: Addr, port: number, res: number, body: string, observe: number): number {
+export function observeRequest(from: Addr, port: number, res: number, body: string, observe: number): number {
   const add = observe === 0 && resources[res].observable;
   if (!add && observe !== 1) return -1;
-  const i = findObserver(lamp, from, port);
+  const i = findObserver(from, port);
   if (i >= 0) lamp.ex!.observers.splice(i, 1);
   if (!add) return -1;
-  const ex = extra(lamp);
+  const ex = extra();
   if (ex.observers.length >= MAX_OBSERVERS) ex.observers.shift();
   ex.observers.push({ to: from, port: port, token: new Uint8Array(reader.buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen)), res: res, mid: -1, last: body });
   return ex.seq;
 }
 
 /** An RST from `from`: if it answers a notification, that observer is gone. */
-export function observerReset(lamp: LampState, from: Addr, mid: number): boolean {
-  const list = peekExtra(lamp).observers;
+export function observerReset(from: Addr, mid: number): boolean {
+  const list = peekExtra().observers;
   for (let i = 0; i < list.length; i++) {
     if (list[i].mid === mid && list[i].to === from) {
       list.splice(i, 1);
@@ -55,17 +55,17 @@ export function observerReset(lamp: LampState, from: Addr, mid: number): boolean
 
 /** The lamp's state changed: each observer hears its resource's representation if that changed
  * since the last one it got, and the gateway gets a report. */
-export function publish(hal: Hal, lamp: LampState): void {
-  const ex = peekExtra(lamp);
+export function publish(): void {
+  const ex = peekExtra();
   if (ex.observers.length) ex.seq = (ex.seq + 1) & 0xffffff;
   for (let i = 0; i < ex.observers.length; i++) {
     const o = ex.observers[i];
     const r = resources[o.res];
-    const body = r.get(hal, lamp);
+    const body = r.get();
     if (body === o.last) continue;
     o.last = body;
-    writer.begin(sendBuf, 0, NON, CONTENT, (o.mid = nextMid(lamp)), o.token, 0, o.token.length).option(OBSERVE, ex.seq).option(CONTENT_FORMAT, r.format).payload(body);
-    sendWritten(hal, lamp, o.to, o.port);
+    writer.begin(sendBuf, 0, NON, CONTENT, (o.mid = nextMid()), o.token, 0, o.token.length).option(OBSERVE, ex.seq).option(CONTENT_FORMAT, r.format).payload(body);
+    sendWritten(o.to, o.port);
   }
-  reportState(hal, lamp);
+  reportState();
 }

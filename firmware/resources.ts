@@ -8,8 +8,8 @@
  */
 import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
 import { applyCommand, applySchedule, noteChange } from './control.js';
-import type { Hal } from './hal.js';
-import { defaultConfig, integrate, ownConfig, snapshot, type LampState } from './lamp.js';
+import { hal, lamp, time } from './context.js';
+import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
 import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';
 import { joinGroups } from './exchange.js';
 import { reregister } from './registration.js';
@@ -21,8 +21,10 @@ export interface Resource {
   /** RFC 6690 resource type (rt) and CoRE interface (if="core.<iface>"). */
   rt: string;
   iface: string;
-  get: (hal: Hal, lamp: LampState) => string;
-  put: ((hal: Hal, lamp: LampState, body: string) => number) | null;
+  /** Renders the representation of the context's lamp (context.ts). */
+  get: () => string;
+  /** Applies a body to the context's lamp; returns the CoAP code. */
+  put: ((body: string) => number) | null;
 }
 
 /** Longest accepted fade (ms): one hour. */
@@ -47,27 +49,27 @@ function numberField(v: unknown, min: number, max: number): number {
 }
 
 /** Applies a command and answers 2.04, or 4.00 when a value is invalid (NaN). */
-function commanded(hal: Hal, lamp: LampState, on: number, level: number, fade: number): number {
+function commanded(on: number, level: number, fade: number): number {
   if (on !== on || level !== level || fade !== fade) return BAD_REQUEST;
-  applyCommand(hal, lamp, on, level, fade);
+  applyCommand(on, level, fade);
   return CHANGED;
 }
 
 /** PUT /3311/0 {"on":0|1,"level":0-100,"fade":ms}, any subset. */
-function putLight(hal: Hal, lamp: LampState, body: string): number {
+function putLight(body: string): number {
   const o = parseObject(body);
   if (!o) return BAD_REQUEST;
   const on = numberField(o.on, 0, 1);
-  return commanded(hal, lamp, on === 0 || on === 1 || on < 0 ? on : NaN, numberField(o.level, 0, 100), numberField(o.fade, 0, MAX_FADE_MS));
+  return commanded(on === 0 || on === 1 || on < 0 ? on : NaN, numberField(o.level, 0, 100), numberField(o.fade, 0, MAX_FADE_MS));
 }
 
 /** A level in plain text: 1–3 decimal digits, 0..100. */
-function putLevel(hal: Hal, lamp: LampState, body: string): number {
-  return commanded(hal, lamp, -1, /^\d{1,3}$/.test(body) ? numberField(+body, 0, 100) : NaN, -1);
+function putLevel(body: string): number {
+  return commanded(-1, /^\d{1,3}$/.test(body) ? numberField(+body, 0, 100) : NaN, -1);
 }
 
-function putOn(hal: Hal, lamp: LampState, body: string): number {
-  return commanded(hal, lamp, body === '0' || body === '1' ? +body : NaN, -1, -1);
+function putOn(body: string): number {
+  return commanded(body === '0' || body === '1' ? +body : NaN, -1, -1);
 }
 
 /** Ranges of the config's numbers; unlisted numbers must be ≥ 0. Only lat/lon may be null (no
@@ -97,7 +99,7 @@ const SCHEDULE_FIELDS = ' lat lon tzMin nightLevel nightFrom nightTo defaultLeve
 
 /** PUT /cfg: a JSON subset of the config, each field of the config's own type and range. All
  * fields are checked before any is applied. */
-function putConfig(hal: Hal, lamp: LampState, body: string): number {
+function putConfig(body: string): number {
   const o = parseObject(body);
   if (!o) return BAD_REQUEST;
   for (const k in o) {
@@ -106,8 +108,7 @@ function putConfig(hal: Hal, lamp: LampState, body: string): number {
     const ok = v === null ? k === 'lat' || k === 'lon' : typeof v === typeof CONFIG_TYPES[k] && (typeof v === 'number' ? v >= lim[0] && v <= lim[1] : (v as string).length <= MAX_CONFIG_STRING);
     if (!ok || !CONFIG_TYPES.hasOwnProperty(k)) return BAD_REQUEST;
   }
-  const t = hal.now();
-  integrate(lamp, t);
+  integrate(lamp, time);
   const own = ownConfig(lamp);
   const id = own.id;
   const groups = own.groups;
@@ -120,15 +121,15 @@ function putConfig(hal: Hal, lamp: LampState, body: string): number {
   own.lastLevel = lamp.level;
   hal.saveConfig(lamp, own);
   noteChange();
-  if (own.groups !== groups) joinGroups(hal, lamp);
-  if (own.id !== id || own.groups !== groups) reregister(hal, lamp);
-  if (reschedule) applySchedule(hal, lamp, t);
+  if (own.groups !== groups) joinGroups();
+  if (own.id !== id || own.groups !== groups) reregister();
+  if (reschedule) applySchedule();
   return CHANGED;
 }
 
 /** A meter of the snapshot as plain text, rounded to 1/scale. */
 function meter(name: 'onTimeS' | 'watts' | 'energyWh', scale: number) {
-  return (hal: Hal, lamp: LampState) => '' + roundTo(snapshot(lamp, hal.now())[name], scale);
+  return () => '' + roundTo(snapshot(lamp, time)[name], scale);
 }
 
 function resource(path: string, format: number, observable: boolean, rt: string, iface: string, get: Resource['get'], put: Resource['put']): Resource {
@@ -147,12 +148,12 @@ function links(): string {
 
 /** The resource table; an Observe registration names its resource by index here. */
 export const resources: Resource[] = [
-  resource(LIGHT_PATH, FORMAT_JSON, true, 'oma.lwm2m.3311', 'b', (hal, lamp) => stateJson(snapshot(lamp, hal.now())), putLight),
-  resource(ON_PATH, FORMAT_TEXT, true, 'ipso.5850', 'a', (hal, lamp) => '' + lamp.on, putOn),
-  resource(DIMMER_PATH, FORMAT_TEXT, true, 'ipso.5851', 'a', (hal, lamp) => '' + lamp.level, putLevel),
+  resource(LIGHT_PATH, FORMAT_JSON, true, 'oma.lwm2m.3311', 'b', () => stateJson(snapshot(lamp, time)), putLight),
+  resource(ON_PATH, FORMAT_TEXT, true, 'ipso.5850', 'a', () => '' + lamp.on, putOn),
+  resource(DIMMER_PATH, FORMAT_TEXT, true, 'ipso.5851', 'a', () => '' + lamp.level, putLevel),
   resource(ON_TIME_PATH, FORMAT_TEXT, false, 'ipso.5852', 's', meter('onTimeS', 1), null),
   resource(POWER_PATH, FORMAT_TEXT, false, 'ipso.5800', 's', meter('watts', 100), null),
   resource(ENERGY_PATH, FORMAT_TEXT, false, 'ipso.5805', 's', meter('energyWh', 1000), null),
-  resource(CONFIG_PATH, FORMAT_JSON, false, 'lampnet.cfg', 'p', (hal, lamp) => JSON.stringify(lamp.cfg), putConfig),
+  resource(CONFIG_PATH, FORMAT_JSON, false, 'lampnet.cfg', 'p', () => JSON.stringify(lamp.cfg), putConfig),
   resource(DISCOVERY_PATH, FORMAT_LINK, false, '', '', links, null),
 ];

@@ -10,8 +10,8 @@
 import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
 import { stateChanges } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
-import type { Addr, Hal } from './hal.js';
-import type { LampState } from './lamp.js';
+import { hal, lamp, time } from './context.js';
+import type { Addr } from './hal.js';
 import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
 
@@ -24,8 +24,8 @@ export const DEDUP_MS = MAX_TRANSMIT_SPAN + 15000;
 export const DEDUP_ENTRIES = 4;
 
 /** Resends the cached response to a retransmitted CON request; returns whether there was one. */
-function replayCached(hal: Hal, lamp: LampState, from: Addr, port: number): boolean {
-  const cache = peekExtra(lamp).cache;
+function replayCached(from: Addr, port: number): boolean {
+  const cache = peekExtra().cache;
   for (let i = 0; i < cache.length; i++) {
     const c = cache[i];
     if (c.mid === reader.mid && c.from === from && c.port === port) {
@@ -38,10 +38,10 @@ function replayCached(hal: Hal, lamp: LampState, from: Addr, port: number): bool
 
 /** Drops cached responses whose time has passed and releases an emptied transient record; returns
  * the earliest remaining expiry. */
-export function expireCache(lamp: LampState, t: number): number {
-  const cache = peekExtra(lamp).cache;
-  while (cache.length && cache[0].expires <= t) cache.shift();
-  releaseExtra(lamp);
+export function expireCache(): number {
+  const cache = peekExtra().cache;
+  while (cache.length && cache[0].expires <= time) cache.shift();
+  releaseExtra();
   return cache.length ? cache[0].expires : Infinity;
 }
 
@@ -54,7 +54,7 @@ let format = -1;
 let observeSeq = -1;
 
 /** Executes the request and returns the response code (filling body, format, observeSeq). */
-function serve(hal: Hal, lamp: LampState, from: Addr, port: number): number {
+function serve(from: Addr, port: number): number {
   const r = reader;
   const path = r.path();
   let res = -1;
@@ -67,38 +67,38 @@ function serve(hal: Hal, lamp: LampState, from: Addr, port: number): number {
   if (r.code === PUT && resource.put) {
     if (!hal.trusted(lamp, from)) return FORBIDDEN;
     const cf = r.optUint(CONTENT_FORMAT);
-    return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(hal, lamp, r.payloadString());
+    return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(r.payloadString());
   }
   if (r.code !== GET) return METHOD_NOT_ALLOWED;
   const accept = r.optUint(ACCEPT);
   if (accept >= 0 && accept !== resource.format) return NOT_ACCEPTABLE;
-  body = resource.get(hal, lamp);
+  body = resource.get();
   format = resource.format;
-  observeSeq = observeRequest(lamp, from, port, res, body, r.optUint(OBSERVE));
+  observeSeq = observeRequest(from, port, res, body, r.optUint(OBSERVE));
   return CONTENT;
 }
 
 /** Handles the request in `reader` from from/port. */
-export function handleRequest(hal: Hal, lamp: LampState, from: Addr, port: number, multicast: boolean, t: number): void {
+export function handleRequest(from: Addr, port: number, multicast: boolean): void {
   const r = reader;
   const con = r.type === CON;
-  if (con && replayCached(hal, lamp, from, port)) return;
+  if (con && replayCached(from, port)) return;
   const changesBefore = stateChanges();
-  const code = serve(hal, lamp, from, port);
+  const code = serve(from, port);
   if (!multicast) {
-    const mid = con ? r.mid : nextMid(lamp);
+    const mid = con ? r.mid : nextMid();
     const type = con ? ACK : NON;
     writer.begin(sendBuf, 0, type, code, mid, r.buf, r.tokenOff, r.tokenLen);
     if (observeSeq >= 0) writer.option(OBSERVE, observeSeq);
     if (format >= 0) writer.option(CONTENT_FORMAT, format);
     // A representation too big for the send buffer is answered 5.00 rather than not at all.
     if (writer.payload(body).end() < 0) writer.begin(sendBuf, 0, type, INTERNAL_SERVER_ERROR, mid, r.buf, r.tokenOff, r.tokenLen);
-    const len = sendWritten(hal, lamp, from, port);
+    const len = sendWritten(from, port);
     if (con && len > 0) {
-      const cache = extra(lamp).cache;
+      const cache = extra().cache;
       if (cache.length >= DEDUP_ENTRIES) cache.shift();
-      cache.push({ from: from, port: port, mid: mid, expires: t + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
+      cache.push({ from: from, port: port, mid: mid, expires: time + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
     }
   }
-  if (stateChanges() !== changesBefore) publish(hal, lamp);
+  if (stateChanges() !== changesBefore) publish();
 }
