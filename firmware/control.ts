@@ -21,8 +21,8 @@ export function noteChange(): void {
 
 /** Drives the light towards what the commanded state asks for. */
 function updateOutput(fadeMs: number): boolean {
-  const target = targetOutput(lamp);
-  if (!steer(lamp, time, target, fadeMs)) return false;
+  const target = targetOutput();
+  if (!steer(target, fadeMs)) return false;
   hal.light(lamp, target, lamp.t1 - time);
   return true;
 }
@@ -74,7 +74,7 @@ export function applyPowerOn(): void {
   const restore = cfg.powerOn === 2;
   const level = scheduleNow();
   // A reboot without a power cut: meter up to now before the output restarts.
-  if (lamp.up) integrate(lamp, time);
+  if (lamp.up) integrate();
   lamp.up = 1;
   lamp.t0 = lamp.t1 = time;
   lamp.out0 = lamp.out1 = 0;
@@ -85,7 +85,7 @@ export function applyPowerOn(): void {
 
 /** Power cut: the light goes dark and the meters stop. */
 export function applyPowerOff(): void {
-  steer(lamp, time, 0, 0);
+  steer(0, 0);
   lamp.up = 0;
   lamp.edge = Infinity;
   hal.light(lamp, 0, 0);

@@ -89,7 +89,7 @@ export function wake(hal: Hal, lamp: LampState): void {
   if (time >= lamp.edge) changed = applySchedule();
   if (lamp.t1 > lamp.t0 && time >= lamp.t1) {
     // The fade ended: the power reading moved, report it.
-    integrate(lamp, time);
+    integrate();
     changed = true;
   }
   if (changed) publish();
@@ -104,7 +104,8 @@ export function answersPing(lamp: LampState): boolean {
 
 /** The state and meters now. */
 export function readState(hal: Hal, lamp: LampState): LampSnapshot {
-  return snapshot(lamp, hal.now());
+  enter(hal, lamp);
+  return snapshot();
 }
 
 /** Local control (a button, the simulator's console): overrides the schedule until its next edge. */

@@ -10,6 +10,7 @@
  * a linear fade), power is affine in the output, so the trapezoid rule integrates it without error.
  * Integration is lazy: it runs only when the output changes or someone reads the meters.
  */
+import { lamp, time } from './context.js';
 import type { Addr } from './hal.js';
 
 /** Persisted configuration (hal.saveConfig). */
@@ -216,37 +217,36 @@ export function ownConfig(lamp: LampState): LampConfig {
   return lamp.cfg;
 }
 
-/** Light output (0–100) at time t ≥ t0. */
-export function outputAt(lamp: LampState, t: number): number {
-  if (t >= lamp.t1) return lamp.out1;
-  return lamp.out0 + ((lamp.out1 - lamp.out0) * (t - lamp.t0)) / (lamp.t1 - lamp.t0);
+/** Light output (0–100) of the context's lamp (context.ts) at time t ≥ t0. */
+function outputAt(t: number): number {
+  return t >= lamp.t1 ? lamp.out1 : lamp.out0 + ((lamp.out1 - lamp.out0) * (t - lamp.t0)) / (lamp.t1 - lamp.t0);
 }
 
 /** Electrical power at a light output: standby plus the driver's share, linear in the output, so
  * that 0 % draws standbyW and 100 % draws ratedW. Nothing while unpowered. */
-export function wattsAt(lamp: LampState, output: number): number {
-  if (!lamp.up) return 0;
+function wattsAt(output: number): number {
   const c = lamp.cfg;
-  return c.standbyW + ((c.ratedW - c.standbyW) * output) / 100;
+  return lamp.up ? c.standbyW + ((c.ratedW - c.standbyW) * output) / 100 : 0;
 }
 
-/** Brings energy and on-time up to t: a fading segment (trapezoid) then a steady one. */
-export function integrate(lamp: LampState, t: number): void {
+/** Brings the context lamp's energy and on-time up to the context's time: a fading segment
+ * (trapezoid) then a steady one. */
+export function integrate(): void {
+  const t = time;
   if (t <= lamp.t0) return;
   const fadeEnd = lamp.t1 < t ? lamp.t1 : t;
-  const outNow = outputAt(lamp, t);
+  const outNow = outputAt(t);
   let ms = 0;
   let wattMs = 0;
   if (fadeEnd > lamp.t0) {
-    const out = outputAt(lamp, fadeEnd);
+    const out = outputAt(fadeEnd);
     ms = fadeEnd - lamp.t0;
-    wattMs = ((wattsAt(lamp, lamp.out0) + wattsAt(lamp, out)) / 2) * ms;
+    wattMs = ((wattsAt(lamp.out0) + wattsAt(out)) / 2) * ms;
     // Output is strictly positive inside a fade that starts or ends lit.
     if (!lamp.up || (lamp.out0 <= 0 && out <= 0)) ms = 0;
   }
-  const steadyFrom = fadeEnd > lamp.t0 ? fadeEnd : lamp.t0;
-  const steady = t - steadyFrom;
-  wattMs += wattsAt(lamp, lamp.out1) * steady;
+  const steady = t - (fadeEnd > lamp.t0 ? fadeEnd : lamp.t0);
+  wattMs += wattsAt(lamp.out1) * steady;
   if (lamp.up && lamp.out1 > 0) ms += steady;
   lamp.wh += wattMs / 3600000;
   lamp.onMs += ms;
@@ -255,14 +255,15 @@ export function integrate(lamp: LampState, t: number): void {
 }
 
 /** The output the commanded state asks for: nothing while off, faulty or unpowered. */
-export function targetOutput(lamp: LampState): number {
+export function targetOutput(): number {
   return lamp.up && lamp.on && !lamp.fault ? lamp.level : 0;
 }
 
-/** Starts a linear fade (or a step when fadeMs is 0) from the present output to `target`.
- * Returns whether the trajectory changed. */
-export function steer(lamp: LampState, t: number, target: number, fadeMs: number): boolean {
-  integrate(lamp, t);
+/** Starts a linear fade (or a step when fadeMs is 0) of the context's lamp from its present output
+ * to `target`. Returns whether the trajectory changed. */
+export function steer(target: number, fadeMs: number): boolean {
+  const t = time;
+  integrate();
   if (target === lamp.out1 && (t >= lamp.t1 || fadeMs > 0)) return false;
   lamp.out1 = target;
   lamp.t1 = fadeMs > 0 && target !== lamp.out0 ? t + fadeMs : t;
@@ -271,16 +272,17 @@ export function steer(lamp: LampState, t: number, target: number, fadeMs: number
 }
 
 /** Whether the light gives light now (or is fading towards it). */
-export function lit(lamp: LampState): boolean {
-  return lamp.out1 > 0 || lamp.out0 > 0;
+export function lit(l: LampState): boolean {
+  return l.out1 > 0 || l.out0 > 0;
 }
 
-export function snapshot(lamp: LampState, t: number): LampSnapshot {
-  integrate(lamp, t);
+/** The context lamp's state, with its meters brought up to the context's time. */
+export function snapshot(): LampSnapshot {
+  integrate();
   return {
     on: lamp.on === 1,
     level: lamp.level,
-    watts: wattsAt(lamp, lamp.out0),
+    watts: wattsAt(lamp.out0),
     energyWh: lamp.wh,
     onTimeS: Math.floor(lamp.onMs / 1000),
     fault: lamp.fault === 1,

@@ -30,7 +30,7 @@ function sendToGateway(register: number): void {
   }
   const token = new Uint8Array(4);
   const mid = nextMid();
-  const state = stateJson(snapshot(lamp, time));
+  const state = stateJson(snapshot());
   for (let k = 0; k < 4; k++) token[k] = hal.random() * 256;
   writer.begin(sendBuf, 0, CON, POST, mid, token, 0, 4).option(URI_PATH, RD_PATH);
   if (!register) writer.option(URI_PATH, endpointName(lamp));

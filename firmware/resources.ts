@@ -8,7 +8,7 @@
  */
 import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
 import { applyCommand, applySchedule, noteChange } from './control.js';
-import { hal, lamp, time } from './context.js';
+import { hal, lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
 import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';
 import { joinGroups } from './exchange.js';
@@ -108,7 +108,7 @@ function putConfig(body: string): number {
     const ok = v === null ? k === 'lat' || k === 'lon' : typeof v === typeof CONFIG_TYPES[k] && (typeof v === 'number' ? v >= lim[0] && v <= lim[1] : (v as string).length <= MAX_CONFIG_STRING);
     if (!ok || !CONFIG_TYPES.hasOwnProperty(k)) return BAD_REQUEST;
   }
-  integrate(lamp, time);
+  integrate();
   const own = ownConfig(lamp);
   const id = own.id;
   const groups = own.groups;
@@ -129,7 +129,7 @@ function putConfig(body: string): number {
 
 /** A meter of the snapshot as plain text, rounded to 1/scale. */
 function meter(name: 'onTimeS' | 'watts' | 'energyWh', scale: number) {
-  return () => '' + roundTo(snapshot(lamp, time)[name], scale);
+  return () => '' + roundTo(snapshot()[name], scale);
 }
 
 function resource(path: string, format: number, observable: boolean, rt: string, iface: string, get: Resource['get'], put: Resource['put']): Resource {
@@ -148,7 +148,7 @@ function links(): string {
 
 /** The resource table; an Observe registration names its resource by index here. */
 export const resources: Resource[] = [
-  resource(LIGHT_PATH, FORMAT_JSON, true, 'oma.lwm2m.3311', 'b', () => stateJson(snapshot(lamp, time)), putLight),
+  resource(LIGHT_PATH, FORMAT_JSON, true, 'oma.lwm2m.3311', 'b', () => stateJson(snapshot()), putLight),
   resource(ON_PATH, FORMAT_TEXT, true, 'ipso.5850', 'a', () => '' + lamp.on, putOn),
   resource(DIMMER_PATH, FORMAT_TEXT, true, 'ipso.5851', 'a', () => '' + lamp.level, putLevel),
   resource(ON_TIME_PATH, FORMAT_TEXT, false, 'ipso.5852', 's', meter('onTimeS', 1), null),
