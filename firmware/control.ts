@@ -49,8 +49,8 @@ export function applyCommand(on: number, level: number, fadeMs: number): boolean
 /** Finds the next schedule edge; returns the level the schedule asks for now (0: off), or -1
  * without a schedule. */
 function scheduleNow(): number {
-  lamp.edge = nextEdge(lamp.cfg, time);
-  return lamp.edge < Infinity ? scheduledLevel(lamp.cfg, time) : -1;
+  lamp.edge = nextEdge(lamp.cfg);
+  return lamp.edge < Infinity ? scheduledLevel(lamp.cfg) : -1;
 }
 
 /** A schedule edge (or a schedule change): apply what the schedule asks for now, ending any manual

@@ -5,6 +5,7 @@
  * manual override ends): sunrise, sunset and, with a profile, the window's two ends. In polar day or
  * night there is no sun edge for days; the lamp then re-applies the schedule once a day.
  */
+import { time } from './context.js';
 import type { LampConfig } from './lamp.js';
 import { POLAR_DAY, POLAR_NIGHT, sunEvent } from './sun.js';
 
@@ -21,67 +22,57 @@ let sunEdge = Infinity;
 
 let known = false;
 
-/** One sun event at `at` during the scan of t. */
-function step(at: number, isNight: boolean, t: number): void {
-  if (at <= t) {
+/** One sun event at `at` during the scan: either before the context's time (then it says whether it
+ * is night) or the next one that changes that. */
+function step(at: number, isNight: boolean): void {
+  if (at <= time) {
     night = isNight;
     known = true;
   } else if (sunEdge === Infinity && known && isNight !== night) sunEdge = at;
 }
 
-/** Walks the sun's events around t in time order: sets `night` (the last event at or before t was a
- * sunset, or the day is a polar night) and `sunEdge` (the first later event that changes it). */
-function scanSun(cfg: LampConfig, t: number): void {
-  const today = Math.floor(t / DAY_MS);
+/** Walks the sun's events around the context's time in time order: sets `night` (the last event
+ * at or before it was a sunset, or the day is a polar night) and `sunEdge` (the first later event
+ * that changes it). */
+function scanSun(cfg: LampConfig): void {
+  const today = Math.floor(time / DAY_MS);
   known = false;
   sunEdge = Infinity;
   for (let day = today - 2; day <= today + 2 && sunEdge === Infinity; day++) {
     const rise = sunEvent(day, cfg.lat, cfg.lon, true);
     if (rise === POLAR_DAY || rise === POLAR_NIGHT) {
       // A whole day without crossing: its state holds from that solar day's midnight.
-      step(day * DAY_MS - cfg.lon * 4 * MIN_MS, rise === POLAR_NIGHT, t);
+      step(day * DAY_MS - cfg.lon * 4 * MIN_MS, rise === POLAR_NIGHT);
     } else {
-      step(rise, false, t);
-      step(sunEvent(day, cfg.lat, cfg.lon, false), true, t);
+      step(rise, false);
+      step(sunEvent(day, cfg.lat, cfg.lon, false), true);
     }
   }
-  if (sunEdge === Infinity) sunEdge = t + DAY_MS;
+  if (sunEdge === Infinity) sunEdge = time + DAY_MS;
 }
 
-/** Milliseconds into the local day at t (exact for whole-millisecond times). */
-function localMs(cfg: LampConfig, t: number): number {
-  const m = (t + cfg.tzMin * MIN_MS) % DAY_MS;
-  return m < 0 ? m + DAY_MS : m;
+/** Milliseconds of the local day at the context's time until the local clock reads `minute`,
+ * in (0, DAY_MS]. */
+function untilLocalMinute(cfg: LampConfig, minute: number): number {
+  const d = (minute * MIN_MS - time - cfg.tzMin * MIN_MS) % DAY_MS;
+  return d > 0 ? d : d + DAY_MS;
 }
 
-function inNightWindow(cfg: LampConfig, t: number): boolean {
-  const m = localMs(cfg, t);
-  const from = cfg.nightFrom * MIN_MS;
-  const to = cfg.nightTo * MIN_MS;
-  return from < to ? m >= from && m < to : from > to && (m >= from || m < to);
-}
-
-/** First time after t at which the local clock reads `minute`. */
-function nextLocalMinute(cfg: LampConfig, t: number, minute: number): number {
-  let d = minute * MIN_MS - localMs(cfg, t);
-  if (d <= 0) d += DAY_MS;
-  return t + d;
-}
-
-/** The level the schedule asks for at t: 0 (off) by day, defaultLevel or nightLevel by night. */
-export function scheduledLevel(cfg: LampConfig, t: number): number {
-  scanSun(cfg, t);
+/** The level the schedule asks for at the context's time: 0 (off) by day, defaultLevel or
+ * nightLevel by night. */
+export function scheduledLevel(cfg: LampConfig): number {
+  scanSun(cfg);
   if (!night) return 0;
-  return cfg.nightLevel > 0 && inNightWindow(cfg, t) ? cfg.nightLevel : cfg.defaultLevel;
+  // Inside the night window [nightFrom, nightTo) when nightTo comes before nightFrom does again.
+  const inWindow = cfg.nightFrom !== cfg.nightTo && untilLocalMinute(cfg, cfg.nightTo) < untilLocalMinute(cfg, cfg.nightFrom);
+  return cfg.nightLevel > 0 && inWindow ? cfg.nightLevel : cfg.defaultLevel;
 }
 
-/** The first schedule edge after t; Infinity without a schedule. */
-export function nextEdge(cfg: LampConfig, t: number): number {
+/** The first schedule edge after the context's time; Infinity without a schedule. */
+export function nextEdge(cfg: LampConfig): number {
   if (!hasSchedule(cfg)) return Infinity;
-  scanSun(cfg, t);
+  scanSun(cfg);
   let edge = sunEdge;
-  if (cfg.nightLevel > 0 && cfg.nightFrom !== cfg.nightTo) {
-    edge = Math.min(edge, nextLocalMinute(cfg, t, cfg.nightFrom), nextLocalMinute(cfg, t, cfg.nightTo));
-  }
+  if (cfg.nightLevel > 0 && cfg.nightFrom !== cfg.nightTo) edge = Math.min(edge, time + untilLocalMinute(cfg, cfg.nightFrom), time + untilLocalMinute(cfg, cfg.nightTo));
   return edge;
 }
