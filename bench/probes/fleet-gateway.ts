@@ -22,6 +22,8 @@ export interface SystemOptions {
   bootJitterMs?: number;
   /** How long to wait for every lamp to be online. */
   registerTimeoutMs: number;
+  /** Topic filters the client subscribes to before the lamps register. */
+  subscribe?: string[];
 }
 
 export async function startSystem(options: SystemOptions): Promise<System> {
@@ -31,14 +33,17 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const gateway = await startGateway({
     mqttPort: 0, wsPort: null, metricsPort: null, dashboardDir: null, listenHost: '127.0.0.1', clientId: 'lampnet-bench-gateway', commandHoldMs: 0,
   }, sim.gatewayEndpoint());
-  await until(() => gateway.registry.onlineCount >= options.lamps, options.registerTimeoutMs,
-    () => `${gateway.registry.onlineCount} of ${options.lamps} lamps online`, 10_000);
-  progress(`${options.lamps} lamps online at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  // The client connects and subscribes before the lamps register: under the flood of a large
+  // fleet's first publications the broker answers a new connection only after minutes.
   const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0 });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
   });
+  if (options.subscribe) await client.subscribeAsync(options.subscribe, { qos: 0 });
+  await until(() => gateway.registry.onlineCount >= options.lamps, options.registerTimeoutMs,
+    () => `${gateway.registry.onlineCount} of ${options.lamps} lamps online`, 10_000);
+  progress(`${options.lamps} lamps online at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
     sim,
     gateway,
