@@ -8,7 +8,7 @@
  * Imported by core.ts before anything else, so that the bundle declares these first and the
  * minifier gives them its shortest names.
  */
-import type { Hal } from './hal.js';
+import type { Addr, Hal } from './hal.js';
 import type { LampState } from './lamp.js';
 
 export let hal: Hal;
@@ -16,9 +16,19 @@ export let lamp: LampState;
 /** hal.now() when the entry point was called. */
 export let time: number;
 
+/** Where the datagram being received came from (set by `receive` only). */
+export let peer: Addr;
+export let peerPort: number;
+
 /** Makes `h` and `l` the context of the entry point being run. */
 export function enter(h: Hal, l: LampState): void {
   hal = h;
   lamp = l;
   time = h.now();
+}
+
+/** Adds the sender of the datagram being received to the context. */
+export function receivedFrom(from: Addr, port: number): void {
+  peer = from;
+  peerPort = port;
 }

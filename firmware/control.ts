@@ -9,11 +9,7 @@ import { nextEdge, scheduledLevel } from './schedule.js';
 
 /** Counts changes of the lamp's published state, so a caller can tell whether a request changed
  * anything (a repeated command does not) before telling observers and the gateway. */
-let changes = 0;
-
-export function stateChanges(): number {
-  return changes;
-}
+export let changes = 0;
 
 export function noteChange(): void {
   changes++;

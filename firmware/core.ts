@@ -6,7 +6,7 @@
  * Platform contract (hal.ts): one HAL for many lamps, every call names the lamp; the core never
  * keeps a timer, socket or closure per lamp.
  */
-import { enter, hal as current, lamp as active, time } from './context.js';
+import { enter, hal as current, lamp as active, peer, peerPort, receivedFrom, time } from './context.js';
 import { ACK, CON, EMPTY, RST } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
@@ -43,10 +43,10 @@ export function boot(hal: Hal, lamp: LampState): void {
   arm();
 }
 
-/** Sends an empty message of `type` (RST, or ACK) for the message id in `reader`. */
-function sendEmpty(from: Addr, port: number, type: number): void {
+/** Sends the peer an empty message of `type` (RST, or ACK) for the message id in `reader`. */
+function sendEmpty(type: number): void {
   writer.begin(sendBuf, 0, type, EMPTY, reader.mid, null, 0, 0);
-  sendWritten(from, port);
+  sendWritten(peer, peerPort);
 }
 
 /** One UDP datagram to the lamp's CoAP port. `multicast`: it was sent to one of the lamp's groups
@@ -54,6 +54,7 @@ function sendEmpty(from: Addr, port: number, type: number): void {
 export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, data: Uint8Array, len: number, multicast?: boolean): string | null {
   if (!lamp.up) return BRIEF ? 'down' : 'lamp ' + lamp.n + ' is not powered';
   enter(hal, lamp);
+  receivedFrom(from, port);
   const r = reader;
   const ok = r.read(data, 0, len);
   const fromGateway = from === hal.gateway(lamp);
@@ -65,17 +66,17 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
     dropped = r.error;
     rejected = len >= 4 && data[0] >> 6 === 1;
   } else if (r.type >= ACK) {
-    if (!(fromGateway && registrationReply()) && !(r.type === RST && observerReset(from, r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
+    if (!(fromGateway && registrationReply()) && !(r.type === RST && observerReset(r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
   } else if (r.code === EMPTY) rejected = true;
-  else if (r.code < 32) handleRequest(from, port, !!multicast);
+  else if (r.code < 32) handleRequest(!!multicast);
   else if (fromGateway && registrationReply()) {
     // A separate response to the lamp's request: acknowledge it if it is confirmable.
-    if (r.type === CON) sendEmpty(from, port, ACK);
+    if (r.type === CON) sendEmpty(ACK);
   } else {
     dropped = BRIEF ? 'unmatched' : 'CoAP response ' + r.code + ' matches no request';
     rejected = true;
   }
-  if (rejected && r.type === CON && !multicast) sendEmpty(from, port, RST);
+  if (rejected && r.type === CON && !multicast) sendEmpty(RST);
   arm();
   return dropped;
 }

@@ -8,44 +8,38 @@
  * Each observer hears only when its resource's representation changed.
  */
 import { CONTENT, CONTENT_FORMAT, NON, OBSERVE } from './coap.js';
-import { lamp } from './context.js';
-import type { Addr } from './hal.js';
+import { peer, peerPort } from './context.js';
 import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { reportState } from './registration.js';
 import { resources } from './resources.js';
 
 export const MAX_OBSERVERS = 4;
 
-/** Index of the observer `to`/`port` with the token in `reader`, or -1. */
-function findObserver(to: Addr, port: number): number {
-  const list = peekExtra().observers;
-  for (let i = 0; i < list.length; i++) {
-    const o = list[i];
-    if (o.to === to && o.port === port && reader.tokenEquals(o.token, 0, o.token.length)) return i;
-  }
-  return -1;
-}
 
-/** Registers (Observe: 0) or deregisters (Observe: 1) the requester of the GET in `reader` for
+/** Registers (Observe: 0) or deregisters (Observe: 1) the requester (the context's peer) of the GET
+ * in `reader` for
  * resource `res`, which it receives as `body` in this response; returns the Observe sequence number
  * to send, or -1 when nothing is observed. */
-export function observeRequest(from: Addr, port: number, res: number, body: string, observe: number): number {
+export function observeRequest(res: number, body: string, observe: number): number {
   const add = observe === 0 && resources[res].observable;
   if (!add && observe !== 1) return -1;
-  const i = findObserver(from, port);
-  if (i >= 0) lamp.ex!.observers.splice(i, 1);
-  if (!add) return -1;
   const ex = extra();
+  for (let i = 0; i < ex.observers.length; i++) {
+    const o = ex.observers[i];
+    // The same observer (endpoint and token) registers afresh or leaves.
+    if (o.to === peer && o.port === peerPort && reader.tokenEquals(o.token, 0, o.token.length)) ex.observers.splice(i--, 1);
+  }
+  if (!add) return -1;
   if (ex.observers.length >= MAX_OBSERVERS) ex.observers.shift();
-  ex.observers.push({ to: from, port: port, token: new Uint8Array(reader.buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen)), res: res, mid: -1, last: body });
+  ex.observers.push({ to: peer, port: peerPort, token: new Uint8Array(reader.buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen)), res: res, mid: -1, last: body });
   return ex.seq;
 }
 
-/** An RST from `from`: if it answers a notification, that observer is gone. */
-export function observerReset(from: Addr, mid: number): boolean {
+/** An RST from the context's peer for `mid`: if it answers a notification, that observer is gone. */
+export function observerReset(mid: number): boolean {
   const list = peekExtra().observers;
   for (let i = 0; i < list.length; i++) {
-    if (list[i].mid === mid && list[i].to === from) {
+    if (list[i].mid === mid && list[i].to === peer) {
       list.splice(i, 1);
       return true;
     }

@@ -8,10 +8,9 @@
  * so a retransmitted request is answered again without being executed twice.
  */
 import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
-import { stateChanges } from './control.js';
+import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
-import { hal, lamp, time } from './context.js';
-import type { Addr } from './hal.js';
+import { hal, lamp, peer, peerPort, time } from './context.js';
 import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
 
@@ -24,12 +23,12 @@ export const DEDUP_MS = MAX_TRANSMIT_SPAN + 15000;
 export const DEDUP_ENTRIES = 4;
 
 /** Resends the cached response to a retransmitted CON request; returns whether there was one. */
-function replayCached(from: Addr, port: number): boolean {
+function replayCached(): boolean {
   const cache = peekExtra().cache;
   for (let i = 0; i < cache.length; i++) {
     const c = cache[i];
-    if (c.mid === reader.mid && c.from === from && c.port === port) {
-      hal.send(lamp, from, port, c.bytes, c.bytes.length);
+    if (c.mid === reader.mid && c.from === peer && c.port === peerPort) {
+      hal.send(lamp, peer, peerPort, c.bytes, c.bytes.length);
       return true;
     }
   }
@@ -54,7 +53,7 @@ let format = -1;
 let observeSeq = -1;
 
 /** Executes the request and returns the response code (filling body, format, observeSeq). */
-function serve(from: Addr, port: number): number {
+function serve(): number {
   const r = reader;
   const path = r.path();
   let res = -1;
@@ -65,7 +64,7 @@ function serve(from: Addr, port: number): number {
   if (res < 0) return NOT_FOUND;
   const resource = resources[res];
   if (r.code === PUT && resource.put) {
-    if (!hal.trusted(lamp, from)) return FORBIDDEN;
+    if (!hal.trusted(lamp, peer)) return FORBIDDEN;
     const cf = r.optUint(CONTENT_FORMAT);
     return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(r.payloadString());
   }
@@ -74,17 +73,17 @@ function serve(from: Addr, port: number): number {
   if (accept >= 0 && accept !== resource.format) return NOT_ACCEPTABLE;
   body = resource.get();
   format = resource.format;
-  observeSeq = observeRequest(from, port, res, body, r.optUint(OBSERVE));
+  observeSeq = observeRequest(res, body, r.optUint(OBSERVE));
   return CONTENT;
 }
 
-/** Handles the request in `reader` from from/port. */
-export function handleRequest(from: Addr, port: number, multicast: boolean): void {
+/** Handles the request in `reader` from the context's peer. */
+export function handleRequest(multicast: boolean): void {
   const r = reader;
   const con = r.type === CON;
-  if (con && replayCached(from, port)) return;
-  const changesBefore = stateChanges();
-  const code = serve(from, port);
+  if (con && replayCached()) return;
+  const changesBefore = changes;
+  const code = serve();
   if (!multicast) {
     const mid = con ? r.mid : nextMid();
     const type = con ? ACK : NON;
@@ -93,12 +92,12 @@ export function handleRequest(from: Addr, port: number, multicast: boolean): voi
     if (format >= 0) writer.option(CONTENT_FORMAT, format);
     // A representation too big for the send buffer is answered 5.00 rather than not at all.
     if (writer.payload(body).end() < 0) writer.begin(sendBuf, 0, type, INTERNAL_SERVER_ERROR, mid, r.buf, r.tokenOff, r.tokenLen);
-    const len = sendWritten(from, port);
+    const len = sendWritten(peer, peerPort);
     if (con && len > 0) {
       const cache = extra().cache;
       if (cache.length >= DEDUP_ENTRIES) cache.shift();
-      cache.push({ from: from, port: port, mid: mid, expires: time + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
+      cache.push({ from: peer, port: peerPort, mid: mid, expires: time + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
     }
   }
-  if (stateChanges() !== changesBefore) publish();
+  if (changes !== changesBefore) publish();
 }
