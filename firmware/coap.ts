@@ -110,7 +110,9 @@ export class CoapView {
   optOff: Int32Array = new Int32Array(MAX_OPTIONS);
   optLen: Int32Array = new Int32Array(MAX_OPTIONS);
 
-  /** Checks and indexes `buf[off..off+len)`. Returns false (and sets `error`) on any format error. */
+  /** Checks and indexes `buf[off..off+len)`. Returns false (and sets `error`) on any format error.
+   * In the board's bundle `error` is one letter per check (h header, v version, t token, e empty
+   * message, m payload marker, n nibble 15, o option overrun, c option count: diagnostics.ts). */
   read(buf: Uint8Array, off: number, len: number): boolean {
     const end = off + len;
     const b0 = buf[off];
@@ -127,15 +129,15 @@ export class CoapView {
     this.mid = (buf[off + 2] << 8) | buf[off + 3];
     this.tokenOff = p;
     p += this.tokenLen = b0 & 15;
-    if (!(off >= 0 && len >= 4 && end <= buf.length)) e = BRIEF ? 'header' : 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
-    else if (b0 >> 6 !== COAP_VERSION) e = BRIEF ? 'version' : 'version ' + (b0 >> 6) + ', expected 1';
-    else if (this.tokenLen > 8 || p > end) e = BRIEF ? 'token' : 'token length ' + this.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
-    else if (!this.code && len > 4) e = BRIEF ? 'empty' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
+    if (!(off >= 0 && len >= 4 && end <= buf.length)) e = BRIEF ? 'h' : 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
+    else if (b0 >> 6 !== COAP_VERSION) e = BRIEF ? 'v' : 'version ' + (b0 >> 6) + ', expected 1';
+    else if (this.tokenLen > 8 || p > end) e = BRIEF ? 't' : 'token length ' + this.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
+    else if (!this.code && len > 4) e = BRIEF ? 'e' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
     while (!e && p < end) {
       const at = p - off;
       const b = buf[p++];
       if (b === 0xff) {
-        if (p === end) e = BRIEF ? 'marker' : 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
+        if (p === end) e = BRIEF ? 'm' : 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
         this.payloadOff = p;
         this.payloadLen = end - p;
         break;
@@ -148,9 +150,9 @@ export class CoapView {
       if (olen === 13) olen = 13 + buf[p++];
       else if (olen === 14) olen = 269 + ((buf[p++] << 8) | buf[p++]);
       num += delta;
-      if (b >> 4 === 15 || (b & 15) === 15) e = BRIEF ? 'nibble' : 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
-      else if (!(p + olen <= end)) e = BRIEF ? 'option' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
-      else if (n === MAX_OPTIONS) e = BRIEF ? 'options' : 'message has more than ' + MAX_OPTIONS + ' options';
+      if (b >> 4 === 15 || (b & 15) === 15) e = BRIEF ? 'n' : 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
+      else if (!(p + olen <= end)) e = BRIEF ? 'o' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
+      else if (n === MAX_OPTIONS) e = BRIEF ? 'c' : 'message has more than ' + MAX_OPTIONS + ' options';
       else {
         this.optNum[n] = num;
         this.optOff[n] = p;
@@ -160,7 +162,7 @@ export class CoapView {
     }
     if (e) n = this.payloadLen = 0;
     this.optCount = n;
-    this.error = e && 'CoAP ' + e;
+    this.error = e && (BRIEF ? e : 'CoAP ' + e);
     return !e;
   }
 

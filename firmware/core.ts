@@ -52,7 +52,7 @@ function sendEmpty(type: number): void {
 /** One UDP datagram to the lamp's CoAP port. `multicast`: it was sent to one of the lamp's groups
  * (executed, never answered). Returns null when handled, or why it was dropped. */
 export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, data: Uint8Array, len: number, multicast?: boolean): string | null {
-  if (!lamp.up) return BRIEF ? 'down' : 'lamp ' + lamp.n + ' is not powered';
+  if (!lamp.up) return BRIEF ? 'd' : 'lamp ' + lamp.n + ' is not powered';
   enter(hal, lamp);
   receivedFrom(from, port);
   const r = reader;
@@ -66,14 +66,14 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
     dropped = r.error;
     rejected = len >= 4 && data[0] >> 6 === 1;
   } else if (r.type >= ACK) {
-    if (!(fromGateway && registrationReply()) && !(r.type === RST && observerReset(r.mid))) dropped = BRIEF ? 'unmatched' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
+    if (!(fromGateway && registrationReply()) && !(r.type === RST && observerReset(r.mid))) dropped = BRIEF ? 'u' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
   } else if (r.code === EMPTY) rejected = true;
   else if (r.code < 32) handleRequest(!!multicast);
   else if (fromGateway && registrationReply()) {
     // A separate response to the lamp's request: acknowledge it if it is confirmable.
     if (r.type === CON) sendEmpty(ACK);
   } else {
-    dropped = BRIEF ? 'unmatched' : 'CoAP response ' + r.code + ' matches no request';
+    dropped = BRIEF ? 'u' : 'CoAP response ' + r.code + ' matches no request';
     rejected = true;
   }
   if (rejected && r.type === CON && !multicast) sendEmpty(RST);
