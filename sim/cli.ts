@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { readState } from '../firmware/core.js';
-import { MAX_DENSE_LAMPS } from './fleet.js';
+import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from './fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from './sim.js';
 
 /** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
@@ -23,6 +23,7 @@ export function addSimOptions(cmd: Command, defaults: { lamps: string; link: str
     .option('--latency <ms>', 'add this one-way latency to the lamps\' UDP datagrams', '0')
     .option('--street-size <n>', 'lamps per default group street-<k> (0: no groups)', '100')
     .option('--lifetime <s>', 'registration lifetime the lamps ask for', '300')
+    .option('--max-touched <n>', 'with --lamps all: most lamps created on demand; further new addresses are unreachable', String(DEFAULT_MAX_TOUCHED))
     .option('--trust <prefix...>', 'prefixes besides the gateway allowed to command lamps')
     .option('--seed <n>', 'seed for jitter, faults and loss', '1');
 }
@@ -60,6 +61,7 @@ export function simOptionsFrom(o: Record<string, string | string[] | undefined>)
     lifetimeS: number(String(o.lifetime), '--lifetime', 10, 86_400),
     trust: o.trust as string[] | undefined,
     seed: number(String(o.seed), '--seed', 0),
+    maxTouched: number(String(o.maxTouched), '--max-touched', 1, 100_000_000),
   };
 }
 

@@ -13,7 +13,8 @@
  * Dense fleets (`lamps: N`) map lamp n ↔ interface identifier n arithmetically. The sparse fleet
  * (`lamps: 'all'`) makes every interface identifier of the /64 a lamp: its state is created on its
  * first packet (an open-addressing table maps identifier → index) and it never registers with the
- * gateway, since 2^64 lamps cannot; memory grows with lamps touched.
+ * gateway, since 2^64 lamps cannot; memory grows with lamps touched, up to `maxTouched` (a sender
+ * walking the /64 would otherwise grow it without bound).
  */
 import { answersPing, boot, halt, receive, setFault, wake } from '../firmware/core.js';
 import type { Addr, Hal } from '../firmware/hal.js';
@@ -24,6 +25,8 @@ import { parseIpv6 } from './net/wire/address.js';
 import { FleetScheduler, type FleetClock } from './scheduler.js';
 
 export const MAX_DENSE_LAMPS = 1_000_000;
+/** Default bound on the sparse fleet's lamps (about 300 B each: ~600 MB of heap at the bound). */
+export const DEFAULT_MAX_TOUCHED = 2_000_000;
 
 export interface FleetOptions {
   /** Number of lamps (1 … 1,000,000), or 'all' for the sparse fleet over the whole /64. */
@@ -48,6 +51,9 @@ export interface FleetOptions {
   /** Datagram impairment on the lamps' UDP: loss fraction and added one-way latency (ms). */
   lossRate?: number;
   latencyMs?: number;
+  /** Sparse fleet only: most lamps created on demand; packets to further new addresses are answered
+   * as if no lamp were there (address unreachable) and counted in `sparseFull`. */
+  maxTouched?: number;
   /** Seed of the fleet's PRNG (jitter, faults, loss), for reproducible runs. */
   seed?: number;
   /** Fleet-wide config overrides (lat/lon, night profile, ...). */
@@ -238,6 +244,8 @@ export class FleetCounters {
   impairedLoss = 0;
   /** Sparse lamps created on their first packet. */
   touched = 0;
+  /** Packets to a new address of the sparse fleet refused because `maxTouched` lamps exist. */
+  sparseFull = 0;
 }
 
 export class Fleet implements LampDirectory {
@@ -358,6 +366,10 @@ export class Fleet implements LampDirectory {
     if (known >= 0) return known;
     // Every identifier is a lamp except the Subnet-Router anycast (0) and the gateway's own.
     if ((iidHi === 0 && iidLo === 0) || this.isGatewayIid(iidHi, iidLo)) return -1;
+    if (this.counters.touched >= (this.options.maxTouched ?? DEFAULT_MAX_TOUCHED)) {
+      this.counters.sparseFull++;
+      return -1;
+    }
     return this.touch(iidHi, iidLo);
   }
 

@@ -33,6 +33,8 @@ export interface SimOptions {
   /** Extra prefixes (`addr/len`) allowed to command lamps besides the gateway. */
   trust?: string[];
   seed?: number;
+  /** Sparse fleet: most lamps created on demand (default DEFAULT_MAX_TOUCHED). */
+  maxTouched?: number;
   clock?: FleetClock;
   config?: FleetOptions['config'];
   onProgress?: (booted: number, total: number) => void;
@@ -104,6 +106,7 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     bootJitterMs: options.bootJitterMs ?? (lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02))),
     trusted: (options.trust ?? []).map((t) => parsePrefix(t, '--trust')),
     seed: options.seed,
+    maxTouched: options.maxTouched,
     config: options.config,
   });
 

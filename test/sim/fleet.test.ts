@@ -173,6 +173,14 @@ describe('the sparse fleet (--lamps all)', () => {
     expect(sim.fleet.counters.touched).toBe(200);
   });
 
+  it('stops creating lamps at its bound and answers further new addresses as unreachable', async () => {
+    const { sim, link, sent } = await fleet({ lamps: 'all', maxTouched: 3 });
+    for (const iid of ['a:1', 'a:2', 'a:3']) expect(ping(link, sent, `2001:db8::${iid}`)?.icmp?.type).toBe(129);
+    expect(ping(link, sent, '2001:db8::a:4')?.icmp?.type).toBe(1);
+    expect(ping(link, sent, '2001:db8::a:2')?.icmp?.type).toBe(129);
+    expect(sim.fleet.counters).toMatchObject({ touched: 3, sparseFull: 1 });
+  });
+
   it('never treats the gateway address or the subnet-router anycast as a lamp', async () => {
     const { sim, link, sent } = await fleet({ lamps: 'all' });
     expect(ping(link, sent, sim.gateway)?.icmp?.type).toBe(1);
