@@ -1,9 +1,9 @@
 /**
  * The CoAP codec (RFC 7252 §3), shared by the firmware, the simulator and the gateway.
  *
- * Two levels, smoltcp-style. The view level (`CoapView`/`CoapReader`, `CoapWriter`) works in place
- * over a caller's bytes, for the lamp's packet path: it allocates nothing but the strings asked for
- * (path, payload); the representation level
+ * Two levels, smoltcp-style. The view level (`readCoap` and its accessors over `CoapFields`, wrapped
+ * as `CoapView`/`CoapReader`; `CoapWriter`) works in place over a caller's bytes, for the lamp's
+ * packet path: it allocates nothing but the strings asked for (path, payload); the representation level
  * (`parseCoap`, `emitCoap`) builds plain objects for the gateway and tests. Nothing here throws on
  * hostile bytes: the reader returns false and names the problem in `error`.
  *
@@ -91,10 +91,126 @@ function nibble(v: number): number {
   return v < 13 ? v : v < 269 ? 13 : 14;
 }
 
-/** A checked view over one CoAP message: after `read` returns true every field is in bounds. The
- * lean part the lamp needs; CoapReader adds helpers for the gateway. */
-export class CoapView {
-  // Set by every `read` (declared only: initial values would be bytes in the board's bundle).
+/** The fields of a checked view over one CoAP message: after `readCoap` returns true every field is
+ * in bounds. */
+export interface CoapFields {
+  buf: Uint8Array;
+  type: number;
+  code: number;
+  mid: number;
+  tokenOff: number;
+  tokenLen: number;
+  optCount: number;
+  optNum: Int32Array;
+  optOff: Int32Array;
+  optLen: Int32Array;
+  payloadOff: number;
+  payloadLen: number;
+  /** Why the last read returned false ('' after a successful read). */
+  error: string;
+}
+
+/** Fields for `readCoap` with their option tables allocated; the rest is set by every read. The
+ * lamp's one reader is such a plain record, read through the functions below: on the board they
+ * cost fewer bytes than methods. CoapView wraps the same functions as methods. */
+export function coapFields(): CoapFields {
+  return { optNum: new Int32Array(MAX_OPTIONS), optOff: new Int32Array(MAX_OPTIONS), optLen: new Int32Array(MAX_OPTIONS) } as CoapFields;
+}
+
+/** Checks and indexes `buf[off..off+len)` into `v`. Returns false (and sets `error`) on any format
+ * error. In the board's bundle `error` is one letter per check (h header, v version, t token,
+ * e empty message, m payload marker, n nibble 15, o option overrun, c option count: diagnostics.ts). */
+export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: number): boolean {
+  const end = off + len;
+  const b0 = buf[off];
+  let p = off + 4;
+  let num = 0;
+  let n = 0;
+  let e = '';
+  v.buf = buf;
+  v.payloadOff = end;
+  v.payloadLen = 0;
+  // Header fields are meaningful once the length check below has passed.
+  v.type = (b0 >> 4) & 3;
+  v.code = buf[off + 1];
+  v.mid = (buf[off + 2] << 8) | buf[off + 3];
+  v.tokenOff = p;
+  p += v.tokenLen = b0 & 15;
+  if (!(off >= 0 && len >= 4 && end <= buf.length)) e = BRIEF ? 'h' : 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
+  else if (b0 >> 6 !== COAP_VERSION) e = BRIEF ? 'v' : 'version ' + (b0 >> 6) + ', expected 1';
+  else if (v.tokenLen > 8 || p > end) e = BRIEF ? 't' : 'token length ' + v.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
+  else if (!v.code && len > 4) e = BRIEF ? 'e' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
+  while (!e && p < end) {
+    const at = p - off;
+    const b = buf[p++];
+    if (b === 0xff) {
+      if (p === end) e = BRIEF ? 'm' : 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
+      v.payloadOff = p;
+      v.payloadLen = end - p;
+      break;
+    }
+    // Extension bytes may be read past the end: that yields NaN, which the bounds test rejects.
+    let delta = b >> 4;
+    let olen = b & 15;
+    if (delta === 13) delta = 13 + buf[p++];
+    else if (delta === 14) delta = 269 + ((buf[p++] << 8) | buf[p++]);
+    if (olen === 13) olen = 13 + buf[p++];
+    else if (olen === 14) olen = 269 + ((buf[p++] << 8) | buf[p++]);
+    num += delta;
+    if (b >> 4 === 15 || (b & 15) === 15) e = BRIEF ? 'n' : 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
+    else if (!(p + olen <= end)) e = BRIEF ? 'o' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
+    else if (n === MAX_OPTIONS) e = BRIEF ? 'c' : 'message has more than ' + MAX_OPTIONS + ' options';
+    else {
+      v.optNum[n] = num;
+      v.optOff[n] = p;
+      v.optLen[n++] = olen;
+      p += olen;
+    }
+  }
+  if (e) n = v.payloadLen = 0;
+  v.optCount = n;
+  v.error = e && (BRIEF ? e : 'CoAP ' + e);
+  return !e;
+}
+
+/** The first option `num` as an unsigned integer (RFC 7252 §3.2 uint), or -1 when absent. */
+export function optionUint(v: CoapFields, num: number): number {
+  for (let i = 0; i < v.optCount; i++) {
+    if (v.optNum[i] !== num) continue;
+    let n = 0;
+    for (let k = 0; k < v.optLen[i]; k++) n = n * 256 + v.buf[v.optOff[i] + k];
+    return n;
+  }
+  return -1;
+}
+
+/** Option `i` as an 8-bit string. */
+export function optionString(v: CoapFields, i: number): string {
+  return bytesToString(v.buf, v.optOff[i], v.optLen[i]);
+}
+
+/** The Uri-Path segments joined with '/' ("3311/0/5850"). */
+export function uriPath(v: CoapFields): string {
+  let s = '';
+  for (let i = 0; i < v.optCount; i++) if (v.optNum[i] === URI_PATH) s += (s ? '/' : '') + optionString(v, i);
+  return s;
+}
+
+/** The payload as an 8-bit string. */
+export function payloadOf(v: CoapFields): string {
+  return bytesToString(v.buf, v.payloadOff, v.payloadLen);
+}
+
+/** Whether the token equals `other[off..off+len)`. */
+export function tokenEquals(v: CoapFields, other: Uint8Array, off: number, len: number): boolean {
+  let same = len === v.tokenLen;
+  for (let k = 0; k < len; k++) same = same && other[off + k] === v.buf[v.tokenOff + k];
+  return same;
+}
+
+/** A checked view over one CoAP message as an object with methods (gateway, tests). */
+export class CoapView implements CoapFields {
+  // Set by every `read`.
   declare buf: Uint8Array;
   declare type: number;
   declare code: number;
@@ -104,101 +220,33 @@ export class CoapView {
   declare optCount: number;
   declare payloadOff: number;
   declare payloadLen: number;
-  /** Why the last `read` returned false ('' after a successful read). */
   declare error: string;
   optNum: Int32Array = new Int32Array(MAX_OPTIONS);
   optOff: Int32Array = new Int32Array(MAX_OPTIONS);
   optLen: Int32Array = new Int32Array(MAX_OPTIONS);
 
-  /** Checks and indexes `buf[off..off+len)`. Returns false (and sets `error`) on any format error.
-   * In the board's bundle `error` is one letter per check (h header, v version, t token, e empty
-   * message, m payload marker, n nibble 15, o option overrun, c option count: diagnostics.ts). */
   read(buf: Uint8Array, off: number, len: number): boolean {
-    const end = off + len;
-    const b0 = buf[off];
-    let p = off + 4;
-    let num = 0;
-    let n = 0;
-    let e = '';
-    this.buf = buf;
-    this.payloadOff = end;
-    this.payloadLen = 0;
-    // Header fields are meaningful once the length check below has passed.
-    this.type = (b0 >> 4) & 3;
-    this.code = buf[off + 1];
-    this.mid = (buf[off + 2] << 8) | buf[off + 3];
-    this.tokenOff = p;
-    p += this.tokenLen = b0 & 15;
-    if (!(off >= 0 && len >= 4 && end <= buf.length)) e = BRIEF ? 'h' : 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
-    else if (b0 >> 6 !== COAP_VERSION) e = BRIEF ? 'v' : 'version ' + (b0 >> 6) + ', expected 1';
-    else if (this.tokenLen > 8 || p > end) e = BRIEF ? 't' : 'token length ' + this.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
-    else if (!this.code && len > 4) e = BRIEF ? 'e' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
-    while (!e && p < end) {
-      const at = p - off;
-      const b = buf[p++];
-      if (b === 0xff) {
-        if (p === end) e = BRIEF ? 'm' : 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
-        this.payloadOff = p;
-        this.payloadLen = end - p;
-        break;
-      }
-      // Extension bytes may be read past the end: that yields NaN, which the bounds test rejects.
-      let delta = b >> 4;
-      let olen = b & 15;
-      if (delta === 13) delta = 13 + buf[p++];
-      else if (delta === 14) delta = 269 + ((buf[p++] << 8) | buf[p++]);
-      if (olen === 13) olen = 13 + buf[p++];
-      else if (olen === 14) olen = 269 + ((buf[p++] << 8) | buf[p++]);
-      num += delta;
-      if (b >> 4 === 15 || (b & 15) === 15) e = BRIEF ? 'n' : 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
-      else if (!(p + olen <= end)) e = BRIEF ? 'o' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
-      else if (n === MAX_OPTIONS) e = BRIEF ? 'c' : 'message has more than ' + MAX_OPTIONS + ' options';
-      else {
-        this.optNum[n] = num;
-        this.optOff[n] = p;
-        this.optLen[n++] = olen;
-        p += olen;
-      }
-    }
-    if (e) n = this.payloadLen = 0;
-    this.optCount = n;
-    this.error = e && (BRIEF ? e : 'CoAP ' + e);
-    return !e;
+    return readCoap(this, buf, off, len);
   }
 
-  /** The first option `num` as an unsigned integer (RFC 7252 §3.2 uint), or -1 when absent. */
   optUint(num: number): number {
-    for (let i = 0; i < this.optCount; i++) {
-      if (this.optNum[i] !== num) continue;
-      let v = 0;
-      for (let k = 0; k < this.optLen[i]; k++) v = v * 256 + this.buf[this.optOff[i] + k];
-      return v;
-    }
-    return -1;
+    return optionUint(this, num);
   }
 
-  /** Option `i` as an 8-bit string. */
   optString(i: number): string {
-    return bytesToString(this.buf, this.optOff[i], this.optLen[i]);
+    return optionString(this, i);
   }
 
-  /** The Uri-Path segments joined with '/' ("3311/0/5850"). */
   path(): string {
-    let s = '';
-    for (let i = 0; i < this.optCount; i++) if (this.optNum[i] === URI_PATH) s += (s ? '/' : '') + this.optString(i);
-    return s;
+    return uriPath(this);
   }
 
-  /** The payload as an 8-bit string. */
   payloadString(): string {
-    return bytesToString(this.buf, this.payloadOff, this.payloadLen);
+    return payloadOf(this);
   }
 
-  /** Whether the token equals `other[off..off+len)`. */
   tokenEquals(other: Uint8Array, off: number, len: number): boolean {
-    let same = len === this.tokenLen;
-    for (let k = 0; k < len; k++) same = same && other[off + k] === this.buf[this.tokenOff + k];
-    return same;
+    return tokenEquals(this, other, off, len);
   }
 }
 

@@ -7,7 +7,7 @@
  * keeps a timer, socket or closure per lamp.
  */
 import { enter, hal as current, lamp as active, peer, peerPort, receivedFrom, time } from './context.js';
-import { ACK, CON, EMPTY, RST } from './coap.js';
+import { ACK, CON, EMPTY, RST, readCoap } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
 import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
@@ -56,7 +56,7 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
   enter(hal, lamp);
   receivedFrom(from, port);
   const r = reader;
-  const ok = r.read(data, 0, len);
+  const ok = readCoap(r, data, 0, len);
   const fromGateway = from === hal.gateway(lamp);
   let dropped: string | null = null;
   // An RST answers a confirmable message the lamp cannot take (RFC 7252 §4.2): a malformed one

@@ -3,14 +3,14 @@
  * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
-import { CoapView, CoapWriter } from './coap.js';
+import { CoapWriter, coapFields } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
 import type { LampExtra } from './lamp.js';
 import { groupNames } from './protocol.js';
 
-export const reader = new CoapView();
+export const reader = coapFields();
 export const writer = new CoapWriter();
 /** Room for the largest message the lamp builds: /cfg with its two strings at their longest
  * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes. */

@@ -8,7 +8,7 @@
  * after MAX_RETRANSMIT retries. A failed exchange drops the registration and retries the full
  * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
  */
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY } from './coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals } from './coap.js';
 import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
@@ -117,7 +117,7 @@ export function reregister(): void {
 export function registrationReply(): boolean {
   const p = peekExtra().pending;
   const r = reader;
-  if (!p || (r.type >= ACK ? r.mid !== p.mid : r.code < 64 || !r.tokenEquals(p.token, 0, 4))) return false;
+  if (!p || (r.type >= ACK ? r.mid !== p.mid : r.code < 64 || !tokenEquals(r, p.token, 0, 4))) return false;
   if (r.type === RST) giveUp();
   else if (r.type === ACK && r.code === EMPTY) {
     // Empty ACK: the answer comes as a separate response; stop retransmitting and wait for it.

@@ -7,7 +7,7 @@
  * not answer at once). Responses to CON requests are kept for DEDUP_MS per (peer, port, message id),
  * so a retransmitted request is answered again without being executed twice.
  */
-import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY } from './coap.js';
+import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath } from './coap.js';
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
@@ -55,7 +55,7 @@ let observeSeq = -1;
 /** Executes the request and returns the response code (filling body, format, observeSeq). */
 function serve(): number {
   const r = reader;
-  const path = r.path();
+  const path = uriPath(r);
   let res = -1;
   body = '';
   format = observeSeq = -1;
@@ -65,15 +65,15 @@ function serve(): number {
   const resource = resources[res];
   if (r.code === PUT && resource.put) {
     if (!hal.trusted(lamp, peer)) return FORBIDDEN;
-    const cf = r.optUint(CONTENT_FORMAT);
-    return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(r.payloadString());
+    const cf = optionUint(r, CONTENT_FORMAT);
+    return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(payloadOf(r));
   }
   if (r.code !== GET) return METHOD_NOT_ALLOWED;
-  const accept = r.optUint(ACCEPT);
+  const accept = optionUint(r, ACCEPT);
   if (accept >= 0 && accept !== resource.format) return NOT_ACCEPTABLE;
   body = resource.get();
   format = resource.format;
-  observeSeq = observeRequest(res, body, r.optUint(OBSERVE));
+  observeSeq = observeRequest(res, body, optionUint(r, OBSERVE));
   return CONTENT;
 }
 

@@ -28,9 +28,9 @@ export const MAX_BUNDLE_BYTES = 12288;
  * `level`, `fade`), and anything an Espruino API reads or returns (`send`, `port`, `address`, `log`,
  * `now`, `random`, `gateway`...). bundle.test.ts checks the first two groups against this list. */
 export const INTERNAL_PROPERTIES = [
-  // CoapView / CoapWriter
+  // CoapFields / CoapWriter
   'buf', 'type', 'code', 'mid', 'tokenOff', 'tokenLen', 'optCount', 'optNum', 'optOff', 'optLen', 'payloadOff', 'payloadLen',
-  'error', 'read', 'optUint', 'optString', 'path', 'payloadString', 'tokenEquals',
+  'error',
   'start', 'pos', 'lastOpt', 'ok', 'num', 'begin', 'byte', 'bytes', 'option', 'extension', 'payload', 'end',
   // LampState, LampExtra, Observer, Outbound, CachedResponse
   'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
