@@ -278,74 +278,109 @@ export class CoapReader extends CoapView {
   }
 }
 
-/** Builds one CoAP message into a caller's buffer. Options must come in ascending number order;
- * any misuse or overflow makes `end()` return -1 instead of throwing. */
-export class CoapWriter {
-  // Set by every `begin` (declared only, as in CoapView).
+/** The state of one CoAP message being built into a caller's buffer (see `writeBegin`). */
+export interface CoapOutput {
+  buf: Uint8Array;
+  start: number;
+  pos: number;
+  lastOpt: number;
+  /** False after a misuse or an overflow. */
+  ok: boolean;
+  /** A numeric option's value, big-endian, before it is copied out. */
+  num: Uint8Array;
+}
+
+/** An output for `writeBegin` (the lamp's one writer is such a plain record, like its reader). */
+export function coapOutput(): CoapOutput {
+  return { num: new Uint8Array(4) } as CoapOutput;
+}
+
+function writeByte(w: CoapOutput, v: number): void {
+  if (w.pos < w.buf.length) w.buf[w.pos++] = v;
+  else w.ok = false;
+}
+
+function writeBytes(w: CoapOutput, src: string | Uint8Array, off: number, len: number): void {
+  for (let k = off; k < off + len; k++) writeByte(w, typeof src === 'string' ? src.charCodeAt(k) : src[k]);
+}
+
+/** Starts a message at buf[off]: header and token. Options must follow in ascending number order;
+ * any misuse or overflow makes `writeEnd` return -1 instead of throwing. */
+export function writeBegin(w: CoapOutput, buf: Uint8Array, off: number, type: number, code: number, mid: number, tokenSrc: Uint8Array | null, tokenOff: number, tokenLen: number): void {
+  w.buf = buf;
+  w.start = w.pos = off;
+  w.lastOpt = 0;
+  w.ok = tokenLen <= 8;
+  writeByte(w, 0x40 | (type << 4) | tokenLen);
+  writeByte(w, code);
+  writeByte(w, mid >> 8);
+  writeByte(w, mid);
+  writeBytes(w, tokenSrc || w.num, tokenOff, tokenLen);
+}
+
+/** The extended delta/length bytes of RFC 7252 §3.1 for nibble 13 (one byte) or 14 (two). */
+function writeExtension(w: CoapOutput, v: number): void {
+  if (v >= 269) {
+    writeByte(w, (v - 269) >> 8);
+    writeByte(w, v - 269);
+  } else if (v >= 13) writeByte(w, v - 13);
+}
+
+/** Appends option `num`; a number value is encoded as a minimal uint (0 → zero length). */
+export function writeOption(w: CoapOutput, num: number, value: string | Uint8Array | number): void {
+  let len = 4;
+  if (typeof value === 'number') {
+    for (let k = 3; k >= 0; k--, value = Math.floor(value / 256)) w.num[k] = value % 256;
+    while (len && !w.num[4 - len]) len--;
+    value = w.num;
+  } else len = value.length;
+  const delta = num - w.lastOpt;
+  w.lastOpt = num;
+  if (delta < 0 || delta > 65804 || len > 65804) w.ok = false;
+  writeByte(w, (nibble(delta) << 4) | nibble(len));
+  writeExtension(w, delta);
+  writeExtension(w, len);
+  writeBytes(w, value, value.length - len, len);
+}
+
+/** Appends the payload marker and payload (nothing at all for an empty payload). */
+export function writePayload(w: CoapOutput, value: string | Uint8Array): void {
+  if (value.length) writeByte(w, 0xff);
+  writeBytes(w, value, 0, value.length);
+}
+
+/** Bytes written since `writeBegin`, or -1 if the buffer overflowed or options were out of order. */
+export function writeEnd(w: CoapOutput): number {
+  return w.ok ? w.pos - w.start : -1;
+}
+
+/** The writer functions as a chainable object (gateway, tests). */
+export class CoapWriter implements CoapOutput {
+  // Set by every `begin`.
   declare buf: Uint8Array;
   declare start: number;
   declare pos: number;
   declare lastOpt: number;
   declare ok: boolean;
-  /** A numeric option's value, big-endian, before it is copied out. */
-  private num = new Uint8Array(4);
+  num: Uint8Array = new Uint8Array(4);
 
   begin(buf: Uint8Array, off: number, type: number, code: number, mid: number, tokenSrc: Uint8Array | null, tokenOff: number, tokenLen: number): this {
-    this.buf = buf;
-    this.start = this.pos = off;
-    this.lastOpt = 0;
-    this.ok = tokenLen <= 8;
-    this.byte(0x40 | (type << 4) | tokenLen);
-    this.byte(code);
-    this.byte(mid >> 8);
-    this.byte(mid);
-    return this.bytes(tokenSrc || this.num, tokenOff, tokenLen);
-  }
-
-  private byte(v: number): void {
-    if (this.pos < this.buf.length) this.buf[this.pos++] = v;
-    else this.ok = false;
-  }
-
-  private bytes(src: string | Uint8Array, off: number, len: number): this {
-    for (let k = off; k < off + len; k++) this.byte(typeof src === 'string' ? src.charCodeAt(k) : src[k]);
+    writeBegin(this, buf, off, type, code, mid, tokenSrc, tokenOff, tokenLen);
     return this;
   }
 
-  /** Appends option `num`; a number value is encoded as a minimal uint (0 → zero length). */
   option(num: number, value: string | Uint8Array | number): this {
-    let len = 4;
-    if (typeof value === 'number') {
-      for (let k = 3; k >= 0; k--, value = Math.floor(value / 256)) this.num[k] = value % 256;
-      while (len && !this.num[4 - len]) len--;
-      value = this.num;
-    } else len = value.length;
-    const delta = num - this.lastOpt;
-    this.lastOpt = num;
-    if (delta < 0 || delta > 65804 || len > 65804) this.ok = false;
-    this.byte((nibble(delta) << 4) | nibble(len));
-    this.extension(delta);
-    this.extension(len);
-    return this.bytes(value, value.length - len, len);
+    writeOption(this, num, value);
+    return this;
   }
 
-  /** The extended delta/length bytes of RFC 7252 §3.1 for nibble 13 (one byte) or 14 (two). */
-  private extension(v: number): void {
-    if (v >= 269) {
-      this.byte((v - 269) >> 8);
-      this.byte(v - 269);
-    } else if (v >= 13) this.byte(v - 13);
-  }
-
-  /** Appends the payload marker and payload (nothing at all for an empty payload). */
   payload(value: string | Uint8Array): this {
-    if (value.length) this.byte(0xff);
-    return this.bytes(value, 0, value.length);
+    writePayload(this, value);
+    return this;
   }
 
-  /** Bytes written since `begin`, or -1 if the buffer overflowed or options were out of order. */
   end(): number {
-    return this.ok ? this.pos - this.start : -1;
+    return writeEnd(this);
   }
 }
 

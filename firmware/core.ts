@@ -7,7 +7,7 @@
  * keeps a timer, socket or closure per lamp.
  */
 import { enter, hal as current, lamp as active, peer, peerPort, receivedFrom, time } from './context.js';
-import { ACK, CON, EMPTY, RST, readCoap } from './coap.js';
+import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
 import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
@@ -45,7 +45,7 @@ export function boot(hal: Hal, lamp: LampState): void {
 
 /** Sends the peer an empty message of `type` (RST, or ACK) for the message id in `reader`. */
 function sendEmpty(type: number): void {
-  writer.begin(sendBuf, 0, type, EMPTY, reader.mid, null, 0, 0);
+  writeBegin(writer, sendBuf, 0, type, EMPTY, reader.mid, null, 0, 0);
   sendWritten(peer, peerPort);
 }
 

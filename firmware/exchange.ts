@@ -3,7 +3,7 @@
  * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
-import { CoapWriter, coapFields } from './coap.js';
+import { coapFields, coapOutput, writeEnd } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
@@ -11,7 +11,7 @@ import type { LampExtra } from './lamp.js';
 import { groupNames } from './protocol.js';
 
 export const reader = coapFields();
-export const writer = new CoapWriter();
+export const writer = coapOutput();
 /** Room for the largest message the lamp builds: /cfg with its two strings at their longest
  * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes. */
 export const sendBuf = new Uint8Array(1024);
@@ -51,7 +51,7 @@ export function releaseExtra(): void {
 /** Finishes the message in the writer and sends it; returns its length (-1: it did not fit and
  * nothing was sent). */
 export function sendWritten(to: Addr, port: number): number {
-  const len = writer.end();
+  const len = writeEnd(writer);
   if (len < 0) hal.log(lamp, BRIEF ? 'overflow' : 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
   else hal.send(lamp, to, port, sendBuf, len);
   return len;

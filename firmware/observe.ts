@@ -7,7 +7,7 @@
  * observer needs its place (at most MAX_OBSERVERS, so a forgotten observer cannot pin memory).
  * Each observer hears only when its resource's representation changed.
  */
-import { CONTENT, CONTENT_FORMAT, NON, OBSERVE, tokenEquals } from './coap.js';
+import { CONTENT, CONTENT_FORMAT, NON, OBSERVE, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
 import { peer, peerPort } from './context.js';
 import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { reportState } from './registration.js';
@@ -58,7 +58,10 @@ export function publish(): void {
     const body = r.get();
     if (body === o.last) continue;
     o.last = body;
-    writer.begin(sendBuf, 0, NON, CONTENT, (o.mid = nextMid()), o.token, 0, o.token.length).option(OBSERVE, ex.seq).option(CONTENT_FORMAT, r.format).payload(body);
+    writeBegin(writer, sendBuf, 0, NON, CONTENT, (o.mid = nextMid()), o.token, 0, o.token.length);
+    writeOption(writer, OBSERVE, ex.seq);
+    writeOption(writer, CONTENT_FORMAT, r.format);
+    writePayload(writer, body);
     sendWritten(o.to, o.port);
   }
   reportState();

@@ -8,7 +8,7 @@
  * after MAX_RETRANSMIT retries. A failed exchange drops the registration and retries the full
  * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
  */
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals } from './coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
 import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
@@ -32,11 +32,13 @@ function sendToGateway(register: number): void {
   const mid = nextMid();
   const state = stateJson(snapshot());
   for (let k = 0; k < 4; k++) token[k] = hal.random() * 256;
-  writer.begin(sendBuf, 0, CON, POST, mid, token, 0, 4).option(URI_PATH, RD_PATH);
-  if (!register) writer.option(URI_PATH, endpointName(lamp));
-  writer.option(CONTENT_FORMAT, FORMAT_JSON);
-  if (register) writer.option(URI_QUERY, 'ep=' + endpointName(lamp));
-  writer.option(URI_QUERY, 'lt=' + cfg.lifetimeS).payload(register ? registrationJson(cfg.groups, state) : updateJson(state));
+  writeBegin(writer, sendBuf, 0, CON, POST, mid, token, 0, 4);
+  writeOption(writer, URI_PATH, RD_PATH);
+  if (!register) writeOption(writer, URI_PATH, endpointName(lamp));
+  writeOption(writer, CONTENT_FORMAT, FORMAT_JSON);
+  if (register) writeOption(writer, URI_QUERY, 'ep=' + endpointName(lamp));
+  writeOption(writer, URI_QUERY, 'lt=' + cfg.lifetimeS);
+  writePayload(writer, register ? registrationJson(cfg.groups, state) : updateJson(state));
   const len = sendWritten(gw, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp();

@@ -28,10 +28,10 @@ export const MAX_BUNDLE_BYTES = 12288;
  * `level`, `fade`), and anything an Espruino API reads or returns (`send`, `port`, `address`, `log`,
  * `now`, `random`, `gateway`...). bundle.test.ts checks the first two groups against this list. */
 export const INTERNAL_PROPERTIES = [
-  // CoapFields / CoapWriter
+  // CoapFields / CoapOutput
   'buf', 'type', 'code', 'mid', 'tokenOff', 'tokenLen', 'optCount', 'optNum', 'optOff', 'optLen', 'payloadOff', 'payloadLen',
   'error',
-  'start', 'pos', 'lastOpt', 'ok', 'num', 'begin', 'byte', 'bytes', 'option', 'extension', 'payload', 'end',
+  'start', 'pos', 'lastOpt', 'ok', 'num', 'bytes',
   // LampState, LampExtra, Observer, Outbound, CachedResponse
   'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
   'cache', 'observers', 'pending', 'seq', 'to', 'token', 'res', 'last', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
