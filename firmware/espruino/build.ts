@@ -36,7 +36,7 @@ export const INTERNAL_PROPERTIES = [
   'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
   'cache', 'observers', 'pending', 'seq', 'to', 'token', 'res', 'last', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
   // Resource
-  'format', 'observable', 'rt', 'iface', 'get', 'put',
+  'path', 'format', 'observable', 'rt', 'iface', 'get', 'put',
   // Hal
   'wakeAt', 'light', 'joinGroup', 'saveConfig', 'trusted',
 ];

@@ -96,9 +96,8 @@ export function createHal(board: BoardConfig): Hal {
     analogWrite(pin, (output = level) / 100);
   }
   const hal: Hal = {
-    now: function () {
-      return Date.now();
-    },
+    // Espruino's Date.now and Math.random ignore `this`, so they serve as HAL methods as they are.
+    now: Date.now,
     wakeAt: function (lamp: LampState, atMs: number) {
       wakeTimer = clearTimer(wakeTimer);
       // `< Infinity` is also false for NaN: a bad deadline disarms instead of spinning.
@@ -138,9 +137,7 @@ export function createHal(board: BoardConfig): Hal {
       // `from` is always a string, so no gateway (undefined) trusts nobody.
       return from === board.gateway;
     },
-    random: function () {
-      return Math.random();
-    },
+    random: Math.random,
     log: function (_lamp: LampState, message: string) {
       log(message);
     },
