@@ -44,7 +44,7 @@ export function applyCommand(on: number, level: number, fadeMs: number): boolean
 
 /** Finds the next schedule edge; returns the level the schedule asks for now (0: off), or -1
  * without a schedule. */
-function scheduleNow(): number {
+export function scheduleNow(): number {
   lamp.edge = nextEdge(lamp.cfg);
   return lamp.edge < Infinity ? scheduledLevel(lamp.cfg) : -1;
 }

@@ -27,7 +27,7 @@ export function roundTo(v: number, scale: number): number {
 
 /** The `<state>` JSON of a snapshot. */
 export function stateJson(s: LampSnapshot): string {
-  return '{"on":' + (s.on ? 1 : 0) + ',"level":' + s.level + ',"w":' + roundTo(s.watts, 100) + ',"wh":' + roundTo(s.energyWh, 1000) + ',"t":' + s.onTimeS + ',"f":' + (s.fault ? 1 : 0) + '}';
+  return JSON.stringify({ on: s.on ? 1 : 0, level: s.level, w: roundTo(s.watts, 100), wh: roundTo(s.energyWh, 1000), t: s.onTimeS, f: s.fault ? 1 : 0 });
 }
 
 /** The registration payload, around a `<state>` JSON. */

@@ -7,7 +7,7 @@
  * State changes are published by the server after a successful PUT, not here.
  */
 import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
-import { applyCommand, applySchedule, noteChange } from './control.js';
+import { applyCommand, applySchedule, noteChange, scheduleNow } from './control.js';
 import { hal, lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
 import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';
@@ -94,9 +94,6 @@ export const MAX_CONFIG_STRING = 160;
 /** Field names and types of a config (a persisted one may hold null for a NaN). */
 const CONFIG_TYPES = defaultConfig('') as unknown as Record<string, unknown>;
 
-/** Config fields the schedule depends on: changing one re-applies the schedule at once. */
-const SCHEDULE_FIELDS = ' lat lon tzMin nightLevel nightFrom nightTo defaultLevel ';
-
 /** PUT /cfg: a JSON subset of the config, each field of the config's own type and range. All
  * fields are checked before any is applied. */
 function putConfig(body: string): number {
@@ -112,18 +109,17 @@ function putConfig(body: string): number {
   const own = ownConfig(lamp);
   const id = own.id;
   const groups = own.groups;
-  let reschedule = false;
-  for (const k in o) {
-    (own as unknown as Record<string, unknown>)[k] = o[k] === null ? NaN : o[k];
-    reschedule = reschedule || SCHEDULE_FIELDS.indexOf(' ' + k + ' ') >= 0;
-  }
+  const edge = lamp.edge;
+  const level = scheduleNow();
+  for (const k in o) (own as unknown as Record<string, unknown>)[k] = o[k] === null ? NaN : o[k];
   own.lastOn = lamp.on;
   own.lastLevel = lamp.level;
   hal.saveConfig(lamp, own);
   noteChange();
   if (own.groups !== groups) joinGroups();
   if (own.id !== id || own.groups !== groups) reregister();
-  if (reschedule) applySchedule();
+  // A schedule that now asks for another level or moved its next edge takes over at once.
+  if (scheduleNow() !== level || lamp.edge !== edge) applySchedule();
   return CHANGED;
 }
 

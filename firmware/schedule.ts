@@ -7,9 +7,8 @@
  */
 import { time } from './context.js';
 import type { LampConfig } from './lamp.js';
-import { POLAR_DAY, POLAR_NIGHT, sunEvent } from './sun.js';
+import { DAY_MS, POLAR_DAY, POLAR_NIGHT, sunEvent } from './sun.js';
 
-const DAY_MS = 86400000;
 const MIN_MS = 60000;
 
 export function hasSchedule(cfg: LampConfig): boolean {

@@ -10,7 +10,7 @@
  */
 
 const RAD = Math.PI / 180;
-const DAY_MS = 86400000;
+export const DAY_MS = 86400000;
 /** Obliquity of the ecliptic (J2000) and the equation of time's y = tan²(ε/2). */
 const EPS = 23.439291 * RAD;
 const Y = Math.tan(EPS / 2) * Math.tan(EPS / 2);

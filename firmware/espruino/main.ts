@@ -21,7 +21,7 @@ const BOOT_WAIT_POLLS = 60;
 const BOOT_POLL_MS = 1000;
 const MEMORY_LOG_MS = 600000;
 
-let board: BoardConfig = { lamp: {} };
+let board: BoardConfig;
 let hal: Hal | null = null;
 let lamp: LampState | null = null;
 let bootPoll: unknown = null;
