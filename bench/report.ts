@@ -85,6 +85,8 @@ export class Report {
       '| figure | target | verdict |',
       '|---|---|---|',
       ...this.figures.map((f) => `| ${f.title} | ${f.target} | ${f.verdict} |`),
+      '',
+      'Causes of the misses, found with profiles, and the fixes made: [ANALYSIS.md](ANALYSIS.md).',
     ];
     for (const f of this.figures) {
       lines.push('', `## ${f.title}`, '', `Target: ${f.target}. Verdict: **${f.verdict}**.`, '');
