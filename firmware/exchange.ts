@@ -16,6 +16,11 @@ export const writer = coapOutput();
  * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes. */
 export const sendBuf = new Uint8Array(1024);
 
+/** A copy of bytes[off..off+len), to keep after the buffer is reused. */
+export function copyOf(bytes: Uint8Array, off: number, len: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(off, off + len));
+}
+
 export function nextMid(): number {
   const mid = lamp.mid;
   lamp.mid = (mid + 1) & 0xffff;

@@ -9,7 +9,7 @@
  */
 import { CONTENT, CONTENT_FORMAT, NON, OBSERVE, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
 import { peer, peerPort } from './context.js';
-import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
+import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { reportState } from './registration.js';
 import { resources } from './resources.js';
 
@@ -31,7 +31,7 @@ export function observeRequest(res: number, body: string, observe: number): numb
   }
   if (!add) return -1;
   if (ex.observers.length >= MAX_OBSERVERS) ex.observers.shift();
-  ex.observers.push({ to: peer, port: peerPort, token: new Uint8Array(reader.buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen)), res: res, mid: -1, last: body });
+  ex.observers.push({ to: peer, port: peerPort, token: copyOf(reader.buf, reader.tokenOff, reader.tokenLen), res: res, mid: -1, last: body });
   return ex.seq;
 }
 

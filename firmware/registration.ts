@@ -9,7 +9,7 @@
  * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
  */
 import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
-import { extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
+import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
 import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from './protocol.js';
@@ -29,21 +29,22 @@ function sendToGateway(register: number): void {
     return;
   }
   const token = new Uint8Array(4);
+  const ep = endpointName(lamp);
   const mid = nextMid();
   const state = stateJson(snapshot());
   for (let k = 0; k < 4; k++) token[k] = hal.random() * 256;
   writeBegin(writer, sendBuf, 0, CON, POST, mid, token, 0, 4);
   writeOption(writer, URI_PATH, RD_PATH);
-  if (!register) writeOption(writer, URI_PATH, endpointName(lamp));
+  if (!register) writeOption(writer, URI_PATH, ep);
   writeOption(writer, CONTENT_FORMAT, FORMAT_JSON);
-  if (register) writeOption(writer, URI_QUERY, 'ep=' + endpointName(lamp));
+  if (register) writeOption(writer, URI_QUERY, 'ep=' + ep);
   writeOption(writer, URI_QUERY, 'lt=' + cfg.lifetimeS);
   writePayload(writer, register ? registrationJson(cfg.groups, state) : updateJson(state));
   const len = sendWritten(gw, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp();
   const timeout = Math.floor(ACK_TIMEOUT * (1 + hal.random() * (ACK_RANDOM_FACTOR - 1)));
-  extra().pending = { mid: mid, token: token, bytes: new Uint8Array(sendBuf.subarray(0, len)), tries: 0, timeout: timeout, at: time + timeout, register: register, acked: 0 };
+  extra().pending = { mid: mid, token: token, bytes: copyOf(sendBuf, 0, len), tries: 0, timeout: timeout, at: time + timeout, register: register, acked: 0 };
 }
 
 /** Ends the exchange in flight (if any) as not registered; returns whether it was a registration. */

@@ -9,7 +9,7 @@
  */
 import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeEnd, writeOption, writePayload } from './coap.js';
 import { changes } from './control.js';
-import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import { copyOf, extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
 import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
@@ -97,7 +97,7 @@ export function handleRequest(multicast: boolean): void {
     if (con && len > 0) {
       const cache = extra().cache;
       if (cache.length >= DEDUP_ENTRIES) cache.shift();
-      cache.push({ from: peer, port: peerPort, mid: mid, expires: time + DEDUP_MS, bytes: new Uint8Array(sendBuf.subarray(0, len)) });
+      cache.push({ from: peer, port: peerPort, mid: mid, expires: time + DEDUP_MS, bytes: copyOf(sendBuf, 0, len) });
     }
   }
   if (changes !== changesBefore) publish();

@@ -43,9 +43,14 @@ function eventMinutes(t: number, lat: number, lon: number, rising: boolean): num
  * epoch), in ms since the epoch; POLAR_DAY or POLAR_NIGHT when the sun does not cross the horizon.
  * Far from Greenwich the event may fall on the neighbouring UTC day. */
 export function sunEvent(day: number, lat: number, lon: number, rising: boolean): number {
-  const first = eventMinutes(day * DAY_MS + (720 - 4 * lon) * 60000, lat, lon, rising);
-  if (first !== first || first === POLAR_DAY || first === POLAR_NIGHT) return first;
-  const m = eventMinutes(day * DAY_MS + first * 60000, lat, lon, rising);
-  // The refinement can tip a day at the polar boundary over; the first estimate then stands.
-  return day * DAY_MS + (m === POLAR_DAY || m === POLAR_NIGHT ? first : m) * 60000;
+  // First estimate with the sun taken at solar noon, then refined with the sun at that estimate.
+  let m = 720 - 4 * lon;
+  for (let i = 0; i < 2; i++) {
+    const next = eventMinutes(day * DAY_MS + m * 60000, lat, lon, rising);
+    // The refinement can tip a day at the polar boundary over; the first estimate then stands.
+    if (next === POLAR_DAY || next === POLAR_NIGHT) {
+      if (!i) return next;
+    } else m = next;
+  }
+  return day * DAY_MS + m * 60000;
 }

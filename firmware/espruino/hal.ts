@@ -156,7 +156,7 @@ export function joinNetwork(board: BoardConfig, onUp: () => void): void {
     // Boards without Wifi (and Espruino for Linux) have no such module.
   }
   if (!wifi || !board.wifi) return onUp();
-  const w = wifi;
+  const w: EspruinoWifi = wifi;
   w.connect(board.wifi, { password: board.password }, function (err) {
     if (started !== epoch) return;
     if (err) {
