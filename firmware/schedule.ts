@@ -19,15 +19,12 @@ export function hasSchedule(cfg: LampConfig): boolean {
 let night = false;
 let sunEdge = Infinity;
 
-let known = false;
-
 /** One sun event at `at` during the scan: either before the context's time (then it says whether it
- * is night) or the next one that changes that. */
+ * is night) or the next one that changes that. The scan starts two days back, so the state at the
+ * context's time is known before any later event comes. */
 function step(at: number, isNight: boolean): void {
-  if (at <= time) {
-    night = isNight;
-    known = true;
-  } else if (sunEdge === Infinity && known && isNight !== night) sunEdge = at;
+  if (at <= time) night = isNight;
+  else if (sunEdge === Infinity && isNight !== night) sunEdge = at;
 }
 
 /** Walks the sun's events around the context's time in time order: sets `night` (the last event
@@ -35,7 +32,6 @@ function step(at: number, isNight: boolean): void {
  * that changes it). */
 function scanSun(cfg: LampConfig): void {
   const today = Math.floor(time / DAY_MS);
-  known = false;
   sunEdge = Infinity;
   for (let day = today - 2; day <= today + 2 && sunEdge === Infinity; day++) {
     const rise = sunEvent(day, cfg.lat, cfg.lon, true);
