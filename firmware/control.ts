@@ -5,7 +5,7 @@
  */
 import { hal, lamp, time } from './context.js';
 import { integrate, ownConfig, steer, targetOutput } from './lamp.js';
-import { nextEdge, scheduledLevel } from './schedule.js';
+import { scheduleNow } from './schedule.js';
 
 /** Counts changes of the lamp's published state, so a caller can tell whether a request changed
  * anything (a repeated command does not) before telling observers and the gateway. */
@@ -40,13 +40,6 @@ export function applyCommand(on: number, level: number, fadeMs: number): boolean
     hal.saveConfig(lamp, own);
   }
   return changed;
-}
-
-/** Finds the next schedule edge; returns the level the schedule asks for now (0: off), or -1
- * without a schedule. */
-export function scheduleNow(): number {
-  lamp.edge = nextEdge(lamp.cfg);
-  return lamp.edge < Infinity ? scheduledLevel(lamp.cfg) : -1;
 }
 
 /** A schedule edge (or a schedule change): apply what the schedule asks for now, ending any manual

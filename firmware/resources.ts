@@ -7,7 +7,8 @@
  * State changes are published by the server after a successful PUT, not here.
  */
 import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
-import { applyCommand, applySchedule, noteChange, scheduleNow } from './control.js';
+import { applyCommand, applySchedule, noteChange } from './control.js';
+import { scheduleNow } from './schedule.js';
 import { hal, lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
 import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';

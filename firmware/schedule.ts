@@ -1,17 +1,17 @@
 /**
- * The dusk-to-dawn schedule with its optional night dim profile, as pure functions of the config
- * and the time. The lamp is lit from sunset to sunrise at defaultLevel, at nightLevel inside the
+ * The dusk-to-dawn schedule with its optional night dim profile, computed from the context lamp's
+ * config at the context's time (context.ts), with one scan of the sun for both answers. The lamp is lit from sunset to sunrise at defaultLevel, at nightLevel inside the
  * local window [nightFrom, nightTo). Edges are the instants where the schedule is re-applied (and a
  * manual override ends): sunrise, sunset and, with a profile, the window's two ends. In polar day or
  * night there is no sun edge for days; the lamp then re-applies the schedule once a day.
  */
-import { time } from './context.js';
+import { lamp, time } from './context.js';
 import type { LampConfig } from './lamp.js';
 import { DAY_MS, POLAR_DAY, POLAR_NIGHT, sunEvent } from './sun.js';
 
 const MIN_MS = 60000;
 
-export function hasSchedule(cfg: LampConfig): boolean {
+function hasSchedule(cfg: LampConfig): boolean {
   return cfg.lat === cfg.lat && cfg.lon === cfg.lon && cfg.lat !== null && cfg.lon !== null;
 }
 
@@ -53,21 +53,21 @@ function untilLocalMinute(cfg: LampConfig, minute: number): number {
   return d > 0 ? d : d + DAY_MS;
 }
 
-/** The level the schedule asks for at the context's time: 0 (off) by day, defaultLevel or
- * nightLevel by night. */
-export function scheduledLevel(cfg: LampConfig): number {
+/** The schedule of the context's lamp at the context's time: sets the lamp's next edge (Infinity
+ * without a schedule) and returns the level asked for now: 0 (off) by day, defaultLevel or
+ * nightLevel by night, -1 without a schedule. */
+export function scheduleNow(): number {
+  const cfg = lamp.cfg;
+  if (!hasSchedule(cfg)) {
+    lamp.edge = Infinity;
+    return -1;
+  }
   scanSun(cfg);
-  if (!night) return 0;
-  // Inside the night window [nightFrom, nightTo) when nightTo comes before nightFrom does again.
-  const inWindow = cfg.nightFrom !== cfg.nightTo && untilLocalMinute(cfg, cfg.nightTo) < untilLocalMinute(cfg, cfg.nightFrom);
-  return cfg.nightLevel > 0 && inWindow ? cfg.nightLevel : cfg.defaultLevel;
-}
-
-/** The first schedule edge after the context's time; Infinity without a schedule. */
-export function nextEdge(cfg: LampConfig): number {
-  if (!hasSchedule(cfg)) return Infinity;
-  scanSun(cfg);
-  let edge = sunEdge;
-  if (cfg.nightLevel > 0 && cfg.nightFrom !== cfg.nightTo) edge = Math.min(edge, time + untilLocalMinute(cfg, cfg.nightFrom), time + untilLocalMinute(cfg, cfg.nightTo));
-  return edge;
+  const toEnd = untilLocalMinute(cfg, cfg.nightTo);
+  const toStart = untilLocalMinute(cfg, cfg.nightFrom);
+  // A night profile, and whether now is inside its window [nightFrom, nightTo): its end comes
+  // before its next start.
+  const profile = cfg.nightLevel > 0 && cfg.nightFrom !== cfg.nightTo;
+  lamp.edge = profile ? Math.min(sunEdge, time + toStart, time + toEnd) : sunEdge;
+  return !night ? 0 : profile && toEnd < toStart ? cfg.nightLevel : cfg.defaultLevel;
 }
