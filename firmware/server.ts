@@ -63,14 +63,13 @@ function serve(): number {
   for (let i = 0; i < resources.length; i++) if (resources[i].path === path) res = i;
   if (res < 0) return NOT_FOUND;
   const resource = resources[res];
-  if (r.code === PUT && resource.put) {
-    if (!hal.trusted(lamp, peer)) return FORBIDDEN;
-    const cf = optionUint(r, CONTENT_FORMAT);
-    return cf >= 0 && cf !== resource.format ? UNSUPPORTED_CONTENT_FORMAT : resource.put(payloadOf(r));
-  }
-  if (r.code !== GET) return METHOD_NOT_ALLOWED;
-  const accept = optionUint(r, ACCEPT);
-  if (accept >= 0 && accept !== resource.format) return NOT_ACCEPTABLE;
+  const put = r.code === PUT ? resource.put : null;
+  if (!put && r.code !== GET) return METHOD_NOT_ALLOWED;
+  if (put && !hal.trusted(lamp, peer)) return FORBIDDEN;
+  // The body's Content-Format (PUT) or the format asked for (Accept, GET) must be the resource's.
+  const cf = optionUint(r, put ? CONTENT_FORMAT : ACCEPT);
+  if (cf >= 0 && cf !== resource.format) return put ? UNSUPPORTED_CONTENT_FORMAT : NOT_ACCEPTABLE;
+  if (put) return put(payloadOf(r));
   body = resource.get();
   format = resource.format;
   observeSeq = observeRequest(res, body, optionUint(r, OBSERVE));
