@@ -30,6 +30,7 @@ export interface Figure {
 export class Report {
   readonly figures: Figure[] = [];
   readonly startedAt = new Date();
+  private readonly startedMs = performance.now();
   /** The 1-minute load average when the run began: other work on the machine skews every figure. */
   readonly loadAtStart = loadavg()[0];
 
@@ -73,7 +74,7 @@ export class Report {
       '',
       `Written by \`${this.command}\` (${this.mode}) — rewritten by every full run. Each figure is measured beside its reference in the same run on the same machine; ratios are A/B.`,
       '',
-      `- Date: ${this.startedAt.toISOString()} (run took ${Math.round((Date.now() - this.startedAt.getTime()) / 1000)} s)`,
+      `- Date: ${this.startedAt.toISOString()} (run took ${Math.round((performance.now() - this.startedMs) / 1000)} s)`,
       `- CPU: ${m.cpu}, ${m.cores} cores`,
       `- Memory: ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
       `- Node: ${m.node}; kernel: ${m.kernel}`,
