@@ -57,8 +57,8 @@ export function releaseExtra(): void {
  * nothing was sent). */
 export function sendWritten(to: Addr, port: number): number {
   const len = writeEnd(writer);
-  if (len < 0) hal.log(lamp, BRIEF ? 'overflow' : 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
-  else hal.send(lamp, to, port, sendBuf, len);
+  if (len >= 0) hal.send(lamp, to, port, sendBuf, len);
+  else if (!BRIEF) hal.log(lamp, 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
   return len;
 }
 

@@ -106,7 +106,7 @@ async function minifyEs5(code: string, isolated: boolean): Promise<string> {
     // no user-defined valueOf/toString on the values compared); it never emits newer syntax.
     // booleans_as_integers: no boolean the firmware makes leaves it as a boolean (its JSON is built
     // from numbers, and a flag passed to Espruino is only tested for truth).
-    compress: { ecma: 5, passes: 3, unused: !isolated, unsafe: true, unsafe_comps: true, unsafe_math: true, pure_getters: true, hoist_props: true, booleans_as_integers: true },
+    compress: { ecma: 5, passes: 5, unused: !isolated, unsafe: true, unsafe_comps: true, unsafe_math: true, pure_getters: true, hoist_props: true, booleans_as_integers: true },
     mangle: { properties: { builtins: true, regex: new RegExp('^(' + INTERNAL_PROPERTIES.join('|') + ')$') } },
     toplevel: isolated,
     format: { ecma: 5, comments: false },

@@ -203,7 +203,7 @@ export function releaseBoard(): void {
 /** Espruino counts memory in JsVars from a fixed pool; the firmware must stay a small share of it. */
 export function logMemory(): void {
   const m = process.memory();
-  log('memory ' + m.usage + '/' + m.total + ' JsVars used, ' + m.free + ' free');
+  log('memory ' + m.usage + '/' + m.total + ' JsVars used');
 }
 
 /** `init` fires at every power-up from flash and after `save()`; `kill` before `save()` and
