@@ -229,28 +229,19 @@ function wattsAt(output: number): number {
   return lamp.up ? c.standbyW + ((c.ratedW - c.standbyW) * output) / 100 : 0;
 }
 
-/** Brings the context lamp's energy and on-time up to the context's time: a fading segment
- * (trapezoid) then a steady one. */
+/** Brings the context lamp's energy and on-time up to the context's time: a fading part (power is
+ * affine in the output, so the mean output's power is the mean power) then a steady part. */
 export function integrate(): void {
   const t = time;
-  if (t <= lamp.t0) return;
-  const fadeEnd = lamp.t1 < t ? lamp.t1 : t;
-  const outNow = outputAt(t);
-  let ms = 0;
-  let wattMs = 0;
-  if (fadeEnd > lamp.t0) {
-    const out = outputAt(fadeEnd);
-    ms = fadeEnd - lamp.t0;
-    wattMs = ((wattsAt(lamp.out0) + wattsAt(out)) / 2) * ms;
-    // Output is strictly positive inside a fade that starts or ends lit.
-    if (!lamp.up || (lamp.out0 <= 0 && out <= 0)) ms = 0;
-  }
-  const steady = t - (fadeEnd > lamp.t0 ? fadeEnd : lamp.t0);
-  wattMs += wattsAt(lamp.out1) * steady;
-  if (lamp.up && lamp.out1 > 0) ms += steady;
-  lamp.wh += wattMs / 3600000;
-  lamp.onMs += ms;
-  lamp.out0 = outNow;
+  const t0 = lamp.t0;
+  if (t <= t0) return;
+  // The fade ends at `a` (t0 when the output is steady already).
+  const a = Math.max(t0, Math.min(lamp.t1, t));
+  const outA = outputAt(a);
+  lamp.wh += (wattsAt((lamp.out0 + outA) / 2) * (a - t0) + wattsAt(lamp.out1) * (t - a)) / 3600000;
+  // Output is strictly positive inside a fade that starts or ends lit.
+  if (lamp.up) lamp.onMs += (lamp.out0 > 0 || outA > 0 ? a - t0 : 0) + (lamp.out1 > 0 ? t - a : 0);
+  lamp.out0 = outputAt(t);
   lamp.t0 = t;
 }
 
