@@ -127,6 +127,11 @@ export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: numbe
   let num = 0;
   let n = 0;
   let e = '';
+  /** A delta or length nibble with its extension bytes (RFC 7252 §3.1). They may be read past the
+   * end: that yields NaN, which the bounds test rejects. */
+  function extended(nib: number): number {
+    return nib === 13 ? 13 + buf[p++] : nib === 14 ? 269 + ((buf[p++] << 8) | buf[p++]) : nib;
+  }
   v.buf = buf;
   v.payloadOff = end;
   v.payloadLen = 0;
@@ -149,14 +154,8 @@ export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: numbe
       v.payloadLen = end - p;
       break;
     }
-    // Extension bytes may be read past the end: that yields NaN, which the bounds test rejects.
-    let delta = b >> 4;
-    let olen = b & 15;
-    if (delta === 13) delta = 13 + buf[p++];
-    else if (delta === 14) delta = 269 + ((buf[p++] << 8) | buf[p++]);
-    if (olen === 13) olen = 13 + buf[p++];
-    else if (olen === 14) olen = 269 + ((buf[p++] << 8) | buf[p++]);
-    num += delta;
+    num += extended(b >> 4);
+    const olen = extended(b & 15);
     if (b >> 4 === 15 || (b & 15) === 15) e = BRIEF ? 'n' : 'option header 0x' + b.toString(16) + ' uses reserved nibble 15';
     else if (!(p + olen <= end)) e = BRIEF ? 'o' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
     else if (n === MAX_OPTIONS) e = BRIEF ? 'c' : 'message has more than ' + MAX_OPTIONS + ' options';

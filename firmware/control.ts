@@ -33,13 +33,16 @@ export function applyCommand(on: number, level: number, fadeMs: number): boolean
   if (level >= 0) lamp.level = Math.round(Math.min(100, level));
   const changed = updateOutput(fadeMs < 0 ? cfg.fadeMs : fadeMs) || wasOn !== lamp.on || wasLevel !== lamp.level;
   if (changed) changes++;
-  if (changed && cfg.powerOn === 2 && (cfg.lastOn !== lamp.on || cfg.lastLevel !== lamp.level)) {
-    const own = ownConfig(lamp);
-    own.lastOn = lamp.on;
-    own.lastLevel = lamp.level;
-    hal.saveConfig(lamp, own);
-  }
+  if (changed && cfg.powerOn === 2 && (cfg.lastOn !== lamp.on || cfg.lastLevel !== lamp.level)) saveConfig();
   return changed;
+}
+
+/** Persists the lamp's own config with the present state as its last state (for powerOn=2). */
+export function saveConfig(): void {
+  const own = ownConfig(lamp);
+  own.lastOn = lamp.on;
+  own.lastLevel = lamp.level;
+  hal.saveConfig(lamp, own);
 }
 
 /** A schedule edge (or a schedule change): apply what the schedule asks for now, ending any manual

@@ -7,9 +7,9 @@
  * State changes are published by the server after a successful PUT, not here.
  */
 import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
-import { applyCommand, applySchedule, noteChange } from './control.js';
+import { applyCommand, applySchedule, noteChange, saveConfig } from './control.js';
 import { scheduleNow } from './schedule.js';
-import { hal, lamp } from './context.js';
+import { lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
 import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';
 import { joinGroups } from './exchange.js';
@@ -113,9 +113,7 @@ function putConfig(body: string): number {
   const edge = lamp.edge;
   const level = scheduleNow();
   for (const k in o) (own as unknown as Record<string, unknown>)[k] = o[k] === null ? NaN : o[k];
-  own.lastOn = lamp.on;
-  own.lastLevel = lamp.level;
-  hal.saveConfig(lamp, own);
+  saveConfig();
   noteChange();
   if (own.groups !== groups) joinGroups();
   if (own.id !== id || own.groups !== groups) reregister();
