@@ -20,15 +20,12 @@ export let time: number;
 export let peer: Addr;
 export let peerPort: number;
 
-/** Makes `h` and `l` the context of the entry point being run. */
-export function enter(h: Hal, l: LampState): void {
+/** Makes `h` and `l` (and, receiving a datagram, its sender) the context of the entry point being
+ * run. */
+export function enter(h: Hal, l: LampState, from?: Addr, port?: number): void {
   hal = h;
   lamp = l;
   time = h.now();
-}
-
-/** Adds the sender of the datagram being received to the context. */
-export function receivedFrom(from: Addr, port: number): void {
-  peer = from;
-  peerPort = port;
+  peer = from!;
+  peerPort = port!;
 }

@@ -6,7 +6,7 @@
  * Platform contract (hal.ts): one HAL for many lamps, every call names the lamp; the core never
  * keeps a timer, socket or closure per lamp.
  */
-import { enter, hal as current, lamp as active, peer, peerPort, receivedFrom, time } from './context.js';
+import { enter, hal as current, lamp as active, peer, peerPort, time } from './context.js';
 import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
@@ -53,8 +53,7 @@ function sendEmpty(type: number): void {
  * (executed, never answered). Returns null when handled, or why it was dropped. */
 export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, data: Uint8Array, len: number, multicast?: boolean): string | null {
   if (!lamp.up) return BRIEF ? 'd' : 'lamp ' + lamp.n + ' is not powered';
-  enter(hal, lamp);
-  receivedFrom(from, port);
+  enter(hal, lamp, from, port);
   const r = reader;
   const ok = readCoap(r, data, 0, len);
   const fromGateway = from === hal.gateway(lamp);

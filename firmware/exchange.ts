@@ -13,7 +13,8 @@ import { groupNames } from './protocol.js';
 export const reader = coapFields();
 export const writer = coapOutput();
 /** Room for the largest message the lamp builds: /cfg with its two strings at their longest
- * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes. */
+ * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes unless the strings are made of
+ * characters JSON escapes; a message that does not fit is not sent (see sendWritten). */
 export const sendBuf = new Uint8Array(1024);
 
 /** A copy of bytes[off..off+len), to keep after the buffer is reused. */

@@ -49,9 +49,9 @@ function numberField(v: unknown, min: number, max: number): number {
   return typeof n === 'number' && n >= min && n <= max ? n : NaN;
 }
 
-/** Applies a command and answers 2.04, or 4.00 when a value is invalid (NaN). */
+/** Applies a command and answers 2.04, or 4.00 when a value is invalid (NaN; the others are finite). */
 function commanded(on: number, level: number, fade: number): number {
-  if (on !== on || level !== level || fade !== fade) return BAD_REQUEST;
+  if (isNaN(on + level + fade)) return BAD_REQUEST;
   applyCommand(on, level, fade);
   return CHANGED;
 }
@@ -61,7 +61,8 @@ function putLight(body: string): number {
   const o = parseObject(body);
   if (!o) return BAD_REQUEST;
   const on = numberField(o.on, 0, 1);
-  return commanded(on === 0 || on === 1 || on < 0 ? on : NaN, numberField(o.level, 0, 100), numberField(o.fade, 0, MAX_FADE_MS));
+  // on is 0 or 1 (or -1, absent): a fraction in between is invalid.
+  return commanded(on % 1 ? NaN : on, numberField(o.level, 0, 100), numberField(o.fade, 0, MAX_FADE_MS));
 }
 
 /** A level in plain text: 1–3 decimal digits, 0..100. */

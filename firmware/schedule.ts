@@ -11,8 +11,9 @@ import { DAY_MS, POLAR_DAY, POLAR_NIGHT, sunEvent } from './sun.js';
 
 const MIN_MS = 60000;
 
+/** Whether the config places the lamp (a config restored from JSON holds null for NaN). */
 function hasSchedule(cfg: LampConfig): boolean {
-  return cfg.lat === cfg.lat && cfg.lon === cfg.lon && cfg.lat !== null && cfg.lon !== null;
+  return cfg.lat != null && cfg.lon != null && !isNaN(cfg.lat + cfg.lon);
 }
 
 /** Results of the last `scanSun`, kept in module variables so the scan allocates nothing. */

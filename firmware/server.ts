@@ -7,7 +7,7 @@
  * not answer at once). Responses to CON requests are kept for DEDUP_MS per (peer, port, message id),
  * so a retransmitted request is answered again without being executed twice.
  */
-import { ACCEPT, ACK, BAD_OPTION, CON, INTERNAL_SERVER_ERROR, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeEnd, writeOption, writePayload } from './coap.js';
+import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from './coap.js';
 import { changes } from './control.js';
 import { copyOf, extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
@@ -90,8 +90,6 @@ export function handleRequest(multicast: boolean): void {
     if (observeSeq >= 0) writeOption(writer, OBSERVE, observeSeq);
     if (format >= 0) writeOption(writer, CONTENT_FORMAT, format);
     writePayload(writer, body);
-    // A representation too big for the send buffer is answered 5.00 rather than not at all.
-    if (writeEnd(writer) < 0) writeBegin(writer, sendBuf, 0, type, INTERNAL_SERVER_ERROR, mid, r.buf, r.tokenOff, r.tokenLen);
     const len = sendWritten(peer, peerPort);
     if (con && len > 0) {
       const cache = extra().cache;

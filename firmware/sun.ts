@@ -28,9 +28,10 @@ function eventMinutes(t: number, lat: number, lon: number, rising: boolean): num
   const T = (t / DAY_MS - 10957.5) / 36525; // Julian centuries since J2000.0
   const L = (280.46646 + 36000.76983 * T) * RAD; // mean longitude
   const M = (357.52911 + 35999.05029 * T) * RAD; // mean anomaly
-  const C = Math.sin(M) * 1.914602 + Math.sin(2 * M) * 0.019993; // equation of centre (degrees)
+  const sinM = Math.sin(M);
+  const C = sinM * 1.914602 + Math.sin(2 * M) * 0.019993; // equation of centre (degrees)
   const decl = Math.asin(Math.sin(EPS) * Math.sin(L + (C - 0.00569) * RAD));
-  const eqtime = (4 / RAD) * (Y * Math.sin(2 * L) - 2 * ECC * Math.sin(M) + 4 * ECC * Y * Math.sin(M) * Math.cos(2 * L));
+  const eqtime = (4 / RAD) * (Y * Math.sin(2 * L) - 2 * ECC * sinM + 4 * ECC * Y * sinM * Math.cos(2 * L));
   const phi = lat * RAD;
   const cosHa = Math.cos(90.833 * RAD) / (Math.cos(phi) * Math.cos(decl)) - Math.tan(phi) * Math.tan(decl);
   if (cosHa > 1) return POLAR_NIGHT;

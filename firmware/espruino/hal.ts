@@ -29,7 +29,7 @@ interface EspruinoSocket {
 }
 interface EspruinoWifi {
   connect(ssid: string, options: { password?: string }, callback: (err: string | null) => void): void;
-  setSNTP?(server: string, zone: string): void;
+  setSNTP(server: string, zone: string): void;
 }
 interface EspruinoStorage {
   readJSON(name: string, noExceptions: boolean): unknown;
@@ -165,7 +165,7 @@ export function joinNetwork(board: BoardConfig, onUp: () => void): void {
         joinNetwork(board, onUp);
       }, WIFI_RETRY_MS);
     } else {
-      if (board.ntp && w.setSNTP) w.setSNTP(board.ntp, 'UTC0');
+      if (board.ntp) w.setSNTP(board.ntp, 'UTC0');
       onUp();
     }
   });
