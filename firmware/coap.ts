@@ -200,10 +200,10 @@ export function payloadOf(v: CoapFields): string {
   return bytesToString(v.buf, v.payloadOff, v.payloadLen);
 }
 
-/** Whether the token equals `other[off..off+len)`. */
-export function tokenEquals(v: CoapFields, other: Uint8Array, off: number, len: number): boolean {
-  let same = len === v.tokenLen;
-  for (let k = 0; k < len; k++) same = same && other[off + k] === v.buf[v.tokenOff + k];
+/** Whether the token equals `token`. */
+export function tokenEquals(v: CoapFields, token: Uint8Array): boolean {
+  let same = token.length === v.tokenLen;
+  for (let k = 0; k < token.length; k++) same = same && token[k] === v.buf[v.tokenOff + k];
   return same;
 }
 
@@ -244,8 +244,8 @@ export class CoapView implements CoapFields {
     return payloadOf(this);
   }
 
-  tokenEquals(other: Uint8Array, off: number, len: number): boolean {
-    return tokenEquals(this, other, off, len);
+  tokenEquals(token: Uint8Array): boolean {
+    return tokenEquals(this, token);
   }
 }
 

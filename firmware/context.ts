@@ -15,6 +15,8 @@ export let hal: Hal;
 export let lamp: LampState;
 /** hal.now() when the entry point was called. */
 export let time: number;
+/** hal.gateway(lamp) then. */
+export let gateway: Addr | null;
 
 /** Where the datagram being received came from (set by `receive` only). */
 export let peer: Addr;
@@ -26,6 +28,7 @@ export function enter(h: Hal, l: LampState, from?: Addr, port?: number): void {
   hal = h;
   lamp = l;
   time = h.now();
+  gateway = h.gateway(l);
   peer = from!;
   peerPort = port!;
 }

@@ -6,7 +6,7 @@
  * Platform contract (hal.ts): one HAL for many lamps, every call names the lamp; the core never
  * keeps a timer, socket or closure per lamp.
  */
-import { enter, hal as current, lamp as active, peer, peerPort, time } from './context.js';
+import { enter, gateway, hal as current, lamp as active, peer, peerPort, time } from './context.js';
 import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from './coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
@@ -56,7 +56,7 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
   enter(hal, lamp, from, port);
   const r = reader;
   const ok = readCoap(r, data, 0, len);
-  const fromGateway = from === hal.gateway(lamp);
+  const fromGateway = from === gateway;
   let dropped: string | null = null;
   // An RST answers a confirmable message the lamp cannot take (RFC 7252 §4.2): a malformed one
   // whose header can be trusted that far, a CoAP ping (empty CON), or a stray response.

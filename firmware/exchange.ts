@@ -22,10 +22,9 @@ export function copyOf(bytes: Uint8Array, off: number, len: number): Uint8Array 
   return new Uint8Array(bytes.subarray(off, off + len));
 }
 
+/** A fresh message id for the lamp's next message (ids follow on from a random start, boot). */
 export function nextMid(): number {
-  const mid = lamp.mid;
-  lamp.mid = (mid + 1) & 0xffff;
-  return mid;
+  return (lamp.mid = (lamp.mid + 1) & 0xffff);
 }
 
 function emptyExtra(): LampExtra {

@@ -27,7 +27,7 @@ export function observeRequest(res: number, body: string, observe: number): numb
   for (let i = 0; i < ex.observers.length; i++) {
     const o = ex.observers[i];
     // The same observer (endpoint and token) registers afresh or leaves.
-    if (o.to === peer && o.port === peerPort && tokenEquals(reader, o.token, 0, o.token.length)) ex.observers.splice(i--, 1);
+    if (o.to === peer && o.port === peerPort && tokenEquals(reader, o.token)) ex.observers.splice(i--, 1);
   }
   if (!add) return -1;
   if (ex.observers.length >= MAX_OBSERVERS) ex.observers.shift();

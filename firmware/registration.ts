@@ -10,7 +10,7 @@
  */
 import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
-import { hal, lamp, time } from './context.js';
+import { gateway, hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
 import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from './protocol.js';
 
@@ -22,9 +22,8 @@ export const RETRY_MAX_MS = 600000;
 
 /** Sends POST /rd (register) or POST /rd/<id> (update) with the present state. */
 function sendToGateway(register: number): void {
-  const gw = hal.gateway(lamp);
   const cfg = lamp.cfg;
-  if (gw === null) {
+  if (gateway === null) {
     lamp.regAt = Infinity;
     return;
   }
@@ -40,7 +39,7 @@ function sendToGateway(register: number): void {
   if (register) writeOption(writer, URI_QUERY, 'ep=' + ep);
   writeOption(writer, URI_QUERY, 'lt=' + cfg.lifetimeS);
   writePayload(writer, register ? registrationJson(cfg.groups, state) : updateJson(state));
-  const len = sendWritten(gw, COAP_PORT);
+  const len = sendWritten(gateway, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp();
   const timeout = Math.floor(ACK_TIMEOUT * (1 + hal.random() * (ACK_RANDOM_FACTOR - 1)));
@@ -85,14 +84,13 @@ export function reportState(): void {
 /** Timer work: retransmit or give up on the request in flight, or register/refresh when due. */
 export function registrationDue(): void {
   const p = peekExtra().pending;
-  const gw = hal.gateway(lamp);
   if (!p) {
     if (time >= lamp.regAt) sendToGateway(lamp.reg ? 0 : 1);
   } else if (time >= p.at) {
-    if (p.acked || p.tries >= MAX_RETRANSMIT || gw === null) return giveUp();
+    if (p.acked || p.tries >= MAX_RETRANSMIT || gateway === null) return giveUp();
     p.tries++;
     p.at = time + (p.timeout *= 2);
-    hal.send(lamp, gw, COAP_PORT, p.bytes, p.bytes.length);
+    hal.send(lamp, gateway, COAP_PORT, p.bytes, p.bytes.length);
   }
 }
 
@@ -105,7 +103,7 @@ export function registrationWake(): number {
 /** Starts registration after the boot jitter (standalone when no gateway is configured). */
 export function startRegistration(): void {
   lamp.reg = lamp.fails = lamp.dirty = 0;
-  lamp.regAt = hal.gateway(lamp) === null ? Infinity : time + Math.floor(hal.random() * lamp.cfg.bootJitterMs);
+  lamp.regAt = gateway === null ? Infinity : time + Math.floor(hal.random() * lamp.cfg.bootJitterMs);
 }
 
 /** Registers afresh at once (the endpoint name or groups changed), abandoning any request in
@@ -120,7 +118,7 @@ export function reregister(): void {
 export function registrationReply(): boolean {
   const p = peekExtra().pending;
   const r = reader;
-  if (!p || (r.type >= ACK ? r.mid !== p.mid : r.code < 64 || !tokenEquals(r, p.token, 0, 4))) return false;
+  if (!p || (r.type >= ACK ? r.mid !== p.mid : r.code < 64 || !tokenEquals(r, p.token))) return false;
   if (r.type === RST) giveUp();
   else if (r.type === ACK && r.code === EMPTY) {
     // Empty ACK: the answer comes as a separate response; stop retransmitting and wait for it.
