@@ -168,7 +168,7 @@ export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: numbe
   }
   if (e) n = v.payloadLen = 0;
   v.optCount = n;
-  v.error = e && (BRIEF ? e : 'CoAP ' + e);
+  v.error = BRIEF ? e : e && 'CoAP ' + e;
   return !e;
 }
 

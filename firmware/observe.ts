@@ -51,7 +51,6 @@ export function observerReset(mid: number): boolean {
  * since the last one it got, and the gateway gets a report. */
 export function publish(): void {
   const ex = peekExtra();
-  if (ex.observers.length) ex.seq = (ex.seq + 1) & 0xffffff;
   for (let i = 0; i < ex.observers.length; i++) {
     const o = ex.observers[i];
     const r = resources[o.res];
@@ -59,7 +58,8 @@ export function publish(): void {
     if (body === o.last) continue;
     o.last = body;
     writeBegin(writer, sendBuf, 0, NON, CONTENT, (o.mid = nextMid()), o.token, 0, o.token.length);
-    writeOption(writer, OBSERVE, ex.seq);
+    // Each notification sent takes the next sequence number (RFC 7641 §4.4: increasing).
+    writeOption(writer, OBSERVE, (ex.seq = (ex.seq + 1) & 0xffffff));
     writeOption(writer, CONTENT_FORMAT, r.format);
     writePayload(writer, body);
     sendWritten(o.to, o.port);
