@@ -36,6 +36,8 @@ Measures lampnet against references in the same run and writes the figures with 
                        reports heap at start and end and every queue's size (not part of a full run)
   --soak-minutes <n>   soak duration in wall-clock minutes (default 30)
   --soak-lamps <n>     soak fleet size (default 1000000)
+  --soak-lifetime <s>  the lamps' registration lifetime in simulated seconds (default 86400, LwM2M's
+                       day; each lamp refreshes once per lifetime, 60 times faster at --speed 60)
   --only <list>        measure only these figures, comma-separated: ${FIGURES.join(', ')}
   --profile <dir>      run the simulator and MQTT probes under node --cpu-prof, profiles into <dir>
   --out <file>         markdown results (default bench/RESULTS.md for a full run)
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
       soak: { type: 'boolean', default: false },
       'soak-minutes': { type: 'string', default: '30' },
       'soak-lamps': { type: 'string', default: '1000000' },
+      'soak-lifetime': { type: 'string', default: '86400' },
       only: { type: 'string' },
       profile: { type: 'string' },
       out: { type: 'string' },
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
     await measureSoak(report, {
       lamps: positive(values['soak-lamps'], '--soak-lamps'),
       minutes: positive(values['soak-minutes'], '--soak-minutes'),
+      lifetimeS: positive(values['soak-lifetime'], '--soak-lifetime'),
       nodeFlags: cpuProf,
     });
   } else {

@@ -6,13 +6,15 @@ import { count, mib, Report } from '../report.js';
 export interface SoakSettings {
   lamps: number;
   minutes: number;
+  /** Registration lifetime of the lamps, simulated seconds. */
+  lifetimeS: number;
   nodeFlags: string[];
 }
 
 export async function measureSoak(report: Report, s: SoakSettings): Promise<void> {
   const f = report.figure('soak', `Soak: ${count(s.lamps)} lamps at --speed 60 for ${s.minutes} min under steady commands`, 'heap flat, no queue growth');
   try {
-    const r = await runProbe<{ rate: number; samples: SoakSample[] }>('soak', ['--lamps', String(s.lamps), '--minutes', String(s.minutes), '--speed', '60'],
+    const r = await runProbe<{ rate: number; samples: SoakSample[] }>('soak', ['--lamps', String(s.lamps), '--minutes', String(s.minutes), '--speed', '60', '--lifetime', String(s.lifetimeS)],
       (s.minutes + 20) * 60_000, { nodeFlags: ['--expose-gc', '--max-old-space-size=12288', ...s.nodeFlags] });
     const first = r.samples[0];
     const last = r.samples[r.samples.length - 1];
@@ -29,7 +31,7 @@ export async function measureSoak(report: Report, s: SoakSettings): Promise<void
     const queues = Object.keys(last.gauges).filter((k) => /backlog|in_flight/.test(k));
     const grown = queues.filter((k) => last.gauges[k] > Math.max(1000, 2 * Math.max(...r.samples.map((x) => x.gauges[k] ?? 0).slice(0, Math.ceil(r.samples.length / 2)))));
     Report.verdict(f, growth < 0.1 && grown.length === 0);
-    Report.note(f, `${count(r.rate)} commands/s to random lamps (levels and OFF). Heap is after full collections; flat means < 10% growth from the warm sample. Queue growth means the last sample above twice the largest of the first half${grown.length > 0 ? `; grown: ${grown.join(', ')}` : ''}.`);
+    Report.note(f, `${count(r.rate)} commands/s to random lamps (levels and OFF); registration lifetime ${count(s.lifetimeS)} s (simulated). Heap is after full collections; flat means < 10% growth from the warm sample. Queue growth means the last sample above twice the largest of the first half${grown.length > 0 ? `; grown: ${grown.join(', ')}` : ''}.`);
   } catch (err) {
     Report.failed(f, err);
   }

@@ -18,6 +18,8 @@ export interface System {
 export interface SystemOptions {
   lamps: number;
   speed?: number;
+  /** Registration lifetime the lamps ask for, simulated seconds (default: the simulator's). */
+  lifetimeS?: number;
   /** Registrations spread over this long (default: the simulator's). */
   bootJitterMs?: number;
   /** How long to wait for every lamp to be online. */
@@ -28,7 +30,7 @@ export interface SystemOptions {
 
 export async function startSystem(options: SystemOptions): Promise<System> {
   const started = performance.now();
-  const sim = await startSim({ lamps: options.lamps, link: 'memory', speed: options.speed, bootJitterMs: options.bootJitterMs });
+  const sim = await startSim({ lamps: options.lamps, link: 'memory', speed: options.speed, bootJitterMs: options.bootJitterMs, lifetimeS: options.lifetimeS });
   progress(`${options.lamps} lamps booted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const gateway = await startGateway({
     mqttPort: 0, wsPort: null, metricsPort: null, dashboardDir: null, listenHost: '127.0.0.1', clientId: 'lampnet-bench-gateway', commandHoldMs: 0,

@@ -5,7 +5,12 @@
  * Every sample records the heap after full collections, RSS, the gateway's backlog and in-flight
  * gauges, the scheduler's armed timers and the link's refusals; the last line is the whole series.
  *
- *   node --expose-gc soak.js --lamps N --minutes M --speed 60 --rate 200
+ *   node --expose-gc soak.js --lamps N --minutes M --speed 60 --rate 200 --lifetime 86400
+ *
+ * The lamps' registration lifetime is LwM2M's default day unless `--lifetime` says otherwise: each
+ * lamp refreshes once per lifetime of simulated time, so the gateway sees lamps × speed ÷ lifetime
+ * refreshes per second — with the simulator's 300 s and a million lamps at speed 60, 200,000/s,
+ * far beyond what the publish path carries (bench/ANALYSIS.md); with a day, about 700/s.
  */
 import { mulberry32 } from '../../sim/fleet.js';
 import { numberArg, progress, reply, runMain, settledHeap } from './probe.js';
@@ -27,7 +32,10 @@ runMain(async () => {
   const minutes = numberArg('minutes', 30);
   const speed = numberArg('speed', 60);
   const rate = numberArg('rate', 200);
-  const system = await startSystem({ lamps, speed, bootJitterMs: Math.min(60_000, Math.max(1000, lamps * 0.02)) * speed, registerTimeoutMs: 900_000 });
+  const lifetimeS = numberArg('lifetime', 86_400);
+  // Registrations spread over two real minutes: lamps that register before the gateway is attached
+  // retransmit every few tens of real milliseconds at this speed, so few may start that early.
+  const system = await startSystem({ lamps, speed, lifetimeS, bootJitterMs: 120_000 * speed, registerTimeoutMs: 900_000 });
   const { client, gateway, sim } = system;
   const random = mulberry32(11);
   let commandsSent = 0;
@@ -58,6 +66,6 @@ runMain(async () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   samples.push(await sample((performance.now() - started) / 60_000));
-  reply({ result: { lamps, minutes, speed, rate, samples } });
+  reply({ result: { lamps, minutes, speed, rate, lifetimeS, samples } });
   await system.close();
 });
