@@ -47,18 +47,17 @@ export function expireCache(): number {
 /** Critical options the lamp understands: Uri-Host, Uri-Port, Uri-Path, Uri-Query, Accept. */
 const KNOWN_CRITICAL = [URI_HOST, URI_PORT, URI_PATH, URI_QUERY, ACCEPT];
 
-/** The response being built by `serve`. */
+/** The representation `serve` answers a GET with (2.05 Content only). */
 let body = '';
 let format = -1;
 let observeSeq = -1;
 
-/** Executes the request and returns the response code (filling body, format, observeSeq). */
+/** Executes the request and returns the response code (filling body, format and observeSeq for a
+ * 2.05 Content). */
 function serve(): number {
   const r = reader;
   const path = uriPath(r);
   let res = -1;
-  body = '';
-  format = observeSeq = -1;
   for (let i = 0; i < r.optCount; i++) if (r.optNum[i] & 1 && KNOWN_CRITICAL.indexOf(r.optNum[i]) < 0) return BAD_OPTION;
   for (let i = 0; i < resources.length; i++) if (resources[i].path === path) res = i;
   if (res < 0) return NOT_FOUND;
@@ -87,9 +86,11 @@ export function handleRequest(multicast: boolean): void {
     const mid = con ? r.mid : nextMid();
     const type = con ? ACK : NON;
     writeBegin(writer, sendBuf, 0, type, code, mid, r.buf, r.tokenOff, r.tokenLen);
-    if (observeSeq >= 0) writeOption(writer, OBSERVE, observeSeq);
-    if (format >= 0) writeOption(writer, CONTENT_FORMAT, format);
-    writePayload(writer, body);
+    if (code === CONTENT) {
+      if (observeSeq >= 0) writeOption(writer, OBSERVE, observeSeq);
+      writeOption(writer, CONTENT_FORMAT, format);
+      writePayload(writer, body);
+    }
     const len = sendWritten(peer, peerPort);
     if (con && len > 0) {
       const cache = extra().cache;
