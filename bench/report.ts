@@ -72,7 +72,7 @@ export class Report {
     const lines = [
       '# lampnet benchmark results',
       '',
-      `Written by \`${this.command}\` (${this.mode}) — rewritten by every full run. Each figure is measured beside its reference in the same run on the same machine; ratios are A/B.`,
+      `Written by \`${this.command}\` (${this.mode}) — rewritten by every run of that mode. Each figure is measured beside its reference in the same run on the same machine; ratios are A/B.`,
       '',
       `- Date: ${this.startedAt.toISOString()} (run took ${Math.round((performance.now() - this.startedMs) / 1000)} s)`,
       `- CPU: ${m.cpu}, ${m.cores} cores`,

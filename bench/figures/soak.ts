@@ -19,7 +19,7 @@ export async function measureSoak(report: Report, s: SoakSettings): Promise<void
     const first = r.samples[0];
     const last = r.samples[r.samples.length - 1];
     for (const x of r.samples) {
-      Report.row(f, { label: `minute ${x.minute.toFixed(1)}`, value: `heap ${mib(x.heapUsed)}, RSS ${mib(x.rss)}, online ${count(x.online)}, armed timers ${count(x.scheduled)}, ` +
+      Report.row(f, { label: `minute ${x.minute.toFixed(1)}`, value: `heap ${mib(x.heapUsed)}, RSS ${mib(x.rss)}, online ${count(x.online)}, armed timers ${count(x.scheduled)}, tx refused ${count(x.txRefused)}, ` +
         `commands ${count(x.commandsSent)}, ${Object.entries(x.gauges).filter(([k]) => /backlog|in_flight/.test(k)).map(([k, v]) => `${k.replace('lampnet_gateway_', '')} ${count(v)}`).join(', ')}` });
     }
     // Flatness is judged from the second sample on: the first is taken while the fleet's first
