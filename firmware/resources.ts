@@ -132,6 +132,12 @@ function resource(path: string, format: number, observable: boolean, rt: string,
   return { path: path, format: format, observable: observable, rt: rt, iface: iface, get: get, put: put };
 }
 
+/** An IPSO single-value resource of 3311/0 in plain text: a writable one is an observable actuator
+ * (core.a), a read-only one a sensor (core.s); its rt is ipso.<resource id>. */
+function ipso(path: string, get: Resource['get'], put: Resource['put']): Resource {
+  return resource(path, FORMAT_TEXT, !!put, 'ipso.' + path.slice(LIGHT_PATH.length + 1), put ? 'a' : 's', get, put);
+}
+
 /** Every resource's links for /.well-known/core (RFC 6690), itself excluded. */
 function links(): string {
   let s = '';
@@ -145,11 +151,11 @@ function links(): string {
 /** The resource table; an Observe registration names its resource by index here. */
 export const resources: Resource[] = [
   resource(LIGHT_PATH, FORMAT_JSON, true, 'oma.lwm2m.3311', 'b', () => stateJson(snapshot()), putLight),
-  resource(ON_PATH, FORMAT_TEXT, true, 'ipso.5850', 'a', () => '' + lamp.on, putOn),
-  resource(DIMMER_PATH, FORMAT_TEXT, true, 'ipso.5851', 'a', () => '' + lamp.level, putLevel),
-  resource(ON_TIME_PATH, FORMAT_TEXT, false, 'ipso.5852', 's', meter('onTimeS', 1), null),
-  resource(POWER_PATH, FORMAT_TEXT, false, 'ipso.5800', 's', meter('watts', 100), null),
-  resource(ENERGY_PATH, FORMAT_TEXT, false, 'ipso.5805', 's', meter('energyWh', 1000), null),
+  ipso(ON_PATH, () => '' + lamp.on, putOn),
+  ipso(DIMMER_PATH, () => '' + lamp.level, putLevel),
+  ipso(ON_TIME_PATH, meter('onTimeS', 1), null),
+  ipso(POWER_PATH, meter('watts', 100), null),
+  ipso(ENERGY_PATH, meter('energyWh', 1000), null),
   resource(CONFIG_PATH, FORMAT_JSON, false, 'lampnet.cfg', 'p', () => JSON.stringify(lamp.cfg), putConfig),
   resource(DISCOVERY_PATH, FORMAT_LINK, false, '', '', links, null),
 ];
