@@ -104,7 +104,8 @@ function putConfig(body: string): number {
   for (const k in o) {
     const lim = CONFIG_LIMITS[k] || [0, 1e9];
     const v = o[k];
-    const ok = v === null ? k === 'lat' || k === 'lon' : typeof v === typeof CONFIG_TYPES[k] && (typeof v === 'number' ? v >= lim[0] && v <= lim[1] : (v as string).length <= MAX_CONFIG_STRING);
+    // null stands for NaN (JSON has no NaN): allowed where the default is NaN (lat, lon).
+    const ok = v === null ? CONFIG_TYPES[k] !== CONFIG_TYPES[k] : typeof v === typeof CONFIG_TYPES[k] && (typeof v === 'number' ? v >= lim[0] && v <= lim[1] : (v as string).length <= MAX_CONFIG_STRING);
     if (!ok || !CONFIG_TYPES.hasOwnProperty(k)) return BAD_REQUEST;
   }
   integrate();
