@@ -1,6 +1,7 @@
 /**
  * The lamp core's entry points: what every platform (the Espruino port, the simulator's fleet)
- * calls. Each entry point finishes by re-arming the lamp's single timer for the earliest of its
+ * calls. Each entry point first makes its HAL, lamp and instant the context (context.ts) that the
+ * rest of the core reads, and finishes by re-arming the lamp's single timer for the earliest of its
  * deadlines: schedule edge, fade end, retransmission or registration refresh, cache expiry.
  *
  * Platform contract (hal.ts): one HAL for many lamps, every call names the lamp; the core never
