@@ -15,6 +15,9 @@ import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '
 import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim/cli.js';
 import { startSim, type Sim, type SimOptions } from './sim/sim.js';
 
+/** How long a stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
 export interface City {
   sim: Sim;
   gateway: GatewayHandle;
@@ -132,14 +135,16 @@ Examples:
     console.log('ready');
 
     await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        // A second Ctrl-C while shutting down gives up on a clean stop.
-        process.once('SIGINT', () => process.exit(130));
-        resolve();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // Signals after the first are ignored rather than taken as "give up": under `npm start` one
+      // Ctrl-C arrives twice (from the terminal to the whole group, and forwarded by npm).
+      process.on('SIGINT', resolve);
+      process.on('SIGTERM', resolve);
     });
+    // A close that hangs must not leave a process the user believes stopped.
+    setTimeout(() => {
+      console.error(`lampnet up: did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
     await city.close();
     console.log('lampnet up: stopped');
     // Some handles (a TUN device's poll, a lingering socket) must not keep a stopped city alive.
