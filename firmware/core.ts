@@ -38,7 +38,7 @@ export function boot(hal: Hal, lamp: LampState): void {
   lamp.ex = null;
   lamp.mid = Math.floor(hal.random() * 65536);
   applyPowerOn();
-  joinGroups();
+  joinGroups('');
   startRegistration();
   lamp.wake = NaN;
   arm();

@@ -62,8 +62,8 @@ export function sendWritten(to: Addr, port: number): number {
   return len;
 }
 
-/** Joins the multicast groups of the lamp's config (at boot, and when /cfg changes them). */
-export function joinGroups(): void {
-  const names = groupNames(lamp.cfg.groups);
-  for (let i = 0; i < names.length; i++) hal.joinGroup(lamp, names[i]);
+/** Moves the lamp from the groups of `was` (a config's group list) to those of its config: at boot
+ * (from none) and when /cfg changes them. */
+export function joinGroups(was: string): void {
+  hal.setGroups(lamp, groupNames(lamp.cfg.groups), groupNames(was));
 }

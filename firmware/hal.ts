@@ -28,8 +28,9 @@ export interface Hal {
   /** Send one UDP datagram from the lamp's port 5683: `data[0..len)`. The platform copies the bytes
    * before returning (the core reuses its buffer). */
   send(lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): void;
-  /** Join the multicast group named `group` (the platform maps the name to its address). */
-  joinGroup(lamp: LampState, group: string): void;
+  /** The lamp's multicast groups changed: leave every group of `left`, then join every group of
+   * `joined` (a group in both stays joined). The platform maps each name to its address. */
+  setGroups(lamp: LampState, joined: string[], left: string[]): void;
   /** Persist the configuration (survives reboot). */
   saveConfig(lamp: LampState, config: LampConfig): void;
   /** The gateway's address, or null when none is configured (the lamp then runs standalone). */

@@ -117,7 +117,7 @@ function putConfig(body: string): number {
   for (const k in o) (own as unknown as Record<string, unknown>)[k] = o[k] === null ? NaN : o[k];
   saveConfig();
   noteChange();
-  if (own.groups !== groups) joinGroups();
+  if (own.groups !== groups) joinGroups(groups);
   if (own.id !== id || own.groups !== groups) reregister();
   // A schedule that now asks for another level or moved its next edge takes over at once.
   if (scheduleNow() !== level || lamp.edge !== edge) applySchedule();

@@ -167,6 +167,12 @@ class GroupTable {
     if (!group.members.includes(index)) group.members.push(index);
   }
 
+  leave(name: string, index: number): void {
+    const members = this.byName.get(name)?.members;
+    const at = members ? members.indexOf(index) : -1;
+    if (at >= 0) members!.splice(at, 1);
+  }
+
   leaveAll(index: number): void {
     for (const group of this.byName.values()) {
       const at = group.members.indexOf(index);
@@ -494,7 +500,10 @@ export class Fleet implements LampDirectory {
         }
         send(lamp, to, port, data, len);
       },
-      joinGroup: (lamp, group) => fleet.groups.join(group, lamp.n),
+      setGroups: (lamp, joined, left) => {
+        for (const name of left) fleet.groups.leave(name, lamp.n);
+        for (const name of joined) fleet.groups.join(name, lamp.n);
+      },
       saveConfig: () => {},
       // Sparse lamps never register: the gateway cannot hold 2^64 lamps.
       gateway: () => (fleet.gatewayBytes === null || fleet.sparse ? null : fleet.gatewayPeer()),

@@ -38,7 +38,7 @@ export const INTERNAL_PROPERTIES = [
   // Resource
   'path', 'format', 'observable', 'rt', 'iface', 'get', 'put',
   // Hal
-  'wakeAt', 'light', 'joinGroup', 'saveConfig', 'trusted',
+  'wakeAt', 'light', 'setGroups', 'saveConfig', 'trusted',
 ];
 
 /** One script holding the entry and everything it imports, in modern syntax. esbuild marks each

@@ -125,7 +125,7 @@ export function createHal(board: BoardConfig): Hal {
     },
     // Espruino is IPv4-only and has no multicast membership: the gateway fans group commands out
     // to each member lamp by unicast, so there is nothing to join on a board.
-    joinGroup: function () {},
+    setGroups: function () {},
     saveConfig: function (_lamp: LampState, config: LampConfig) {
       board.lamp = config;
       require('Storage').write(CONFIG_FILE, JSON.stringify(board));

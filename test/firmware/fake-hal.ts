@@ -39,6 +39,7 @@ export class FakeHal implements Hal {
   sent: Sent[] = [];
   lights: { at: number; level: number; fadeMs: number }[] = [];
   saved: LampConfig[] = [];
+  /** The groups the lamp is a member of now. */
   joined: string[] = [];
   logs: string[] = [];
   gatewayAddr: Addr | null = GATEWAY;
@@ -61,8 +62,9 @@ export class FakeHal implements Hal {
     if (!msg) throw new Error(`lamp sent malformed CoAP to ${to}`);
     this.sent.push({ at: this.t, to, port, msg });
   }
-  joinGroup(lamp: LampState, group: string): void {
-    this.joined.push(group);
+  setGroups(lamp: LampState, joined: string[], left: string[]): void {
+    this.joined = this.joined.filter((group) => !left.includes(group));
+    for (const group of joined) if (!this.joined.includes(group)) this.joined.push(group);
   }
   saveConfig(lamp: LampState, config: LampConfig): void {
     this.saved.push({ ...config });

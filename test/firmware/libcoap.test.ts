@@ -28,7 +28,7 @@ beforeEach(async () => {
     },
     light: () => {},
     send: (l, to: Addr, p, data, len) => socket.send(data.slice(0, len), p, String(to)),
-    joinGroup: () => {},
+    setGroups: () => {},
     saveConfig: () => {},
     gateway: () => null,
     trusted: () => true,

@@ -66,6 +66,14 @@ describe('CoAP resources', () => {
     expect(JSON.parse(text(get('3311/0').payload)).w).toBe(100);
   });
 
+  it('leaves the groups /cfg no longer names and keeps the ones it still does', () => {
+    expect(put('cfg', '{"groups":"north,park"}').code).toBe(CHANGED);
+    expect(put('cfg', '{"groups":"park, south"}').code).toBe(CHANGED);
+    expect(hal.joined).toEqual(['park', 'south']);
+    expect(put('cfg', '{"groups":""}').code).toBe(CHANGED);
+    expect(hal.joined).toEqual([]);
+  });
+
   it('takes booleans for on in the combined command', () => {
     expect(put('3311/0', '{"on":false}').code).toBe(CHANGED);
     expect(hal.lights.at(-1)!.level).toBe(0);

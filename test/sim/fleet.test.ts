@@ -150,6 +150,21 @@ describe('a dense fleet on the memory link', () => {
     expect(registrations).toContain('ep=42');
   });
 
+  it('a lamp whose /cfg moves it to another group no longer takes the old group multicast', async () => {
+    const { sim, link } = await fleet({ lamps: 300, streetSize: 100 });
+    const put = parseCoap(request(PUT, 'cfg', '{"groups":"plaza"}'))!;
+    put.options.push({ num: 12, value: Uint8Array.of(50) });
+    put.options.sort((a, b) => a.num - b.num);
+    expect((await coap(sim, `${PREFIX}2a`, emitCoap(put))).code).toBe(68);
+    expect(sim.fleet.groupMembers('street-1')).not.toContain(42);
+    expect(sim.fleet.groupMembers('plaza')).toEqual([42]);
+
+    link.inject(udpPacket({ src: sim.gateway, dst: groupAddress('street-1'), srcPort: 5683, payload: request(PUT, '3311/0/5850', '0', NON, 78) }));
+    expect([sim.fleet.lamp(41)!.on, sim.fleet.lamp(42)!.on]).toEqual([0, 1]);
+    link.inject(udpPacket({ src: sim.gateway, dst: groupAddress('plaza'), srcPort: 5683, payload: request(PUT, '3311/0/5850', '0', NON, 79) }));
+    expect(sim.fleet.lamp(42)!.on).toBe(0);
+  });
+
   it('a group command by multicast reaches every lamp of the street and no other', async () => {
     const { sim, link } = await fleet({ lamps: 300, streetSize: 100 });
     link.inject(udpPacket({ src: sim.gateway, dst: groupAddress('street-2'), srcPort: 5683, payload: request(PUT, '3311/0/5850', '0', NON, 77) }));

@@ -57,7 +57,7 @@ export async function startUdpLamps(count: number, options: UdpLampsOptions): Pr
       const toPort = to === GATEWAY_HOST && port === COAP_PORT ? options.gatewayPort : port;
       sockets[lamp.n - 1].send(Buffer.from(data.subarray(0, len)), toPort, String(to));
     },
-    joinGroup() {},
+    setGroups() {},
     saveConfig() {},
     gateway: (): Addr => GATEWAY_HOST,
     trusted: (_lamp, from) => from === GATEWAY_HOST,
