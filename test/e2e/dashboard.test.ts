@@ -57,12 +57,19 @@ async function pointAtLamp(id: string): Promise<{ x: number; y: number }> {
   return at;
 }
 
-/** The hover card's text with the mouse on lamp `id`. */
+/** The hover card's text with the mouse on lamp `id`. The map lays itself out again as lamps and
+ * streets arrive (and the side panel's scrollbar comes and goes), so a cell can move between
+ * asking for its position and pointing at it: point again until the card names the lamp asked. */
 async function hoverCard(id: string): Promise<string> {
-  await pointAtLamp(id);
   const tooltip = page.locator('#tooltip');
-  await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
-  return tooltip.innerText();
+  let card = '';
+  await expect.poll(async () => {
+    await pointAtLamp(id);
+    await tooltip.waitFor({ state: 'visible', timeout: 10_000 });
+    card = await tooltip.innerText();
+    return card.split('\n')[0];
+  }, { timeout: 10_000, message: `the hover card of lamp ${id}` }).toBe(`Lamp ${id}`);
+  return card;
 }
 
 beforeAll(async () => {
