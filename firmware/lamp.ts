@@ -52,7 +52,9 @@ export interface CachedResponse {
   port: number;
   mid: number;
   expires: number;
-  bytes: Uint8Array;
+  /** The response code; the response has no options or payload (only a GET's has, and GETs are
+   * not cached), so code, message id and the retransmission's token rebuild it exactly. */
+  code: number;
 }
 
 /** An RFC 7641 observer of one resource. */

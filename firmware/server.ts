@@ -4,12 +4,14 @@
  *
  * CON requests get a piggybacked ACK, NON requests a NON response; requests that came to a
  * multicast group are executed but never answered (RFC 7252 §8.2: a group of a million lamps must
- * not answer at once). Responses to CON requests are kept for DEDUP_MS per (peer, port, message id),
- * so a retransmitted request is answered again without being executed twice.
+ * not answer at once). Responses to CON requests that change state (PUT) are kept for DEDUP_MS per
+ * (peer, port, message id), so a retransmitted request is answered again without being executed
+ * twice. A retransmitted GET is served afresh (RFC 7252 §4.5 allows it for safe requests): its
+ * answer is the lamp's current state, and a lamp answering a million GETs keeps no state for them.
  */
 import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from './coap.js';
 import { changes } from './control.js';
-import { copyOf, extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
+import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
 import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
@@ -22,13 +24,14 @@ export const DEDUP_MS = MAX_TRANSMIT_SPAN + 15000;
 /** Responses kept per lamp; the oldest goes first. */
 export const DEDUP_ENTRIES = 4;
 
-/** Resends the cached response to a retransmitted CON request; returns whether there was one. */
+/** Answers a retransmitted CON request again from the cache; returns whether it was one. */
 function replayCached(): boolean {
   const cache = peekExtra().cache;
   for (let i = 0; i < cache.length; i++) {
     const c = cache[i];
     if (c.mid === reader.mid && c.from === peer && c.port === peerPort) {
-      hal.send(lamp, peer, peerPort, c.bytes, c.bytes.length);
+      writeBegin(writer, sendBuf, 0, ACK, c.code, c.mid, reader.buf, reader.tokenOff, reader.tokenLen);
+      sendWritten(peer, peerPort);
       return true;
     }
   }
@@ -91,11 +94,10 @@ export function handleRequest(multicast: boolean): void {
       writeOption(writer, CONTENT_FORMAT, format);
       writePayload(writer, body);
     }
-    const len = sendWritten(peer, peerPort);
-    if (con && len > 0) {
+    if (sendWritten(peer, peerPort) > 0 && con && r.code !== GET) {
       const cache = extra().cache;
       if (cache.length >= DEDUP_ENTRIES) cache.shift();
-      cache.push({ from: peer, port: peerPort, mid: mid, expires: time + DEDUP_MS, bytes: copyOf(sendBuf, 0, len) });
+      cache.push({ from: peer, port: peerPort, mid: mid, expires: time + DEDUP_MS, code: code });
     }
   }
   if (changes !== changesBefore) publish();

@@ -128,6 +128,22 @@ describe('CoAP messaging', () => {
     expect(again.replies.map((s) => s.msg)).toEqual(first.replies.map((s) => s.msg));
   });
 
+  it('answers a retransmitted PUT that failed with the same error, from its cache', () => {
+    const first = deliver(hal, lamp, { code: PUT, path: '3311/0/5851', payload: '300', mid: 78, token: [9, 8] });
+    const again = deliver(hal, lamp, { code: PUT, path: '3311/0/5851', payload: '300', mid: 78, token: [9, 8] });
+    expect(first.replies[0].msg.code).toBe(BAD_REQUEST);
+    expect(again.replies.map((s) => s.msg)).toEqual(first.replies.map((s) => s.msg));
+  });
+
+  it('serves a retransmitted GET afresh and keeps no per-lamp state for GETs', () => {
+    const first = get('3311/0/5851', { mid: 79 });
+    expect(text(first.payload)).toBe('100');
+    expect(lamp.ex).toBeNull();
+    put('3311/0/5851', '40', { mid: 80 });
+    const again = get('3311/0/5851', { mid: 79 });
+    expect([again.mid, text(again.payload)]).toEqual([79, '40']);
+  });
+
   it('treats the same message id from another peer as a new request', () => {
     deliver(hal, lamp, { code: PUT, path: '3311/0/5851', payload: '30', mid: 77 });
     const other = ask(hal, lamp, { code: PUT, path: '3311/0/5851', payload: '31', mid: 77, from: 'gateway' });
@@ -297,7 +313,7 @@ describe('Observe', () => {
   it('does not register observers on resources that are not observable', () => {
     const reply = observe('3311/0/5805', 0);
     expect(optionUint(reply, 6)).toBeUndefined();
-    expect(lamp.ex?.observers).toEqual([]);
+    expect(lamp.ex?.observers ?? []).toEqual([]);
   });
 
   it('notifies observers of local commands and faults too', () => {
