@@ -29,6 +29,8 @@ export interface SimOptions {
   latencyMs?: number;
   streetSize?: number;
   lifetimeS?: number;
+  /** First registrations spread over this many simulated ms (default: 0.02 ms per lamp, 1 to 60 s of
+   * wall-clock time, so times --speed in simulated time). */
   bootJitterMs?: number;
   /** Extra prefixes (`addr/len`) allowed to command lamps besides the gateway. */
   trust?: string[];
@@ -103,7 +105,10 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     latencyMs: options.latencyMs,
     streetSize: options.streetSize ?? 100,
     lifetimeS: options.lifetimeS,
-    bootJitterMs: options.bootJitterMs ?? (lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02))),
+    // The spread is for the gateway, which takes registrations in wall-clock time: at --speed 60 a
+    // simulated spread would be 60 times shorter, and a million lamps would register (and, before a
+    // gateway is attached, retransmit) all at once. So it scales with the speed.
+    bootJitterMs: options.bootJitterMs ?? (lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02)) * speed),
     trusted: (options.trust ?? []).map((t) => parsePrefix(t, '--trust')),
     seed: options.seed,
     maxTouched: options.maxTouched,

@@ -124,6 +124,26 @@ describe('a dense fleet on the memory link', () => {
     expect(seen.get('42')).toBe(`${PREFIX}2a`);
   });
 
+  it('spreads first registrations over wall-clock time, so a faster clock spreads them over more simulated time', async () => {
+    const registeredWithin = async (speed: number, simulatedMs: number): Promise<number> => {
+      const { sim, clock } = await fleet({ lamps: 1000, speed });
+      const seen = new Set<string>();
+      sim.gatewayEndpoint(5683).onMessage((_from, _port, data) => {
+        const ep = parseCoap(data)?.options.find((o) => o.num === 15 && o.value[0] === 0x65);
+        if (ep) seen.add(new TextDecoder().decode(ep.value));
+      });
+      sim.fleet.scheduler.advance(clock, simulatedMs);
+      await new Promise((resolve) => setImmediate(resolve));
+      await sim.close();
+      return seen.size;
+    };
+    // 1,000 lamps spread over one second of wall-clock time.
+    expect(await registeredWithin(1, 1000)).toBe(1000);
+    const atSpeed60 = await registeredWithin(60, 1000);
+    expect(atSpeed60).toBeGreaterThan(0);
+    expect(atSpeed60).toBeLessThan(100);
+  });
+
   it('a rebooted lamp restores its persisted default level and groups and registers again', async () => {
     const { sim, clock } = await fleet({ lamps: 100, bootJitterMs: 100 });
     const lamp = `${PREFIX}2a`;
