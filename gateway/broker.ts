@@ -10,6 +10,9 @@
  *     any other publish closes their connection (MQTT 3.1.1 has no way to refuse one publish);
  *   - only the gateway publishes state, availability, stats, status and errors.
  * Without credentials the broker is open, like a fresh Mosquitto on localhost.
+ *
+ * Client sockets (TCP and WebSocket, not the gateway's own stream) are closed at the header of a
+ * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -19,6 +22,7 @@ import { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { listen } from './listen.js';
+import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
 import { serveStatic } from './static-files.js';
 import { parseCommandTopic } from './topics.js';
 
@@ -36,6 +40,10 @@ export interface EmbeddedBrokerOptions {
   credentials?: BrokerCredentials | null;
   /** Directory served over HTTP on the WebSocket port (the dashboard), or null. */
   staticDir?: string | null;
+  /** Largest Remaining Length a client's packet may announce (default 64 KiB). */
+  maxPacketBytes?: number;
+  /** Called once per client connection closed at a refused packet header. */
+  packetRefused?: (why: PacketRefusal) => void;
 }
 
 export interface EmbeddedBroker {
@@ -51,6 +59,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const gatewayStreams = new WeakSet<object>();
   const isGateway = (client: Client | null): boolean => client !== null && gatewayStreams.has(client.conn);
   const credentials = options.credentials ?? null;
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const packetRefused = options.packetRefused ?? (() => {});
+  const handleClient = (stream: Duplex, req?: http.IncomingMessage): void => {
+    guardPacketSizes(stream, maxPacketBytes, packetRefused);
+    aedes.handle(stream, req);
+  };
 
   const aedes = await Aedes.createBroker({
     authenticate(client, username, password, done) {
@@ -72,7 +86,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // No Nagle: a lamp's state is one small packet that must reach its subscribers now, not after the
   // subscriber's delayed ACK (measured: MQTT round trip p50 1.1 ms with Nagle, 0.03 ms without).
   // Node's HTTP server, which carries MQTT over WebSocket, already sets it.
-  const tcp = net.createServer({ noDelay: true }, (socket) => aedes.handle(socket));
+  const tcp = net.createServer({ noDelay: true }, (socket) => handleClient(socket));
   const closers: (() => Promise<void>)[] = [];
   try {
     await listen(tcp, options.mqttPort, options.host, 'MQTT (--mqtt-port)');
@@ -81,8 +95,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     if (options.wsPort !== null) {
       const staticDir = options.staticDir ?? null;
       const web = http.createServer((req, res) => serveStatic(staticDir, req, res));
-      const wss = new WebSocketServer({ server: web });
-      wss.on('connection', (socket, req) => aedes.handle(webSocketStream(socket), req));
+      // ws buffers a whole message before the stream sees any of it, so a message gets the packet
+      // limit too (plus the largest fixed header); ws refuses it from its frame header.
+      const wss = new WebSocketServer({ server: web, maxPayload: maxPacketBytes + 5 });
+      wss.on('connection', (socket, req) => {
+        const stream = webSocketStream(socket);
+        // Ahead of the stream's own error listener, which destroys it: a stream already destroyed
+        // was refused (and counted) by the packet guard.
+        socket.prependListener('error', (err: Error & { code?: string }) => {
+          if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && !stream.destroyed) packetRefused('too-large');
+        });
+        handleClient(stream, req);
+      });
       await listen(web, options.wsPort, options.host, 'MQTT over WebSocket (--ws-port)');
       wsPort = (web.address() as AddressInfo).port;
       closers.push(() => {

@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from './gateway.js';
 import { MAX_COMMAND_BYTES } from './command-payload.js';
+import { MQTT_MAX_REMAINING_LENGTH } from './mqtt-size-guard.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
 const portText = (port: number | null): string => (port === null ? 'off' : String(port));
@@ -21,6 +22,7 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--ws-port <port|off>', 'embedded broker MQTT-over-WebSocket port; also serves the dashboard', portText(D.wsPort))
     .option('--broker-user <name>', 'require this username on the embedded broker; clients may then publish only .../set')
     .option('--broker-password <secret>', 'password for --broker-user')
+    .option('--mqtt-max-packet <bytes>', 'embedded broker only: largest packet (Remaining Length) a client may send; a larger one closes its connection at the header, before the body is buffered', String(D.mqttMaxPacketBytes))
     .option('--metrics-port <port|off>', 'Prometheus metrics at http://<listen>:<port>/metrics', portText(D.metricsPort))
     .option('--coap-host <addr>', 'address of the dual-stack udp6 socket lamps register with', D.coapHost)
     .option('--coap-port <port>', 'UDP port of that socket', String(D.coapPort))
@@ -35,10 +37,10 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
 }
 
-function number(value: string, option: string, min: number, max: number): number {
+function number(value: string, option: string, min: number, max: number, whole = false): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`${option} must be a number from ${min} to ${max}, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
+    throw new InvalidArgumentError(`${option} must be a ${whole ? 'whole ' : ''}number from ${min} to ${max}, got "${value}"`);
   }
   return n;
 }
@@ -72,6 +74,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     mqttPort: port(String(o.mqttPort), '--mqtt-port', false) as number,
     wsPort: port(String(o.wsPort), '--ws-port', true),
     brokerCredentials: brokerUser === null ? null : { username: brokerUser, password: brokerPassword as string },
+    mqttMaxPacketBytes: number(String(o.mqttMaxPacket), '--mqtt-max-packet', 1, MQTT_MAX_REMAINING_LENGTH, true),
     metricsPort: port(String(o.metricsPort), '--metrics-port', true),
     coapHost: text('coapHost') ?? D.coapHost,
     coapPort: port(String(o.coapPort), '--coap-port', false) as number,

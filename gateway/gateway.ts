@@ -17,6 +17,7 @@ import { CommandHold } from './command-hold.js';
 import { type CommandContext, handleCommandMessage } from './commands.js';
 import { LampCommander } from './lamp-commands.js';
 import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
+import { DEFAULT_MAX_PACKET_BYTES } from './mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './publisher.js';
 import { LampRegistry } from './registry.js';
 import { ResourceDirectory } from './resource-directory.js';
@@ -40,6 +41,9 @@ export interface GatewayOptions {
   wsPort: number | null;
   /** Credentials clients need for the embedded broker; null = open broker. */
   brokerCredentials: BrokerCredentials | null;
+  /** Largest Remaining Length of a packet a client may send to the embedded broker; a larger one
+   * closes the client's connection at its header. */
+  mqttMaxPacketBytes: number;
   /** Prometheus endpoint port, null = none. */
   metricsPort: number | null;
   /** The udp6 socket (when no transport is given). */
@@ -80,6 +84,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   mqttPort: 1883,
   wsPort: 9001,
   brokerCredentials: null,
+  mqttMaxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
   metricsPort: 9464,
   coapHost: '::',
   coapPort: COAP_PORT,
@@ -165,6 +170,7 @@ async function assemble(
     broker = await startEmbeddedBroker({
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
       credentials: options.brokerCredentials, staticDir: options.dashboardDir,
+      maxPacketBytes: options.mqttMaxPacketBytes, packetRefused: (reason) => metrics.mqttPacketsRefused.inc({ reason }),
     });
     cleanups.push(() => broker?.close());
     const embedded = broker;

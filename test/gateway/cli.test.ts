@@ -15,7 +15,7 @@ describe('lampnet gateway', () => {
     const program = new Command('lampnet');
     registerGatewayCommand(program);
     const help = program.commands.find((c) => c.name() === 'gateway')!.helpInformation();
-    for (const option of ['--mqtt ', '--mqtt-username', '--mqtt-password', '--mqtt-port', '--ws-port', '--broker-user', '--broker-password', '--metrics-port', '--stats-interval', '--ha-discovery', '--coap-port', '--multicast-interface']) {
+    for (const option of ['--mqtt ', '--mqtt-username', '--mqtt-password', '--mqtt-port', '--ws-port', '--broker-user', '--broker-password', '--mqtt-max-packet', '--metrics-port', '--stats-interval', '--ha-discovery', '--coap-port', '--multicast-interface']) {
       expect(help, option).toContain(option);
     }
   });
@@ -35,6 +35,11 @@ describe('lampnet gateway', () => {
     expect(o).toMatchObject({ wsPort: null, metricsPort: null, statsIntervalMs: 500, ackTimeoutMs: 100 });
   });
 
+  it('limits packets from embedded-broker clients to 64 KiB unless --mqtt-max-packet says otherwise', () => {
+    expect(parse([]).mqttMaxPacketBytes).toBe(65_536);
+    expect(parse(['--mqtt-max-packet', '1048576']).mqttMaxPacketBytes).toBe(1_048_576);
+  });
+
   it('takes embedded-broker credentials as a pair', () => {
     expect(parse(['--broker-user', 'a', '--broker-password', 'b']).brokerCredentials).toEqual({ username: 'a', password: 'b' });
     expect(() => parse(['--broker-user', 'a'])).toThrow('--broker-user and --broker-password go together');
@@ -45,6 +50,9 @@ describe('lampnet gateway', () => {
     [['--ws-port', 'abc'], /--ws-port must be a whole port number 0-65535 or "off", got "abc"/],
     [['--mqtt-port', 'off'], /--mqtt-port must be a whole port number 0-65535, got "off"/],
     [['--stats-interval', '0'], /--stats-interval must be a number from 0.05/],
+    [['--mqtt-max-packet', '0'], /--mqtt-max-packet must be a whole number from 1 to 268435455, got "0"/],
+    [['--mqtt-max-packet', '1.5'], /--mqtt-max-packet must be a whole number from 1 to 268435455, got "1.5"/],
+    [['--mqtt-max-packet', '64k'], /--mqtt-max-packet must be a whole number/],
     [['--mqtt', 'localhost:1883'], /--mqtt must be a broker URL such as mqtt:\/\/localhost:1883/],
     [['--mqtt', 'mqtt://h', '--broker-user', 'a', '--broker-password', 'b'], /configure the embedded broker/],
   ])('rejects %j naming the option', (args, message) => {
