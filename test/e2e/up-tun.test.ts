@@ -28,16 +28,20 @@ afterAll(async () => {
   await ns?.delete();
 });
 
-/** The first message on `topic` whose payload passes `check`, read with mosquitto_sub in the namespace. */
-async function retained(topic: string, check: (payload: string) => boolean): Promise<string> {
+/** The message on `topic` (retained, or the next one) once its payload passes `check`, read with
+ * mosquitto_sub in the namespace; waits up to `timeoutMs`. */
+async function retained(topic: string, check: (payload: string) => boolean, timeoutMs = 60_000): Promise<string> {
+  const sub = (...extra: string[]) => ns.run('mosquitto_sub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-t', topic, '-C', '1', '-W', '2', ...extra]);
+  const deadline = Date.now() + timeoutMs;
   let last = '';
-  for (let attempt = 0; attempt < 30; attempt++) {
-    // -C 1 returns the retained message at once; -W bounds the wait for a fresh one.
-    const r = await ns.run('mosquitto_sub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-t', topic, '-C', '1', '-W', '2']);
-    last = r.stdout.trim();
+  while (Date.now() < deadline) {
+    // -C 1 returns the retained message at once; -W bounds the wait when there is none.
+    last = (await sub()).stdout.trim();
     if (check(last)) return last;
+    // Not yet: wait for the topic's next fresh message (-R skips the retained one) before looking again.
+    await sub('-R');
   }
-  throw new Error(`no message on ${topic} passed the check; last: ${last || 'none'}`);
+  throw new Error(`no message on ${topic} passed the check within ${timeoutMs / 1000} s; last: ${last || 'none'}`);
 }
 
 test('lamps on TUN answer ping and register with the gateway: lampnet/stats shows all 200 online', async () => {
