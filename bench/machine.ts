@@ -27,7 +27,9 @@ function describeTree(): string {
   try {
     const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git('log', '-1', '--format=%h %s');
-    return git('status', '--porcelain', '--untracked-files=no') === '' ? commit : `${commit} + uncommitted changes`;
+    // The results file a previous run rewrote is not a change to what is measured.
+    const changed = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/RESULTS.md');
+    return changed === '' ? commit : `${commit} + uncommitted changes`;
   } catch {
     return 'not a git checkout';
   }
