@@ -123,9 +123,10 @@ Command payloads are limited to ${MAX_COMMAND_BYTES} bytes of UTF-8; ids and gro
     const gateway = await startGateway(gatewayOptionsFrom(raw));
     console.log(describeGateway(gateway));
     await new Promise<void>((resolve) => {
-      const stop = (): void => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // `on`, not `once`: one Ctrl-C can arrive twice (npx/npm forward it to a group that already
+      // got it), and a second one must not kill the gateway before it has said `offline`.
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
     });
     await gateway.close();
   });

@@ -150,10 +150,14 @@ On stdin: ${HELP_CONSOLE}`);
     if (options.link === 'tun') console.log(['try:', ...lampHints(sim)].join('\n'));
     console.log('ready');
     runConsole(sim);
+    let stopping = false;
     const stop = (): void => {
+      // One Ctrl-C can arrive twice (npx/npm forward it to a group that already got it).
+      if (stopping) return;
+      stopping = true;
       void sim.close().then(() => process.exit(0));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }

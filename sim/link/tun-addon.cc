@@ -168,7 +168,8 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     if (status < 0 || self->fd_ < 0) return;
     // Requests that arrived while JS answered a batch are read at once, without another trip
     // through epoll (a closed-loop sender's next requests are already waiting by then); bounded so
-    // the loop's other handles still get a turn under a flood. Measured: +7–10% echo replies/s.
+    // the loop's other handles still get a turn under a flood. Alternating runs: +6–12% echo
+    // replies/s, less than the run-to-run spread (bench/ANALYSIS.md).
     for (int i = 0; i < kBatchesPerWakeup && self->fd_ >= 0; i++) {
       if (!self->ReadBatch()) break;
     }
