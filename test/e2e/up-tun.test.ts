@@ -6,12 +6,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { mosquittoSubUntil } from '../helpers/mosquitto-sub.js';
 import { Netns } from '../helpers/netns.js';
 import { run, type RunningProcess } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = '2001:db8:75::';
-const MQTT_PORT = '18830';
+const MQTT_PORT = 18830;
 
 let ns: Netns;
 let city: RunningProcess;
@@ -19,7 +20,7 @@ let city: RunningProcess;
 beforeAll(async () => {
   ns = await Netns.create('up-tun');
   city = run('ip', ['netns', 'exec', ns.name, process.execPath, 'dist/cli.js', 'up', '--link', 'tun', '--lamps', '200', '--prefix', `${PREFIX}/64`,
-    '--mqtt-port', MQTT_PORT, '--ws-port', 'off', '--metrics-port', 'off'], { cwd: ROOT });
+    '--mqtt-port', String(MQTT_PORT), '--ws-port', 'off', '--metrics-port', 'off'], { cwd: ROOT });
   await city.waitForLine(/^ready$/, 60_000);
 }, 90_000);
 
@@ -28,21 +29,7 @@ afterAll(async () => {
   await ns?.delete();
 });
 
-/** The message on `topic` (retained, or the next one) once its payload passes `check`, read with
- * mosquitto_sub in the namespace; waits up to `timeoutMs`. */
-async function retained(topic: string, check: (payload: string) => boolean, timeoutMs = 60_000): Promise<string> {
-  const sub = (...extra: string[]) => ns.run('mosquitto_sub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-t', topic, '-C', '1', '-W', '2', ...extra]);
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    // -C 1 returns the retained message at once; -W bounds the wait when there is none.
-    last = (await sub()).stdout.trim();
-    if (check(last)) return last;
-    // Not yet: wait for the topic's next fresh message (-R skips the retained one) before looking again.
-    await sub('-R');
-  }
-  throw new Error(`no message on ${topic} passed the check within ${timeoutMs / 1000} s; last: ${last || 'none'}`);
-}
+const retained = (topic: string, check: (payload: string) => boolean): Promise<string> => mosquittoSubUntil(ns, MQTT_PORT, topic, check);
 
 test('lamps on TUN answer ping and register with the gateway: lampnet/stats shows all 200 online', async () => {
   const ping = await ns.run('ping', ['-6', '-c', '1', '-W', '5', `${PREFIX}2a`]);
@@ -52,7 +39,7 @@ test('lamps on TUN answer ping and register with the gateway: lampnet/stats show
 });
 
 test('a level published on MQTT reaches lamp 42 over TUN and comes back as its retained state', async () => {
-  const pub = await ns.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-t', 'lampnet/lamps/42/set', '-m', '30']);
+  const pub = await ns.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', 'lampnet/lamps/42/set', '-m', '30']);
   expect(pub.code, pub.stderr).toBe(0);
   const state = JSON.parse(await retained('lampnet/lamps/42/state', (p) => p !== '' && JSON.parse(p).level === 30));
   expect(state).toMatchObject({ on: true, level: 30, address: `${PREFIX}2a` });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../../firmware/core.js';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import { startSim, type Sim } from '../../sim/sim.js';
+import { mosquittoSubUntil } from '../helpers/mosquitto-sub.js';
 import { Netns } from '../helpers/netns.js';
 import { EPHEMERAL } from './helpers/gateway-fixture.js';
 import { watch, type Watcher } from './helpers/mqtt-watch.js';
@@ -109,23 +110,7 @@ describe('the gateway on a udp6 socket with the simulator behind TUN', () => {
     return r.stdout.trim();
   }
 
-  /** Subscribe with mosquitto_sub inside the namespace and resolve with the first payload on
-   * `topic` (retained or new) that `check` accepts; bounded by mosquitto_sub's own -W timeout. */
-  async function retainedUntil(topic: string, check: (payload: string) => boolean, timeoutS = 60): Promise<string> {
-    const sub = ns.spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', topic, '-W', String(timeoutS)]);
-    let last = '';
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        createInterface({ input: sub.stdout! }).on('line', (line) => {
-          last = line;
-          if (check(line)) resolve(line);
-        });
-        sub.once('exit', () => reject(new Error(`${topic} never satisfied the condition in ${timeoutS} s; last: ${last}`)));
-      });
-    } finally {
-      sub.kill('SIGTERM');
-    }
-  }
+  const retainedUntil = (topic: string, check: (payload: string) => boolean): Promise<string> => mosquittoSubUntil(ns, MQTT_PORT, topic, check);
 
   beforeAll(async () => {
     ns = await Netns.create('gwtun');
