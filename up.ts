@@ -132,14 +132,15 @@ Examples:
     const started = performance.now();
     const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions);
     console.log(describeCity(city, simOptions, (performance.now() - started) / 1000));
-    console.log('ready');
-
-    await new Promise<void>((resolve) => {
+    // Listening before `ready`, so a signal sent on seeing it stops the city cleanly.
+    const stopped = new Promise<void>((resolve) => {
       // Signals after the first are ignored rather than taken as "give up": under `npm start` one
       // Ctrl-C arrives twice (from the terminal to the whole group, and forwarded by npm).
-      process.on('SIGINT', resolve);
-      process.on('SIGTERM', resolve);
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
     });
+    console.log('ready');
+    await stopped;
     // A close that hangs must not leave a process the user believes stopped.
     setTimeout(() => {
       console.error(`lampnet up: did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting`);

@@ -121,13 +121,15 @@ Topics:
 Command payloads are limited to ${MAX_COMMAND_BYTES} bytes of UTF-8; ids and group names may not contain / + # or be empty.`);
   addGatewayOptions(cmd).action(async (raw: Record<string, string | boolean | undefined>) => {
     const gateway = await startGateway(gatewayOptionsFrom(raw));
-    console.log(describeGateway(gateway));
-    await new Promise<void>((resolve) => {
-      // `on`, not `once`: one Ctrl-C can arrive twice (npx/npm forward it to a group that already
-      // got it), and a second one must not kill the gateway before it has said `offline`.
+    // Listening before the banner, so a signal sent on seeing it stops the gateway cleanly. `on`,
+    // not `once`: one Ctrl-C can arrive twice (npx/npm forward it to a group that already got it),
+    // and a second one must not kill the gateway before it has said `offline`.
+    const stopped = new Promise<void>((resolve) => {
       process.on('SIGINT', () => resolve());
       process.on('SIGTERM', () => resolve());
     });
+    console.log(describeGateway(gateway));
+    await stopped;
     await gateway.close();
   });
 }

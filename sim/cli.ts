@@ -148,16 +148,17 @@ On stdin: ${HELP_CONSOLE}`);
     console.log(`lampnet sim: ${count} of ${sim.prefix}/64 on ${options.link === 'tun' ? `TUN ${options.tun}` : 'the memory link'} (ready in ${secs} s)`);
     console.log(`gateway: ${sim.gateway || 'none (lamps run standalone)'}`);
     if (options.link === 'tun') console.log(['try:', ...lampHints(sim)].join('\n'));
+    // Listening before `ready`, so a signal sent on seeing it stops the fleet cleanly. `on`, not
+    // `once`: one Ctrl-C can arrive twice (npx/npm forward it to a group that already got it), and
+    // a second one must not kill the simulator while it closes.
+    const stopped = new Promise<void>((resolve) => {
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
+    });
     console.log('ready');
     runConsole(sim);
-    let stopping = false;
-    const stop = (): void => {
-      // One Ctrl-C can arrive twice (npx/npm forward it to a group that already got it).
-      if (stopping) return;
-      stopping = true;
-      void sim.close().then(() => process.exit(0));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    await stopped;
+    await sim.close();
+    process.exit(0);
   });
 }
