@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mosquittoSubUntil } from '../helpers/mosquitto-sub.js';
 import { Netns } from '../helpers/netns.js';
 
 const PREFIX = '2001:db8:30::';
@@ -47,21 +48,7 @@ function startGateway(): Promise<ChildProcess> {
 }
 
 /** Resolve with the first payload on `topic` (retained or new) that `check` accepts. */
-async function until(topic: string, check: (payload: string) => boolean, timeoutS = 60): Promise<string> {
-  const sub = ns.spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', topic, '-W', String(timeoutS)]);
-  let last = '';
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      createInterface({ input: sub.stdout! }).on('line', (line) => {
-        last = line;
-        if (check(line)) resolve(line);
-      });
-      sub.once('exit', () => reject(new Error(`${topic}: no matching message in ${timeoutS} s; last: ${last}`)));
-    });
-  } finally {
-    sub.kill('SIGTERM');
-  }
-}
+const until = (topic: string, check: (payload: string) => boolean, timeoutS = 60): Promise<string> => mosquittoSubUntil(ns, MQTT_PORT, topic, check, timeoutS);
 
 /** Every retained message under a wildcard, read until the broker has sent them all (-W bounds it). */
 async function retainedUnder(filter: string): Promise<Map<string, string>> {
