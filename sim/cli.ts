@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
-import { readState } from '../firmware/core.js';
 import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from './fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from './sim.js';
 
@@ -108,7 +107,7 @@ function runConsole(sim: Sim): void {
         console.log(JSON.stringify({ fleet: sim.fleet.counters, host: sim.host.counters.snapshot() }));
         break;
       case 'state':
-        if (needLamp()) console.log(JSON.stringify({ lamp: n, up: lamp!.up === 1, ...readState(sim.fleet.hal, lamp!) }));
+        if (needLamp()) console.log(JSON.stringify({ lamp: n, up: lamp!.up === 1, ...sim.fleet.state(n) }));
         break;
       case 'kill':
         if (needLamp()) console.log(sim.fleet.kill(n) ? `ok: lamp ${n} killed` : `error: lamp ${n} is already down`);

@@ -16,9 +16,9 @@
  * gateway, since 2^64 lamps cannot; memory grows with lamps touched, up to `maxTouched` (a sender
  * walking the /64 would otherwise grow it without bound).
  */
-import { answersPing, boot, halt, receive, setFault, wake } from '../firmware/core.js';
+import { answersPing, boot, halt, readState, receive, setFault, wake } from '../firmware/core.js';
 import type { Addr, Hal } from '../firmware/hal.js';
-import { createLamp, defaultConfig, type LampConfig, type LampState } from '../firmware/lamp.js';
+import { createLamp, defaultConfig, type LampConfig, type LampSnapshot, type LampState } from '../firmware/lamp.js';
 import { COAP_PORT, groupAddress } from '../firmware/protocol.js';
 import type { LampDirectory, Ipv6Host } from './net/host.js';
 import { parseIpv6 } from './net/wire/address.js';
@@ -271,6 +271,11 @@ export class Fleet implements LampDirectory {
   private readonly sparseIds = new IidTable();
   private readonly sparseHi: number[] = [0];
   private readonly sparseLo: number[] = [0];
+  /** The core's ping policy (`answersPing`) per lamp index, 1 or 0, refreshed after every core
+   * entry for that lamp (`settle`): a lamp's state changes only inside those. An Echo Request reads
+   * this byte instead of the lamp's record: at 1,000,000 lamps that record is two or three cache
+   * misses away, which cost 10–15% of echo throughput through TUN (bench/ANALYSIS.md). */
+  private pingable: Uint8Array;
   private readonly streetConfigs: LampConfig[] = [];
   private readonly baseConfig: LampConfig;
   /** True while the host hands a multicast datagram to each member (the core must not answer it). */
@@ -285,6 +290,7 @@ export class Fleet implements LampDirectory {
       }
     }
     this.size = this.sparse ? 0 : (options.lamps as number);
+    this.pingable = new Uint8Array(this.sparse ? 1024 : this.size + 1);
     this.random = mulberry32(options.seed ?? 1);
     this.pingWhen = options.pingWhen === 'lit' ? 1 : 0;
     this.gatewayBytes = options.gateway;
@@ -294,7 +300,9 @@ export class Fleet implements LampDirectory {
       trusted.some((p) => inPrefix(addr, off, p.addr, p.bits)));
     this.scheduler = new FleetScheduler(options.clock, (index) => {
       const lamp = this.lamps[index];
-      if (lamp) wake(this.hal, lamp);
+      if (!lamp) return;
+      wake(this.hal, lamp);
+      this.settle(lamp);
     });
     this.baseConfig = {
       ...defaultConfig(''),
@@ -334,6 +342,7 @@ export class Fleet implements LampDirectory {
     const lamp = this.lamps[n];
     if (!lamp || !lamp.up) return false;
     halt(this.hal, lamp);
+    this.settle(lamp);
     this.scheduler.set(n, Infinity);
     return true;
   }
@@ -344,6 +353,7 @@ export class Fleet implements LampDirectory {
     if (!lamp || lamp.up) return false;
     this.groups.leaveAll(n);
     boot(this.hal, lamp);
+    this.settle(lamp);
     return true;
   }
 
@@ -352,7 +362,17 @@ export class Fleet implements LampDirectory {
     const lamp = this.lamps[n];
     if (!lamp) return false;
     setFault(this.hal, lamp, on);
+    this.settle(lamp);
     return true;
+  }
+
+  /** Lamp n's state and meters now (the core brings its meters and fade up to the present). */
+  state(n: number): LampSnapshot | undefined {
+    const lamp = this.lamps[n];
+    if (!lamp) return undefined;
+    const snapshot = readState(this.hal, lamp);
+    this.settle(lamp);
+    return snapshot;
   }
 
   /** Members (lamp indices) of a multicast group, for tests and the dashboard. */
@@ -385,8 +405,7 @@ export class Fleet implements LampDirectory {
   }
 
   answersPing(index: number): boolean {
-    const lamp = this.lamps[index];
-    return lamp !== undefined && answersPing(lamp);
+    return this.pingable[index] === 1;
   }
 
   deliverUdp(index: number, srcBuf: Uint8Array, srcOff: number, srcPort: number,
@@ -405,11 +424,14 @@ export class Fleet implements LampDirectory {
       const copy = buf.slice(off, off + len);
       const multicast = this.inMulticast;
       this.later(() => {
-        if (lamp.up) receive(this.hal, lamp, from, srcPort, copy, copy.length, multicast);
+        if (!lamp.up) return;
+        receive(this.hal, lamp, from, srcPort, copy, copy.length, multicast);
+        this.settle(lamp);
       });
       return;
     }
     receive(this.hal, lamp, from, srcPort, off === 0 ? buf : buf.subarray(off), len, this.inMulticast);
+    this.settle(lamp);
   }
 
   forEachMember(groupBuf: Uint8Array, groupOff: number, fn: (index: number) => void): void {
@@ -426,10 +448,21 @@ export class Fleet implements LampDirectory {
   private bootLamp(n: number): LampState {
     const lamp = createLamp(this.configFor(n), n);
     this.lamps[n] = lamp;
+    if (n >= this.pingable.length) {
+      const grown = new Uint8Array(this.pingable.length * 2);
+      grown.set(this.pingable);
+      this.pingable = grown;
+    }
     boot(this.hal, lamp);
     if (this.options.failRate && this.random() < this.options.failRate) setFault(this.hal, lamp, true);
+    this.settle(lamp);
     this.counters.booted++;
     return lamp;
+  }
+
+  /** After every core entry for `lamp`: record its ping policy as the core now decides it. */
+  private settle(lamp: LampState): void {
+    this.pingable[lamp.n] = answersPing(lamp) ? 1 : 0;
   }
 
   /** Lamps of one street share a config (group `street-<k>`); the core copies it on first write. */

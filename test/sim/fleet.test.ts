@@ -95,6 +95,36 @@ describe('a dense fleet on the memory link', () => {
     expect(ping(link, sent, lamp)?.src).toBe(lamp);
   });
 
+  it('the ping answer follows the lamp through a fade\'s end, a driver fault, a config change and a reboot', async () => {
+    const { sim, clock, link, sent } = await fleet({ lamps: 100, pingWhen: 'lit' });
+    const lamp = `${PREFIX}2a`;
+    const answered = (): boolean => ping(link, sent, lamp)?.src === lamp;
+    expect(answered()).toBe(true);
+    // Fading out: still lit until the fade ends, when the lamp's timer fires.
+    expect((await coap(sim, lamp, request(PUT, '3311/0', '{"on":0,"fade":1000}'))).code).toBe(68);
+    expect(answered()).toBe(true);
+    sim.fleet.scheduler.advance(clock, 1000);
+    expect(answered()).toBe(false);
+    // A config change alone: answer while powered.
+    expect((await coap(sim, lamp, request(PUT, 'cfg', '{"pingWhen":0}', CON, 2))).code).toBe(68);
+    expect(answered()).toBe(true);
+    expect((await coap(sim, lamp, request(PUT, 'cfg', '{"pingWhen":1}', CON, 3))).code).toBe(68);
+    expect((await coap(sim, lamp, request(PUT, '3311/0/5850', '1', CON, 4))).code).toBe(68);
+    expect(answered()).toBe(true);
+    // A driver fault puts the light out.
+    expect(sim.fleet.fault(42, true)).toBe(true);
+    expect(answered()).toBe(false);
+    expect(sim.fleet.fault(42, false)).toBe(true);
+    expect(answered()).toBe(true);
+    // Switched off, powered down, then up again: powerOn=1 lights it at boot.
+    expect((await coap(sim, lamp, request(PUT, '3311/0/5850', '0', CON, 5))).code).toBe(68);
+    expect(answered()).toBe(false);
+    expect(sim.fleet.kill(42)).toBe(true);
+    expect(sim.fleet.revive(42)).toBe(true);
+    expect(sim.fleet.state(42)?.on).toBe(true);
+    expect(answered()).toBe(true);
+  });
+
   it('a CoAP GET through raw UDP is answered from the lamp\'s own address and port', async () => {
     const { link, sent } = await fleet({ lamps: 100 });
     const before = sent.length;
@@ -199,13 +229,13 @@ describe('the sparse fleet (--lamps all)', () => {
     const { sim, link, sent } = await fleet({ lamps: 'all' });
     const rnd = mulberry32(7);
     const hex = () => Math.floor(rnd() * 0x10000).toString(16);
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 2000; i++) {
       const dst = `2001:db8:0:0:${hex()}:${hex()}:${hex()}:${(1 + Math.floor(rnd() * 0xfffe)).toString(16)}`;
       const reply = ping(link, sent, dst, i);
       expect(reply?.icmp?.type).toBe(129);
       expect(reply?.src).toBe(decode(echoRequest({ src: REQUESTER, dst })).dst);
     }
-    expect(sim.fleet.counters.touched).toBe(200);
+    expect(sim.fleet.counters.touched).toBe(2000);
   });
 
   it('stops creating lamps at its bound and answers further new addresses as unreachable', async () => {
