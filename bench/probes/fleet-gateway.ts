@@ -74,7 +74,7 @@ export async function until(condition: () => boolean, timeoutMs: number, state: 
 }
 
 /** The p-quantile (0–1) of sorted numbers. */
-export function quantile(sorted: number[], p: number): number {
+export function quantile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }

@@ -29,27 +29,36 @@ runMain(async () => {
   const system = await startSystem({ lamps, bootJitterMs: Math.min(20_000, lamps), registerTimeoutMs: 120_000 });
   const { client } = system;
 
-  // Pending: lamp id → the level asked and when; echo sequence → when.
-  const pendingLevel = new Map<string, { level: number; at: number }>();
-  const pendingEcho = new Map<string, number>();
-  let latencies: number[] = [];
+  // What is awaited, in typed arrays sized once: the probe shares the process (and its collector)
+  // with the system it measures, so its own bookkeeping must not add garbage that outlives a
+  // young-generation cycle (a Map entry per command and a growing latency array did: ~20 MB per
+  // 10 s run, bench/ANALYSIS.md). Lamp n's command: the level asked and when (NaN: none);
+  // echo k: when it was published.
+  const maxSent = Math.ceil(Math.max(...rates) * seconds) + 1;
+  const levelAsked = new Int16Array(lamps + 1);
+  const levelAt = new Float64Array(lamps + 1).fill(NaN);
+  const echoAt = new Float64Array(maxSent).fill(NaN);
+  const latencies = new Float64Array(maxSent);
+  let answered = 0;
+  let waiting = 0;
   client.on('message', (topic, payload) => {
     const now = performance.now();
     if (topic.startsWith('bench/echo/')) {
-      const at = pendingEcho.get(topic);
-      if (at !== undefined) {
-        pendingEcho.delete(topic);
-        latencies.push(now - at);
+      const k = Number(topic.slice('bench/echo/'.length));
+      if (k >= 0 && k < maxSent && echoAt[k] === echoAt[k]) {
+        latencies[answered++] = now - echoAt[k];
+        echoAt[k] = NaN;
+        waiting--;
       }
       return;
     }
-    const id = topic.slice('lampnet/lamps/'.length, -'/state'.length);
-    const want = pendingLevel.get(id);
-    if (want === undefined) return;
+    const n = Number(topic.slice('lampnet/lamps/'.length, -'/state'.length));
+    if (!(n >= 1 && n <= lamps) || levelAt[n] !== levelAt[n]) return;
     const state = JSON.parse(payload.toString()) as { level: number };
-    if (state.level === want.level) {
-      pendingLevel.delete(id);
-      latencies.push(now - want.at);
+    if (state.level === levelAsked[n]) {
+      latencies[answered++] = now - levelAt[n];
+      levelAt[n] = NaN;
+      waiting--;
     }
   });
   await client.subscribeAsync(['lampnet/lamps/+/state', 'bench/echo/#'], { qos: 0 });
@@ -66,7 +75,8 @@ runMain(async () => {
   let round = 0;
   const run = async (rate: number, kind: 'lamp' | 'echo'): Promise<RunResult> => {
     await quiet();
-    latencies = [];
+    answered = 0;
+    waiting = 0;
     const total = Math.round(rate * seconds);
     const started = performance.now();
     let sent = 0;
@@ -77,24 +87,27 @@ runMain(async () => {
         if (n === 1) round++;
         if (kind === 'lamp') {
           const level = 10 + (round % 80);
-          pendingLevel.set(String(n), { level, at: performance.now() });
+          // A command still unanswered a whole round later is lost; the new one replaces it.
+          if (levelAt[n] !== levelAt[n]) waiting++;
+          levelAsked[n] = level;
+          levelAt[n] = performance.now();
           client.publish(`lampnet/lamps/${n}/set`, String(level), { qos: 0 });
         } else {
-          const topic = `bench/echo/${sent}`;
-          pendingEcho.set(topic, performance.now());
-          client.publish(topic, String(sent), { qos: 0 });
+          echoAt[sent] = performance.now();
+          waiting++;
+          client.publish(`bench/echo/${sent}`, String(sent), { qos: 0 });
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     const sendingS = (performance.now() - started) / 1000;
-    const pending = kind === 'lamp' ? pendingLevel : pendingEcho;
-    await until(() => pending.size === 0, 10_000, () => `${pending.size} answers missing`).catch(() => undefined);
-    pending.clear();
-    const sorted = latencies.sort((a, b) => a - b);
+    await until(() => waiting === 0, 10_000, () => `${waiting} answers missing`).catch(() => undefined);
+    levelAt.fill(NaN);
+    echoAt.fill(NaN);
+    const sorted = latencies.subarray(0, answered).sort();
     const result = {
-      rate, sent, matched: sorted.length, achievedRate: sent / sendingS,
-      p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: sorted[sorted.length - 1] ?? NaN,
+      rate, sent, matched: answered, achievedRate: sent / sendingS,
+      p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: answered > 0 ? sorted[answered - 1] : NaN,
     };
     progress(`${kind} at ${rate}/s: ${result.matched}/${sent} answered, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
     return result;
