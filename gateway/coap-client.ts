@@ -44,19 +44,33 @@ export interface CoapClientOptions {
 /** Largest message the gateway builds: the CoAP recommendation for unfragmented IPv6 (§4.6). */
 export const MAX_MESSAGE = 1152;
 
+/** Most confirmable exchanges in flight at once: a token names its exchange's slot in 16 bits. */
+export const MAX_EXCHANGES = 0x10000;
+
+/**
+ * One exchange slot, reused once its exchange ends. Exchanges live in a pool indexed by slot and
+ * are found through typed-array tables, not Maps: a long-lived Map that grows and shrinks with
+ * every request rehashes into a new table allocated in the old generation, which at 10k commands/s
+ * was the gateway's largest source of major-GC work (bench/ANALYSIS.md).
+ */
 interface Exchange {
-  key: string;
+  readonly slot: number;
+  /** Bumped on every reuse, so a token names one use of the slot. */
+  generation: number;
+  active: boolean;
   token: number;
-  req: CoapRequest;
-  bytes: Uint8Array;
+  /** Hash of (mid, address, port): where the exchange sits in the message-id table. */
+  hash: number;
+  req: CoapRequest | null;
+  bytes: Uint8Array | null;
   retransmissions: number;
   timeoutMs: number;
   acknowledged: boolean;
   timer: NodeJS.Timeout | null;
-  done: (outcome: CoapOutcome) => void;
+  done: ((outcome: CoapOutcome) => void) | null;
+  /** Bound once per slot: the retransmission timer's callback. */
+  readonly onTimer: () => void;
 }
-
-const exchangeKey = (mid: number, addr: string, port: number): string => `${mid} ${addr} ${port}`;
 
 export class CoapClient {
   private readonly ackTimeoutMs: number;
@@ -64,12 +78,16 @@ export class CoapClient {
   private readonly maxRetransmit: number;
   private readonly random: () => number;
   private readonly retransmitted: () => void;
-  private readonly byMid = new Map<string, Exchange>();
-  private readonly byToken = new Map<number, Exchange>();
+  private readonly pool: Exchange[] = [];
+  private readonly freeSlots: number[] = [];
+  private active = 0;
+  /** Open addressing (linear probing) from hash(mid, address, port) to slot; -1 = empty. */
+  private midTable = new Int32Array(1024).fill(-1);
+  /** XORed into tokens, so they do not start from 0 at every start. */
+  private readonly tokenKey: number;
   private readonly writer = new CoapWriter();
   private readonly scratch = new Uint8Array(MAX_MESSAGE);
   private readonly tokenBytes = new Uint8Array(4);
-  private nextToken: number;
 
   constructor(private readonly send: (addr: string, port: number, data: Uint8Array) => void, options: CoapClientOptions = {}) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT;
@@ -77,11 +95,11 @@ export class CoapClient {
     this.maxRetransmit = options.maxRetransmit ?? MAX_RETRANSMIT;
     this.random = options.random ?? Math.random;
     this.retransmitted = options.retransmitted ?? (() => {});
-    this.nextToken = Math.floor(this.random() * 0x100000000) >>> 0;
+    this.tokenKey = Math.floor(this.random() * 0x100000000) >>> 0;
   }
 
   get inFlight(): number {
-    return this.byMid.size;
+    return this.active;
   }
 
   /** The longest a confirmable request can wait for its answer (MAX_TRANSMIT_WAIT, §4.8.2). */
@@ -91,34 +109,44 @@ export class CoapClient {
 
   /** Send a confirmable request; `done` is called exactly once with the answer or a timeout. */
   request(req: CoapRequest, done: (outcome: CoapOutcome) => void): void {
-    const token = this.nextToken;
-    this.nextToken = (this.nextToken + 1) >>> 0;
-    const bytes = this.encode(CON, req, token);
-    if (bytes === null) {
-      done({ ok: false, timedOut: false, code: 0, reason: `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
-      return;
-    }
-    const key = exchangeKey(req.mid, req.addr, req.port);
     // A mid still in flight to this lamp means the caller broke its one-exchange-per-lamp rule;
     // refuse rather than confuse the two answers.
-    if (this.byMid.has(key)) {
+    const hash = exchangeHash(req.mid, req.addr, req.port);
+    if (this.findByMid(hash, req.mid, req.addr, req.port) !== null) {
       done({ ok: false, timedOut: false, code: 0, reason: `message id ${req.mid} to ${req.addr} is already in flight` });
       return;
     }
+    if (this.freeSlots.length === 0 && this.pool.length === MAX_EXCHANGES) {
+      done({ ok: false, timedOut: false, code: 0, reason: `${MAX_EXCHANGES} requests are already in flight` });
+      return;
+    }
+    const ex = this.takeSlot();
+    const bytes = this.encode(CON, req, ex.token);
+    if (bytes === null) {
+      this.freeSlots.push(ex.slot);
+      done({ ok: false, timedOut: false, code: 0, reason: `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
+      return;
+    }
     const initial = this.ackTimeoutMs * (1 + this.random() * (this.ackRandomFactor - 1));
-    const ex: Exchange = { key, token, req, bytes, retransmissions: 0, timeoutMs: initial, acknowledged: false, timer: null, done };
-    this.byMid.set(key, ex);
-    this.byToken.set(token, ex);
+    ex.active = true;
+    ex.hash = hash;
+    ex.req = req;
+    ex.bytes = bytes;
+    ex.retransmissions = 0;
+    ex.timeoutMs = initial;
+    ex.acknowledged = false;
+    ex.done = done;
+    this.active++;
+    this.insertMid(ex);
     // Armed before sending: an in-memory transport may deliver the answer within send().
-    ex.timer = setTimeout(() => this.expire(ex), initial);
+    ex.timer = setTimeout(ex.onTimer, initial);
     this.send(req.addr, req.port, bytes);
   }
 
   /** Send a non-confirmable request (group commands to a multicast address); nothing is awaited. */
   notify(req: CoapRequest): boolean {
-    const token = this.nextToken;
-    this.nextToken = (this.nextToken + 1) >>> 0;
-    const bytes = this.encode(NON, req, token);
+    // No answer is matched to a non-confirmable request: any token will do.
+    const bytes = this.encode(NON, req, Math.floor(this.random() * 0x100000000) >>> 0);
     if (bytes === null) return false;
     this.send(req.addr, req.port, bytes);
     return true;
@@ -130,9 +158,9 @@ export class CoapClient {
    */
   handle(msg: CoapReader, from: string, port: number): boolean {
     if (msg.type === ACK || msg.type === RST) {
-      const ex = this.byMid.get(exchangeKey(msg.mid, from, port));
-      if (ex === undefined) return false;
-      if (msg.type === RST) return this.finish(ex, { ok: false, timedOut: false, code: 0, reason: `${ex.req.addr} reset the request (CoAP RST)` });
+      const ex = this.findByMid(exchangeHash(msg.mid, from, port), msg.mid, from, port);
+      if (ex === null) return false;
+      if (msg.type === RST) return this.finish(ex, { ok: false, timedOut: false, code: 0, reason: `${from} reset the request (CoAP RST)` });
       if (msg.code === EMPTY) {
         // Separate response coming (§5.2.2): stop retransmitting, wait for it by token.
         ex.acknowledged = true;
@@ -143,43 +171,126 @@ export class CoapClient {
       return this.finish(ex, outcomeOf(msg));
     }
     if (msg.tokenLen !== 4) return false;
-    const ex = this.byToken.get(tokenNumber(msg));
-    if (ex === undefined || ex.req.addr !== from || ex.req.port !== port) return false;
+    const ex = this.findByToken(tokenNumber(msg));
+    if (ex === null || ex.req!.addr !== from || ex.req!.port !== port) return false;
     if (msg.type === CON) this.send(from, port, this.emptyAck(msg.mid));
     return this.finish(ex, outcomeOf(msg));
   }
 
   /** Give up every exchange (the gateway is stopping); their callbacks are not called. */
   close(): void {
-    for (const ex of this.byMid.values()) if (ex.timer) clearTimeout(ex.timer);
-    this.byMid.clear();
-    this.byToken.clear();
+    for (const ex of this.pool) if (ex.active) this.release(ex);
   }
 
   private expire(ex: Exchange): void {
     if (ex.acknowledged || ex.retransmissions >= this.maxRetransmit) {
       const waited = ex.acknowledged ? 'acknowledged but sent no response' : `did not answer ${ex.retransmissions + 1} transmissions`;
-      this.finish(ex, { ok: false, timedOut: true, code: 0, reason: `${ex.req.addr} ${waited} within ${Math.round(this.maxWaitMs / 1000)} s` });
+      this.finish(ex, { ok: false, timedOut: true, code: 0, reason: `${ex.req!.addr} ${waited} within ${Math.round(this.maxWaitMs / 1000)} s` });
       return;
     }
     ex.retransmissions++;
     ex.timeoutMs *= 2;
     this.retransmitted();
     this.rearm(ex, ex.timeoutMs);
-    this.send(ex.req.addr, ex.req.port, ex.bytes);
+    this.send(ex.req!.addr, ex.req!.port, ex.bytes!);
   }
 
   private rearm(ex: Exchange, ms: number): void {
     if (ex.timer) clearTimeout(ex.timer);
-    ex.timer = setTimeout(() => this.expire(ex), ms);
+    ex.timer = setTimeout(ex.onTimer, ms);
   }
 
   private finish(ex: Exchange, outcome: CoapOutcome): true {
-    if (ex.timer) clearTimeout(ex.timer);
-    this.byMid.delete(ex.key);
-    this.byToken.delete(ex.token);
-    ex.done(outcome);
+    const done = ex.done!;
+    this.release(ex);
+    done(outcome);
     return true;
+  }
+
+  /** End `ex` without an answer to anyone and return its slot to the pool. */
+  private release(ex: Exchange): void {
+    if (ex.timer) clearTimeout(ex.timer);
+    this.removeMid(ex);
+    ex.active = false;
+    ex.timer = null;
+    ex.req = null;
+    ex.bytes = null;
+    ex.done = null;
+    this.active--;
+    this.freeSlots.push(ex.slot);
+  }
+
+  /** A free slot with a fresh token (its generation moved on). */
+  private takeSlot(): Exchange {
+    let ex: Exchange;
+    if (this.freeSlots.length > 0) {
+      ex = this.pool[this.freeSlots.pop()!];
+    } else {
+      const slot = this.pool.length;
+      const created: Exchange = {
+        slot, generation: 0, active: false, token: 0, hash: 0, req: null, bytes: null, retransmissions: 0,
+        timeoutMs: 0, acknowledged: false, timer: null, done: null, onTimer: () => this.expire(created),
+      };
+      this.pool.push(created);
+      ex = created;
+    }
+    ex.generation = (ex.generation + 1) & 0xffff;
+    ex.token = (((ex.generation << 16) | ex.slot) ^ this.tokenKey) >>> 0;
+    return ex;
+  }
+
+  private findByToken(token: number): Exchange | null {
+    const ex = this.pool[((token ^ this.tokenKey) >>> 0) & 0xffff];
+    return ex !== undefined && ex.active && ex.token === token ? ex : null;
+  }
+
+  private findByMid(hash: number, mid: number, addr: string, port: number): Exchange | null {
+    const table = this.midTable;
+    const mask = table.length - 1;
+    for (let i = hash & mask; table[i] >= 0; i = (i + 1) & mask) {
+      const ex = this.pool[table[i]];
+      const req = ex.req!;
+      if (ex.hash === hash && req.mid === mid && req.port === port && req.addr === addr) return ex;
+    }
+    return null;
+  }
+
+  private insertMid(ex: Exchange): void {
+    // At most half full, so probes stay short; grows with the peak in flight and never shrinks.
+    if (this.active * 2 > this.midTable.length) {
+      const old = this.midTable;
+      this.midTable = new Int32Array(old.length * 2).fill(-1);
+      for (let i = 0; i < old.length; i++) if (old[i] >= 0 && old[i] !== ex.slot) this.placeMid(old[i]);
+    }
+    this.placeMid(ex.slot);
+  }
+
+  private placeMid(slot: number): void {
+    const table = this.midTable;
+    const mask = table.length - 1;
+    let i = this.pool[slot].hash & mask;
+    while (table[i] >= 0) i = (i + 1) & mask;
+    table[i] = slot;
+  }
+
+  /** Linear-probing deletion by backward shift: no tombstones, so lookups never slow down. */
+  private removeMid(ex: Exchange): void {
+    const table = this.midTable;
+    const mask = table.length - 1;
+    let i = ex.hash & mask;
+    while (table[i] !== ex.slot) {
+      if (table[i] < 0) return;
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; table[j] >= 0; j = (j + 1) & mask) {
+      const home = this.pool[table[j]].hash & mask;
+      // The entry at j may move back to the hole at i unless its home lies cyclically in (i, j].
+      if (j > i ? home <= i || home > j : home <= i && home > j) {
+        table[i] = table[j];
+        i = j;
+      }
+    }
+    table[i] = -1;
   }
 
   private tokenMatches(msg: CoapReader, token: number): boolean {
@@ -204,6 +315,13 @@ export class CoapClient {
     const n = this.writer.begin(this.scratch, 0, ACK, EMPTY, mid, null, 0, 0).end();
     return this.scratch.slice(0, n);
   }
+}
+
+/** FNV-1a over the message id, port and address text. */
+function exchangeHash(mid: number, addr: string, port: number): number {
+  let h = Math.imul(0x811c9dc5 ^ mid, 0x01000193) ^ port;
+  for (let i = 0; i < addr.length; i++) h = Math.imul(h ^ addr.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 function tokenNumber(msg: CoapReader): number {

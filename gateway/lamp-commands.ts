@@ -58,7 +58,12 @@ export class LampCommander {
   private readonly maxInFlight: number;
   private readonly multicast: boolean;
   private readonly coapPort: number;
-  private readonly slots = new Map<number, Slot>();
+  /** By lamp index. An array, not a Map: a long-lived Map whose size swings between 0 and 1 on every
+   * command rehashes each time, and V8 allocates the new table of an old Map in the old generation
+   * (a major-GC source at 10k commands/s, bench/ANALYSIS.md). Kept dense (filled, never holes far
+   * beyond its length) so it stays a plain element array. */
+  private readonly slots: (Slot | undefined)[] = [];
+  private pendingLamps = 0;
   private readonly queue: number[] = [];
   private queueHead = 0;
   private inFlight = 0;
@@ -87,16 +92,18 @@ export class LampCommander {
 
   /** Lamps with a command waiting or in flight. */
   get backlog(): number {
-    return this.slots.size;
+    return this.pendingLamps;
   }
 
   /** Queue `command` for lamp `i` (merging into any command still waiting for it). */
   toLamp(i: number, command: LampCommand, topic: string): void {
     if (this.closed) return;
-    let slot = this.slots.get(i);
+    while (this.slots.length <= i) this.slots.push(undefined);
+    let slot = this.slots[i];
     if (slot === undefined) {
       slot = { next: null, topic, inFlight: false, queued: false };
-      this.slots.set(i, slot);
+      this.slots[i] = slot;
+      this.pendingLamps++;
     }
     slot.next = slot.next === null ? { ...command } : mergeCommands(slot.next, command);
     slot.topic = topic;
@@ -133,7 +140,8 @@ export class LampCommander {
   /** Stop sending; waiting commands are dropped (the gateway is stopping). */
   close(): void {
     this.closed = true;
-    this.slots.clear();
+    this.slots.length = 0;
+    this.pendingLamps = 0;
     this.queue.length = 0;
   }
 
@@ -152,7 +160,7 @@ export class LampCommander {
   private drain(): void {
     while (this.inFlight < this.maxInFlight && this.queueHead < this.queue.length) {
       const i = this.queue[this.queueHead++];
-      const slot = this.slots.get(i);
+      const slot = this.slots[i];
       if (slot === undefined || slot.next === null) continue;
       slot.queued = false;
       // Take the command before sending: an in-memory transport may answer within send().
@@ -191,7 +199,8 @@ export class LampCommander {
       slot.queued = true;
       this.queue.push(i);
     } else {
-      this.slots.delete(i);
+      this.slots[i] = undefined;
+      this.pendingLamps--;
     }
     this.pump();
   }

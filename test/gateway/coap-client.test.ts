@@ -97,4 +97,63 @@ describe('CoapClient', () => {
     expect(unmatched).toHaveLength(2);
     expect(client.inFlight).toBe(0);
   });
+
+  it('keeps thousands of exchanges apart that share one message id, answered in any order and any way', () => {
+    // Per-lamp message ids make the same mid common across lamps (every lamp's k-th command).
+    const sent: { addr: string; port: number; data: Uint8Array }[] = [];
+    const c = new CoapClient((addr, port, data) => sent.push({ addr, port, data: data.slice() }), { random: () => 0.5 });
+    client = c;
+    const lamps = 3000;
+    const outcomes: (CoapOutcome | undefined)[] = [];
+    const addr = (n: number): string => `2001:db8::${n.toString(16)}`;
+    for (let n = 0; n < lamps; n++) {
+      c.request({ addr: addr(n), port: 5683, mid: 7, code: PUT, path: '3311/0', payload: `{"level":${n % 100}}` }, (o) => { outcomes[n] = o; });
+    }
+    // Another request with that mid to the same lamp is refused; to another port of it, it is not.
+    let refused: CoapOutcome | undefined;
+    c.request({ addr: addr(5), port: 5683, mid: 7, code: PUT, path: '3311/0' }, (o) => { refused = o; });
+    expect(refused).toMatchObject({ ok: false, reason: expect.stringMatching(/already in flight/) });
+    c.request({ addr: addr(5), port: 5684, mid: 7, code: PUT, path: '3311/0' }, () => {});
+    expect(c.inFlight).toBe(lamps + 1);
+
+    const reader = new CoapReader();
+    const offer = (from: string, data: Uint8Array): boolean => {
+      expect(reader.read(data, 0, data.length)).toBe(true);
+      return c.handle(reader, from, 5683);
+    };
+    const requests = sent.slice(0, lamps).map((s, n) => {
+      expect(reader.read(s.data, 0, s.data.length)).toBe(true);
+      return { n, token: reader.buf.slice(reader.tokenOff, reader.tokenOff + reader.tokenLen) };
+    });
+    // Answer in a scrambled order: a piggybacked 2.04, an empty ACK then a separate 2.05, or an RST.
+    const order = requests.map((r, k) => ({ r, key: (k * 7919) % lamps })).sort((a, b) => a.key - b.key).map((x) => x.r);
+    const separate: typeof requests = [];
+    for (const { n, token } of order) {
+      if (n % 3 === 0) {
+        expect(offer(addr(n), reply(ACK, EMPTY, 7, new Uint8Array(0)))).toBe(true);
+        separate.push({ n, token });
+      } else if (n % 5 === 0) {
+        expect(offer(addr(n), reply(RST, EMPTY, 7, new Uint8Array(0)))).toBe(true);
+      } else {
+        expect(offer(addr(n), reply(ACK, CHANGED, 7, token))).toBe(true);
+      }
+    }
+    for (const { n, token } of separate.reverse()) expect(offer(addr(n), reply(CON, CONTENT, 40_000 + n, token, `{"level":${n % 100}}`))).toBe(true);
+
+    for (let n = 0; n < lamps; n++) {
+      if (n % 3 === 0) expect(outcomes[n]).toEqual({ ok: true, code: CONTENT, payload: `{"level":${n % 100}}` });
+      else if (n % 5 === 0) expect(outcomes[n]).toMatchObject({ ok: false, timedOut: false, reason: expect.stringMatching(/reset/) });
+      else expect(outcomes[n]).toEqual({ ok: true, code: CHANGED, payload: '' });
+    }
+    expect(c.inFlight).toBe(1);
+    // A late duplicate of an answer matches nothing now, and its lamp's slot serves a new exchange.
+    expect(offer(addr(1), reply(ACK, CHANGED, 7, requests[1].token))).toBe(false);
+    let again: CoapOutcome | undefined;
+    c.request({ addr: addr(1), port: 5683, mid: 8, code: PUT, path: '3311/0' }, (o) => { again = o; });
+    reader.read(sent[sent.length - 1].data, 0, sent[sent.length - 1].data.length);
+    const token = reader.buf.slice(reader.tokenOff, reader.tokenOff + 4);
+    expect([...token]).not.toEqual([...requests[1].token]);
+    expect(offer(addr(1), reply(ACK, CHANGED, 8, token))).toBe(true);
+    expect(again).toMatchObject({ ok: true });
+  });
 });
