@@ -8,7 +8,11 @@
  *                                                              or lapsed: the lamp then registers anew
  * Malformed requests get 4.00 with the reason as diagnostic payload (RFC 7252 §5.5.2) and are
  * counted. A lamp's retransmitted CON (same address, port and message id within EXCHANGE_LIFETIME)
- * gets the cached answer again instead of being processed twice; the cache is a bounded FIFO.
+ * of a registration or update that succeeded gets the same answer again instead of being processed
+ * twice. Only each lamp's last such exchange is remembered, as three numbers in columns indexed like
+ * the registry: a lamp has one request in flight at a time (RFC 7252 NSTART = 1, which the firmware
+ * keeps), so a retransmission is always of its latest. A refused request is not remembered; its
+ * retransmission is refused again, with the same answer, and counted again.
  */
 import {
   ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
@@ -32,8 +36,6 @@ export interface DirectoryEvents {
 export interface DirectoryOptions {
   /** Lifetime assumed when a registration has no `lt` (LwM2M's default, 1 day). */
   defaultLifetimeS?: number;
-  /** Most remembered responses for duplicate detection; the oldest are forgotten first. */
-  dedupEntries?: number;
   now?: () => number;
 }
 
@@ -47,26 +49,18 @@ interface Answer {
   diagnostic?: string;
 }
 
-interface CachedAnswer {
-  at: number;
-  bytes: Uint8Array;
-  /** Its key's position in `order` (counted from the first key ever queued). */
-  slot: number;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class ResourceDirectory {
   private readonly defaultLifetimeS: number;
-  private readonly dedupEntries: number;
   private readonly now: () => number;
-  private readonly answered = new Map<string, CachedAnswer>();
-  /** Keys of `answered`, oldest first, as a queue with a moving head. Not the Map's own order: a
-   * fresh iterator over a Map whose first entries were deleted walks past their holes every time,
-   * which made registering 200k lamps spend 20% of the process here (bench/ANALYSIS.md). */
-  private readonly order: string[] = [];
-  private orderHead = 0;
-  private orderBase = 0;
+  /** Each lamp's last successful confirmable exchange, by registry index: message id (-1 none),
+   * when it was answered, and the answer's code. Typed columns instead of a cache of answers keyed
+   * by strings: that Map of 100,000 entries, each kept for minutes, was the gateway's largest
+   * source of old-generation garbage at 10k reports/s (bench/ANALYSIS.md). */
+  private lastMid = new Int32Array(0);
+  private lastAt = new Float64Array(0);
+  private lastCode = new Uint8Array(0);
   private readonly writer = new CoapWriter();
   private readonly scratch = new Uint8Array(512);
   private nextMid = Math.floor(Math.random() * 0x10000);
@@ -78,7 +72,6 @@ export class ResourceDirectory {
     options: DirectoryOptions = {},
   ) {
     this.defaultLifetimeS = options.defaultLifetimeS ?? 86400;
-    this.dedupEntries = options.dedupEntries ?? 100_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -95,21 +88,55 @@ export class ResourceDirectory {
       return;
     }
     const now = this.now();
-    const key = `${from} ${port} ${msg.mid}`;
-    if (msg.type === CON) {
-      const seen = this.answered.get(key);
-      if (seen !== undefined && now - seen.at < EXCHANGE_LIFETIME) {
-        this.events.dropped('duplicate', `retransmission of mid ${msg.mid} from ${from}`);
-        this.send(from, port, seen.bytes);
-        return;
-      }
-    }
+    if (msg.type === CON && this.replay(msg, from, port, now)) return;
     const answer = this.serve(msg, from, port, now);
     const bytes = msg.type === CON
       ? this.emit(ACK, answer.code, msg.mid, msg, answer)
       : this.emit(NON, answer.code, this.takeMid(), msg, answer);
-    if (msg.type === CON) this.remember(key, bytes, now);
     this.send(from, port, bytes);
+  }
+
+  /** Answers a retransmission of the lamp's last successful exchange again; whether it was one. */
+  private replay(msg: CoapReader, from: string, port: number, now: number): boolean {
+    const i = this.namedLamp(msg);
+    if (i < 0 || i >= this.lastMid.length || this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= EXCHANGE_LIFETIME) return false;
+    if (this.registry.address(i) !== from || this.registry.port(i) !== port) return false;
+    this.events.dropped('duplicate', `retransmission of mid ${msg.mid} from ${from}`);
+    const code = this.lastCode[i];
+    this.send(from, port, this.emit(ACK, code, msg.mid, msg, { code, location: code === CREATED ? [RD_PATH, this.registry.id(i)] : undefined }));
+    return true;
+  }
+
+  /** The registry index of the lamp a request names (POST /rd?ep=<id> or POST /rd/<id>), or -1. */
+  private namedLamp(msg: CoapReader): number {
+    let segment = 0;
+    for (let k = 0; k < msg.optCount; k++) {
+      if (msg.optNum[k] !== URI_PATH || segment++ !== 1) continue;
+      const id = decodeOption(msg, k);
+      return id === null ? -1 : this.registry.find(id);
+    }
+    const ep = decodeQuery(msg, 'ep');
+    return ep === null ? -1 : this.registry.find(ep);
+  }
+
+  /** Remember lamp i's successful answer to the confirmable request `msg`. */
+  private remember(i: number, msg: CoapReader, code: number, now: number): void {
+    if (msg.type !== CON) return;
+    if (i >= this.lastMid.length) {
+      const n = Math.max(i + 1, this.lastMid.length * 2, 1024);
+      const mids = new Int32Array(n).fill(-1);
+      mids.set(this.lastMid);
+      const at = new Float64Array(n);
+      at.set(this.lastAt);
+      const codes = new Uint8Array(n);
+      codes.set(this.lastCode);
+      this.lastMid = mids;
+      this.lastAt = at;
+      this.lastCode = codes;
+    }
+    this.lastMid[i] = msg.mid;
+    this.lastAt[i] = now;
+    this.lastCode[i] = code;
   }
 
   private serve(msg: CoapReader, from: string, port: number, now: number): Answer {
@@ -124,7 +151,7 @@ export class ResourceDirectory {
     if (typeof body === 'string') return this.refuse('bad-request', BAD_REQUEST, `${body} from ${from}`);
     const lt = lifetime(msg);
     if (typeof lt === 'string') return this.refuse('bad-request', BAD_REQUEST, `${lt} from ${from}`);
-    return segments.length === 1 ? this.register(msg, body, lt, from, port, now) : this.update(segments[1], body, lt, from, port, now);
+    return segments.length === 1 ? this.register(msg, body, lt, from, port, now) : this.update(msg, segments[1], body, lt, from, port, now);
   }
 
   private register(msg: CoapReader, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
@@ -135,11 +162,12 @@ export class ResourceDirectory {
     const i = this.registry.register(ep, from, port, lt ?? this.defaultLifetimeS, body.groups ?? '', (g) => nameProblem('group', g) === null, now);
     if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
     if (body.state !== null) this.registry.setReport(i, body.state, now);
+    this.remember(i, msg, CREATED, now);
     this.events.registered(i);
     return { code: CREATED, location: [RD_PATH, ep] };
   }
 
-  private update(id: string, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
+  private update(msg: CoapReader, id: string, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
     const i = this.registry.find(id);
     if (i < 0 || !this.registry.online(i)) {
       // Unknown (e.g. the gateway restarted) or lapsed: 4.04 tells the lamp to register again.
@@ -147,6 +175,7 @@ export class ResourceDirectory {
     }
     this.registry.refresh(i, from, port, lt ?? this.registry.lifetimeS(i), now);
     if (body.state !== null) this.registry.setReport(i, body.state, now);
+    this.remember(i, msg, CHANGED, now);
     this.events.updated(i, body.state !== null);
     return { code: CHANGED };
   }
@@ -163,24 +192,6 @@ export class ResourceDirectory {
     for (const segment of answer?.location ?? []) w.option(LOCATION_PATH, utf8Bytes(segment));
     if (answer?.diagnostic) w.payload(utf8Bytes(answer.diagnostic.slice(0, 200)));
     return this.scratch.slice(0, w.end());
-  }
-
-  private remember(key: string, bytes: Uint8Array, now: number): void {
-    for (; this.orderHead < this.order.length; this.orderHead++) {
-      const oldest = this.order[this.orderHead];
-      const entry = this.answered.get(oldest);
-      // A key answered again since it was queued here has a newer slot; this one is stale.
-      if (entry === undefined || entry.slot !== this.orderBase + this.orderHead) continue;
-      if (this.answered.size < this.dedupEntries && now - entry.at < EXCHANGE_LIFETIME) break;
-      this.answered.delete(oldest);
-    }
-    if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
-      this.order.splice(0, this.orderHead);
-      this.orderBase += this.orderHead;
-      this.orderHead = 0;
-    }
-    this.answered.set(key, { at: now, bytes, slot: this.orderBase + this.order.length });
-    this.order.push(key);
   }
 
   private takeMid(): number {

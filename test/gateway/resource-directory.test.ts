@@ -73,6 +73,51 @@ describe('resource directory', () => {
     expect(metricValue(m, 'lampnet_gateway_coap_dropped_total{reason="duplicate"}')).toBe(1);
   });
 
+  it('answers a retransmitted update with the same bytes and takes it once; a new message id is a new update', async () => {
+    const { lamp, port, exchange, metrics } = await setUp();
+    await exchange(request(CON, POST, 1, ['rd'], ['ep=u', 'lt=60'], `{"s":${STATE}}`));
+    const update = request(CON, POST, 2, ['rd', 'u'], ['lt=60'], `{"s":${STATE}}`);
+    lamp.send(update, port);
+    const first = await lamp.next();
+    lamp.send(update, port);
+    const second = await lamp.next();
+    expect(first.msg).toMatchObject({ type: ACK, code: CHANGED, mid: 2 });
+    expect(second.data).toEqual(first.data);
+    expect(await exchange(request(CON, POST, 3, ['rd', 'u'], ['lt=60'], `{"s":${STATE}}`))).toMatchObject({ code: CHANGED, mid: 3 });
+    const m = await metrics();
+    expect(metricValue(m, 'lampnet_gateway_updates_total')).toBe(2);
+    expect(metricValue(m, 'lampnet_gateway_coap_dropped_total{reason="duplicate"}')).toBe(1);
+  });
+
+  it('takes the same message id from another port of the lamp\'s address as a new request', async () => {
+    const { gateway, lamp, port, exchange, metrics } = await setUp();
+    await exchange(request(CON, POST, 1, ['rd'], ['ep=moved', 'lt=60'], ''));
+    const other = await rawCoap('::1');
+    try {
+      other.send(request(CON, POST, 1, ['rd'], ['ep=moved', 'lt=60'], ''), port);
+      expect((await other.next()).msg).toMatchObject({ type: ACK, code: CREATED, mid: 1 });
+      expect(gateway.registry.port(gateway.registry.find('moved'))).toBe(other.port);
+    } finally {
+      await other.close();
+    }
+    expect(lamp.port).not.toBe(other.port);
+    const m = await metrics();
+    expect(metricValue(m, 'lampnet_gateway_registrations_total')).toBe(2);
+    expect(metricValue(m, 'lampnet_gateway_coap_dropped_total{reason="duplicate"}')).toBe(0);
+  });
+
+  it('refuses a retransmitted bad request again, with the same answer', async () => {
+    const { lamp, port, metrics } = await setUp();
+    const bad = request(CON, POST, 5, ['rd'], ['lt=60'], '');
+    lamp.send(bad, port);
+    const first = await lamp.next();
+    lamp.send(bad, port);
+    const second = await lamp.next();
+    expect(first.msg).toMatchObject({ code: BAD_REQUEST });
+    expect(second.data).toEqual(first.data);
+    expect(metricValue(await metrics(), 'lampnet_gateway_coap_dropped_total{reason="bad-request"}')).toBe(2);
+  });
+
   it.each([
     ['no endpoint name', request(CON, POST, 4, ['rd'], ['lt=60'], `{"s":${STATE}}`), /no ep=/],
     ['an endpoint name with a slash', request(CON, POST, 4, ['rd'], ['ep=a/b'], `{"s":${STATE}}`), /contains '\/'/],
