@@ -13,6 +13,7 @@ import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, 
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
+import type { CachedResponse } from './lamp.js';
 import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
 
@@ -95,9 +96,16 @@ export function handleRequest(multicast: boolean): void {
       writePayload(writer, body);
     }
     if (sendWritten(peer, peerPort) > 0 && con && r.code !== GET) {
+      // The oldest entry is reused when the cache is full: an entry lives for seconds, long
+      // enough to reach the simulator's old generation, where each one dropped was collector work.
       const cache = extra().cache;
-      if (cache.length >= DEDUP_ENTRIES) cache.shift();
-      cache.push({ from: peer, port: peerPort, mid: mid, expires: time + DEDUP_MS, code: code });
+      const c = cache.length >= DEDUP_ENTRIES ? cache.shift()! : ({} as CachedResponse);
+      c.from = peer;
+      c.port = peerPort;
+      c.mid = mid;
+      c.expires = time + DEDUP_MS;
+      c.code = code;
+      cache.push(c);
     }
   }
   if (changes !== changesBefore) publish();
