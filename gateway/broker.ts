@@ -23,6 +23,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { listen } from './listen.js';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
+import { LampnetPersistence } from './retained-store.js';
 import { serveStatic } from './static-files.js';
 import { parseCommandTopic } from './topics.js';
 
@@ -67,6 +68,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   };
 
   const aedes = await Aedes.createBroker({
+    persistence: new LampnetPersistence(),
     authenticate(client, username, password, done) {
       if (isGateway(client) || credentials === null) return done(null, true);
       if (username === credentials.username && password !== undefined && sameSecret(password, credentials.password)) return done(null, true);

@@ -72,3 +72,29 @@ export function nameProblem(kind: string, name: string): string | null {
   }
   return null;
 }
+
+/**
+ * A test of topics against the subscription `filter` (MQTT 3.1.1 §4.7): `+` is one whole level, `#`
+ * (last) is that level and everything below it, including its parent (`a/#` matches `a`). A topic
+ * starting with `$` is not matched by a filter starting with a wildcard (§4.7.2). The filter is
+ * split once; each topic is walked in place.
+ */
+export function topicMatcher(filter: string): (topic: string) => boolean {
+  const levels = filter.split('/');
+  const wildFirst = levels[0] === '+' || levels[0] === '#';
+  return (topic) => {
+    if (wildFirst && topic.startsWith('$')) return false;
+    let at = 0;
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i];
+      if (level === '#') return true;
+      // The topic has fewer levels than the filter.
+      if (at > topic.length) return false;
+      const next = topic.indexOf('/', at);
+      const end = next < 0 ? topic.length : next;
+      if (level !== '+' && (end - at !== level.length || !topic.startsWith(level, at))) return false;
+      at = end + 1;
+    }
+    return at > topic.length;
+  };
+}

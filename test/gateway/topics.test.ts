@@ -1,6 +1,6 @@
 /** The topic scheme: command topics classified, unusable names explained. */
 import { describe, expect, it } from 'vitest';
-import { nameProblem, parseCommandTopic } from '../../gateway/topics.js';
+import { nameProblem, parseCommandTopic, topicMatcher } from '../../gateway/topics.js';
 
 describe('topics', () => {
   it.each([
@@ -30,5 +30,27 @@ describe('topics', () => {
   it('accepts ordinary names', () => {
     expect(nameProblem('lamp id', '42')).toBeNull();
     expect(nameProblem('group', 'Hauptstraße-Nord')).toBeNull();
+  });
+
+  it.each([
+    ['lampnet/lamps/+/state', 'lampnet/lamps/42/state', true],
+    ['lampnet/lamps/+/state', 'lampnet/lamps/42/availability', false],
+    ['lampnet/lamps/+/state', 'lampnet/lamps/a/b/state', false],
+    ['lampnet/lamps/+', 'lampnet/lamps/', true],
+    ['lampnet/lamps/+', 'lampnet/lamps', false],
+    ['lampnet/#', 'lampnet', true],
+    ['lampnet/#', 'lampnet/stats', true],
+    ['lampnet/#', 'lampnetx/stats', false],
+    ['lampnet/stats', 'lampnet/stats', true],
+    ['lampnet/stats', 'lampnet/stats/x', false],
+    ['lampnet/stats', 'lampnet/stat', false],
+    ['lampnet/stats/x', 'lampnet/stats', false],
+    ['#', 'lampnet/gateway/status', true],
+    ['+/+', 'a/b', true],
+    ['#', '$SYS/broker/uptime', false],
+    ['+/broker/uptime', '$SYS/broker/uptime', false],
+    ['$SYS/#', '$SYS/broker/uptime', true],
+  ])('filter %s matches %s: %s', (filter, topic, expected) => {
+    expect(topicMatcher(filter)(topic)).toBe(expected);
   });
 });

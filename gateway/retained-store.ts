@@ -1,0 +1,91 @@
+/**
+ * The embedded broker's persistence: aedes' own in-memory persistence, with the retained messages
+ * kept by lampnet instead.
+ *
+ * Why: the gateway publishes every lamp's state retained, and under commands each lamp's retained
+ * message is replaced about once a second (10,000 lamps at 10,000 commands/s). aedes' store keeps a
+ * fresh copy of each packet, and the packet's payload (a slice of an 8 KiB pool slab), until the next
+ * one replaces it: objects that live a second reach V8's old generation and die there. That was the
+ * last large source of major collections behind the set → state tail (bench/ANALYSIS.md).
+ *
+ * Here a topic's record is created once and then updated in place: the payload is copied into bytes
+ * the record owns (reallocated only when a payload outgrows them), so a steady stream of updates
+ * leaves nothing behind that outlived its publish. A subscriber that asks for retained messages gets
+ * copies, so the record's bytes are never held by a socket write in progress while they change.
+ */
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import type AsyncMemoryPersistence from 'aedes-persistence/types/asyncPersistence.js';
+import { topicMatcher } from './topics.js';
+
+/** A retained packet as aedes hands it to `storeRetained` and reads it back from the stream. */
+interface RetainedPacket {
+  cmd: 'publish';
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+interface RetainedRecord {
+  readonly topic: string;
+  bytes: Buffer;
+  length: number;
+  qos: 0 | 1 | 2;
+}
+
+/** Payload capacity is rounded up to this, so a state document a few bytes longer than the last
+ * still fits. */
+const CAPACITY_STEP = 64;
+
+const MemoryPersistence = createRequire(import.meta.url)('aedes-persistence/asyncPersistence.js') as typeof AsyncMemoryPersistence;
+
+export class LampnetPersistence extends MemoryPersistence {
+  private readonly retained = new Map<string, RetainedRecord>();
+
+  /** Retained topics held. */
+  get retainedCount(): number {
+    return this.retained.size;
+  }
+
+  // The signatures are aedes-persistence's (the packet type it declares is wider than what it uses).
+  override async storeRetained(packet: Parameters<AsyncMemoryPersistence['storeRetained']>[0]): Promise<void> {
+    const { topic, payload, qos } = packet as unknown as RetainedPacket;
+    // An empty retained message clears the topic (MQTT 3.1.1 §3.3.1.3).
+    if (payload.length === 0) {
+      this.retained.delete(topic);
+      return;
+    }
+    let record = this.retained.get(topic);
+    if (record === undefined) {
+      record = { topic, bytes: Buffer.allocUnsafeSlow(capacityFor(payload.length)), length: 0, qos: 0 };
+      this.retained.set(topic, record);
+    } else if (record.bytes.length < payload.length) {
+      record.bytes = Buffer.allocUnsafeSlow(capacityFor(payload.length));
+    }
+    payload.copy(record.bytes, 0, 0, payload.length);
+    record.length = payload.length;
+    record.qos = qos;
+  }
+
+  override createRetainedStream(pattern: string): Readable {
+    return Readable.from(this.matching([pattern]));
+  }
+
+  override createRetainedStreamCombi(patterns: string[]): Readable {
+    return Readable.from(this.matching(patterns));
+  }
+
+  /** A copy of every retained message whose topic matches one of `filters`, each at most once. */
+  private *matching(filters: string[]): Generator<RetainedPacket> {
+    const tests = filters.map(topicMatcher);
+    for (const record of this.retained.values()) {
+      if (!tests.some((matches) => matches(record.topic))) continue;
+      yield { cmd: 'publish', topic: record.topic, payload: Buffer.from(record.bytes.subarray(0, record.length)), qos: record.qos, retain: true };
+    }
+  }
+}
+
+function capacityFor(length: number): number {
+  return Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP;
+}

@@ -1,0 +1,90 @@
+/**
+ * The embedded broker's retained messages (gateway/retained-store.ts), through a real aedes broker
+ * and real mqtt.js clients: the latest wins, whatever its length; an empty message clears the
+ * topic; new subscribers get what their filters match; and a payload already delivered is never
+ * changed by a later update of its topic (the store reuses its own bytes).
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker.js';
+import { LampnetPersistence } from '../../gateway/retained-store.js';
+
+let broker: EmbeddedBroker | null = null;
+const clients: MqttClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.endAsync(true);
+  await broker?.close();
+  broker = null;
+});
+
+async function setUp() {
+  broker = await startEmbeddedBroker({ host: '127.0.0.1', mqttPort: 0, wsPort: null });
+  const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
+  const connect = async (): Promise<MqttClient> => {
+    const c = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    clients.push(c);
+    return c;
+  };
+  const publisher = await connect();
+  const publish = (topic: string, payload: string): Promise<unknown> => publisher.publishAsync(topic, payload, { retain: true, qos: 1 });
+  /** A new subscriber to `filters`: the retained messages it receives, once `count` have arrived
+   * (and the subscription was acknowledged, after which aedes has sent them all). */
+  const retainedFor = async (filters: string[], count: number): Promise<Map<string, Buffer>> => {
+    const c = await connect();
+    const got = new Map<string, Buffer>();
+    const enough = new Promise<void>((resolve) => {
+      c.on('message', (topic, payload, packet) => {
+        if (packet.retain) got.set(topic, payload);
+        if (got.size >= count) resolve();
+      });
+      if (count === 0) resolve();
+    });
+    await c.subscribeAsync(filters, { qos: 1 });
+    await enough;
+    return got;
+  };
+  return { publish, retainedFor, connect };
+}
+
+describe('retained messages of the embedded broker', () => {
+  it('keeps the latest message of a topic, longer or shorter than the one before', async () => {
+    const { publish, retainedFor } = await setUp();
+    await publish('lampnet/lamps/1/state', '{"level":5}');
+    await publish('lampnet/lamps/1/state', `{"level":100,"note":"${'x'.repeat(300)}"}`);
+    await publish('lampnet/lamps/1/state', '{"level":7}');
+    const got = await retainedFor(['lampnet/lamps/1/state'], 1);
+    expect(got.get('lampnet/lamps/1/state')?.toString()).toBe('{"level":7}');
+  });
+
+  it('forgets a topic on an empty retained message', async () => {
+    const { publish, retainedFor } = await setUp();
+    await publish('lampnet/lamps/1/state', 'on');
+    await publish('lampnet/lamps/2/state', 'off');
+    await publish('lampnet/lamps/1/state', '');
+    const got = await retainedFor(['lampnet/lamps/+/state'], 1);
+    expect([...got.keys()]).toEqual(['lampnet/lamps/2/state']);
+    expect(broker!.aedes.persistence).toHaveProperty('retainedCount', 1);
+  });
+
+  it('gives a new subscriber each retained message its filters match, once', async () => {
+    const { publish, retainedFor } = await setUp();
+    for (const topic of ['lampnet/lamps/1/state', 'lampnet/lamps/1/availability', 'lampnet/lamps/2/state', 'lampnet/stats', 'other/x']) {
+      await publish(topic, topic);
+    }
+    const got = await retainedFor(['lampnet/lamps/+/state', 'lampnet/lamps/1/#'], 3);
+    expect([...got.keys()].sort()).toEqual(['lampnet/lamps/1/availability', 'lampnet/lamps/1/state', 'lampnet/lamps/2/state']);
+    expect([...got.entries()].every(([topic, payload]) => payload.toString() === topic)).toBe(true);
+  });
+
+  it('never changes a payload it handed out when the topic is updated with one of the same length', async () => {
+    // What a socket write still in progress would hold: the packet the retained stream yielded.
+    const store = new LampnetPersistence();
+    const packet = (payload: string) => ({ cmd: 'publish', topic: 'lampnet/lamps/1/state', payload: Buffer.from(payload), qos: 0, retain: true }) as never;
+    await store.storeRetained(packet('{"level":10}'));
+    const handedOut: { payload: Buffer }[] = await store.createRetainedStream('lampnet/#').toArray();
+    await store.storeRetained(packet('{"level":20}'));
+    expect(handedOut.map((p) => p.payload.toString())).toEqual(['{"level":10}']);
+    const now: { payload: Buffer }[] = await store.createRetainedStream('lampnet/lamps/1/state').toArray();
+    expect(now.map((p) => p.payload.toString())).toEqual(['{"level":20}']);
+  });
+});
