@@ -97,7 +97,7 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
     try {
       await measureNetwork(native, quick
         ? { lamps: 10_000, seconds: 1, rounds: 1, echoLoads: 2, echoWindow: 8, pings: 2, coapWindow: 64, simNodeFlags: cpuProf }
-        : { lamps: 1_000_000, seconds: 4, rounds: 3, echoLoads: 4, echoWindow: 8, pings: 8, coapWindow: 64, simNodeFlags: cpuProf }, report);
+        : { lamps: 1_000_000, seconds: 4, rounds: 5, echoLoads: 4, echoWindow: 8, pings: 8, coapWindow: 64, simNodeFlags: cpuProf }, report);
     } finally {
       native.dispose();
     }

@@ -97,7 +97,7 @@ export async function measureNetwork(native: NativePrograms, s: NetworkSettings,
     const simNs = await BenchNamespace.create('sim');
     namespaces.push(simNs);
     sim = startProbe('tun-sim', ['--tun', 'lampnet-bs0', '--prefix', BENCH_PREFIX, '--lamps', String(s.lamps), '--trust', `${LOAD_SOURCE}/64`],
-      { netns: simNs, nodeFlags: s.simNodeFlags });
+      { netns: simNs, nodeFlags: ['--expose-gc', ...s.simNodeFlags] });
     const ready = await sim.next<{ bootS: number; heapUsed: number; rss: number }>('ready', 180_000);
     Report.note(echo, `simulator booted ${count(s.lamps)} lamps on TUN in ${ready.bootS.toFixed(1)} s (heap ${mib(ready.heapUsed)}, RSS ${mib(ready.rss)})`);
 
