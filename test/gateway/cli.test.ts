@@ -22,7 +22,7 @@ describe('lampnet gateway', () => {
 
   it('defaults to the embedded broker on 1883, WebSocket 9001, metrics 9464, CoAP 5683', () => {
     const o = parse([]);
-    expect(o).toMatchObject({ mqttUrl: null, mqttPort: 1883, wsPort: 9001, metricsPort: 9464, coapPort: 5683, statsIntervalMs: 1000, haDiscovery: false, brokerCredentials: null });
+    expect(o).toMatchObject({ mqttUrl: null, mqttPort: 1883, wsPort: 9001, metricsPort: 9464, coapPort: 5683, statsIntervalMs: 500, haDiscovery: false, brokerCredentials: null });
   });
 
   it('takes an external broker with credentials', () => {
@@ -31,8 +31,8 @@ describe('lampnet gateway', () => {
   });
 
   it('turns services off with "off" and converts seconds to milliseconds', () => {
-    const o = parse(['--ws-port', 'off', '--metrics-port', 'off', '--stats-interval', '0.5', '--ack-timeout', '0.1']);
-    expect(o).toMatchObject({ wsPort: null, metricsPort: null, statsIntervalMs: 500, ackTimeoutMs: 100 });
+    const o = parse(['--ws-port', 'off', '--metrics-port', 'off', '--stats-interval', '2', '--ack-timeout', '0.1']);
+    expect(o).toMatchObject({ wsPort: null, metricsPort: null, statsIntervalMs: 2000, ackTimeoutMs: 100 });
   });
 
   it('limits packets from embedded-broker clients to 64 KiB unless --mqtt-max-packet says otherwise', () => {
