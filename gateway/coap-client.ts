@@ -50,8 +50,8 @@ export const MAX_EXCHANGES = 0x10000;
 /**
  * One exchange slot, reused once its exchange ends. Exchanges live in a pool indexed by slot and
  * are found through typed-array tables, not Maps: a long-lived Map that grows and shrinks with
- * every request rehashes into a new table allocated in the old generation, which at 10k commands/s
- * was the gateway's largest source of major-GC work (bench/ANALYSIS.md).
+ * every request keeps rehashing, and once the Map is old its new tables grow the old generation; at
+ * 10k commands/s that was the gateway's largest source of major-GC work (bench/ANALYSIS.md).
  */
 interface Exchange {
   readonly slot: number;

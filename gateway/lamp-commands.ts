@@ -59,9 +59,9 @@ export class LampCommander {
   private readonly multicast: boolean;
   private readonly coapPort: number;
   /** By lamp index. An array, not a Map: a long-lived Map whose size swings between 0 and 1 on every
-   * command rehashes each time, and V8 allocates the new table of an old Map in the old generation
-   * (a major-GC source at 10k commands/s, bench/ANALYSIS.md). Kept dense (filled, never holes far
-   * beyond its length) so it stays a plain element array. */
+   * command keeps rehashing, and once the Map is old its new tables grow the old generation (a
+   * major-GC source at 10k commands/s, measured in bench/ANALYSIS.md). Kept dense (filled, never
+   * holes far beyond its length) so it stays a plain element array. */
   private readonly slots: (Slot | undefined)[] = [];
   private pendingLamps = 0;
   private readonly queue: number[] = [];
