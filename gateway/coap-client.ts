@@ -260,7 +260,7 @@ export class CoapClient {
     if (this.active * 2 > this.midTable.length) {
       const old = this.midTable;
       this.midTable = new Int32Array(old.length * 2).fill(-1);
-      for (let i = 0; i < old.length; i++) if (old[i] >= 0 && old[i] !== ex.slot) this.placeMid(old[i]);
+      for (let i = 0; i < old.length; i++) if (old[i] >= 0) this.placeMid(old[i]);
     }
     this.placeMid(ex.slot);
   }
