@@ -15,7 +15,7 @@ import { COAP_PORT, LIGHT_PATH, groupAddress } from '../firmware/protocol.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
 import type { LampCommand } from './command-payload.js';
 import type { ErrorKind } from './metrics.js';
-import type { LampRegistry, LampReport } from './registry.js';
+import { columnWith, type LampRegistry, type LampReport } from './registry.js';
 import { parseState } from './resource-directory.js';
 import { compactFifo } from './fifo.js';
 import { isIpv4Mapped } from './transport.js';
@@ -221,11 +221,7 @@ export class LampCommander {
   }
 
   private nextMid(i: number): number {
-    if (i >= this.mids.length) {
-      const grown = new Uint16Array(Math.max(i + 1, this.mids.length * 2));
-      grown.set(this.mids);
-      this.mids = grown;
-    }
+    this.mids = columnWith(this.mids, i);
     this.mids[i] = (this.mids[i] + 1) & 0x7fff;
     return (this.midBase + this.mids[i]) & 0x7fff;
   }

@@ -13,7 +13,7 @@
 import type { MqttClient } from 'mqtt';
 import { compactFifo } from './fifo.js';
 import type { ErrorKind, GatewayMetrics, PublishKind } from './metrics.js';
-import type { LampRegistry } from './registry.js';
+import { columnWith, type LampRegistry } from './registry.js';
 import {
   ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
   lampStateTopic,
@@ -88,11 +88,7 @@ export class Publisher {
 
   /** Lamp `i` changed (`what` = DIRTY_* bits); it will be published with its latest data. */
   mark(i: number, what: number): void {
-    if (i >= this.dirty.length) {
-      const grown = new Uint8Array(Math.max(i + 1, this.dirty.length * 2));
-      grown.set(this.dirty);
-      this.dirty = grown;
-    }
+    this.dirty = columnWith(this.dirty, i);
     if (this.dirty[i] === 0) this.lamps.push(i);
     this.dirty[i] |= what;
     this.schedulePump();

@@ -50,6 +50,15 @@ const FAULT = 8;
 
 export const emptyStats = (): FleetStats => ({ lamps: 0, online: 0, offline: 0, on: 0, off: 0, fault: 0, watts: 0, energyWh: 0 });
 
+/** `column` if it has index `i`, else a copy grown to hold it (at least doubled, new entries 0): for
+ * the per-lamp columns other parts of the gateway keep beside the registry, indexed like it. */
+export function columnWith<T extends Uint8Array | Uint16Array | Int32Array | Float64Array>(column: T, i: number): T {
+  if (i < column.length) return column;
+  const grown = new (column.constructor as new (length: number) => T)(Math.max(i + 1, column.length * 2, 1024));
+  grown.set(column);
+  return grown;
+}
+
 export class LampRegistry {
   readonly maxLamps: number;
   readonly maxGroups: number;

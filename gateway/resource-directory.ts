@@ -21,7 +21,7 @@ import {
 } from '../firmware/coap.js';
 import { RD_PATH } from '../firmware/protocol.js';
 import type { CoapDropKind } from './metrics.js';
-import type { LampRegistry, LampReport } from './registry.js';
+import { columnWith, type LampRegistry, type LampReport } from './registry.js';
 import { nameProblem } from './topics.js';
 
 export interface DirectoryEvents {
@@ -54,11 +54,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class ResourceDirectory {
   private readonly defaultLifetimeS: number;
   private readonly now: () => number;
-  /** Each lamp's last successful confirmable exchange, by registry index: message id (-1 none),
-   * when it was answered, and the answer's code. Typed columns instead of a cache of answers keyed
-   * by strings: that Map of 100,000 entries, each kept for minutes, was the gateway's largest
-   * source of old-generation garbage at 10k reports/s (bench/ANALYSIS.md). */
-  private lastMid = new Int32Array(0);
+  /** Each lamp's last successful confirmable exchange, by registry index: message id, when it was
+   * answered, and the answer's code (0: nothing remembered; a remembered one is 2.01 or 2.04).
+   * Typed columns instead of a cache of answers keyed by strings: that Map of 100,000 entries,
+   * each kept for minutes, was the gateway's largest source of old-generation garbage at 10k
+   * reports/s (bench/ANALYSIS.md). */
+  private lastMid = new Uint16Array(0);
   private lastAt = new Float64Array(0);
   private lastCode = new Uint8Array(0);
   private readonly writer = new CoapWriter();
@@ -88,7 +89,6 @@ export class ResourceDirectory {
       return;
     }
     const now = this.now();
-    if (msg.type === CON && this.replay(msg, from, port, now)) return;
     const answer = this.serve(msg, from, port, now);
     const bytes = msg.type === CON
       ? this.emit(ACK, answer.code, msg.mid, msg, answer)
@@ -96,44 +96,22 @@ export class ResourceDirectory {
     this.send(from, port, bytes);
   }
 
-  /** Answers a retransmission of the lamp's last successful exchange again; whether it was one. */
-  private replay(msg: CoapReader, from: string, port: number, now: number): boolean {
-    const i = this.namedLamp(msg);
-    if (i < 0 || i >= this.lastMid.length || this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= EXCHANGE_LIFETIME) return false;
+  /** Whether `msg` retransmits lamp i's last successful exchange; if so it is counted, and the
+   * caller answers it with the remembered code without processing it again. */
+  private retransmitted(i: number, msg: CoapReader, from: string, port: number, now: number): boolean {
+    if (msg.type !== CON || i < 0 || i >= this.lastCode.length || this.lastCode[i] === 0) return false;
+    if (this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= EXCHANGE_LIFETIME) return false;
     if (this.registry.address(i) !== from || this.registry.port(i) !== port) return false;
     this.events.dropped('duplicate', `retransmission of mid ${msg.mid} from ${from}`);
-    const code = this.lastCode[i];
-    this.send(from, port, this.emit(ACK, code, msg.mid, msg, { code, location: code === CREATED ? [RD_PATH, this.registry.id(i)] : undefined }));
     return true;
-  }
-
-  /** The registry index of the lamp a request names (POST /rd?ep=<id> or POST /rd/<id>), or -1. */
-  private namedLamp(msg: CoapReader): number {
-    let segment = 0;
-    for (let k = 0; k < msg.optCount; k++) {
-      if (msg.optNum[k] !== URI_PATH || segment++ !== 1) continue;
-      const id = decodeOption(msg, k);
-      return id === null ? -1 : this.registry.find(id);
-    }
-    const ep = decodeQuery(msg, 'ep');
-    return ep === null ? -1 : this.registry.find(ep);
   }
 
   /** Remember lamp i's successful answer to the confirmable request `msg`. */
   private remember(i: number, msg: CoapReader, code: number, now: number): void {
     if (msg.type !== CON) return;
-    if (i >= this.lastMid.length) {
-      const n = Math.max(i + 1, this.lastMid.length * 2, 1024);
-      const mids = new Int32Array(n).fill(-1);
-      mids.set(this.lastMid);
-      const at = new Float64Array(n);
-      at.set(this.lastAt);
-      const codes = new Uint8Array(n);
-      codes.set(this.lastCode);
-      this.lastMid = mids;
-      this.lastAt = at;
-      this.lastCode = codes;
-    }
+    this.lastMid = columnWith(this.lastMid, i);
+    this.lastAt = columnWith(this.lastAt, i);
+    this.lastCode = columnWith(this.lastCode, i);
     this.lastMid[i] = msg.mid;
     this.lastAt[i] = now;
     this.lastCode[i] = code;
@@ -159,6 +137,7 @@ export class ResourceDirectory {
     if (ep === null) return this.refuse('bad-request', BAD_REQUEST, `registration from ${from} has no ep=<endpoint name> query`);
     const problem = nameProblem('endpoint name', ep);
     if (problem !== null) return this.refuse('bad-request', BAD_REQUEST, `registration from ${from}: ${problem}`);
+    if (this.retransmitted(this.registry.find(ep), msg, from, port, now)) return { code: CREATED, location: [RD_PATH, ep] };
     const i = this.registry.register(ep, from, port, lt ?? this.defaultLifetimeS, body.groups ?? '', (g) => nameProblem('group', g) === null, now);
     if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
     if (body.state !== null) this.registry.setReport(i, body.state, now);
@@ -169,6 +148,7 @@ export class ResourceDirectory {
 
   private update(msg: CoapReader, id: string, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
     const i = this.registry.find(id);
+    if (this.retransmitted(i, msg, from, port, now)) return { code: CHANGED };
     if (i < 0 || !this.registry.online(i)) {
       // Unknown (e.g. the gateway restarted) or lapsed: 4.04 tells the lamp to register again.
       return { code: NOT_FOUND, diagnostic: `registration ${id} is unknown or has lapsed; register again` };
