@@ -60,9 +60,9 @@ export class BenchNamespace {
     return r.stdout;
   }
 
-  /** Start a long-running command inside the namespace (stdin/stdout piped). */
-  spawn(command: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** Start a long-running command inside the namespace (stdin/stdout piped), in `cwd` if given. */
+  spawn(command: string, args: string[], cwd?: string): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;

@@ -299,8 +299,47 @@ function writeByte(w: CoapOutput, v: number): void {
   else w.ok = false;
 }
 
-function writeBytes(w: CoapOutput, src: string | Uint8Array, off: number, len: number): void {
-  for (let k = off; k < off + len; k++) writeByte(w, typeof src === 'string' ? src.charCodeAt(k) : src[k]);
+function writeBytes(w: CoapOutput, src: Uint8Array, off: number, len: number): void {
+  for (let k = off; k < off + len; k++) writeByte(w, src[k]);
+}
+
+/** Writes `s` into `w` as UTF-8, or with `w` null only counts; returns the byte count. Text goes on
+ * the wire as UTF-8 whatever the platform's strings are: Node's are UTF-16 (a surrogate pair is one
+ * code point), Espruino's charCodeAt gives the code point itself, so both emit the same bytes. A
+ * lone surrogate becomes U+FFFD. */
+export function writeUtf8(w: CoapOutput | null, s: string): number {
+  let n = 0;
+  for (let k = 0; k < s.length; k++) {
+    let c = s.charCodeAt(k);
+    if (c >= 0xd800 && c < 0xe000) {
+      const d = c < 0xdc00 ? s.charCodeAt(k + 1) : 0;
+      c = d >= 0xdc00 && d < 0xe000 ? 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00 : 0xfffd;
+      if (c > 0xffff) k++;
+    }
+    // Continuation bytes after the lead byte: 0 for ASCII, up to 3 beyond the BMP.
+    const more = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
+    n += more + 1;
+    if (w) {
+      writeByte(w, more ? ((0xff << (7 - more)) & 0xff) | (c >> (6 * more)) : c);
+      for (let i = more - 1; i >= 0; i--) writeByte(w, 0x80 | ((c >> (6 * i)) & 63));
+    }
+  }
+  return n;
+}
+
+/** `s` as UTF-8 bytes. */
+export function utf8Bytes(s: string): Uint8Array {
+  const w = coapOutput();
+  w.buf = new Uint8Array(writeUtf8(null, s));
+  w.pos = 0;
+  writeUtf8(w, s);
+  return w.buf;
+}
+
+/** Appends a string (as UTF-8) or bytes. */
+function writeValue(w: CoapOutput, value: string | Uint8Array, off: number, len: number): void {
+  if (typeof value === 'string') writeUtf8(w, value);
+  else writeBytes(w, value, off, len);
 }
 
 /** Starts a message at buf[off]: header and token. Options must follow in ascending number order;
@@ -332,20 +371,21 @@ export function writeOption(w: CoapOutput, num: number, value: string | Uint8Arr
     for (let k = 3; k >= 0; k--, value = Math.floor(value / 256)) w.num[k] = value % 256;
     while (len && !w.num[4 - len]) len--;
     value = w.num;
-  } else len = value.length;
+  } else len = typeof value === 'string' ? writeUtf8(null, value) : value.length;
   const delta = num - w.lastOpt;
   w.lastOpt = num;
   if (delta < 0 || delta > 65804 || len > 65804) w.ok = false;
   writeByte(w, (nibble(delta) << 4) | nibble(len));
   writeExtension(w, delta);
   writeExtension(w, len);
-  writeBytes(w, value, value.length - len, len);
+  writeValue(w, value, value.length - len, len);
 }
 
-/** Appends the payload marker and payload (nothing at all for an empty payload). */
+/** Appends the payload marker and payload (nothing at all for an empty payload); a string goes as
+ * UTF-8. */
 export function writePayload(w: CoapOutput, value: string | Uint8Array): void {
   if (value.length) writeByte(w, 0xff);
-  writeBytes(w, value, 0, value.length);
+  writeValue(w, value, 0, value.length);
 }
 
 /** Bytes written since `writeBegin`, or -1 if the buffer overflowed or options were out of order. */

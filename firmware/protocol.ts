@@ -1,12 +1,20 @@
 /**
- * The lamp <-> gateway wire protocol: the constants and tiny pure helpers both sides share.
+ * The lamp <-> gateway wire protocol: its constants, and the encoders and decoders of its documents,
+ * side by side, imported by the lamp (bundled, ES5-safe) and by the gateway.
  *
- * Registration and updates are LwM2M-style CoAP requests from the lamp (CONTRACT.md):
+ * Registration and updates are LwM2M-style CoAP requests from the lamp:
  *   POST /rd?ep=<id>&lt=<lifetimeS>   {"g":"<groups>","s":<state>}   → 2.01, Location-Path rd/<id>
  *   POST /rd/<id>?lt=<lifetimeS>      {"s":<state>}                   → 2.04, or 4.04 = re-register
  * with <state> = {"on":0|1,"level":0-100,"w":watts,"wh":energyWh,"t":onTimeS,"f":0|1}.
- * Commands go the other way as PUTs on the IPSO Light Control resources (see core.ts).
+ * Commands go the other way as PUTs on the IPSO Light Control resources: PUT /3311/0 with
+ * {"on":0|1,"level":0-100,"fade":ms} (any subset), or plain text on /3311/0/5850 and /5851.
+ *
+ * Every key of these documents is written here as text, never as a property name: the firmware
+ * bundler shortens property names (firmware/espruino/build.ts), and the build runs the bundle against
+ * these decoders (wire-check.ts) so that nothing on the wire can change with it. Text is UTF-8 on the
+ * wire, and the JSON a lamp sends is ASCII (see asciiJson).
  */
+import { utf8Bytes } from './coap.js';
 import type { LampSnapshot } from './lamp.js';
 
 export const COAP_PORT = 5683;
@@ -25,14 +33,57 @@ export function roundTo(v: number, scale: number): number {
   return Math.round(v * scale) / scale;
 }
 
+/** `\uXXXX` for a UTF-16 code unit, in upper case as Espruino's JSON.stringify writes it. */
+function jsonEscape(c: number): string {
+  return '\\u' + ('000' + c.toString(16).toUpperCase()).slice(-4);
+}
+
+/** A JSON text with every character from U+007F up as a `\u` escape, so that a lamp sends the same
+ * bytes on every platform: Espruino's JSON.stringify escapes them (a character beyond the BMP as a
+ * surrogate pair), Node's writes them raw (as UTF-16 code units, escaped here one by one). */
+export function asciiJson(json: string): string {
+  let s = '';
+  for (let k = 0; k < json.length; k++) {
+    const c = json.charCodeAt(k);
+    // charAt only for ASCII: on Espruino it returns the raw bytes of a UTF-8 character.
+    s += c < 0x7f ? json.charAt(k) : jsonEscape(c);
+  }
+  return s;
+}
+
+/** The JSON text of a body received as bytes (an 8-bit string, one char per byte) with every
+ * character beyond ASCII as a `\u` escape, or null when the bytes are not UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF). JSON.parse of it then gives the same
+ * strings on Node and on Espruino, whose parsers read raw bytes differently. */
+export function utf8Json(bytes: string): string | null {
+  let s = '';
+  for (let k = 0; k < bytes.length; k++) {
+    let c = bytes.charCodeAt(k);
+    if (c >= 0x80) {
+      const more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+      if (!more || c > 0xf4) return null;
+      c &= 0x3f >> more;
+      for (let i = 0; i < more; i++) {
+        // NaN past the end fails the test.
+        const d = bytes.charCodeAt(++k);
+        if (!(d >= 0x80 && d < 0xc0)) return null;
+        c = c * 64 + (d & 63);
+      }
+      if (c < (more === 1 ? 0x80 : more === 2 ? 0x800 : 0x10000) || (c >= 0xd800 && c < 0xe000) || c > 0x10ffff) return null;
+      s += c > 0xffff ? jsonEscape(0xd7c0 + (c >> 10)) + jsonEscape(0xdc00 + (c & 1023)) : jsonEscape(c);
+    } else s += bytes.charAt(k);
+  }
+  return s;
+}
+
 /** The `<state>` JSON of a snapshot. */
 export function stateJson(s: LampSnapshot): string {
-  return JSON.stringify({ on: s.on ? 1 : 0, level: s.level, w: roundTo(s.watts, 100), wh: roundTo(s.energyWh, 1000), t: s.onTimeS, f: s.fault ? 1 : 0 });
+  return '{"on":' + (s.on ? 1 : 0) + ',"level":' + s.level + ',"w":' + roundTo(s.watts, 100) + ',"wh":' + roundTo(s.energyWh, 1000) + ',"t":' + s.onTimeS + ',"f":' + (s.fault ? 1 : 0) + '}';
 }
 
 /** The registration payload, around a `<state>` JSON. */
 export function registrationJson(groups: string, state: string): string {
-  return '{"g":' + JSON.stringify(groups) + ',"s":' + state + '}';
+  return '{"g":' + asciiJson(JSON.stringify(groups)) + ',"s":' + state + '}';
 }
 
 /** The update payload, around a `<state>` JSON. */
@@ -40,11 +91,71 @@ export function updateJson(state: string): string {
   return '{"s":' + state + '}';
 }
 
-/** FNV-1a, 32 bits, over the name's 8-bit char codes. */
+/** What a registration or update carries: the groups (registration only) and the state, each
+ * null when absent. */
+export interface ReportBody {
+  groups: string | null;
+  state: LampSnapshot | null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The JSON text of a registration or update (already decoded from UTF-8), or why it is
+ * unacceptable. */
+export function parseReportBody(text: string): ReportBody | string {
+  if (text === '') return { groups: null, state: null };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return 'registration payload is not JSON (' + (err as Error).message + ')';
+  }
+  if (!isObject(value)) return 'registration payload is not a JSON object';
+  const groups = value['g'];
+  if (groups !== undefined && typeof groups !== 'string') return 'groups "g" ' + String(JSON.stringify(groups)).slice(0, 40) + ' is not a string';
+  const state = value['s'] === undefined ? null : parseState(value['s']);
+  if (typeof state === 'string') return state;
+  return { groups: groups === undefined ? null : groups, state: state };
+}
+
+/** A `<state>` document as a snapshot, or why it is unacceptable. */
+export function parseState(value: unknown): LampSnapshot | string {
+  if (!isObject(value)) return 'state "s" is not a JSON object';
+  const flag = (k: string): boolean | null => (value[k] === 1 || value[k] === true ? true : value[k] === 0 || value[k] === false ? false : null);
+  const number = (k: string, max: number): number | null => {
+    const n = value[k];
+    return typeof n === 'number' && n >= 0 && n <= max ? n : null;
+  };
+  const on = flag('on');
+  const fault = flag('f');
+  const level = number('level', 100);
+  const watts = number('w', 1e6);
+  const energyWh = number('wh', 1e12);
+  const onTimeS = number('t', 1e12);
+  if (on === null) return 'state "on" ' + JSON.stringify(value['on']) + ' is not 0 or 1';
+  if (fault === null) return 'state "f" ' + JSON.stringify(value['f']) + ' is not 0 or 1';
+  if (level === null) return 'state "level" ' + JSON.stringify(value['level']) + ' is not a number 0-100';
+  if (watts === null || energyWh === null || onTimeS === null) return 'state "w", "wh" and "t" must be non-negative numbers';
+  return { on: on, level: Math.round(level), watts: watts, energyWh: energyWh, onTimeS: onTimeS, fault: fault };
+}
+
+/** The PUT /3311/0 body: `{"on":0|1,"level":n,"fade":ms}`, only the fields given. */
+export function commandJson(on: boolean | undefined, level: number | undefined, fadeMs: number | undefined): string {
+  const fields: string[] = [];
+  if (on !== undefined) fields.push('"on":' + (on ? 1 : 0));
+  if (level !== undefined) fields.push('"level":' + level);
+  if (fadeMs !== undefined) fields.push('"fade":' + fadeMs);
+  return '{' + fields.join(',') + '}';
+}
+
+/** FNV-1a, 32 bits, over the name's UTF-8 bytes. */
 export function fnv1a32(name: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i) & 255;
+  const bytes = utf8Bytes(name);
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i];
     // h * 16777619 without losing bits beyond 2^53: split the prime into 2^24 + 403.
     h = ((h << 24) + h * 403) >>> 0;
   }

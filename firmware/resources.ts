@@ -11,7 +11,7 @@ import { applyCommand, applySchedule, noteChange, saveConfig } from './control.j
 import { scheduleNow } from './schedule.js';
 import { lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
-import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from './protocol.js';
+import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, asciiJson, roundTo, stateJson, utf8Json } from './protocol.js';
 import { joinGroups } from './exchange.js';
 import { reregister } from './registration.js';
 
@@ -31,13 +31,13 @@ export interface Resource {
 /** Longest accepted fade (ms): one hour. */
 const MAX_FADE_MS = 3600000;
 
-/** A JSON object body, or null when the body is not one. */
+/** A JSON object body (UTF-8 bytes as an 8-bit string), or null when the body is not one. */
 function parseObject(body: string): Record<string, unknown> | null {
   let v: unknown = null;
   try {
-    v = JSON.parse(body);
+    v = JSON.parse(utf8Json(body)!);
   } catch (e) {
-    // Not JSON: the caller answers 4.00.
+    // Not UTF-8 (JSON.parse(null) gives null) or not JSON: the caller answers 4.00.
   }
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
@@ -65,9 +65,16 @@ function putLight(body: string): number {
   return commanded(on % 1 ? NaN : on, numberField(o.level, 0, 100), numberField(o.fade, 0, MAX_FADE_MS));
 }
 
+/** Whether `s` is 1–3 decimal digits (no RegExp: espruino-compat.ts). */
+function digits(s: string): boolean {
+  let ok = s.length > 0 && s.length < 4;
+  for (let k = 0; k < s.length; k++) ok = ok && s.charCodeAt(k) >= 48 && s.charCodeAt(k) <= 57;
+  return ok;
+}
+
 /** A level in plain text: 1–3 decimal digits, 0..100. */
 function putLevel(body: string): number {
-  return commanded(-1, /^\d{1,3}$/.test(body) ? numberField(+body, 0, 100) : NaN, -1);
+  return commanded(-1, digits(body) ? numberField(+body, 0, 100) : NaN, -1);
 }
 
 function putOn(body: string): number {
@@ -157,6 +164,6 @@ export const resources: Resource[] = [
   ipso(ON_TIME_PATH, meter('onTimeS', 1), null),
   ipso(POWER_PATH, meter('watts', 100), null),
   ipso(ENERGY_PATH, meter('energyWh', 1000), null),
-  resource(CONFIG_PATH, FORMAT_JSON, false, 'lampnet.cfg', 'p', () => JSON.stringify(lamp.cfg), putConfig),
+  resource(CONFIG_PATH, FORMAT_JSON, false, 'lampnet.cfg', 'p', () => asciiJson(JSON.stringify(lamp.cfg)), putConfig),
   resource(DISCOVERY_PATH, FORMAT_LINK, false, '', '', links, null),
 ];

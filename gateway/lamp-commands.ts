@@ -11,12 +11,12 @@
  * no per-member acknowledgement.
  */
 import { FORMAT_JSON, PUT } from '../firmware/coap.js';
-import { COAP_PORT, LIGHT_PATH, groupAddress } from '../firmware/protocol.js';
+import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../firmware/protocol.js';
+import type { LampSnapshot } from '../firmware/lamp.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
 import type { LampCommand } from './command-payload.js';
 import type { ErrorKind } from './metrics.js';
-import { columnWith, type LampRegistry, type LampReport } from './registry.js';
-import { parseState } from './resource-directory.js';
+import { columnWith, type LampRegistry } from './registry.js';
 import { compactFifo } from './fifo.js';
 import { isIpv4Mapped } from './transport.js';
 
@@ -130,7 +130,7 @@ export class LampCommander {
       this.multicastMid = (this.multicastMid + 1) & 0x7fff;
       this.coap.notify({
         addr: groupAddress(group), port: this.coapPort, mid: 0x8000 | this.multicastMid,
-        code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload: wirePayload(resolved),
+        code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload: commandJson(resolved.on, resolved.level, resolved.fadeMs),
       });
     }
     for (const i of members) if (!viaMulticast || isIpv4Mapped(this.registry.address(i))) this.toLamp(i, resolved, topic);
@@ -174,7 +174,7 @@ export class LampCommander {
   private send(i: number, slot: Slot, command: LampCommand): void {
     const topic = slot.topic;
     const on = command.toggle ? !this.registry.isOn(i) : command.on;
-    const payload = wirePayload({ ...withoutToggle(command), on });
+    const payload = commandJson(on, command.level, command.fadeMs);
     slot.inFlight = true;
     this.inFlight++;
     this.coap.request(
@@ -214,7 +214,7 @@ export class LampCommander {
       this.registry.setReport(i, report, Date.now());
       return;
     }
-    const known: LampReport = this.registry.report(i);
+    const known: LampSnapshot = this.registry.report(i);
     if (sent.on !== undefined) known.on = sent.on;
     if (sent.level !== undefined) known.level = sent.level;
     this.registry.setReport(i, known, Date.now());
@@ -242,15 +242,6 @@ export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCom
 function withoutToggle(command: LampCommand): LampCommand {
   const { toggle: _toggle, ...rest } = command;
   return rest;
-}
-
-/** The PUT /3311/0 body: `{"on":0|1,"level":n,"fade":ms}`, only the fields present. */
-function wirePayload(command: LampCommand): string {
-  const fields: string[] = [];
-  if (command.on !== undefined) fields.push(`"on":${command.on ? 1 : 0}`);
-  if (command.level !== undefined) fields.push(`"level":${command.level}`);
-  if (command.fadeMs !== undefined) fields.push(`"fade":${command.fadeMs}`);
-  return `{${fields.join(',')}}`;
 }
 
 function safeJson(text: string): unknown {

@@ -9,15 +9,7 @@
  * offline with its last state, so it can be shown and counted, and a re-registration reuses it.
  */
 
-/** A lamp's last reported state, as the lamp sends it (see firmware/protocol.ts). */
-export interface LampReport {
-  on: boolean;
-  level: number;
-  watts: number;
-  energyWh: number;
-  onTimeS: number;
-  fault: boolean;
-}
+import type { LampSnapshot } from '../firmware/lamp.js';
 
 /** Counts and sums over a set of lamps. `on`/`off`/`fault`/`watts` count online lamps only (an
  * offline lamp's last power draw is not known to still hold); `energyWh` adds every lamp's last
@@ -135,7 +127,7 @@ export class LampRegistry {
     }
   }
 
-  setReport(i: number, report: LampReport, now: number): void {
+  setReport(i: number, report: LampSnapshot, now: number): void {
     this.flags[i] = (this.flags[i] & ONLINE) | HAS_STATE | (report.on ? ON : 0) | (report.fault ? FAULT : 0);
     this.levels[i] = report.level;
     this.watts[i] = report.watts;
@@ -169,7 +161,7 @@ export class LampRegistry {
   reportedAt(i: number): number { return this.updatedAt[i]; }
 
   /** The last reported state (allocates; for publishing one lamp). */
-  report(i: number): LampReport {
+  report(i: number): LampSnapshot {
     const f = this.flags[i];
     return { on: (f & ON) !== 0, level: this.levels[i], watts: this.watts[i], energyWh: this.energyWh[i], onTimeS: this.onTimeS[i], fault: (f & FAULT) !== 0 };
   }

@@ -19,9 +19,9 @@ import {
   IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
   URI_PORT, URI_QUERY,
 } from '../firmware/coap.js';
-import { RD_PATH } from '../firmware/protocol.js';
+import { RD_PATH, parseReportBody, type ReportBody } from '../firmware/protocol.js';
 import type { CoapDropKind } from './metrics.js';
-import { columnWith, type LampRegistry, type LampReport } from './registry.js';
+import { columnWith, type LampRegistry } from './registry.js';
 import { nameProblem } from './topics.js';
 
 export interface DirectoryEvents {
@@ -132,7 +132,7 @@ export class ResourceDirectory {
     return segments.length === 1 ? this.register(msg, body, lt, from, port, now) : this.update(msg, segments[1], body, lt, from, port, now);
   }
 
-  private register(msg: CoapReader, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
+  private register(msg: CoapReader, body: ReportBody, lt: number | null, from: string, port: number, now: number): Answer {
     const ep = decodeQuery(msg, 'ep');
     if (ep === null) return this.refuse('bad-request', BAD_REQUEST, `registration from ${from} has no ep=<endpoint name> query`);
     const problem = nameProblem('endpoint name', ep);
@@ -146,7 +146,7 @@ export class ResourceDirectory {
     return { code: CREATED, location: [RD_PATH, ep] };
   }
 
-  private update(msg: CoapReader, id: string, body: Body, lt: number | null, from: string, port: number, now: number): Answer {
+  private update(msg: CoapReader, id: string, body: ReportBody, lt: number | null, from: string, port: number, now: number): Answer {
     const i = this.registry.find(id);
     if (this.retransmitted(i, msg, from, port, now)) return { code: CHANGED };
     if (i < 0 || !this.registry.online(i)) {
@@ -180,45 +180,15 @@ export class ResourceDirectory {
   }
 }
 
-interface Body {
-  groups: string | null;
-  state: LampReport | null;
-}
-
 /** The JSON payload of a registration or update, or why it is unacceptable. */
-function parseBody(msg: CoapReader): Body | string {
-  if (msg.payloadLen === 0) return { groups: null, state: null };
-  let value: unknown;
+function parseBody(msg: CoapReader): ReportBody | string {
+  let text: string;
   try {
-    value = JSON.parse(utf8.decode(msg.buf.subarray(msg.payloadOff, msg.payloadOff + msg.payloadLen)));
+    text = utf8.decode(msg.buf.subarray(msg.payloadOff, msg.payloadOff + msg.payloadLen));
   } catch (err) {
-    return `registration payload is not UTF-8 JSON (${(err as Error).message})`;
+    return `registration payload is not UTF-8 (${(err as Error).message})`;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'registration payload is not a JSON object';
-  const fields = value as Record<string, unknown>;
-  if (fields.g !== undefined && typeof fields.g !== 'string') return `groups "g" ${JSON.stringify(fields.g)?.slice(0, 40)} is not a string`;
-  const state = fields.s === undefined ? null : parseState(fields.s);
-  if (typeof state === 'string') return state;
-  return { groups: (fields.g as string | undefined) ?? null, state };
-}
-
-/** `{"on":0|1,"level":0-100,"w":watts,"wh":energyWh,"t":onTimeS,"f":0|1}` as a report. */
-export function parseState(value: unknown): LampReport | string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'state "s" is not a JSON object';
-  const s = value as Record<string, unknown>;
-  const flag = (k: string): boolean | null => (s[k] === 1 || s[k] === true ? true : s[k] === 0 || s[k] === false ? false : null);
-  const number = (k: string, max: number): number | null => (typeof s[k] === 'number' && (s[k] as number) >= 0 && (s[k] as number) <= max ? (s[k] as number) : null);
-  const on = flag('on');
-  const fault = flag('f');
-  const level = number('level', 100);
-  const watts = number('w', 1e6);
-  const energyWh = number('wh', 1e12);
-  const onTimeS = number('t', 1e12);
-  if (on === null) return `state "on" ${JSON.stringify(s.on)} is not 0 or 1`;
-  if (fault === null) return `state "f" ${JSON.stringify(s.f)} is not 0 or 1`;
-  if (level === null) return `state "level" ${JSON.stringify(s.level)} is not a number 0-100`;
-  if (watts === null || energyWh === null || onTimeS === null) return 'state "w", "wh" and "t" must be non-negative numbers';
-  return { on, level: Math.round(level), watts, energyWh, onTimeS, fault };
+  return parseReportBody(text);
 }
 
 /** The `lt` query as seconds, null when absent, or why it is unacceptable. */

@@ -1,6 +1,9 @@
 /**
  * Checks a built bundle against what the Espruino interpreter can run (shared/ESPRUINO.md): ES5
- * syntax only (acorn at ecmaVersion 5) and no reference to a global or member Espruino lacks.
+ * syntax only (acorn at ecmaVersion 5), no reference to a global or member Espruino lacks, and no
+ * regular expression: Espruino's own engine parses what V8 does and then matches differently (on
+ * 2v29 `/^\d{1,3}$/` and `/^\d\d?$/` do not match "42"), so a stand-in running V8 cannot vouch
+ * for one.
  * Node-side: used by build.ts to refuse a bad bundle and by the bundle test.
  *
  * Names are matched syntactically (an identifier read as a value, a `Global.member` access), not by
@@ -39,6 +42,7 @@ interface CallExpression extends Node {
 }
 interface Literal extends Node {
   value: unknown;
+  regex?: { pattern: string };
 }
 
 function nameOf(node: Node): string | null {
@@ -58,6 +62,7 @@ export function espruinoProblems(code: string): string[] {
     Identifier(node, _state, ancestors) {
       const name = (node as Identifier).name;
       if (MISSING_GLOBALS.includes(name)) problems.push(`${name} (missing on Espruino) at offset ${node.start}`);
+      if (name === 'RegExp') problems.push(`RegExp (Espruino's matches differently from V8's) at offset ${node.start}`);
       const parent = ancestors[ancestors.length - 2] as MemberExpression | undefined;
       if (name === 'process' && !(parent && parent.type === 'MemberExpression' && parent.object === node)) {
         problems.push(`process used as a value (only process.${PROCESS_MEMBERS.join('/')} exist) at offset ${node.start}`);
@@ -75,6 +80,10 @@ export function espruinoProblems(code: string): string[] {
       if (missing && property !== null && missing.includes(property)) {
         problems.push(`${object}.${property} (missing on Espruino) at offset ${node.start}`);
       }
+    },
+    Literal(node) {
+      const regex = (node as Literal).regex;
+      if (regex) problems.push(`regular expression /${regex.pattern}/ (Espruino's RegExp matches differently from V8's) at offset ${node.start}`);
     },
     CallExpression(node) {
       const call = node as CallExpression;

@@ -10,7 +10,7 @@ import { bundleFirmware, INTERNAL_PROPERTIES, MAX_BUNDLE_BYTES } from '../../fir
 import { defaultConfig } from '../../firmware/lamp.js';
 import { espruinoProblems } from '../../firmware/espruino/espruino-compat.js';
 import { Peer, isRegistration, option, until } from './coap-peer.js';
-import { loadOnEmulatedEspruino, withoutHoisting, type EmulatedBoard, type FakeWifi } from './emulated-espruino.js';
+import { loadOnEmulatedEspruino, loopbackUdp, withoutHoisting, type EmulatedBoard, type FakeWifi } from '../../firmware/espruino/emulated-espruino.js';
 
 let bundle = '';
 
@@ -56,6 +56,8 @@ describe('the Espruino check', () => {
     ['require(name)', 'require of a computed name'],
     ['for (var a of b) {}', 'not ES5'],
     ['var f = (a) => a', 'not ES5'],
+    ['/^\\d{1,3}$/.test(s)', 'regular expression'],
+    ['new RegExp(p)', 'RegExp'],
   ])('flags %s', (code, problem) => {
     expect(espruinoProblems(code).join('\n')).toContain(problem);
   });
@@ -85,7 +87,7 @@ describe('the bundle on an emulated Espruino', () => {
       storage: { 'lampnet.json': JSON.stringify(config) },
       wifi: extra.wifi,
       // Every CoAP datagram to port 5683 goes to the test gateway's port, never to a real 5683.
-      coapPortOf: () => gateway.port,
+      network: loopbackUdp(() => gateway.port),
     });
     const b = board;
     await until(() => b.boundPorts.length > 0, 'the CoAP socket to bind');
@@ -221,7 +223,7 @@ describe('the bundle on an emulated Espruino', () => {
     const b = (board = loadOnEmulatedEspruino(bundle, {
       storage: { 'lampnet.json': JSON.stringify({ wifi: 'street', gateway: '127.0.0.1', lamp: { id: 'board-8' } }) },
       wifi,
-      coapPortOf: () => gateway.port,
+      network: loopbackUdp(() => gateway.port),
     }));
     b.emit('kill');
     connected[0](null);

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerFirmwareCommand } from '../../firmware/cli.js';
 import { bundleFirmware } from '../../firmware/espruino/build.js';
 import { isRegistration, option, Peer, until } from './coap-peer.js';
-import { loadOnEmulatedEspruino, type EmulatedBoard } from './emulated-espruino.js';
+import { loadOnEmulatedEspruino, loopbackUdp, type EmulatedBoard } from '../../firmware/espruino/emulated-espruino.js';
 
 let work = '';
 let bundleFile = '';
@@ -99,7 +99,7 @@ describe('lampnet firmware build --out', () => {
       const out = join(work, 'board-d.js');
       await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--id', 'lamp-23', '--gateway', '127.0.0.1');
       const gw = (gateway = await new Peer().open());
-      const b = (board = loadOnEmulatedEspruino(readFileSync(out, 'latin1'), { coapPortOf: () => gw.port }));
+      const b = (board = loadOnEmulatedEspruino(readFileSync(out, 'latin1'), { network: loopbackUdp(() => gw.port) }));
       expect(JSON.parse(b.storage.get('lampnet.json') ?? 'null')).toMatchObject({ gateway: '127.0.0.1', lamp: { id: 'lamp-23' } });
       expect(b.saves).toBe(1);
       // save() kills the running lamp and starts it again from the saved state.

@@ -123,7 +123,7 @@ describe('resource directory', () => {
     ['an endpoint name with a slash', request(CON, POST, 4, ['rd'], ['ep=a/b'], `{"s":${STATE}}`), /contains '\/'/],
     ['an empty endpoint name', request(CON, POST, 4, ['rd'], ['ep='], ''), /is empty/],
     ['a bad lifetime', request(CON, POST, 4, ['rd'], ['ep=x', 'lt=soon'], ''), /lifetime lt=soon/],
-    ['a payload that is not JSON', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":'), /not UTF-8 JSON/],
+    ['a payload that is not JSON', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":'), /registration payload is not JSON/],
     ['a state with a level out of range', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":{"on":1,"level":900,"w":0,"wh":0,"t":0,"f":0}}'), /level/],
     ['groups that are not a string', request(CON, POST, 4, ['rd'], ['ep=x'], '{"g":7}'), /groups/],
   ])('refuses a registration with %s with 4.00 and a diagnostic', async (_what, data, reason) => {

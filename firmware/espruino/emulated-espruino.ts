@@ -1,11 +1,17 @@
 /**
- * Runs the firmware bundle in a bare node:vm context shaped like Espruino: the globals Espruino lacks
- * are deleted, function declarations stop hoisting, and the only platform is Espruino's API (E,
- * analogWrite, timers, require of dgram/Storage/Wifi, console, process.memory, save). The dgram fake is
- * backed by a real UDP socket on 127.0.0.1 and keeps Espruino's quirks: datagrams arrive as 8-bit
- * strings, send() takes strings, and bind(port, address, callback) never calls back.
+ * A stand-in for the Espruino interpreter, for the build's wire check (wire-check.ts) and fast unit
+ * tests: it runs the firmware bundle in a bare node:vm context shaped like Espruino. The globals
+ * Espruino lacks are deleted, function declarations stop hoisting, and the only platform is
+ * Espruino's API (E, analogWrite, timers, require of dgram/Storage/Wifi, console, process.memory,
+ * save). The dgram fake keeps Espruino's quirks (datagrams arrive as 8-bit strings, send() takes
+ * strings, bind(port, address, callback) never calls back) over a network of the caller's: a real
+ * UDP socket on 127.0.0.1, or datagrams handed to a function.
+ *
+ * It runs the same minified code as a board, so it finds what the bundler breaks; what the real
+ * interpreter does differently (memory, strings, save()) is tested on the real one
+ * (test/firmware/espruino-board.test.ts).
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { parse, type Node } from 'acorn';
 import { simple } from 'acorn-walk';
 import vm from 'node:vm';
@@ -68,14 +74,35 @@ export interface EmulatedBoard {
   close(): void;
 }
 
+/** One socket the firmware opened, on the caller's network. */
+export interface StandInSocket {
+  send(data: Uint8Array, port: number, address: string): void;
+  close(): void;
+}
+
+/** Where the firmware's sockets go: `open` binds one and calls `onBound` with its port. */
+export type StandInNetwork = (onMessage: (data: Uint8Array, address: string, port: number) => void, onBound: (port: number) => void) => StandInSocket;
+
+/** Real UDP sockets on 127.0.0.1. A datagram the firmware sends to (address, 5683) goes to
+ * `coapPortOf(address)` instead: the test gateway's port, so that no test sends to a real 5683. */
+export function loopbackUdp(coapPortOf: (address: string) => number): StandInNetwork {
+  return (onMessage, onBound) => {
+    const real = createSocket('udp4');
+    real.on('message', (msg, rinfo) => onMessage(msg, rinfo.address, rinfo.port));
+    real.bind(0, '127.0.0.1', () => onBound(real.address().port));
+    return {
+      send: (data, port, address) => real.send(data, port === 5683 ? coapPortOf(address) : port, address),
+      close: () => real.close(),
+    };
+  };
+}
+
 export interface BoardOptions {
   /** Storage files present before the firmware loads. */
   storage?: Record<string, string>;
   /** A Wifi module; without one, require('Wifi') throws as on Espruino for Linux. */
   wifi?: FakeWifi;
-  /** Where datagrams the firmware sends to (address, 5683) really go: the test gateway's port, so
-   * that no test ever sends to a real port 5683. */
-  coapPortOf: (address: string) => number;
+  network: StandInNetwork;
 }
 
 /** Loads `bundle` on a fresh emulated board. */
@@ -85,7 +112,7 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): E
   vm.runInContext(DELETED_GLOBALS.map((g) => `delete globalThis.${g};`).join('') + DELETED_MEMBERS.map((m) => `delete ${m};`).join(''), context);
 
   const handlers: Record<string, (() => void)[]> = {};
-  const sockets: Socket[] = [];
+  const sockets: StandInSocket[] = [];
   const board: EmulatedBoard = {
     lines: [],
     pwm: [],
@@ -115,32 +142,36 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): E
 
   const dgram = {
     createSocket() {
-      const real = createSocket('udp4');
-      sockets.push(real);
+      let listener: ((msg: string, info: { address: string; port: number; size: number }) => void) | null = null;
+      let onBound: (() => void) | null = null;
+      let socket: StandInSocket | null = null;
       board.socketsOpened++;
       return {
         bind(port: number, ...rest: unknown[]) {
           // Espruino calls back only for bind(port, callback).
-          const onBound = rest.length === 1 && typeof rest[0] === 'function' ? (rest[0] as () => void) : null;
-          real.bind(0, '127.0.0.1', () => {
-            board.boundPorts.push(real.address().port);
-            if (onBound && port > 0) onBound();
-          });
+          if (rest.length === 1 && typeof rest[0] === 'function' && port > 0) onBound = rest[0] as () => void;
+          const s = options.network(
+            (data, address, from) => listener?.(Buffer.from(data).toString('latin1'), { address, port: from, size: data.length }),
+            (bound) => {
+              board.boundPorts.push(bound);
+              onBound?.();
+            },
+          );
+          sockets.push((socket = s));
         },
-        on(event: string, listener: (msg: string, info: { address: string; port: number; size: number }) => void) {
-          if (event !== 'message') return;
-          real.on('message', (msg, rinfo) => listener(msg.toString('latin1'), { address: rinfo.address, port: rinfo.port, size: msg.length }));
+        on(event: string, handler: typeof listener) {
+          if (event === 'message') listener = handler;
         },
         send(data: unknown, port: number, address: string) {
           if (typeof data !== 'string') throw new TypeError(`Espruino's socket.send takes a string, got ${typeof data}`);
-          const target = port === 5683 ? options.coapPortOf(address) : port;
-          real.send(Buffer.from(data, 'latin1'), target, address);
+          socket?.send(Buffer.from(data, 'latin1'), port, address);
         },
         close() {
           board.socketsClosed++;
-          const i = sockets.indexOf(real);
+          const i = socket ? sockets.indexOf(socket) : -1;
           if (i >= 0) sockets.splice(i, 1);
-          real.close();
+          socket?.close();
+          socket = null;
         },
       };
     },
