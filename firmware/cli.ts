@@ -96,6 +96,23 @@ export function boardConfig(options: BoardOptions): BoardConfig {
   return board;
 }
 
+/** What the board will not do with these flags, for the user to hear before it is flashed. */
+export function boardWarnings(board: BoardConfig): string[] {
+  const warnings: string[] = [];
+  if (board.gateway === undefined) {
+    warnings.push('no --gateway: the lamp will run standalone (its power-on rule and schedule only), registering nowhere and obeying no one');
+  }
+  if (board.wifi === undefined) {
+    warnings.push("no --wifi: the lamp joins no Wifi network; an ESP32 then reaches no gateway unless it already joins one on its own (Wifi.save())");
+  }
+  return warnings;
+}
+
+function warn(board: BoardConfig): BoardConfig {
+  for (const warning of boardWarnings(board)) console.warn(`firmware: warning: ${warning}`);
+  return board;
+}
+
 export function registerFirmwareCommand(program: Command): void {
   const firmware = program.command('firmware').description('build and flash the Espruino (ESP32) lamp firmware');
 
@@ -105,7 +122,7 @@ export function registerFirmwareCommand(program: Command): void {
       .description('write the code `flash` would send (config, firmware, save()), with no board attached')
       .requiredOption('--out <file>', 'where to write it'),
   ).action(async (options: BoardOptions & { out: string }) => {
-    const code = boardProgram(boardConfig(options), readBundle(options.bundle));
+    const code = boardProgram(warn(boardConfig(options)), readBundle(options.bundle));
     await runEspruinoTool(code, null, options.out);
     console.log(`firmware: wrote ${options.out}`);
   });
@@ -120,7 +137,7 @@ export function registerFirmwareCommand(program: Command): void {
     const port = options.port;
     if (!port) throw new Error('--port <device> is required: the board\'s serial port, e.g. /dev/ttyUSB0 (see `ls /dev/ttyUSB* /dev/ttyACM*`)');
     if (port.startsWith('/') && !existsSync(port)) throw new Error(`serial port ${port} does not exist: is the board plugged in? (see \`ls /dev/ttyUSB* /dev/ttyACM*\`)`);
-    const code = boardProgram(boardConfig(options), readBundle(options.bundle));
+    const code = boardProgram(warn(boardConfig(options)), readBundle(options.bundle));
     await runEspruinoTool(code, { port, baud: options.baud }, null);
     console.log(`firmware: flashed ${port}; the lamp restarts from flash at every power-up`);
   });

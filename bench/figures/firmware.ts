@@ -1,7 +1,14 @@
-/** Figure 6: the firmware bundle's minified size, built the way `npm run build` builds it. */
+/** Figures 6 and 7: the firmware bundle's minified size, built the way `npm run build` builds it,
+ * and its JsVars in use on the real interpreter. */
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { PROJECT_ROOT } from '../../firmware/espruino/paths.js';
+import { BOARD_IPV4, BoardLab, boardsUnavailable, GATEWAY_IPV4 } from '../espruino-board.js';
 import { bundleFirmware, bundleProblems, MAX_BUNDLE_BYTES, moduleSizes } from '../../firmware/espruino/build.js';
 import { count, Report } from '../report.js';
+
+/** JsVars a board may use at steady state (issue 12; LwM2M and OSCORE may raise it to 3,000). */
+export const JSVAR_TARGET = 2000;
 
 export async function measureFirmware(report: Report): Promise<void> {
   const f = report.figure('firmware', 'Firmware bundle bytes, minified', `≤ 16 KB (${count(MAX_BUNDLE_BYTES)} B)`);
@@ -19,5 +26,52 @@ export async function measureFirmware(report: Report): Promise<void> {
     }
   } catch (err) {
     Report.failed(f, err);
+  }
+}
+
+interface JsVarRun {
+  boot: number;
+  registered: number;
+  commanded: number;
+}
+
+/** Figure 7: what limits a board first, its JsVar pool, on the real interpreter: the bundle as a
+ * board behind the real gateway (espruino-board.ts), JsVars in use after boot, after registration
+ * and after `commands` CoAP commands, in `runs` fresh boards. */
+export async function measureJsVars(report: Report, runs: number, commands: number): Promise<void> {
+  const f = report.figure('jsvars', `Firmware JsVars in use on the real Espruino interpreter (${runs} boards, ${count(commands)} commands each)`, `≤ ${count(JSVAR_TARGET)} JsVars at steady state (pool 4,096, an ESP32-C3's)`);
+  const unavailable = boardsUnavailable();
+  if (unavailable !== null) return Report.failed(f, unavailable);
+  try {
+    const bundle = await bundleFirmware();
+    const results: JsVarRun[] = [];
+    for (let run = 0; run < runs; run++) results.push(await oneBoard(bundle, commands, run));
+    const median = (pick: (r: JsVarRun) => number): number => results.map(pick).sort((a, b) => a - b)[Math.floor(results.length / 2)];
+    const worst = (pick: (r: JsVarRun) => number): number => Math.max(...results.map(pick));
+    const rows: [string, (r: JsVarRun) => number][] = [['after boot', (r) => r.boot], ['after registration', (r) => r.registered], [`after ${count(commands)} commands`, (r) => r.commanded]];
+    for (const [label, pick] of rows) {
+      Report.row(f, { label, value: `median ${count(median(pick))}, worst ${count(worst(pick))}`, reference: `target ${count(JSVAR_TARGET)}`, ratio: worst(pick) / JSVAR_TARGET });
+    }
+    Report.verdict(f, worst((r) => r.commanded) <= JSVAR_TARGET && worst((r) => r.registered) <= JSVAR_TARGET);
+    Report.note(f, 'process.memory().usage read at the board\'s console (it collects garbage first); commands are confirmable PUTs of /3311/0/5851 from the gateway\'s address, each answered 2.04, each reported to the gateway by the board.');
+  } catch (err) {
+    Report.failed(f, err);
+  }
+}
+
+async function oneBoard(bundle: string, commands: number, run: number): Promise<JsVarRun> {
+  const lab = await BoardLab.create(`jsvars${run}`);
+  try {
+    await lab.startGateway();
+    const board = lab.startBoard({ gateway: GATEWAY_IPV4, lamp: { id: `bench-${run}` } }, bundle);
+    const boot = await board.bootJsVars();
+    await lab.mqttUntil(`lampnet/lamps/bench-${run}/availability`, (p) => p === 'online', 30);
+    const registered = await board.jsVars();
+    const burst = await lab.run(process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'probes', 'board-commands.js'), GATEWAY_IPV4, BOARD_IPV4, String(commands)], 300_000);
+    const result = JSON.parse(burst.stdout || 'null') as { changed: number } | null;
+    if (!result || result.changed !== commands) throw new Error(`the board confirmed ${result?.changed ?? 0} of ${commands} commands: ${burst.stdout}${burst.stderr}`);
+    return { boot, registered, commanded: await board.jsVars() };
+  } finally {
+    await lab.delete();
   }
 }

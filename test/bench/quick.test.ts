@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'sparse', 'staleness'];
+const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'sparse', 'staleness'];
 
 interface Results {
   figures: { key: string; rows: { value: string }[]; verdict: string; notes: string[] }[];

@@ -9,7 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerFirmwareCommand } from '../../firmware/cli.js';
 import { bundleFirmware } from '../../firmware/espruino/build.js';
 import { isRegistration, option, Peer, until } from './coap-peer.js';
@@ -78,6 +78,21 @@ describe('lampnet firmware build --out', () => {
     const out = join(work, 'board-b.js');
     await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile);
     expect(storedConfig(readFileSync(out, 'latin1'))).toEqual({ ntp: 'pool.ntp.org', lamp: {} });
+  });
+
+  it('warns that a lamp without --gateway runs standalone and one without --wifi joins no network', async () => {
+    const warned: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((line: string) => void warned.push(line));
+    try {
+      await lampnet('firmware', 'build', '--out', join(work, 'board-w.js'), '--bundle', bundleFile);
+      expect(warned.join('\n')).toMatch(/no --gateway: the lamp will run standalone/);
+      expect(warned.join('\n')).toMatch(/no --wifi: the lamp joins no Wifi network/);
+      warned.length = 0;
+      await lampnet('firmware', 'build', '--out', join(work, 'board-x.js'), '--bundle', bundleFile, '--gateway', '192.168.4.1', '--wifi', 'street');
+      expect(warned).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('unwraps an IPv4-mapped gateway address to the IPv4 address the board can reach', async () => {
