@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BoardConfig } from '../firmware/espruino/board-config.js';
 import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
-import { boardProgram } from '../firmware/espruino/upload.js';
+import { configPrologue } from '../firmware/espruino/upload.js';
 import { BenchNamespace } from './netns.js';
 
 export const ESPRUINO = join(PROJECT_ROOT, '..', 'shared', 'espruino', 'espruino');
@@ -81,13 +81,19 @@ class Output {
 export class EspruinoBoard {
   private constructor(readonly output: Output) {}
 
-  static start(ns: BenchNamespace, dir: string, program: string): EspruinoBoard {
-    writeFileSync(join(dir, 'board.js'), program);
-    return new EspruinoBoard(new Output(ns.spawn(ESPRUINO, ['board.js'], dir), 'espruino'));
+  /** Starts the interpreter with `args` in `dir`, writing `program` to board.js there first if given. */
+  static start(ns: BenchNamespace, dir: string, args: string[], program?: string): EspruinoBoard {
+    if (program !== undefined) writeFileSync(join(dir, 'board.js'), program);
+    return new EspruinoBoard(new Output(ns.spawn(ESPRUINO, args, dir), 'espruino'));
   }
 
   get lines(): string[] {
     return this.output.lines;
+  }
+
+  /** The first line printed (or to come) that matches `pattern`. */
+  line(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    return this.output.line(pattern, timeoutMs);
   }
 
   /** JsVars in use, as the firmware's own boot log prints them. */
@@ -158,10 +164,18 @@ export class BoardLab {
     await exited;
   }
 
-  /** Powers up a board running `bundle` with `config` stored, as `lampnet firmware flash` sends it
-   * (config prologue, bundle) but without save(). */
+  /** Starts a board running `bundle` with `config` stored, as code uploaded without flashing runs
+   * (config prologue, then the bundle). */
   startBoard(config: BoardConfig, bundle: string): EspruinoBoard {
-    const board = EspruinoBoard.start(this.boardNs, this.dir, boardProgram(config, bundle));
+    const board = EspruinoBoard.start(this.boardNs, this.dir, ['board.js'], configPrologue(config) + bundle);
+    this.boards.push(board);
+    return board;
+  }
+
+  /** Powers the board up from what is stored in its directory's flash (boot code, config), as a
+   * board at the pole does; `--telnet` opens its console on TCP 2323 too. */
+  powerUp(...args: string[]): EspruinoBoard {
+    const board = EspruinoBoard.start(this.boardNs, this.dir, args);
     this.boards.push(board);
     return board;
   }

@@ -119,7 +119,7 @@ export function registerFirmwareCommand(program: Command): void {
   addBoardOptions(
     firmware
       .command('build')
-      .description('write the code `flash` would send (config, firmware, save()), with no board attached')
+      .description('write the code `flash` would send (config, firmware as boot code, load()), with no board attached')
       .requiredOption('--out <file>', 'where to write it'),
   ).action(async (options: BoardOptions & { out: string }) => {
     const code = boardProgram(warn(boardConfig(options)), readBundle(options.bundle));
@@ -130,7 +130,7 @@ export function registerFirmwareCommand(program: Command): void {
   addBoardOptions(
     firmware
       .command('flash')
-      .description('upload the firmware and its config to a board over serial, and save() it to flash')
+      .description("upload the firmware and its config to a board (serial, or its Wifi console) as the board's boot code")
       .option('--port <device>', "board's serial port (/dev/ttyUSB0), or tcp://<board IPv4> for its Wifi console")
       .option('--baud <rate>', 'serial baud rate (Espruino on ESP32 uses 115200)', numberIn('baud rate', 300, 2000000), 115200),
   ).action(async (options: BoardOptions & { port?: string; baud: number }) => {

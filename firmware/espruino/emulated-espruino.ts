@@ -66,8 +66,9 @@ export interface EmulatedBoard {
   boundPorts: number[];
   socketsOpened: number;
   socketsClosed: number;
-  /** Calls of save(). */
+  /** Calls of save() and of load(). */
   saves: number;
+  loads: number;
   /** Fire an E event ('init' after save() or at power-up, 'kill' before save() or reset()). */
   emit(event: 'init' | 'kill'): void;
   /** Release every socket the board still holds. */
@@ -105,13 +106,16 @@ export interface BoardOptions {
   network: StandInNetwork;
 }
 
-/** Loads `bundle` on a fresh emulated board. */
-export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): EmulatedBoard {
-  const context = vm.createContext({});
-  const realGlobal = (expr: string): unknown => vm.runInContext(expr, context);
-  vm.runInContext(DELETED_GLOBALS.map((g) => `delete globalThis.${g};`).join('') + DELETED_MEMBERS.map((m) => `delete ${m};`).join(''), context);
+/** Boot code kept in Storage: `.bootrst` runs at every start and after reset(), `.bootcde` at
+ * every start (E.setBootCode with and without alwaysExec). */
+const BOOT_FILES = ['.bootrst', '.bootcde'];
 
-  const handlers: Record<string, (() => void)[]> = {};
+/** Loads `bundle` on a fresh emulated board. `load()` called by the code resets the board (kill,
+ * every timer and socket gone) and runs the boot code from Storage in a fresh context, as a
+ * power-up does. */
+export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): EmulatedBoard {
+  let handlers: Record<string, (() => void)[]> = {};
+  const timers = new Set<NodeJS.Timeout>();
   const sockets: StandInSocket[] = [];
   const board: EmulatedBoard = {
     lines: [],
@@ -121,6 +125,7 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): E
     socketsOpened: 0,
     socketsClosed: 0,
     saves: 0,
+    loads: 0,
     emit(event) {
       for (const handler of handlers[event] ?? []) handler();
     },
@@ -128,17 +133,6 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): E
       for (const s of sockets.splice(0)) s.close();
     },
   };
-
-  // The byte/string conversions run inside the context so their arrays belong to its realm.
-  vm.runInContext(
-    `var E = {
-      toUint8Array: function (s) { var b = new Uint8Array(s.length); for (var i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255; return b; },
-      toString: function (b) { var s = ''; for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]); return s; }
-    };`,
-    context,
-  );
-  const E = realGlobal('E') as Record<string, unknown>;
-  E.on = (event: string, handler: () => void) => (handlers[event] ??= []).push(handler);
 
   const dgram = {
     createSocket() {
@@ -176,46 +170,99 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): E
       };
     },
   };
-  const contextJson = realGlobal('JSON') as JSON;
-  const storage = {
-    readJSON(name: string, noExceptions: boolean) {
-      const text = board.storage.get(name);
-      if (text === undefined) {
-        if (noExceptions) return undefined;
-        throw new Error(`Storage file ${name} not found`);
-      }
-      return contextJson.parse(text);
-    },
-    write(name: string, data: string) {
-      board.storage.set(name, String(data));
-      return true;
-    },
+
+  /** Every timer the code starts is tracked, so that load() can end them as a reset does. */
+  const tracked = <A extends unknown[]>(start: (fn: (...args: A) => void, ms?: number) => NodeJS.Timeout, once: boolean) =>
+    (fn: (...args: A) => void, ms?: number): NodeJS.Timeout => {
+      const t: NodeJS.Timeout = start((...args: A) => {
+        if (once) timers.delete(t);
+        fn(...args);
+      }, ms);
+      timers.add(t);
+      return t;
+    };
+  const clear = (t: NodeJS.Timeout): void => {
+    clearTimeout(t);
+    timers.delete(t);
   };
 
-  Object.assign(context, {
-    analogWrite: (pin: string | number, value: number) => board.pwm.push([pin, value]),
-    setTimeout,
-    clearTimeout,
-    setInterval,
-    clearInterval,
-    console: { log: (...args: unknown[]) => board.lines.push(args.map(String).join(' ')) },
-    process: { memory: () => ({ free: 14000, usage: 2383, total: 16383 }) },
-    getSerial: () => '30aea4000000-emulated',
-    // Espruino saves at its next idle: kill handlers, state to flash, then init handlers.
-    save: () => {
-      board.saves++;
-      setTimeout(() => {
-        board.emit('kill');
-        board.emit('init');
-      }, 0);
-    },
-    require(module: string) {
-      if (module === 'dgram') return dgram;
-      if (module === 'Storage') return storage;
-      if (module === 'Wifi' && options.wifi) return options.wifi;
-      throw new Error(`Module "${module}" not found`);
-    },
-  });
-  vm.runInContext(withoutHoisting(bundle), context, { filename: 'lampnet.js' });
+  function run(code: string, filename: string): void {
+    const context = vm.createContext({});
+    const realGlobal = (expr: string): unknown => vm.runInContext(expr, context);
+    vm.runInContext(DELETED_GLOBALS.map((g) => `delete globalThis.${g};`).join('') + DELETED_MEMBERS.map((m) => `delete ${m};`).join(''), context);
+    // The byte/string conversions run inside the context so their arrays belong to its realm.
+    vm.runInContext(
+      `var E = {
+        toUint8Array: function (s) { var b = new Uint8Array(s.length); for (var i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255; return b; },
+        toString: function (b) { var s = ''; for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]); return s; },
+        hwRand: function () { return (Math.random() * 4294967296) | 0; }
+      };`,
+      context,
+    );
+    const E = realGlobal('E') as Record<string, unknown>;
+    E.on = (event: string, handler: () => void) => (handlers[event] ??= []).push(handler);
+    E.setBootCode = (boot: string, alwaysExec: boolean) => {
+      for (const f of BOOT_FILES) board.storage.delete(f);
+      board.storage.set(alwaysExec ? '.bootrst' : '.bootcde', String(boot));
+    };
+    const contextJson = realGlobal('JSON') as JSON;
+    const storage = {
+      readJSON(name: string, noExceptions: boolean) {
+        const text = board.storage.get(name);
+        if (text === undefined) {
+          if (noExceptions) return undefined;
+          throw new Error(`Storage file ${name} not found`);
+        }
+        return contextJson.parse(text);
+      },
+      write(name: string, data: string) {
+        board.storage.set(name, String(data));
+        return true;
+      },
+    };
+    Object.assign(context, {
+      analogWrite: (pin: string | number, value: number) => board.pwm.push([pin, value]),
+      setTimeout: tracked(setTimeout, true),
+      setInterval: tracked(setInterval, false),
+      clearTimeout: clear,
+      clearInterval: clear,
+      console: { log: (...args: unknown[]) => board.lines.push(args.map(String).join(' ')) },
+      process: { memory: () => ({ free: 14000, usage: 2383, total: 16383 }) },
+      getSerial: () => '30aea4000000-emulated',
+      // Espruino saves at its next idle: kill handlers, state to flash, then init handlers.
+      save: () => {
+        board.saves++;
+        setTimeout(() => {
+          board.emit('kill');
+          board.emit('init');
+        }, 0);
+      },
+      load: () => {
+        board.loads++;
+        setTimeout(powerUp, 0);
+      },
+      require(module: string) {
+        if (module === 'dgram') return dgram;
+        if (module === 'Storage') return storage;
+        if (module === 'Wifi' && options.wifi) return options.wifi;
+        throw new Error(`Module "${module}" not found`);
+      },
+    });
+    vm.runInContext(withoutHoisting(code), context, { filename });
+  }
+
+  /** A reset and a start: kill, nothing left running, the boot code, then init. */
+  function powerUp(): void {
+    board.emit('kill');
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    board.close();
+    handlers = {};
+    const boot = BOOT_FILES.map((f) => board.storage.get(f)).find((code) => code !== undefined);
+    if (boot !== undefined) run(boot, BOOT_FILES.find((f) => board.storage.has(f))!);
+    board.emit('init');
+  }
+
+  run(bundle, 'lampnet.js');
   return board;
 }

@@ -39,6 +39,7 @@ declare const E: {
   toUint8Array(data: string): Uint8Array;
   toString(data: Uint8Array): string;
   on(event: 'init' | 'kill', handler: () => void): void;
+  hwRand(): number;
 };
 declare function analogWrite(pin: string | number, value: number): void;
 declare function getSerial(): string;
@@ -53,6 +54,8 @@ const FADE_STEP_MS = 40;
 const WIFI_RETRY_MS = 10000;
 /** ESP32 DevKit boards have an LED on D2: a visible lamp when no driver is wired. */
 const DEFAULT_PIN = 'D2';
+/** Storage file counting the board's power-ups (see bootRandom). */
+const BOOTS_FILE = 'lampnet.boots';
 
 let socket: EspruinoSocket | null = null;
 let socketBoundFlag = false;
@@ -90,13 +93,28 @@ export function lampConfig(board: BoardConfig): LampConfig {
   return config;
 }
 
+/** A uniform random source whose sequence differs at every power-up. Math.random starts from the
+ * same seed at every power-up where nothing seeds it (the Linux build: the same first message id
+ * and token every time, which a gateway rightly answers as a retransmission, RFC 7252 §4.5). It is
+ * shifted by a per-boot offset: the boot count times the golden ratio (never the same twice in
+ * practice), plus what E.hwRand's hardware noise gives. A shift keeps it uniform. */
+function bootRandom(): () => number {
+  const storage = require('Storage');
+  const boots = ((storage.readJSON(BOOTS_FILE, true) as number) || 0) + 1;
+  storage.write(BOOTS_FILE, '' + boots);
+  const offset = (boots * 0.6180339887 + (E.hwRand() >>> 0) / 4294967296) % 1;
+  return function () {
+    return (Math.random() + offset) % 1;
+  };
+}
+
 export function createHal(board: BoardConfig): Hal {
   const pin = board.pin === undefined ? DEFAULT_PIN : board.pin;
   function setOutput(level: number): void {
     analogWrite(pin, (output = level) / 100);
   }
   const hal: Hal = {
-    // Espruino's Date.now and Math.random ignore `this`, so they serve as HAL methods as they are.
+    // Espruino's Date.now ignores `this`, so it serves as a HAL method as it is.
     now: Date.now,
     wakeAt: function (lamp: LampState, atMs: number) {
       wakeTimer = clearTimer(wakeTimer);
@@ -137,7 +155,7 @@ export function createHal(board: BoardConfig): Hal {
       // `from` is always a string, so no gateway (undefined) trusts nobody.
       return from === board.gateway;
     },
-    random: Math.random,
+    random: bootRandom(),
     log: function (_lamp: LampState, message: string) {
       log(message);
     },
@@ -206,8 +224,8 @@ export function logMemory(): void {
   log('memory ' + m.usage + '/' + m.total + ' JsVars used');
 }
 
-/** `init` fires at every power-up from flash and after `save()`; `kill` before `save()` and
- * `reset()`, after which sockets are closed but timers survive into the saved state. */
+/** `init` fires at every power-up, after boot code has run, and after `save()`; `kill` before
+ * `save()`, `reset()` and `load()`. */
 export function onLifecycle(start: () => void, stop: () => void): void {
   E.on('init', start);
   E.on('kill', stop);

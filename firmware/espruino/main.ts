@@ -1,10 +1,11 @@
 /**
  * The firmware entry: bundled with the core into dist/firmware/lampnet.js and sent to the board.
  *
- * Espruino's lifecycle: uploaded code runs once, at load. `save()` then fires E `kill` (sockets are
- * closed, timers kept), stores the interpreter state in flash and fires E `init` — as does every
- * later power-up. So the lamp starts at load and on `init`, guarded to start once, and stops fully
- * on `kill`, so that the saved state holds no dead socket or stale timer and `init` starts afresh.
+ * Espruino's lifecycle: code runs as it is loaded, whether uploaded or, at every power-up and
+ * reset, as the boot code `lampnet firmware flash` stores (upload.ts); E `init` fires after boot code
+ * has run, and after a `save()` (which fires `kill` first). So the lamp starts at load and on
+ * `init`, guarded to start once, and stops fully on `kill`, so that nothing it held (a socket, a
+ * timer) outlives it and `init` starts afresh.
  */
 import { boot, receive } from '../core.js';
 import type { Hal } from '../hal.js';

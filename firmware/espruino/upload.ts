@@ -5,8 +5,15 @@
  * Node-side only.
  *
  * What is sent, in order: the board config written to Storage (so the firmware finds it when it
- * starts), the firmware bundle (which starts the lamp as it loads), and `save()` (which stores the
- * running state in flash; the lamp restarts from it at every power-up, see main.ts).
+ * starts), the firmware bundle stored as the board's boot code (E.setBootCode, run at every
+ * power-up and after reset()), and `load()`, which restarts the board into it.
+ *
+ * Boot code, not save(): save() stores a RAM image that holds pointers into the interpreter's own
+ * code (every built-in function and object the program touched). They are valid only for the exact
+ * interpreter binary at the exact address it ran at: after an Espruino upgrade on a board, or on
+ * every start of the Linux build (a position-independent executable under ASLR), the image loads
+ * broken (`Uncaught [object Object]`, a console that cannot call process.memory()). Source code in
+ * Storage has no such pointers, and every power-up starts the lamp afresh from its stored config.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,10 +23,14 @@ import { join } from 'node:path';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
 import { ESPRUINO_MODULES } from './espruino-compat.js';
 
-/** The code the firmware runs on the board: config prologue, then the bundle. `save()` is added by
- * the tool (`-e`), exactly as it is for a real upload. */
+/** What a board is sent: the config prologue, the bundle as boot code, and a restart into it. */
 export function boardProgram(board: BoardConfig, bundle: string): string {
-  return `require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(board))});\n${bundle}\n`;
+  return `${configPrologue(board)}E.setBootCode(${JSON.stringify(bundle)},true);\nload();\n`;
+}
+
+/** The line that stores the board's config (`lampnet.json`) in its Storage. */
+export function configPrologue(board: BoardConfig): string {
+  return `require("Storage").write(${JSON.stringify(CONFIG_FILE)},${JSON.stringify(JSON.stringify(board))});\n`;
 }
 
 export interface UploadTarget {
@@ -42,7 +53,7 @@ export async function runEspruinoTool(program: string, target: UploadTarget | nu
     if (target) args.push('--port', target.port, '-b', String(target.baud));
     else args.push('-n');
     if (outFile) args.push('-o', outFile);
-    args.push(programFile, '-e', 'save()');
+    args.push(programFile);
     const output = await run(process.execPath, args);
     // The tool reports a port it cannot open on stdout and still exits 0.
     if (target && /Unable to connect/.test(output)) {

@@ -23,6 +23,12 @@ interface State {
   watts: number;
   groups: string[];
   address: string;
+  updatedAt: string;
+}
+
+/** The first state of lamp `id` on MQTT (retained or new) that `check` accepts. */
+async function lampState(lab: BoardLab, id: string, check: (s: State) => boolean, timeoutS = 30): Promise<State> {
+  return JSON.parse(await lab.mqttUntil(`lampnet/lamps/${id}/state`, (p) => check(JSON.parse(p) as State), timeoutS)) as State;
 }
 
 describe.skipIf(unavailable !== null)('the bundle on the real Espruino interpreter, as a board behind the real gateway', () => {
@@ -30,9 +36,7 @@ describe.skipIf(unavailable !== null)('the bundle on the real Espruino interpret
   let board: EspruinoBoard;
   let bootJsVars = 0;
 
-  /** The first state on MQTT (retained or new) that `check` accepts. */
-  const stateUntil = async (check: (s: State) => boolean, timeoutS = 30): Promise<State> =>
-    JSON.parse(await lab.mqttUntil(`lampnet/lamps/${ID}/state`, (p) => check(JSON.parse(p) as State), timeoutS)) as State;
+  const stateUntil = (check: (s: State) => boolean, timeoutS = 30): Promise<State> => lampState(lab, ID, check, timeoutS);
 
   beforeAll(async () => {
     const bundle = await bundleFirmware();
@@ -100,6 +104,52 @@ describe.skipIf(unavailable !== null)('the bundle on the real Espruino interpret
     // A leak of one JsVar per command would show as 1,000.
     expect(after - registered).toBeLessThan(100);
   }, 180_000);
+});
+
+describe.skipIf(unavailable !== null)('a board flashed over its Wifi console and power-cycled, on the real interpreter', () => {
+  const FLASHED = 'esp-f1';
+  let lab: BoardLab;
+  let board: EspruinoBoard;
+
+  beforeAll(async () => {
+    lab = await BoardLab.create('flash');
+    await lab.startGateway();
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab?.delete();
+  });
+
+  it('takes lampnet firmware flash --port tcp://127.0.0.1:2323, comes online on MQTT and obeys a command', async () => {
+    board = lab.powerUp('--telnet');
+    await board.line(/espruino\.com\/Donate/);
+    const flash = await lab.boardNs.run(process.execPath, [`${PROJECT_ROOT}/dist/cli.js`, 'firmware', 'flash', '--port', 'tcp://127.0.0.1:2323', '--id', FLASHED, '--gateway', GATEWAY_IPV4, '--groups', GROUP], 120_000);
+    expect(flash.code, flash.stdout + flash.stderr).toBe(0);
+    await lab.mqttUntil(`lampnet/lamps/${FLASHED}/availability`, (p) => p === 'online');
+    await lab.publish(`lampnet/lamps/${FLASHED}/set`, '30');
+    await lampState(lab, FLASHED, (s) => s.on && s.level === 30);
+    // A config change the board must keep through power losses: its default level.
+    const put = await lab.coap(['-m', 'put', '-t', '50', '-e', '{"defaultLevel":40}', lampUrl('cfg')]);
+    expect(put.stdout + put.stderr).not.toMatch(/4\.\d\d|5\.\d\d/);
+  }, 180_000);
+
+  it('is back online after each of 10 power losses, with its stored id, groups and default level, a usable console and JsVars that do not grow', async () => {
+    const jsVars: number[] = [];
+    for (let cycle = 0; cycle < 10; cycle++) {
+      await board.kill();
+      const poweredAt = Date.now();
+      board = lab.powerUp();
+      const booted = await board.bootJsVars();
+      const state = await lampState(lab, FLASHED, (s) => Date.parse(s.updatedAt) >= poweredAt, 30).catch((err: Error) => {
+        throw new Error(`power-up ${cycle + 1}: ${err.message}; the board printed:\n${board.lines.join('\n')}`);
+      });
+      expect(state).toMatchObject({ on: true, level: 40, groups: [GROUP], address: `::ffff:${BOARD_IPV4}` });
+      jsVars.push(booted, await board.jsVars());
+    }
+    console.log(`board JsVars after each of 10 power-ups (boot log, then console): ${jsVars.join(' ')}`);
+    const boots = jsVars.filter((_, i) => i % 2 === 0);
+    expect(Math.max(...boots) - boots[0]).toBeLessThan(10);
+  }, 300_000);
 });
 
 describe.skipIf(unavailable === null)('the real Espruino interpreter', () => {

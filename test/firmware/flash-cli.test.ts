@@ -57,7 +57,7 @@ function storedConfig(code: string): Record<string, unknown> {
 }
 
 describe('lampnet firmware build --out', () => {
-  it('writes the config prologue, the firmware bundle and save(), as the espruino tool would send them', async () => {
+  it('writes the config prologue, the firmware bundle as boot code and load(), as the espruino tool would send them', async () => {
     const out = join(work, 'board-a.js');
     await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--id', 'lamp-17', '--pin', 'D4', '--wifi', 'street', '--password', 's3cret',
       '--gateway', '192.168.4.1', '--lat', '52.52', '--lon', '13.405', '--tz', '60', '--groups', 'north,park', '--ntp', 'ntp.example');
@@ -70,8 +70,8 @@ describe('lampnet firmware build --out', () => {
       ntp: 'ntp.example',
       lamp: { id: 'lamp-17', lat: 52.52, lon: 13.405, tzMin: 60, groups: 'north,park' },
     });
-    expect(code).toContain(bundle);
-    expect(code.trimEnd().endsWith('\nsave()')).toBe(true);
+    expect(code).toContain(`E.setBootCode(${JSON.stringify(bundle)},true);`);
+    expect(code.trimEnd().endsWith('\nload();')).toBe(true);
   });
 
   it('stores only the flags given', async () => {
@@ -110,18 +110,19 @@ describe('lampnet firmware build --out', () => {
       gateway?.close();
     });
 
-    it('stores the config, starts the lamp, saves, and the restarted lamp registers under the given id', async () => {
+    it('stores the config and the firmware as boot code, restarts into it, and the lamp registers under the given id', async () => {
       const out = join(work, 'board-d.js');
       await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--id', 'lamp-23', '--gateway', '127.0.0.1');
       const gw = (gateway = await new Peer().open());
       const b = (board = loadOnEmulatedEspruino(readFileSync(out, 'latin1'), { network: loopbackUdp(() => gw.port) }));
       expect(JSON.parse(b.storage.get('lampnet.json') ?? 'null')).toMatchObject({ gateway: '127.0.0.1', lamp: { id: 'lamp-23' } });
-      expect(b.saves).toBe(1);
-      // save() kills the running lamp and starts it again from the saved state.
-      await until(() => b.boundPorts.length === 2, 'the lamp to restart after save()');
+      expect(b.storage.get('.bootrst')).toBe(bundle);
+      expect(b.loads).toBe(1);
+      // load() resets the board and runs the boot code: the only lamp is the one it starts.
+      await until(() => b.boundPorts.length === 1, 'the lamp to start from its boot code');
       const { packet, from } = await gw.next((p) => isRegistration(p) && option(p, 'Uri-Query').includes('ep=lamp-23'), 'registration of lamp-23');
       expect(packet.confirmable).toBe(true);
-      expect([b.boundPorts[0], b.boundPorts[1]]).toContain(from.port);
+      expect(from.port).toBe(b.boundPorts[0]);
     });
   });
 });
