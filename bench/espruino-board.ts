@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BoardConfig } from '../firmware/espruino/board-config.js';
 import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
-import { configPrologue } from '../firmware/espruino/upload.js';
+import { configPrologue, storedProgram } from '../firmware/espruino/upload.js';
 import { BenchNamespace } from './netns.js';
 
 export const ESPRUINO = join(PROJECT_ROOT, '..', 'shared', 'espruino', 'espruino');
@@ -170,6 +170,15 @@ export class BoardLab {
     const board = EspruinoBoard.start(this.boardNs, this.dir, ['board.js'], configPrologue(config) + bundle);
     this.boards.push(board);
     return board;
+  }
+
+  /** Stores `config` and `bundle` as the board's boot code, as `lampnet firmware flash` does, and
+   * leaves the board off: `powerUp()` then starts it from flash. */
+  async flash(config: BoardConfig, bundle: string): Promise<void> {
+    const board = EspruinoBoard.start(this.boardNs, this.dir, ['board.js'], storedProgram(config, bundle) + 'print("lampnet: stored");\n');
+    this.boards.push(board);
+    await board.line(/^lampnet: stored/);
+    await board.kill();
   }
 
   /** Powers the board up from what is stored in its directory's flash (boot code, config), as a

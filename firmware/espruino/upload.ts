@@ -23,9 +23,14 @@ import { join } from 'node:path';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
 import { ESPRUINO_MODULES } from './espruino-compat.js';
 
-/** What a board is sent: the config prologue, the bundle as boot code, and a restart into it. */
+/** What a board is sent: the config and the bundle stored, and a restart into it. */
 export function boardProgram(board: BoardConfig, bundle: string): string {
-  return `${configPrologue(board)}E.setBootCode(${JSON.stringify(bundle)},true);\nload();\n`;
+  return storedProgram(board, bundle) + 'load();\n';
+}
+
+/** The config prologue and the bundle stored as boot code, without restarting into it. */
+export function storedProgram(board: BoardConfig, bundle: string): string {
+  return `${configPrologue(board)}E.setBootCode(${JSON.stringify(bundle)},true);\n`;
 }
 
 /** The line that stores the board's config (`lampnet.json`) in its Storage. */

@@ -1,0 +1,79 @@
+/**
+ * Once per test run: before it, refuse a stale build (the suites that run real processes run
+ * dist/, so `npx vitest` on an edited tree would test old code in exactly those suites); after it,
+ * make sure no Espruino interpreter the run started is left (it traps SIGTERM and spins a core).
+ */
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ESPRUINO } from '../bench/espruino-board.js';
+import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
+
+const SOURCE_TREES = ['firmware', 'sim', 'gateway', 'bench', 'cli.ts', 'up.ts'];
+
+function sources(path: string): string[] {
+  if (!statSync(path).isDirectory()) return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
+  return readdirSync(path).flatMap((name) => sources(join(path, name)));
+}
+
+/** Sources newer than what the build made of them (dist/<path>.js, and the firmware bundle). */
+function staleOutputs(): string[] {
+  const stale: string[] = [];
+  const bundle = join(PROJECT_ROOT, 'dist', 'firmware', 'lampnet.js');
+  for (const source of SOURCE_TREES.flatMap((tree) => sources(join(PROJECT_ROOT, tree)))) {
+    const rel = relative(PROJECT_ROOT, source);
+    const output = join(PROJECT_ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
+    const outputs = rel.startsWith('firmware/') ? [output, bundle] : [output];
+    for (const out of outputs) {
+      if (!existsSync(out) || statSync(out).mtimeMs < statSync(source).mtimeMs) stale.push(`${relative(PROJECT_ROOT, out)} (from ${rel})`);
+    }
+  }
+  return stale;
+}
+
+/** PIDs of running Espruino interpreters from ../shared. */
+function interpreters(): number[] {
+  if (!existsSync(ESPRUINO)) return [];
+  const binary = realpathSync(ESPRUINO);
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) === binary) pids.push(Number(entry));
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+let before = new Set<number>();
+
+export function setup(): void {
+  const stale = staleOutputs();
+  if (stale.length > 0) {
+    throw new Error(`the build is older than its sources, so the suites that run dist/ would test old code: run \`npm run build\` (or \`npm test\`, which builds first). Stale: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}`);
+  }
+  before = new Set(interpreters());
+}
+
+export function teardown(): void {
+  const left = interpreters().filter((pid) => !before.has(pid));
+  if (left.length === 0) return;
+  const commands = left.map((pid) => {
+    try {
+      return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`;
+    } catch {
+      return String(pid);
+    }
+  });
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  // vitest reports an error thrown here but exits 0: fail the run explicitly.
+  process.exitCode = 1;
+  throw new Error(`the test run left ${left.length} Espruino interpreter(s) running (now killed with SIGKILL): ${commands.join('; ')}`);
+}
