@@ -17,7 +17,7 @@
 import {
   ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
   IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
-  URI_PORT, URI_QUERY,
+  URI_PORT, URI_QUERY, utf8Bytes,
 } from '../firmware/coap.js';
 import { RD_PATH, parseReportBody, type ReportBody } from '../firmware/protocol.js';
 import type { CoapDropKind } from './metrics.js';
@@ -236,8 +236,4 @@ function decodeOption(msg: CoapReader, i: number): string | null {
   } catch {
     return null;
   }
-}
-
-function utf8Bytes(text: string): Uint8Array {
-  return Buffer.from(text, 'utf8');
 }

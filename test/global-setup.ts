@@ -1,8 +1,10 @@
 /**
- * Once per test run: before it, refuse a stale build (the suites that run real processes run
- * dist/, so `npx vitest` on an edited tree would test old code in exactly those suites); after it,
- * make sure no Espruino interpreter the run started is left (it traps SIGTERM and spins a core).
+ * Once per test run: before it, bring a stale build up to date (the suites that run real processes
+ * run dist/, so `npx vitest` on an edited tree would otherwise test old code in exactly those
+ * suites); after it, make sure no Espruino interpreter the run started is left (it traps SIGTERM and
+ * spins a core).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ESPRUINO } from '../bench/espruino-board.js';
@@ -51,7 +53,11 @@ let before = new Set<number>();
 export function setup(): void {
   const stale = staleOutputs();
   if (stale.length > 0) {
-    throw new Error(`the build is older than its sources, so the suites that run dist/ would test old code: run \`npm run build\` (or \`npm test\`, which builds first). Stale: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}`);
+    console.log(`test setup: dist/ is older than its sources (${stale[0]}${stale.length > 1 ? ` and ${stale.length - 1} more` : ''}): npm run build`);
+    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`npm run build failed (${build.status}), so dist/ would be stale:\n${build.stdout}${build.stderr}`);
+    const still = staleOutputs();
+    if (still.length > 0) throw new Error(`npm run build left dist/ older than its sources: ${still.slice(0, 5).join(', ')}`);
   }
   before = new Set(interpreters());
 }

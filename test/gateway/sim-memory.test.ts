@@ -48,6 +48,22 @@ describe('gateway with the simulator over the in-memory link', () => {
   });
 });
 
+describe('gateway with simulated lamps in a group whose name is not ASCII', () => {
+  it.each([[true], [false]])('registers them under the group and switches it (multicast: %s)', async (groupMulticast) => {
+    sim = await startSim({ lamps: 6, link: 'memory', prefix: '2001:db8:3::/64', streetSize: 0, bootJitterMs: 200, config: { groups: 'Hauptstraße-北' } });
+    gateway = await startGateway({ ...EPHEMERAL, groupMulticast }, sim.gatewayEndpoint());
+    watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
+    const w = watcher;
+    await w.until('6 lamps online', () => (JSON.parse(w.last.get('lampnet/stats') ?? '{}') as { online?: number }).online === 6, 30_000);
+    expect((await w.json<{ groups: string[] }>('lampnet/lamps/4/state')).groups).toEqual(['Hauptstraße-北']);
+    await w.publish('lampnet/groups/Hauptstraße-北/set', 'OFF');
+    await w.until('the group off', () => [1, 2, 3, 4, 5, 6].every((n) => !JSON.parse(w.last.get(`lampnet/lamps/${n}/state`)!).on));
+    for (let n = 1; n <= 6; n++) expect(readState(sim.fleet.hal, sim.fleet.lamp(n)).on, `lamp ${n}`).toBe(false);
+    const text = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
+    expect(metricValue(text, 'lampnet_gateway_coap_dropped_total{reason="bad-request"}')).toBe(0);
+  });
+});
+
 describe('gateway with the simulator on a lossy, slow link', () => {
   it('delivers every command through 10% loss and 50 ms latency by retransmission', async () => {
     sim = await startSim({ lamps: 40, link: 'memory', prefix: '2001:db8:2::/64', streetSize: 0, bootJitterMs: 200, lossRate: 0.1, latencyMs: 50, seed: 7 });

@@ -125,6 +125,23 @@ describe('gateway with firmware lamps on UDP', () => {
     expect([1, 2, 3, 4].map((n) => lamps.state(n).on)).toEqual([true, true, false, false]);
   });
 
+  it('registers lamps whose id and groups are not ASCII, set from JavaScript, and publishes and commands them under those names', async () => {
+    // U+00DF fits one byte of an 8-bit string and U+5317 does not: each must reach the wire as UTF-8.
+    const names: Record<number, { id: string; groups: string }> = { 1: { id: 'Straße-1', groups: 'Hauptstraße-Nord' }, 2: { id: '2', groups: '北区,Hauptstraße-Nord' } };
+    fixture = await startFixture(2, { configure: (config, n) => Object.assign(config, names[n]) });
+    const { watcher, lamps } = fixture;
+    await watcher.until('both lamps online', () => ['Straße-1', '2'].every((id) => watcher.last.get(`lampnet/lamps/${id}/availability`) === 'online'));
+    expect(await watcher.json<StateDoc>('lampnet/lamps/Straße-1/state')).toMatchObject({ groups: ['Hauptstraße-Nord'] });
+    expect(await watcher.json<StateDoc>('lampnet/lamps/2/state')).toMatchObject({ groups: ['北区', 'Hauptstraße-Nord'] });
+    expect(metricValue(await fixture.metrics(), 'lampnet_gateway_coap_dropped_total{reason="bad-request"}')).toBe(0);
+    await watcher.publish('lampnet/groups/北区/set', 'ON');
+    await watcher.until('lamp 2 on', () => JSON.parse(watcher.last.get('lampnet/lamps/2/state')!).on);
+    await watcher.publish('lampnet/lamps/Straße-1/set', '40');
+    await watcher.until('Straße-1 at 40', () => JSON.parse(watcher.last.get('lampnet/lamps/Straße-1/state')!).level === 40);
+    expect([lamps.state(1), lamps.state(2)].map((s) => [s.on, s.level])).toEqual([[true, 40], [true, 100]]);
+    expect(await watcher.json<StatsDoc>('lampnet/groups/Hauptstraße-Nord/stats', (s) => s.on === 2)).toMatchObject({ lamps: 2, online: 2 });
+  });
+
   it('publishes fleet and group aggregates', async () => {
     fixture = await startFixture(4, { configure: streets, gateway: { statsIntervalMs: 100 } });
     const { watcher } = fixture;
