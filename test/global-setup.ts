@@ -54,7 +54,8 @@ export function setup(): void {
   const stale = staleOutputs();
   if (stale.length > 0) {
     console.log(`test setup: dist/ is older than its sources (${stale[0]}${stale.length > 1 ? ` and ${stale.length - 1} more` : ''}): npm run build`);
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    // Under a lock: two test runs at once on one tree must not write dist/ at the same time.
+    const build = spawnSync('flock', [join(PROJECT_ROOT, 'dist', '.build.lock'), 'npm', 'run', 'build', '--silent'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`npm run build failed (${build.status}), so dist/ would be stale:\n${build.stdout}${build.stderr}`);
     const still = staleOutputs();
     if (still.length > 0) throw new Error(`npm run build left dist/ older than its sources: ${still.slice(0, 5).join(', ')}`);
