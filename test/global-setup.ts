@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ESPRUINO } from '../bench/espruino-board.js';
 import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
@@ -55,7 +56,7 @@ export function setup(): void {
   if (stale.length > 0) {
     console.log(`test setup: dist/ is older than its sources (${stale[0]}${stale.length > 1 ? ` and ${stale.length - 1} more` : ''}): npm run build`);
     // Under a lock: two test runs at once on one tree must not write dist/ at the same time.
-    const build = spawnSync('flock', [join(PROJECT_ROOT, 'dist', '.build.lock'), 'npm', 'run', 'build', '--silent'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    const build = spawnSync('flock', [join(tmpdir(), 'lampnet-build.lock'), 'npm', 'run', 'build', '--silent'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`npm run build failed (${build.status}), so dist/ would be stale:\n${build.stdout}${build.stderr}`);
     const still = staleOutputs();
     if (still.length > 0) throw new Error(`npm run build left dist/ older than its sources: ${still.slice(0, 5).join(', ')}`);
