@@ -167,7 +167,12 @@ export class BoardLab {
   /** Starts a board running `bundle` with `config` stored, as code uploaded without flashing runs
    * (config prologue, then the bundle). */
   startBoard(config: BoardConfig, bundle: string): EspruinoBoard {
-    const board = EspruinoBoard.start(this.boardNs, this.dir, ['board.js'], configPrologue(config) + bundle);
+    return this.startBoardProgram(configPrologue(config) + bundle);
+  }
+
+  /** Runs any program on the board, from board.js in its directory. */
+  startBoardProgram(program: string): EspruinoBoard {
+    const board = EspruinoBoard.start(this.boardNs, this.dir, ['board.js'], program);
     this.boards.push(board);
     return board;
   }
@@ -175,8 +180,7 @@ export class BoardLab {
   /** Stores `config` and `bundle` as the board's boot code, as `lampnet firmware flash` does, and
    * leaves the board off: `powerUp()` then starts it from flash. */
   async flash(config: BoardConfig, bundle: string): Promise<void> {
-    const board = EspruinoBoard.start(this.boardNs, this.dir, ['board.js'], storedProgram(config, bundle) + 'print("lampnet: stored");\n');
-    this.boards.push(board);
+    const board = this.startBoardProgram(storedProgram(config, bundle) + 'print("lampnet: stored");\n');
     await board.line(/^lampnet: stored/);
     await board.kill();
   }
@@ -187,6 +191,16 @@ export class BoardLab {
     const board = EspruinoBoard.start(this.boardNs, this.dir, args);
     this.boards.push(board);
     return board;
+  }
+
+  /** Waits until the board's console listens on TCP 2323 (`--telnet`); the interpreter prints no
+   * banner when it powers up from a saved image, so the socket is the only sign. */
+  async telnetListening(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.boardNs.run('ss', ['-Hltn', 'sport = :2323'], 10_000)).stdout.trim() === '') {
+      if (Date.now() > deadline) throw new Error(`the board's console did not listen on TCP 2323 within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** The first payload on `topic` (retained or new) that `check` accepts, seen by mosquitto_sub. */

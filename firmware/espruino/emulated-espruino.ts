@@ -219,6 +219,9 @@ export function loadOnEmulatedEspruino(bundle: string, options: BoardOptions): E
         board.storage.set(name, String(data));
         return true;
       },
+      erase(name: string) {
+        board.storage.delete(name);
+      },
     };
     Object.assign(context, {
       analogWrite: (pin: string | number, value: number) => board.pwm.push([pin, value]),

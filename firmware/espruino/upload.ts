@@ -28,9 +28,11 @@ export function boardProgram(board: BoardConfig, bundle: string): string {
   return storedProgram(board, bundle) + 'load();\n';
 }
 
-/** The config prologue and the bundle stored as boot code, without restarting into it. */
+/** The config prologue and the bundle stored as boot code, without restarting into it. A RAM image
+ * that an earlier save() left (Storage file `.varimg`) is erased: a board powers up from that image
+ * and then runs the boot code as well, so it would start a second, stale lamp. */
 export function storedProgram(board: BoardConfig, bundle: string): string {
-  return `${configPrologue(board)}E.setBootCode(${JSON.stringify(bundle)},true);\n`;
+  return `${configPrologue(board)}require("Storage").erase(".varimg");\nE.setBootCode(${JSON.stringify(bundle)},true);\n`;
 }
 
 /** The line that stores the board's config (`lampnet.json`) in its Storage. */

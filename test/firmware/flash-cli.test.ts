@@ -114,9 +114,11 @@ describe('lampnet firmware build --out', () => {
       const out = join(work, 'board-d.js');
       await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--id', 'lamp-23', '--gateway', '127.0.0.1');
       const gw = (gateway = await new Peer().open());
-      const b = (board = loadOnEmulatedEspruino(readFileSync(out, 'latin1'), { network: loopbackUdp(() => gw.port) }));
+      // As on a board flashed before with save(): its RAM image must not survive to start a second lamp.
+      const b = (board = loadOnEmulatedEspruino(readFileSync(out, 'latin1'), { network: loopbackUdp(() => gw.port), storage: { '.varimg': 'an old image' } }));
       expect(JSON.parse(b.storage.get('lampnet.json') ?? 'null')).toMatchObject({ gateway: '127.0.0.1', lamp: { id: 'lamp-23' } });
       expect(b.storage.get('.bootrst')).toBe(bundle);
+      expect(b.storage.has('.varimg')).toBe(false);
       expect(b.loads).toBe(1);
       // load() resets the board and runs the boot code: the only lamp is the one it starts.
       await until(() => b.boundPorts.length === 1, 'the lamp to start from its boot code');
