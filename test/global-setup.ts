@@ -33,7 +33,12 @@ function staleOutputs(): string[] {
   return stale;
 }
 
-/** PIDs of running Espruino interpreters from ../shared. */
+/** Marks the processes this run starts (children inherit it), so that a concurrent run's
+ * interpreters on the same machine are not counted as this run's leaks. */
+const RUN_MARK = `LAMPNET_TEST_RUN=${process.pid}`;
+process.env.LAMPNET_TEST_RUN = String(process.pid);
+
+/** PIDs of running Espruino interpreters from ../shared that this test run started. */
 function interpreters(): number[] {
   if (!existsSync(ESPRUINO)) return [];
   const binary = realpathSync(ESPRUINO);
@@ -41,7 +46,8 @@ function interpreters(): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readlinkSync(`/proc/${entry}/exe`) === binary) pids.push(Number(entry));
+      if (readlinkSync(`/proc/${entry}/exe`) !== binary) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(RUN_MARK)) pids.push(Number(entry));
     } catch {
       // Gone already, or not ours to read.
     }
