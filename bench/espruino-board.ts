@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BoardConfig } from '../firmware/espruino/board-config.js';
-import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
-import { configPrologue, storedProgram } from '../firmware/espruino/upload.js';
+import { PROJECT_ROOT } from '../tools/espruino/paths.js';
+import { configPrologue, storedProgram } from '../tools/espruino/upload.js';
 import { BenchNamespace } from './netns.js';
 
 export const ESPRUINO = join(PROJECT_ROOT, '..', 'shared', 'espruino', 'espruino');
@@ -147,9 +147,9 @@ export class BoardLab {
     return new BoardLab(gatewayNs, boardNs, mkdtempSync(join(tmpdir(), 'lampnet-board-')));
   }
 
-  /** Starts `lampnet gateway` (the built dist/cli.js) with its embedded broker on MQTT_PORT. */
+  /** Starts `lampnet gateway` (the built dist/cli/lampnet.js) with its embedded broker on MQTT_PORT. */
   async startGateway(...args: string[]): Promise<void> {
-    const child = this.gatewayNs.spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'cli.js'), 'gateway', '--mqtt-port', String(MQTT_PORT), '--ws-port', 'off', '--metrics-port', 'off', ...args]);
+    const child = this.gatewayNs.spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'cli', 'lampnet.js'), 'gateway', '--mqtt-port', String(MQTT_PORT), '--ws-port', 'off', '--metrics-port', 'off', ...args]);
     this.gatewayOutput = new Output(child, 'lampnet gateway');
     await this.gatewayOutput.line(/^watch /, 30_000);
   }

@@ -10,7 +10,7 @@
  * {"on":0|1,"level":0-100,"fade":ms} (any subset), or plain text on /3311/0/5850 and /5851.
  *
  * Every key of these documents is written here as text, never as a property name: the firmware
- * bundler shortens property names (firmware/espruino/build.ts), and the build runs the bundle against
+ * bundler shortens property names (tools/espruino/build.ts), and the build runs the bundle against
  * these decoders (wire-check.ts) so that nothing on the wire can change with it. Text is UTF-8 on the
  * wire, and the JSON a lamp sends is ASCII (see asciiJson).
  */

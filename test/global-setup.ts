@@ -9,9 +9,9 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, stat
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ESPRUINO } from '../bench/espruino-board.js';
-import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
+import { PROJECT_ROOT } from '../tools/espruino/paths.js';
 
-const SOURCE_TREES = ['firmware', 'sim', 'gateway', 'bench', 'cli.ts', 'up.ts'];
+const SOURCE_TREES = ['firmware', 'tools', 'sim', 'gateway', 'bench', 'cli'];
 
 function sources(path: string): string[] {
   if (!statSync(path).isDirectory()) return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];

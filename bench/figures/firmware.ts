@@ -2,9 +2,9 @@
  * and its JsVars in use on the real interpreter. */
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { PROJECT_ROOT } from '../../firmware/espruino/paths.js';
+import { PROJECT_ROOT } from '../../tools/espruino/paths.js';
 import { BOARD_IPV4, BoardLab, boardsUnavailable, GATEWAY_IPV4 } from '../espruino-board.js';
-import { bundleFirmware, bundleProblems, MAX_BUNDLE_BYTES, moduleSizes } from '../../firmware/espruino/build.js';
+import { bundleFirmware, bundleProblems, MAX_BUNDLE_BYTES, moduleSizes } from '../../tools/espruino/build.js';
 import { count, Report } from '../report.js';
 
 /** JsVars a board may use at steady state (issue 12; LwM2M and OSCORE may raise it to 3,000). */

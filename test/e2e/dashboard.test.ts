@@ -73,10 +73,10 @@ async function hoverCard(id: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  for (const built of ['dist/cli.js', 'dist/gateway/dashboard/index.html', 'dist/gateway/dashboard/vendor/mqtt.min.js']) {
+  for (const built of ['dist/cli/lampnet.js', 'dist/gateway/dashboard/index.html', 'dist/gateway/dashboard/vendor/mqtt.min.js']) {
     if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing: run npm run build first (npm test does)`);
   }
-  city = run(process.execPath, ['dist/cli.js', 'up', '--lamps', String(LAMPS), '--mqtt-port', '0', '--ws-port', '0', '--metrics-port', 'off'], { cwd: ROOT });
+  city = run(process.execPath, ['dist/cli/lampnet.js', 'up', '--lamps', String(LAMPS), '--mqtt-port', '0', '--ws-port', '0', '--metrics-port', 'off'], { cwd: ROOT });
   await city.waitForLine(/^ready$/, 60_000);
   dashboardUrl = (await city.waitForLine(/^dashboard\s+(http:\/\/\S+)/, 1000))[1];
   const mqttUrl = (await city.waitForLine(/^MQTT\s+(mqtt:\/\/\S+)/, 1000))[1];

@@ -19,7 +19,7 @@ let city: RunningProcess;
 
 beforeAll(async () => {
   ns = await Netns.create('up-tun');
-  city = run('ip', ['netns', 'exec', ns.name, process.execPath, 'dist/cli.js', 'up', '--link', 'tun', '--lamps', '200', '--prefix', `${PREFIX}/64`,
+  city = run('ip', ['netns', 'exec', ns.name, process.execPath, 'dist/cli/lampnet.js', 'up', '--link', 'tun', '--lamps', '200', '--prefix', `${PREFIX}/64`,
     '--mqtt-port', String(MQTT_PORT), '--ws-port', 'off', '--metrics-port', 'off'], { cwd: ROOT });
   await city.waitForLine(/^ready$/, 60_000);
 }, 90_000);

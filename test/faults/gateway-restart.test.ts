@@ -44,7 +44,7 @@ async function start(command: string, args: string[], ready: RegExp): Promise<Ch
 }
 
 function startGateway(): Promise<ChildProcess> {
-  return start('node', ['dist/cli.js', 'gateway', '--mqtt', `mqtt://127.0.0.1:${MQTT_PORT}`, '--metrics-port', 'off', '--command-hold', '120'], /MQTT/i);
+  return start('node', ['dist/cli/lampnet.js', 'gateway', '--mqtt', `mqtt://127.0.0.1:${MQTT_PORT}`, '--metrics-port', 'off', '--command-hold', '120'], /MQTT/i);
 }
 
 /** Resolve with the first payload on `topic` (retained or new) that `check` accepts. */
@@ -72,7 +72,7 @@ beforeAll(async () => {
   const config = path.join(dir, 'mosquitto.conf');
   writeFileSync(config, [`listener ${MQTT_PORT} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'));
   await start('mosquitto', ['-c', config], /running|Opening ipv4 listen socket/i);
-  await start('node', ['dist/cli.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(LAMPS), '--lifetime', '20'], /^ready$/);
+  await start('node', ['dist/cli/lampnet.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(LAMPS), '--lifetime', '20'], /^ready$/);
 }, 120_000);
 
 afterAll(async () => {

@@ -6,11 +6,11 @@
 import { parse as parseJs } from 'acorn';
 import { generate } from 'coap-packet';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFirmware, INTERNAL_PROPERTIES, MAX_BUNDLE_BYTES } from '../../firmware/espruino/build.js';
+import { bundleFirmware, INTERNAL_PROPERTIES, MAX_BUNDLE_BYTES } from '../../tools/espruino/build.js';
 import { defaultConfig } from '../../firmware/lamp.js';
-import { espruinoProblems } from '../../firmware/espruino/espruino-compat.js';
+import { espruinoProblems } from '../../tools/espruino/espruino-compat.js';
 import { Peer, isRegistration, option, until } from './coap-peer.js';
-import { loadOnEmulatedEspruino, loopbackUdp, withoutHoisting, type EmulatedBoard, type FakeWifi } from '../../firmware/espruino/emulated-espruino.js';
+import { loadOnEmulatedEspruino, loopbackUdp, withoutHoisting, type EmulatedBoard, type FakeWifi } from '../../tools/espruino/emulated-espruino.js';
 
 let bundle = '';
 

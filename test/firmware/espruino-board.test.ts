@@ -1,7 +1,7 @@
 /**
  * The contract between the firmware bundle and the rest, on the real Espruino interpreter (2v29 for
  * Linux, ../shared/espruino/espruino): the bundle runs as a board with an IPv4 address in its own
- * network namespace, `lampnet gateway` (the built dist/cli.js, embedded broker) in another, and the
+ * network namespace, `lampnet gateway` (the built dist/cli/lampnet.js, embedded broker) in another, and the
  * test talks to both with Mosquitto's clients and libcoap's coap-client-notls, as a user would.
  *
  * Skipped, with the reason, where the interpreter is absent (a clone without ../shared) or the
@@ -9,8 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOARD_IPV4, BoardLab, boardsUnavailable, GATEWAY_IPV4, STRANGER_IPV4, type EspruinoBoard } from '../../bench/espruino-board.js';
-import { PROJECT_ROOT } from '../../firmware/espruino/paths.js';
-import { bundleFirmware } from '../../firmware/espruino/build.js';
+import { PROJECT_ROOT } from '../../tools/espruino/paths.js';
+import { bundleFirmware } from '../../tools/espruino/build.js';
 
 const unavailable = boardsUnavailable();
 const ID = 'esp-a4';
@@ -128,7 +128,7 @@ describe.skipIf(unavailable !== null)('a board flashed over its Wifi console and
   it('takes lampnet firmware flash --port tcp://127.0.0.1:2323, comes online on MQTT and obeys a command', async () => {
     board = lab.powerUp('--telnet');
     await lab.telnetListening();
-    const flash = await lab.boardNs.run(process.execPath, [`${PROJECT_ROOT}/dist/cli.js`, 'firmware', 'flash', '--port', 'tcp://127.0.0.1:2323', '--id', FLASHED, '--gateway', GATEWAY_IPV4, '--groups', GROUP], 120_000);
+    const flash = await lab.boardNs.run(process.execPath, [`${PROJECT_ROOT}/dist/cli/lampnet.js`, 'firmware', 'flash', '--port', 'tcp://127.0.0.1:2323', '--id', FLASHED, '--gateway', GATEWAY_IPV4, '--groups', GROUP], 120_000);
     expect(flash.code, flash.stdout + flash.stderr).toBe(0);
     await lab.mqttUntil(`lampnet/lamps/${FLASHED}/availability`, (p) => p === 'online');
     await lab.publish(`lampnet/lamps/${FLASHED}/set`, '30');

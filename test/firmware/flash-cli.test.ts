@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerFirmwareCommand } from '../../firmware/cli.js';
-import { bundleFirmware } from '../../firmware/espruino/build.js';
+import { registerFirmwareCommand } from '../../cli/firmware.js';
+import { bundleFirmware } from '../../tools/espruino/build.js';
 import { isRegistration, option, Peer, until } from './coap-peer.js';
-import { loadOnEmulatedEspruino, loopbackUdp, type EmulatedBoard } from '../../firmware/espruino/emulated-espruino.js';
+import { loadOnEmulatedEspruino, loopbackUdp, type EmulatedBoard } from '../../tools/espruino/emulated-espruino.js';
 
 let work = '';
 let bundleFile = '';

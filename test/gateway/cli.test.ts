@@ -1,7 +1,7 @@
 /** `lampnet gateway`: every option in --help, defaults, and errors that name the option. */
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addGatewayOptions, gatewayOptionsFrom, registerGatewayCommand } from '../../gateway/cli.js';
+import { addGatewayOptions, gatewayOptionsFrom, registerGatewayCommand } from '../../cli/gateway.js';
 import { DEFAULT_GATEWAY_OPTIONS } from '../../gateway/gateway.js';
 
 function parse(args: string[]) {

@@ -93,7 +93,7 @@ describe('the gateway on a udp6 socket with the simulator behind TUN', () => {
 
   /** Start a `lampnet` subcommand in the namespace; resolves once it prints a line matching `ready`. */
   async function lampnet(args: string[], ready: RegExp): Promise<ChildProcess> {
-    const child = ns.spawn('node', ['dist/cli.js', ...args]);
+    const child = ns.spawn('node', ['dist/cli/lampnet.js', ...args]);
     children.push(child);
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));

@@ -21,7 +21,7 @@ interface RunningSim {
 /** Start the CLI in a fresh namespace and wait for its "ready" line. */
 async function startSimInNamespace(label: string, extra: string[], lamps = LAMPS): Promise<RunningSim> {
   const ns = await Netns.create(label);
-  const child = ns.spawn('node', ['dist/cli.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(lamps), ...extra]);
+  const child = ns.spawn('node', ['dist/cli/lampnet.js', 'sim', '--link', 'tun', '--tun', 'lamps0', '--prefix', `${PREFIX}/64`, '--lamps', String(lamps), ...extra]);
   const output: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));

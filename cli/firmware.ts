@@ -8,9 +8,9 @@
 import { existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { BoardConfig } from './espruino/board-config.js';
-import { FIRMWARE_BUNDLE } from './espruino/paths.js';
-import { boardProgram, readBundle, runEspruinoTool } from './espruino/upload.js';
+import type { BoardConfig } from '../firmware/espruino/board-config.js';
+import { FIRMWARE_BUNDLE } from '../tools/espruino/paths.js';
+import { boardProgram, readBundle, runEspruinoTool } from '../tools/espruino/upload.js';
 
 interface BoardOptions {
   bundle: string;

@@ -8,15 +8,15 @@
  *
  * Text crosses the wire as UTF-8 in both directions, so the lamp's id and groups are not ASCII here.
  */
-import { defaultConfig } from '../lamp.js';
+import { defaultConfig } from '../../firmware/lamp.js';
 import {
   ACK, CHANGED, CON, CONTENT, CONTENT_FORMAT, CREATED, CoapReader, CoapWriter, FORBIDDEN, FORMAT_JSON, FORMAT_TEXT, GET, LOCATION_PATH,
   POST, PUT, URI_PATH, URI_QUERY, codeString,
-} from '../coap.js';
+} from '../../firmware/coap.js';
 import {
   COAP_PORT, CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, LIGHT_PATH, ON_PATH, RD_PATH, commandJson, parseReportBody, parseState, type ReportBody,
-} from '../protocol.js';
-import { CONFIG_FILE, type BoardConfig } from './board-config.js';
+} from '../../firmware/protocol.js';
+import { CONFIG_FILE, type BoardConfig } from '../../firmware/espruino/board-config.js';
 import { loadOnEmulatedEspruino, type StandInNetwork } from './emulated-espruino.js';
 
 const GATEWAY = '10.0.0.1';

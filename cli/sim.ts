@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
-import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from './fleet.js';
-import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from './sim.js';
+import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet.js';
+import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
 
 /** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
 export function addSimOptions(cmd: Command, defaults: { lamps: string; link: string }): Command {

@@ -5,9 +5,9 @@
  * simulator and the gateway).
  */
 import { Command } from 'commander';
-import { registerFirmwareCommand } from './firmware/cli.js';
-import { registerSimCommand } from './sim/cli.js';
-import { registerGatewayCommand } from './gateway/cli.js';
+import { registerFirmwareCommand } from './firmware.js';
+import { registerSimCommand } from './sim.js';
+import { registerGatewayCommand } from './gateway.js';
 import { registerUpCommand } from './up.js';
 
 const program = new Command('lampnet')

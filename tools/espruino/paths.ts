@@ -1,7 +1,8 @@
 /**
  * Where the firmware's sources and build output are, for the Node-side tools (build.ts, the
- * `lampnet firmware` command), which run from firmware/espruino/ under vitest and from
- * dist/firmware/espruino/ once compiled: both find the project root above them.
+ * `lampnet firmware` command, tests and benches), which run from their sources under vitest and from
+ * dist/ once compiled (dist/tools/espruino/, dist/cli/): all find the project root above them, and
+ * the paths below are from that root, never from dist/.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -4,9 +4,9 @@
  * flags with the same names and checks.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from './gateway.js';
-import { MAX_COMMAND_BYTES } from './command-payload.js';
-import { MQTT_MAX_REMAINING_LENGTH } from './mqtt-size-guard.js';
+import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
+import { MAX_COMMAND_BYTES } from '../gateway/command-payload.js';
+import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/mqtt-size-guard.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
 const portText = (port: number | null): string => (port === null ? 'off' : String(port));

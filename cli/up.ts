@@ -10,10 +10,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gateway/cli.js';
-import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from './gateway/gateway.js';
-import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim/cli.js';
-import { startSim, type Sim, type SimOptions } from './sim/sim.js';
+import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gateway.js';
+import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
+import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim.js';
+import { startSim, type Sim, type SimOptions } from '../sim/sim.js';
 
 /** How long a stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;

@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_FILE, type BoardConfig } from './board-config.js';
+import { CONFIG_FILE, type BoardConfig } from '../../firmware/espruino/board-config.js';
 import { ESPRUINO_MODULES } from './espruino-compat.js';
 
 /** What a board is sent: the config and the bundle stored, and a restart into it. */
