@@ -11,6 +11,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { BoardConfig } from '../firmware/espruino/board-config.js';
 import { FIRMWARE_BUNDLE } from '../tools/espruino/paths.js';
 import { boardProgram, readBundle, runEspruinoTool } from '../tools/espruino/upload.js';
+import { parseNumber, type NumberRange } from './options.js';
 
 interface BoardOptions {
   bundle: string;
@@ -26,14 +27,9 @@ interface BoardOptions {
   groups?: string;
 }
 
-function numberIn(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} ${JSON.stringify(value)} is not a number in ${min}..${max}`);
-    }
-    return n;
-  };
+/** A commander argument parser for a number option within [min, max]. */
+function numberOption(option: string, range: NumberRange): (value: string) => number {
+  return (value) => parseNumber(value, option, range);
 }
 
 /** The board talks IPv4 only (Espruino's sockets take a 32-bit host), so the gateway must be given
@@ -71,9 +67,9 @@ function addBoardOptions(command: Command): Command {
     .option('--password <password>', 'Wifi password')
     .option('--gateway <ipv4>', "gateway's IPv4 address (Espruino is IPv4-only)", parseGatewayAddress)
     .option('--ntp <server>', 'SNTP server for the clock (schedule, energy)', 'pool.ntp.org')
-    .option('--lat <degrees>', 'latitude for the dusk-to-dawn schedule', numberIn('latitude', -90, 90))
-    .option('--lon <degrees>', 'longitude for the dusk-to-dawn schedule', numberIn('longitude', -180, 180))
-    .option('--tz <minutes>', 'local time offset east of UTC, for the night dim profile', numberIn('time zone offset', -720, 840))
+    .option('--lat <degrees>', 'latitude for the dusk-to-dawn schedule', numberOption('--lat', { min: -90, max: 90 }))
+    .option('--lon <degrees>', 'longitude for the dusk-to-dawn schedule', numberOption('--lon', { min: -180, max: 180 }))
+    .option('--tz <minutes>', 'local time offset east of UTC, for the night dim profile', numberOption('--tz', { min: -720, max: 840 }))
     .option('--groups <names>', 'comma-separated group names')
     .option('--bundle <file>', 'firmware bundle to send', FIRMWARE_BUNDLE);
 }
@@ -132,7 +128,7 @@ export function registerFirmwareCommand(program: Command): void {
       .command('flash')
       .description("upload the firmware and its config to a board (serial, or its Wifi console) as the board's boot code")
       .option('--port <device>', "board's serial port (/dev/ttyUSB0), or tcp://<board IPv4> for its Wifi console")
-      .option('--baud <rate>', 'serial baud rate (Espruino on ESP32 uses 115200)', numberIn('baud rate', 300, 2000000), 115200),
+      .option('--baud <rate>', 'serial baud rate (Espruino on ESP32 uses 115200)', numberOption('--baud', { min: 300, max: 2_000_000, whole: true }), 115200),
   ).action(async (options: BoardOptions & { port?: string; baud: number }) => {
     const port = options.port;
     if (!port) throw new Error('--port <device> is required: the board\'s serial port, e.g. /dev/ttyUSB0 (see `ls /dev/ttyUSB* /dev/ttyACM*`)');

@@ -5,8 +5,9 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
-import { MAX_COMMAND_BYTES } from '../gateway/command-payload.js';
 import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/mqtt-size-guard.js';
+import { parseCount, parsePort, parsePortOrOff, parseSecondsAsMs } from './options.js';
+import { serveUntilSignal } from './run.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
 const portText = (port: number | null): string => (port === null ? 'off' : String(port));
@@ -37,21 +38,6 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
 }
 
-function number(value: string, option: string, min: number, max: number, whole = false): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
-    throw new InvalidArgumentError(`${option} must be a ${whole ? 'whole ' : ''}number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
-}
-
-function port(value: string, option: string, allowOff: boolean): number | null {
-  if (allowOff && value === 'off') return null;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${option} must be a whole port number 0-65535${allowOff ? ' or "off"' : ''}, got "${value}"`);
-  return n;
-}
-
 /** Commander's text options as GatewayOptions, with errors that name the option. */
 export function gatewayOptionsFrom(o: Record<string, string | boolean | undefined>): GatewayOptions {
   const text = (k: string): string | null => (typeof o[k] === 'string' ? (o[k] as string) : null);
@@ -71,21 +57,21 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     mqttPassword: text('mqttPassword'),
     clientId: text('clientId') ?? D.clientId,
     listenHost: text('listen') ?? D.listenHost,
-    mqttPort: port(String(o.mqttPort), '--mqtt-port', false) as number,
-    wsPort: port(String(o.wsPort), '--ws-port', true),
+    mqttPort: parsePort(String(o.mqttPort), '--mqtt-port'),
+    wsPort: parsePortOrOff(String(o.wsPort), '--ws-port'),
     brokerCredentials: brokerUser === null ? null : { username: brokerUser, password: brokerPassword as string },
-    mqttMaxPacketBytes: number(String(o.mqttMaxPacket), '--mqtt-max-packet', 1, MQTT_MAX_REMAINING_LENGTH, true),
-    metricsPort: port(String(o.metricsPort), '--metrics-port', true),
+    mqttMaxPacketBytes: parseCount(String(o.mqttMaxPacket), '--mqtt-max-packet', 1, MQTT_MAX_REMAINING_LENGTH),
+    metricsPort: parsePortOrOff(String(o.metricsPort), '--metrics-port'),
     coapHost: text('coapHost') ?? D.coapHost,
-    coapPort: port(String(o.coapPort), '--coap-port', false) as number,
+    coapPort: parsePort(String(o.coapPort), '--coap-port'),
     multicastInterface: text('multicastInterface'),
-    statsIntervalMs: number(String(o.statsInterval), '--stats-interval', 0.05, 86_400) * 1000,
+    statsIntervalMs: parseSecondsAsMs(String(o.statsInterval), '--stats-interval', 0.05, 86_400),
     haDiscovery: o.haDiscovery === true,
-    lifetimeGraceMs: number(String(o.lifetimeGrace), '--lifetime-grace', 0, 86_400) * 1000,
-    ackTimeoutMs: number(String(o.ackTimeout), '--ack-timeout', 0.01, 60) * 1000,
-    maxCommandsInFlight: number(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
-    maxLamps: number(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
-    commandHoldMs: number(String(o.commandHold), '--command-hold', 0, 86_400) * 1000,
+    lifetimeGraceMs: parseSecondsAsMs(String(o.lifetimeGrace), '--lifetime-grace', 0, 86_400),
+    ackTimeoutMs: parseSecondsAsMs(String(o.ackTimeout), '--ack-timeout', 0.01, 60),
+    maxCommandsInFlight: parseCount(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
+    maxLamps: parseCount(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
+    commandHoldMs: parseSecondsAsMs(String(o.commandHold), '--command-hold', 0, 86_400),
     dashboardDir: dashboard === null ? D.dashboardDir : dashboard === 'off' ? null : dashboard,
   };
 }
@@ -110,26 +96,11 @@ export function registerGatewayCommand(program: Command): void {
     .command('gateway')
     .description('bridge lamps (CoAP over UDP/IPv6) to MQTT: state, availability, commands, groups, stats')
     .addHelpText('after', `
-Topics:
-  lampnet/lamps/<id>/state          retained JSON: on, level, watts, energyWh, onTimeS, fault, address, updatedAt
-  lampnet/lamps/<id>/availability   retained online | offline
-  lampnet/lamps/<id>/set            ON | OFF | TOGGLE | 0-100 | {"state":"ON","brightness":0-255} | {"on":true,"level":50,"transition":2}
-  lampnet/groups/<group>/set        the same, for every lamp of the group
-  lampnet/stats, lampnet/groups/<group>/stats   retained aggregates every --stats-interval
-  lampnet/gateway/status            online; offline as the gateway's last will
-  lampnet/gateway/errors            JSON {topic, kind, reason, ...} for every rejected command
-Command payloads are limited to ${MAX_COMMAND_BYTES} bytes of UTF-8; ids and group names may not contain / + # or be empty.`);
+Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
+README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
+the module that section names, and every part imports it from there.`);
   addGatewayOptions(cmd).action(async (raw: Record<string, string | boolean | undefined>) => {
     const gateway = await startGateway(gatewayOptionsFrom(raw));
-    // Listening before the banner, so a signal sent on seeing it stops the gateway cleanly. `on`,
-    // not `once`: one Ctrl-C can arrive twice (npx/npm forward it to a group that already got it),
-    // and a second one must not kill the gateway before it has said `offline`.
-    const stopped = new Promise<void>((resolve) => {
-      process.on('SIGINT', () => resolve());
-      process.on('SIGTERM', () => resolve());
-    });
-    console.log(describeGateway(gateway));
-    await stopped;
-    await gateway.close();
+    await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
   });
 }

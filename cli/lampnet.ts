@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
- * `lampnet`: the one command line. Each part registers its own subcommand from its own cli.ts;
- * this file only wires them together (and owns `up`, which is the only place that sees both the
- * simulator and the gateway).
+ * `lampnet`: the one command line. Each command is registered from its own file in cli/; this file
+ * only wires them together (`up`, in up.ts, is the only place that sees both the simulator and the
+ * gateway).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { PROJECT_ROOT } from '../tools/espruino/paths.js';
 import { registerFirmwareCommand } from './firmware.js';
 import { registerSimCommand } from './sim.js';
 import { registerGatewayCommand } from './gateway.js';
@@ -12,6 +15,7 @@ import { registerUpCommand } from './up.js';
 
 const program = new Command('lampnet')
   .description('Street lamps as first-class IPv6 hosts: firmware, simulator and MQTT gateway')
+  .version((JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version)
   .showHelpAfterError()
   .enablePositionalOptions();
 

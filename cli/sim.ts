@@ -2,10 +2,12 @@
  * `lampnet sim`: run a fleet on a TUN device (or the in-memory link) until interrupted, with a
  * line-based control console on stdin (kill/revive/fault/status) for fault experiments.
  */
-import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
+import { parseCount, parseFraction, parseNumber } from './options.js';
+import { serveUntilSignal } from './run.js';
 
 /** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
 export function addSimOptions(cmd: Command, defaults: { lamps: string; link: string }): Command {
@@ -27,23 +29,14 @@ export function addSimOptions(cmd: Command, defaults: { lamps: string; link: str
     .option('--seed <n>', 'seed for jitter, faults and loss', '1');
 }
 
-function number(value: string, name: string, min: number, max = Infinity): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new Error(`${name} must be a number from ${min}${max === Infinity ? '' : ` to ${max}`}, got "${value}"`);
-  }
-  return v;
-}
-
 /** Turn commander's text options into SimOptions, with errors that name the option. */
 export function simOptionsFrom(o: Record<string, string | string[] | undefined>): SimOptions {
   const lampsText = String(o.lamps);
-  const lamps = lampsText === 'all' ? 'all' : number(lampsText, '--lamps', 1, MAX_DENSE_LAMPS);
-  if (lamps !== 'all' && !Number.isInteger(lamps)) throw new Error(`--lamps must be a whole number, got "${lampsText}"`);
+  const lamps = lampsText === 'all' ? 'all' : parseCount(lampsText, '--lamps', 1, MAX_DENSE_LAMPS);
   const link = String(o.link);
-  if (link !== 'tun' && link !== 'memory') throw new Error(`--link must be tun or memory, got "${link}"`);
+  if (link !== 'tun' && link !== 'memory') throw new InvalidArgumentError(`--link must be tun or memory, got "${link}"`);
   const pingWhen = String(o.pingWhen);
-  if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new Error(`--ping-when must be powered or lit, got "${pingWhen}"`);
+  if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new InvalidArgumentError(`--ping-when must be powered or lit, got "${pingWhen}"`);
   const gateway = String(o.gateway);
   return {
     lamps,
@@ -52,15 +45,15 @@ export function simOptionsFrom(o: Record<string, string | string[] | undefined>)
     tun: String(o.tun),
     gateway: gateway === '<prefix>:ffff:0:0:1' ? undefined : gateway,
     pingWhen,
-    speed: number(String(o.speed), '--speed', 1e-6),
-    failRate: number(String(o.failRate), '--fail-rate', 0, 1),
-    lossRate: number(String(o.loss), '--loss', 0, 1),
-    latencyMs: number(String(o.latency), '--latency', 0, 60_000),
-    streetSize: number(String(o.streetSize), '--street-size', 0),
-    lifetimeS: number(String(o.lifetime), '--lifetime', 10, 86_400),
+    speed: parseNumber(String(o.speed), '--speed', { min: 1e-6 }),
+    failRate: parseFraction(String(o.failRate), '--fail-rate'),
+    lossRate: parseFraction(String(o.loss), '--loss'),
+    latencyMs: parseNumber(String(o.latency), '--latency', { min: 0, max: 60_000 }),
+    streetSize: parseCount(String(o.streetSize), '--street-size', 0),
+    lifetimeS: parseNumber(String(o.lifetime), '--lifetime', { min: 10, max: 86_400 }),
     trust: o.trust as string[] | undefined,
-    seed: number(String(o.seed), '--seed', 0),
-    maxTouched: number(String(o.maxTouched), '--max-touched', 1, 100_000_000),
+    seed: parseCount(String(o.seed), '--seed', 0),
+    maxTouched: parseCount(String(o.maxTouched), '--max-touched', 1, 100_000_000),
   };
 }
 
@@ -144,20 +137,13 @@ On stdin: ${HELP_CONSOLE}`);
     const sim = await startSim({ ...options, onProgress: progressBar('booting lamps') });
     const secs = ((performance.now() - started) / 1000).toFixed(1);
     const count = options.lamps === 'all' ? 'every address' : `${options.lamps} lamps`;
-    console.log(`lampnet sim: ${count} of ${sim.prefix}/64 on ${options.link === 'tun' ? `TUN ${options.tun}` : 'the memory link'} (ready in ${secs} s)`);
-    console.log(`gateway: ${sim.gateway || 'none (lamps run standalone)'}`);
-    if (options.link === 'tun') console.log(['try:', ...lampHints(sim)].join('\n'));
-    // Listening before `ready`, so a signal sent on seeing it stops the fleet cleanly. `on`, not
-    // `once`: one Ctrl-C can arrive twice (npx/npm forward it to a group that already got it), and
-    // a second one must not kill the simulator while it closes.
-    const stopped = new Promise<void>((resolve) => {
-      process.on('SIGINT', () => resolve());
-      process.on('SIGTERM', () => resolve());
-    });
-    console.log('ready');
+    const banner = [
+      `lampnet sim: ${count} of ${sim.prefix}/64 on ${options.link === 'tun' ? `TUN ${options.tun}` : 'the memory link'} (ready in ${secs} s)`,
+      `gateway: ${sim.gateway || 'none (lamps run standalone)'}`,
+    ];
+    if (options.link === 'tun') banner.push(['try:', ...lampHints(sim)].join('\n'));
+    // Lines on stdin arrive asynchronously, so none is answered before serveUntilSignal prints `ready`.
     runConsole(sim);
-    await stopped;
-    await sim.close();
-    process.exit(0);
+    await serveUntilSignal('lampnet sim', sim, banner.join('\n'));
   });
 }

@@ -14,9 +14,7 @@ import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gatewa
 import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim.js';
 import { startSim, type Sim, type SimOptions } from '../sim/sim.js';
-
-/** How long a stop may take before the process exits anyway. */
-const STOP_TIMEOUT_MS = 10_000;
+import { serveUntilSignal } from './run.js';
 
 export interface City {
   sim: Sim;
@@ -131,24 +129,6 @@ Examples:
     const gatewayOptions = gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) });
     const started = performance.now();
     const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions);
-    console.log(describeCity(city, simOptions, (performance.now() - started) / 1000));
-    // Listening before `ready`, so a signal sent on seeing it stops the city cleanly.
-    const stopped = new Promise<void>((resolve) => {
-      // Signals after the first are ignored rather than taken as "give up": under `npm start` one
-      // Ctrl-C arrives twice (from the terminal to the whole group, and forwarded by npm).
-      process.on('SIGINT', () => resolve());
-      process.on('SIGTERM', () => resolve());
-    });
-    console.log('ready');
-    await stopped;
-    // A close that hangs must not leave a process the user believes stopped.
-    setTimeout(() => {
-      console.error(`lampnet up: did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
-      process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
-    await city.close();
-    console.log('lampnet up: stopped');
-    // Some handles (a TUN device's poll, a lingering socket) must not keep a stopped city alive.
-    process.exit(0);
+    await serveUntilSignal('lampnet up', city, describeCity(city, simOptions, (performance.now() - started) / 1000));
   });
 }

@@ -144,13 +144,13 @@ describe('lampnet firmware flags', () => {
 
   it('refuses a latitude outside -90..90', async () => {
     await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--lat', '91', '--lon', '0')).rejects.toThrow(
-      /latitude "91" is not a number in -90..90/,
+      /--lat must be a number from -90 to 90, got "91"/,
     );
   });
 
   it('refuses a longitude that is not a number', async () => {
     await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--lat', '50', '--lon', 'east')).rejects.toThrow(
-      /longitude "east" is not a number in -180..180/,
+      /--lon must be a number from -180 to 180, got "east"/,
     );
   });
 

@@ -1,8 +1,8 @@
 /**
- * Where the firmware's sources and build output are, for the Node-side tools (build.ts, the
- * `lampnet firmware` command, tests and benches), which run from their sources under vitest and from
- * dist/ once compiled (dist/tools/espruino/, dist/cli/): all find the project root above them, and
- * the paths below are from that root, never from dist/.
+ * Where the project and the firmware's sources and build output are, for the Node-side tools
+ * (build.ts, the `lampnet` command, tests and benches), which run from their sources under vitest
+ * and from dist/ once compiled (dist/tools/espruino/, dist/cli/): all find the project root above
+ * them, so the paths below are the same from either.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
