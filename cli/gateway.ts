@@ -98,7 +98,7 @@ export function registerGatewayCommand(program: Command): void {
     .addHelpText('after', `
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
-the module that section names, and every part imports it from there.`);
+the module that section names.`);
   addGatewayOptions(cmd).action(async (raw: Record<string, string | boolean | undefined>) => {
     const gateway = await startGateway(gatewayOptionsFrom(raw));
     await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
