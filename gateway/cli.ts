@@ -5,8 +5,8 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from './gateway.js';
-import { MAX_COMMAND_BYTES } from './command-payload.js';
-import { MQTT_MAX_REMAINING_LENGTH } from './mqtt-size-guard.js';
+import { MAX_COMMAND_BYTES } from './mqtt/command-payload.js';
+import { MQTT_MAX_REMAINING_LENGTH } from './broker/mqtt-size-guard.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
 const portText = (port: number | null): string => (port === null ? 'off' : String(port));

@@ -11,20 +11,20 @@
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { CoapReader } from '../firmware/coap.js';
 import { COAP_PORT } from '../firmware/protocol.js';
-import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
-import { CoapClient } from './coap-client.js';
-import { CommandHold } from './command-hold.js';
-import { type CommandContext, handleCommandMessage } from './commands.js';
-import { LampCommander } from './lamp-commands.js';
+import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
+import { CoapClient } from './lamps/coap-client.js';
+import { CommandHold } from './mqtt/command-hold.js';
+import { type CommandContext, handleCommandMessage } from './mqtt/commands.js';
+import { LampCommander } from './lamps/commander.js';
 import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
-import { DEFAULT_MAX_PACKET_BYTES } from './mqtt-size-guard.js';
-import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './publisher.js';
+import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
+import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
 import { LampRegistry } from './registry.js';
-import { ResourceDirectory } from './resource-directory.js';
-import { defaultDashboardDir } from './static-files.js';
+import { ResourceDirectory } from './lamps/resource-directory.js';
+import { defaultDashboardDir } from './broker/static-files.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from './topics.js';
-import type { DatagramEndpoint } from './transport.js';
-import { openUdpTransport } from './transport-udp.js';
+import type { DatagramEndpoint } from './lamps/transport.js';
+import { openUdpTransport } from './lamps/transport-udp.js';
 
 export interface GatewayOptions {
   /** External broker URL (mqtt://, mqtts://, ws://); null = the embedded aedes broker. */

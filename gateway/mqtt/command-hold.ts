@@ -9,7 +9,7 @@
  * merge into it, latest wins), at most `maxIds` ids, so the hold is bounded.
  */
 import type { LampCommand } from './command-payload.js';
-import { mergeCommands } from './lamp-commands.js';
+import { mergeCommands } from '../lamps/commander.js';
 
 export interface HeldCommand {
   command: LampCommand;

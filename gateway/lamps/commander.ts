@@ -10,14 +10,14 @@
  * online member. Lamps report the resulting state themselves (POST /rd/<id>), so multicast needs
  * no per-member acknowledgement.
  */
-import { FORMAT_JSON, PUT } from '../firmware/coap.js';
-import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../firmware/protocol.js';
-import type { LampSnapshot } from '../firmware/lamp.js';
+import { FORMAT_JSON, PUT } from '../../firmware/coap.js';
+import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../../firmware/protocol.js';
+import type { LampSnapshot } from '../../firmware/lamp.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
-import type { LampCommand } from './command-payload.js';
-import type { ErrorKind } from './metrics.js';
-import { columnWith, type LampRegistry } from './registry.js';
-import { compactFifo } from './fifo.js';
+import type { LampCommand } from '../mqtt/command-payload.js';
+import type { ErrorKind } from '../metrics.js';
+import { columnWith, type LampRegistry } from '../registry.js';
+import { compactFifo } from '../fifo.js';
 import { isIpv4Mapped } from './transport.js';
 
 export interface CommandEvents {

@@ -7,11 +7,11 @@
 import type { CommandHold } from './command-hold.js';
 import type { LampCommand } from './command-payload.js';
 import { parseCommandPayload } from './command-payload.js';
-import type { LampCommander } from './lamp-commands.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { LampCommander } from '../lamps/commander.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { ErrorReport } from './publisher.js';
-import type { LampRegistry } from './registry.js';
-import { type CommandTarget, nameProblem, parseCommandTopic } from './topics.js';
+import type { LampRegistry } from '../registry.js';
+import { type CommandTarget, nameProblem, parseCommandTopic } from '../topics.js';
 
 export interface CommandContext {
   registry: LampRegistry;
