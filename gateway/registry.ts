@@ -70,7 +70,6 @@ export class LampRegistry {
   private flags = new Uint8Array(0);
   private levels = new Uint8Array(0);
   private groupLists = new Uint32Array(0);
-  private lastSeenAt = new Float64Array(0);
   private expiresAt = new Float64Array(0);
   private updatedAt = new Float64Array(0);
   private watts = new Float64Array(0);
@@ -119,7 +118,6 @@ export class LampRegistry {
     this.addresses[i] = address;
     this.ports[i] = port;
     this.lifetimes[i] = lifetimeS;
-    this.lastSeenAt[i] = now;
     this.expiresAt[i] = now + lifetimeS * 1000 + this.graceMs;
     if (!(this.flags[i] & ONLINE)) {
       this.flags[i] |= ONLINE;
@@ -154,7 +152,6 @@ export class LampRegistry {
   address(i: number): string { return this.addresses[i]; }
   port(i: number): number { return this.ports[i]; }
   lifetimeS(i: number): number { return this.lifetimes[i]; }
-  lastSeen(i: number): number { return this.lastSeenAt[i]; }
   online(i: number): boolean { return (this.flags[i] & ONLINE) !== 0; }
   hasReport(i: number): boolean { return (this.flags[i] & HAS_STATE) !== 0; }
   isOn(i: number): boolean { return (this.flags[i] & ON) !== 0; }
@@ -255,7 +252,6 @@ export class LampRegistry {
     this.flags = widen(this.flags, (n) => new Uint8Array(n));
     this.levels = widen(this.levels, (n) => new Uint8Array(n));
     this.groupLists = widen(this.groupLists, (n) => new Uint32Array(n));
-    this.lastSeenAt = widen(this.lastSeenAt, (n) => new Float64Array(n));
     this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));
     this.updatedAt = widen(this.updatedAt, (n) => new Float64Array(n));
     this.watts = widen(this.watts, (n) => new Float64Array(n));
