@@ -35,7 +35,7 @@ const handlers: Record<CommandTarget, CommandHandler> = {
     if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) return;
     if (i < 0) return ctx.reportError({ topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
     if (!ctx.registry.online(i)) return ctx.reportError({ topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
-    toLamp(ctx, i, command, topic);
+    deliverToLamp(ctx, i, command, topic);
   },
 
   group(ctx, group, command, topic) {
@@ -65,7 +65,7 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
 /** Lamp `i` has just registered: deliver the command held for it since the gateway started, if any. */
 export function deliverHeldCommand(ctx: CommandContext, i: number): void {
   const held = ctx.hold.take(ctx.registry.id(i));
-  if (held !== null) toLamp(ctx, i, held.command, held.topic);
+  if (held !== null) deliverToLamp(ctx, i, held.command, held.topic);
 }
 
 /** Once the hold is over at `now`, report every command still held: its lamp never registered. */
@@ -76,7 +76,8 @@ export function expireHeldCommands(ctx: CommandContext, now: number): void {
   }));
 }
 
-function toLamp(ctx: CommandContext, i: number, command: LampCommand, topic: string): void {
+/** Count the command as accepted for lamp `i` and hand it to the commander. */
+function deliverToLamp(ctx: CommandContext, i: number, command: LampCommand, topic: string): void {
   ctx.metrics.commands.inc({ target: 'lamp' });
   ctx.commander.toLamp(i, command, topic);
 }
