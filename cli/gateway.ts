@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
-import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/mqtt-size-guard.js';
+import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/broker/mqtt-size-guard.js';
 import { parseCount, parsePort, parsePortOrOff, parseSecondsAsMs } from './options.js';
 import { serveUntilSignal } from './run.js';
 

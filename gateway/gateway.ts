@@ -1,8 +1,9 @@
 /**
- * The gateway assembled: lamps on a datagram transport on one side, MQTT on the other.
+ * The gateway assembled: lamps on a datagram transport on one side (lamps/), MQTT on the other
+ * (mqtt/, and the embedded broker in broker/), the LampRegistry between them.
  *
- *   transport ──CoAP──► ResourceDirectory (POST /rd…) ──► LampRegistry ──► Publisher ──► MQTT
- *             ◄─CoAP─── CoapClient ◄── LampCommander ◄── commands.ts ◄── MQTT .../set
+ *   transport ──CoAP──► lamps/ResourceDirectory (POST /rd…) ──► LampRegistry ──► mqtt/Publisher ──► MQTT
+ *             ◄─CoAP─── lamps/CoapClient ◄── lamps/LampCommander ◄── mqtt/commands ◄── MQTT .../set
  *
  * `startGateway` is used by `lampnet gateway` (its own udp6 socket), by `lampnet up` (the
  * simulator's in-memory endpoint passed as `transport`) and by tests; `close()` undoes everything
@@ -11,20 +12,20 @@
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { CoapReader } from '../firmware/coap.js';
 import { COAP_PORT } from '../firmware/protocol.js';
-import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
-import { CoapClient } from './coap-client.js';
-import { CommandHold } from './command-hold.js';
-import { type CommandContext, handleCommandMessage } from './commands.js';
-import { LampCommander } from './lamp-commands.js';
+import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
+import { CoapClient } from './lamps/coap-client.js';
+import { CommandHold } from './mqtt/command-hold.js';
+import { type CommandContext, deliverHeldCommand, expireHeldCommands, handleCommandMessage } from './mqtt/commands.js';
+import { LampCommander } from './lamps/commander.js';
 import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
-import { DEFAULT_MAX_PACKET_BYTES } from './mqtt-size-guard.js';
-import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './publisher.js';
+import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
+import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
 import { LampRegistry } from './registry.js';
-import { ResourceDirectory } from './resource-directory.js';
-import { defaultDashboardDir } from './static-files.js';
+import { ResourceDirectory } from './lamps/resource-directory.js';
+import { defaultDashboardDir } from './broker/static-files.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from './topics.js';
-import type { DatagramEndpoint } from './transport.js';
-import { openUdpTransport } from './transport-udp.js';
+import type { DatagramEndpoint } from './lamps/transport.js';
+import { openUdpTransport } from './lamps/transport-udp.js';
 
 export interface GatewayOptions {
   /** External broker URL (mqtt://, mqtts://, ws://); null = the embedded aedes broker. */
@@ -197,19 +198,16 @@ async function assemble(
       metrics.deliveries.inc({ result });
       if (result === 'timeout') metrics.timeouts.inc();
     },
-  }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true, coapPort: COAP_PORT });
+  }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true });
   cleanups.push(() => cmd.close());
 
   const hold = new CommandHold(Date.now(), options.commandHoldMs);
+  const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       metrics.registrations.inc();
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
-      const held = hold.take(registry.id(i));
-      if (held !== null) {
-        metrics.commands.inc({ target: 'lamp' });
-        cmd.toLamp(i, held.command, held.topic);
-      }
+      deliverHeldCommand(commands, i);
     },
     updated(i, reported) {
       metrics.updates.inc();
@@ -229,8 +227,7 @@ async function assemble(
     } else metrics.coapDrops.inc({ reason: 'malformed' });
   });
 
-  const ctx: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
-  client.on('message', (topic, payload, packet) => handleCommandMessage(ctx, topic, payload, packet.retain));
+  client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain));
   client.on('connect', () => {
     client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
     pub.connected();
@@ -242,10 +239,7 @@ async function assemble(
   const sweep = setInterval(() => {
     const now = Date.now();
     registry.sweep(now, (i) => pub.mark(i, DIRTY_AVAILABILITY));
-    hold.expire(now, (id, held) => pub.reportError({
-      topic: held.topic, kind: 'unknown-lamp', lamp: id,
-      reason: `no lamp '${id}' registered within ${options.commandHoldMs / 1000} s of the gateway's start; the command was not delivered`,
-    }));
+    expireHeldCommands(commands, now);
   }, options.sweepIntervalMs);
   const stats = setInterval(() => pub.publishStats(), options.statsIntervalMs);
   cleanups.push(() => { clearInterval(sweep); clearInterval(stats); });

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { listen } from './listen.js';
-import { PACKET_REFUSALS } from './mqtt-size-guard.js';
+import { PACKET_REFUSALS } from './broker/mqtt-size-guard.js';
 
 /** Why a command or CoAP message was refused; the label of the errors metric. */
 const ERROR_KINDS = [

@@ -29,11 +29,13 @@ export interface RegistryOptions {
   /** Registrations beyond this many distinct lamps are refused (a flood of made-up ids must not
    * exhaust memory). */
   maxLamps?: number;
-  /** Distinct group names beyond this many are ignored, for the same reason. */
-  maxGroups?: number;
   /** Extra time after the lifetime before a silent lamp counts as offline, for network delay. */
   graceMs?: number;
 }
+
+/** Distinct group names (and distinct group lists) beyond this many are ignored, as `maxLamps`
+ * bounds the lamps: a flood of made-up names must not exhaust memory. */
+const MAX_GROUPS = 10_000;
 
 const ONLINE = 1;
 const HAS_STATE = 2;
@@ -53,12 +55,11 @@ export function columnWith<T extends Uint8Array | Uint16Array | Int32Array | Flo
 
 export class LampRegistry {
   readonly maxLamps: number;
-  readonly maxGroups: number;
   readonly graceMs: number;
   /** Number of records; indices run 0..size-1. */
   size = 0;
   onlineCount = 0;
-  /** Group names that were not interned because maxGroups was reached. */
+  /** Group names that were not interned because MAX_GROUPS was reached. */
   droppedGroups = 0;
 
   private capacity = 0;
@@ -70,7 +71,6 @@ export class LampRegistry {
   private flags = new Uint8Array(0);
   private levels = new Uint8Array(0);
   private groupLists = new Uint32Array(0);
-  private lastSeenAt = new Float64Array(0);
   private expiresAt = new Float64Array(0);
   private updatedAt = new Float64Array(0);
   private watts = new Float64Array(0);
@@ -85,7 +85,6 @@ export class LampRegistry {
 
   constructor(options: RegistryOptions = {}) {
     this.maxLamps = options.maxLamps ?? 2_000_000;
-    this.maxGroups = options.maxGroups ?? 10_000;
     this.graceMs = options.graceMs ?? 1_000;
     this.grow(1024);
   }
@@ -119,7 +118,6 @@ export class LampRegistry {
     this.addresses[i] = address;
     this.ports[i] = port;
     this.lifetimes[i] = lifetimeS;
-    this.lastSeenAt[i] = now;
     this.expiresAt[i] = now + lifetimeS * 1000 + this.graceMs;
     if (!(this.flags[i] & ONLINE)) {
       this.flags[i] |= ONLINE;
@@ -154,7 +152,6 @@ export class LampRegistry {
   address(i: number): string { return this.addresses[i]; }
   port(i: number): number { return this.ports[i]; }
   lifetimeS(i: number): number { return this.lifetimes[i]; }
-  lastSeen(i: number): number { return this.lastSeenAt[i]; }
   online(i: number): boolean { return (this.flags[i] & ONLINE) !== 0; }
   hasReport(i: number): boolean { return (this.flags[i] & HAS_STATE) !== 0; }
   isOn(i: number): boolean { return (this.flags[i] & ON) !== 0; }
@@ -222,7 +219,7 @@ export class LampRegistry {
       if (name === '' || !isUsableName(name)) continue;
       let g = this.groupIndex.get(name);
       if (g === undefined) {
-        if (this.groupNames.length >= this.maxGroups) {
+        if (this.groupNames.length >= MAX_GROUPS) {
           this.droppedGroups++;
           continue;
         }
@@ -233,7 +230,7 @@ export class LampRegistry {
       if (!list.includes(g)) list.push(g);
     }
     // Lists are interned by the lamp's exact string; their number is bounded like the names'.
-    if (this.lists.length >= this.maxGroups) {
+    if (this.lists.length >= MAX_GROUPS) {
       const same = this.lists.findIndex((l) => l.length === list.length && l.every((g) => list.includes(g)));
       if (same >= 0) return same;
       this.droppedGroups += list.length;
@@ -255,7 +252,6 @@ export class LampRegistry {
     this.flags = widen(this.flags, (n) => new Uint8Array(n));
     this.levels = widen(this.levels, (n) => new Uint8Array(n));
     this.groupLists = widen(this.groupLists, (n) => new Uint32Array(n));
-    this.lastSeenAt = widen(this.lastSeenAt, (n) => new Float64Array(n));
     this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));
     this.updatedAt = widen(this.updatedAt, (n) => new Float64Array(n));
     this.watts = widen(this.watts, (n) => new Float64Array(n));

@@ -2,7 +2,7 @@
  * Build step of the dashboard, run by `npm run build` after tsc: tsc has already compiled the
  * page's modules (app.ts and friends) next to this file in dist/gateway/dashboard/; this copies the
  * page itself and the two browser libraries beside them, so the directory is complete and is what
- * the gateway serves (gateway/static-files.ts finds it). Nothing is built at run time.
+ * the gateway serves (gateway/broker/static-files.ts finds it). Nothing is built at run time.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -16,7 +16,7 @@ export const AVAILABILITY_KNOWN = 16;
 /** Numeric ids beyond this are placed like named ones (a typo must not make the map a mile long). */
 const MAX_NUMERIC_PLACE = 10_000_000;
 
-/** The retained state document of lamp topics (gateway/publisher.ts), the fields the page uses. */
+/** The retained state document of lamp topics (gateway/mqtt/publisher.ts), the fields the page uses. */
 interface StateDocument {
   on?: unknown;
   level?: unknown;

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACK, CON, CoapReader, CoapWriter, NON, POST } from '../../firmware/coap.js';
-import { ResourceDirectory } from '../../gateway/resource-directory.js';
+import { ResourceDirectory } from '../../gateway/lamps/resource-directory.js';
 import { LampRegistry } from '../../gateway/registry.js';
 import { nameProblem } from '../../gateway/topics.js';
 import { Prng, writeHostileCoap } from '../../sim/fuzz.js';

@@ -4,9 +4,9 @@
  */
 import { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/broker.js';
 import { GatewayMetrics } from '../../gateway/metrics.js';
-import { DIRTY_STATE, Publisher } from '../../gateway/publisher.js';
+import { DIRTY_STATE, Publisher } from '../../gateway/mqtt/publisher.js';
 import { LampRegistry } from '../../gateway/registry.js';
 import { watch, type Watcher } from './helpers/mqtt-watch.js';
 

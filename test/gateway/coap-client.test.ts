@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACK, CHANGED, CON, CONTENT, EMPTY, PUT, RST, emitCoap } from '../../firmware/coap.js';
-import { CoapClient, type CoapOutcome } from '../../gateway/coap-client.js';
+import { CoapClient, type CoapOutcome } from '../../gateway/lamps/coap-client.js';
 import { CoapReader } from '../../firmware/coap.js';
-import { openUdpTransport, type UdpTransport } from '../../gateway/transport-udp.js';
+import { openUdpTransport, type UdpTransport } from '../../gateway/lamps/transport-udp.js';
 import { rawCoap, type RawCoap } from './helpers/raw-coap.js';
 
 let transport: UdpTransport | null = null;

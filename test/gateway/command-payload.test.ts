@@ -1,7 +1,7 @@
 /** What `.../set` accepts, and the reasons for what it does not. */
 import { describe, expect, it } from 'vitest';
-import { MAX_COMMAND_BYTES, parseCommandPayload } from '../../gateway/command-payload.js';
-import { mergeCommands } from '../../gateway/lamp-commands.js';
+import { MAX_COMMAND_BYTES, parseCommandPayload } from '../../gateway/mqtt/command-payload.js';
+import { mergeCommands } from '../../gateway/lamps/commander.js';
 
 const parse = (text: string | Buffer) => parseCommandPayload(typeof text === 'string' ? Buffer.from(text) : text);
 

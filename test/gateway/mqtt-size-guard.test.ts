@@ -1,6 +1,6 @@
 /** The packet-size scanner: it follows MQTT fixed headers however the bytes are chunked. */
 import { describe, expect, it } from 'vitest';
-import { MQTT_MAX_REMAINING_LENGTH, PacketSizeScanner } from '../../gateway/mqtt-size-guard.js';
+import { MQTT_MAX_REMAINING_LENGTH, PacketSizeScanner } from '../../gateway/broker/mqtt-size-guard.js';
 
 /** A packet's fixed header: the type byte, then the Remaining Length as MQTT's variable byte integer. */
 function header(typeByte: number, remainingLength: number): Buffer {

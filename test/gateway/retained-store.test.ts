@@ -6,8 +6,8 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker.js';
-import { LampnetPersistence } from '../../gateway/retained-store.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/broker.js';
+import { LampnetPersistence } from '../../gateway/broker/retained-store.js';
 
 let broker: EmbeddedBroker | null = null;
 const clients: MqttClient[] = [];

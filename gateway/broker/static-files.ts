@@ -21,11 +21,12 @@ const TYPES: Record<string, string> = {
 };
 
 /** The built dashboard (index.html with its compiled app.js, see gateway/dashboard/build.ts):
- * `dashboard/` next to this module when it runs compiled from dist/gateway/, or dist/gateway/dashboard
- * when it runs from the source tree (vitest). Null when neither has been built. */
+ * dist/gateway/dashboard, found from this module's place in dist/gateway/broker/ when it runs
+ * compiled, or in gateway/broker/ when it runs from the source tree (vitest). Null when it has not
+ * been built. */
 export function defaultDashboardDir(): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'dashboard'), path.join(here, '..', 'dist', 'gateway', 'dashboard')];
+  const gateway = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+  const candidates = [path.join(gateway, 'dashboard'), path.join(gateway, '..', 'dist', 'gateway', 'dashboard')];
   return candidates.find((dir) => existsSync(path.join(dir, 'index.html')) && existsSync(path.join(dir, 'app.js'))) ?? null;
 }
 

@@ -6,14 +6,14 @@
  *
  * The caller chooses message ids: the lamp de-duplicates by (sender, mid) for EXCHANGE_LIFETIME,
  * and the gateway is one sender for a million lamps, so a single 16-bit counter would repeat a mid
- * to the same lamp within that window under load. Ids per lamp (see lamp-commands.ts) do not.
+ * to the same lamp within that window under load. Ids per lamp (see commander.ts) do not.
  * The number of exchanges is bounded by the caller (one per lamp, a global in-flight limit); each
  * holds one timer while it waits.
  */
 import {
   ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, CoapReader, CoapWriter, EMPTY, MAX_RETRANSMIT, NON, RST,
   URI_PATH, codeString,
-} from '../firmware/coap.js';
+} from '../../firmware/coap.js';
 
 export interface CoapRequest {
   addr: string;
@@ -34,7 +34,6 @@ export type CoapOutcome =
 
 export interface CoapClientOptions {
   ackTimeoutMs?: number;
-  ackRandomFactor?: number;
   maxRetransmit?: number;
   random?: () => number;
   /** Called for every retransmission (for metrics). */
@@ -49,9 +48,9 @@ export const MAX_EXCHANGES = 0x10000;
 
 /**
  * One exchange slot, reused once its exchange ends. Exchanges live in a pool indexed by slot and
- * are found through typed-array tables, not Maps: a long-lived Map that grows and shrinks with
- * every request keeps rehashing, and once the Map is old its new tables grow the old generation; at
- * 10k commands/s that was the gateway's largest source of major-GC work (bench/ANALYSIS.md).
+ * are found through typed-array tables: a long-lived Map that grows and shrinks with every request
+ * keeps rehashing, and its new tables, once the Map is old, grow V8's old generation, at 10k
+ * commands/s the largest source of major-GC work in the gateway (bench/ANALYSIS.md).
  */
 interface Exchange {
   readonly slot: number;
@@ -74,7 +73,6 @@ interface Exchange {
 
 export class CoapClient {
   private readonly ackTimeoutMs: number;
-  private readonly ackRandomFactor: number;
   private readonly maxRetransmit: number;
   private readonly random: () => number;
   private readonly retransmitted: () => void;
@@ -91,7 +89,6 @@ export class CoapClient {
 
   constructor(private readonly send: (addr: string, port: number, data: Uint8Array) => void, options: CoapClientOptions = {}) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT;
-    this.ackRandomFactor = options.ackRandomFactor ?? ACK_RANDOM_FACTOR;
     this.maxRetransmit = options.maxRetransmit ?? MAX_RETRANSMIT;
     this.random = options.random ?? Math.random;
     this.retransmitted = options.retransmitted ?? (() => {});
@@ -104,7 +101,7 @@ export class CoapClient {
 
   /** The longest a confirmable request can wait for its answer (MAX_TRANSMIT_WAIT, §4.8.2). */
   get maxWaitMs(): number {
-    return this.ackTimeoutMs * (2 ** (this.maxRetransmit + 1) - 1) * this.ackRandomFactor;
+    return this.ackTimeoutMs * (2 ** (this.maxRetransmit + 1) - 1) * ACK_RANDOM_FACTOR;
   }
 
   /** Send a confirmable request; `done` is called exactly once with the answer or a timeout. */
@@ -127,7 +124,7 @@ export class CoapClient {
       done({ ok: false, timedOut: false, code: 0, reason: `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
       return;
     }
-    const initial = this.ackTimeoutMs * (1 + this.random() * (this.ackRandomFactor - 1));
+    const initial = this.ackTimeoutMs * (1 + this.random() * (ACK_RANDOM_FACTOR - 1));
     ex.active = true;
     ex.hash = hash;
     ex.req = req;

@@ -10,19 +10,12 @@
  * (`state` with `on`, `brightness` with `level`). Unknown keys are rejected, so a typo is reported
  * rather than silently ignored. Payloads are limited to MAX_COMMAND_BYTES of valid UTF-8.
  */
+import type { LampCommand } from '../lamps/commander.js';
 
 /** Largest command payload accepted; anything longer is rejected unread. */
 export const MAX_COMMAND_BYTES = 1024;
 /** Longest fade accepted (one hour); lamps take milliseconds, so this also keeps the number small. */
 export const MAX_TRANSITION_S = 3600;
-
-/** A command for one lamp; absent fields stay as they are. `toggle` inverts the current on/off. */
-export interface LampCommand {
-  on?: boolean;
-  toggle?: boolean;
-  level?: number;
-  fadeMs?: number;
-}
 
 export type ParsedCommand = { ok: true; command: LampCommand } | { ok: false; reason: string };
 

@@ -18,11 +18,11 @@ import {
   ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
   IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
   URI_PORT, URI_QUERY, utf8Bytes,
-} from '../firmware/coap.js';
-import { RD_PATH, parseReportBody, type ReportBody } from '../firmware/protocol.js';
-import type { CoapDropKind } from './metrics.js';
-import { columnWith, type LampRegistry } from './registry.js';
-import { nameProblem } from './topics.js';
+} from '../../firmware/coap.js';
+import { RD_PATH, parseReportBody, type ReportBody } from '../../firmware/protocol.js';
+import type { CoapDropKind } from '../metrics.js';
+import { columnWith, type LampRegistry } from '../registry.js';
+import { nameProblem } from '../topics.js';
 
 export interface DirectoryEvents {
   /** A lamp registered (POST /rd); `i` is its registry index. */
@@ -34,10 +34,11 @@ export interface DirectoryEvents {
 }
 
 export interface DirectoryOptions {
-  /** Lifetime assumed when a registration has no `lt` (LwM2M's default, 1 day). */
-  defaultLifetimeS?: number;
   now?: () => number;
 }
+
+/** Lifetime assumed when a registration has no `lt` (LwM2M's default, 1 day). */
+const DEFAULT_LIFETIME_S = 86400;
 
 /** Longest lifetime accepted: one year. */
 export const MAX_LIFETIME_S = 365 * 24 * 3600;
@@ -52,13 +53,12 @@ interface Answer {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class ResourceDirectory {
-  private readonly defaultLifetimeS: number;
   private readonly now: () => number;
   /** Each lamp's last successful confirmable exchange, by registry index: message id, when it was
    * answered, and the answer's code (0: nothing remembered; a remembered one is 2.01 or 2.04).
-   * Typed columns instead of a cache of answers keyed by strings: that Map of 100,000 entries,
-   * each kept for minutes, was the gateway's largest source of old-generation garbage at 10k
-   * reports/s (bench/ANALYSIS.md). */
+   * Typed columns allocate nothing per report: answers kept for EXCHANGE_LIFETIME as objects
+   * would each reach V8's old generation and die there, at 10k reports/s the gateway's largest
+   * source of major-GC work (bench/ANALYSIS.md). */
   private lastMid = new Uint16Array(0);
   private lastAt = new Float64Array(0);
   private lastCode = new Uint8Array(0);
@@ -72,7 +72,6 @@ export class ResourceDirectory {
     private readonly events: DirectoryEvents,
     options: DirectoryOptions = {},
   ) {
-    this.defaultLifetimeS = options.defaultLifetimeS ?? 86400;
     this.now = options.now ?? Date.now;
   }
 
@@ -138,7 +137,7 @@ export class ResourceDirectory {
     const problem = nameProblem('endpoint name', ep);
     if (problem !== null) return this.refuse('bad-request', BAD_REQUEST, `registration from ${from}: ${problem}`);
     if (this.retransmitted(this.registry.find(ep), msg, from, port, now)) return { code: CREATED, location: [RD_PATH, ep] };
-    const i = this.registry.register(ep, from, port, lt ?? this.defaultLifetimeS, body.groups ?? '', (g) => nameProblem('group', g) === null, now);
+    const i = this.registry.register(ep, from, port, lt ?? DEFAULT_LIFETIME_S, body.groups ?? '', (g) => nameProblem('group', g) === null, now);
     if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
     if (body.state !== null) this.registry.setReport(i, body.state, now);
     this.remember(i, msg, CREATED, now);

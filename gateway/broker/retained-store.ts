@@ -1,12 +1,12 @@
 /**
- * The embedded broker's persistence: aedes' own in-memory persistence, with the retained messages
- * kept by lampnet instead.
+ * The embedded broker's persistence: aedes' own in-memory persistence, except for the retained
+ * messages, which lampnet keeps.
  *
  * Why: the gateway publishes every lamp's state retained, and under commands each lamp's retained
- * message is replaced about once a second (10,000 lamps at 10,000 commands/s). aedes' store keeps a
- * fresh copy of each packet, and the packet's payload (a slice of an 8 KiB pool slab), until the next
- * one replaces it: objects that live a second reach V8's old generation and die there. That was the
- * last large source of major collections behind the set → state tail (bench/ANALYSIS.md).
+ * message is replaced about once a second (10,000 lamps at 10,000 commands/s). aedes' own store
+ * keeps a fresh copy of each packet, and the packet's payload (a slice of an 8 KiB pool slab), until
+ * the next one replaces it: objects that live a second reach V8's old generation and die there, a
+ * large source of major collections in the set → state tail (bench/ANALYSIS.md).
  *
  * Here a topic's record is created once and then updated in place: the payload is copied into bytes
  * the record owns (reallocated only when a payload outgrows them), so a steady stream of updates
@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type AsyncMemoryPersistence from 'aedes-persistence/types/asyncPersistence.js';
-import { topicMatcher } from './topics.js';
+import { topicMatcher } from '../topics.js';
 
 /** A retained packet as aedes hands it to `storeRetained` and reads it back from the stream. */
 interface RetainedPacket {

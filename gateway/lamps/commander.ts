@@ -10,15 +10,22 @@
  * online member. Lamps report the resulting state themselves (POST /rd/<id>), so multicast needs
  * no per-member acknowledgement.
  */
-import { FORMAT_JSON, PUT } from '../firmware/coap.js';
-import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../firmware/protocol.js';
-import type { LampSnapshot } from '../firmware/lamp.js';
+import { FORMAT_JSON, PUT } from '../../firmware/coap.js';
+import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress } from '../../firmware/protocol.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
-import type { LampCommand } from './command-payload.js';
-import type { ErrorKind } from './metrics.js';
-import { columnWith, type LampRegistry } from './registry.js';
-import { compactFifo } from './fifo.js';
+import type { ErrorKind } from '../metrics.js';
+import { columnWith, type LampRegistry } from '../registry.js';
+import { compactFifo } from '../fifo.js';
 import { isIpv4Mapped } from './transport.js';
+
+/** A command for one lamp; absent fields stay as they are. `toggle` inverts the current on/off.
+ * The MQTT side parses payloads into it (mqtt/command-payload.ts). */
+export interface LampCommand {
+  on?: boolean;
+  toggle?: boolean;
+  level?: number;
+  fadeMs?: number;
+}
 
 export interface CommandEvents {
   /** The lamp confirmed; the registry holds its new state. */
@@ -34,9 +41,6 @@ export interface CommanderOptions {
   maxInFlight?: number;
   /** Send group commands to the group's multicast address (the transport supports it). */
   multicast?: boolean;
-  /** UDP port of the lamps' CoAP servers, for multicast sends. */
-  coapPort?: number;
-  random?: () => number;
 }
 
 /** What happened to a group command. */
@@ -57,11 +61,10 @@ interface Slot {
 export class LampCommander {
   private readonly maxInFlight: number;
   private readonly multicast: boolean;
-  private readonly coapPort: number;
-  /** By lamp index. An array, not a Map: a long-lived Map whose size swings between 0 and 1 on every
-   * command keeps rehashing, and once the Map is old its new tables grow the old generation (a
-   * major-GC source at 10k commands/s, measured in bench/ANALYSIS.md). Kept dense (filled, never
-   * holes far beyond its length) so it stays a plain element array. */
+  /** By lamp index, in an array: a long-lived Map whose size swings between 0 and 1 on every
+   * command keeps rehashing, and its new tables, once the Map is old, grow V8's old generation (a
+   * major-GC source at 10k commands/s, bench/ANALYSIS.md). Kept dense (filled, never holes far
+   * beyond its length) so it stays a plain element array. */
   private readonly slots: (Slot | undefined)[] = [];
   private pendingLamps = 0;
   private readonly queue: number[] = [];
@@ -84,10 +87,8 @@ export class LampCommander {
   ) {
     this.maxInFlight = options.maxInFlight ?? 1000;
     this.multicast = options.multicast ?? false;
-    this.coapPort = options.coapPort ?? COAP_PORT;
-    const random = options.random ?? Math.random;
-    this.midBase = Math.floor(random() * 0x8000);
-    this.multicastMid = Math.floor(random() * 0x8000);
+    this.midBase = Math.floor(Math.random() * 0x8000);
+    this.multicastMid = Math.floor(Math.random() * 0x8000);
   }
 
   /** Lamps with a command waiting or in flight. */
@@ -129,7 +130,7 @@ export class LampCommander {
     if (viaMulticast) {
       this.multicastMid = (this.multicastMid + 1) & 0x7fff;
       this.coap.notify({
-        addr: groupAddress(group), port: this.coapPort, mid: 0x8000 | this.multicastMid,
+        addr: groupAddress(group), port: COAP_PORT, mid: 0x8000 | this.multicastMid,
         code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload: commandJson(resolved.on, resolved.level, resolved.fadeMs),
       });
     }
@@ -188,7 +189,7 @@ export class LampCommander {
     this.inFlight--;
     slot.inFlight = false;
     if (outcome.ok) {
-      this.applyConfirmed(i, sent, outcome.payload);
+      this.applyConfirmed(i, sent);
       this.events.finished('confirmed');
       this.events.confirmed(i);
     } else {
@@ -205,16 +206,10 @@ export class LampCommander {
     this.pump();
   }
 
-  /** The lamp confirmed: take the state it answered with, or else apply what it accepted (its own
-   * state report follows with the exact power figures). */
-  private applyConfirmed(i: number, sent: LampCommand, payload: string): void {
-    const answered = payload ? safeJson(payload) : undefined;
-    const report = answered === undefined ? undefined : parseState(answered);
-    if (report !== undefined && typeof report !== 'string') {
-      this.registry.setReport(i, report, Date.now());
-      return;
-    }
-    const known: LampSnapshot = this.registry.report(i);
+  /** The lamp confirmed (2.04, no body): apply what it accepted to its last reported state; its own
+   * state report (POST /rd/<id>) follows with the power figures. */
+  private applyConfirmed(i: number, sent: LampCommand): void {
+    const known = this.registry.report(i);
     if (sent.on !== undefined) known.on = sent.on;
     if (sent.level !== undefined) known.level = sent.level;
     this.registry.setReport(i, known, Date.now());
@@ -242,12 +237,4 @@ export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCom
 function withoutToggle(command: LampCommand): LampCommand {
   const { toggle: _toggle, ...rest } = command;
   return rest;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

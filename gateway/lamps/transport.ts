@@ -1,6 +1,6 @@
 /**
  * How the gateway reaches lamps: anything that sends and receives UDP datagrams by address and
- * port. The gateway's own `udp6` socket (gateway/transport-udp.ts) and the simulator's in-memory
+ * port. The gateway's own `udp6` socket (transport-udp.ts) and the simulator's in-memory
  * link both have this shape (structural typing: the simulator does not import it).
  */
 export interface DatagramEndpoint {

@@ -11,13 +11,13 @@
  * dirty, which is also how state survives a broker restart.
  */
 import type { MqttClient } from 'mqtt';
-import { compactFifo } from './fifo.js';
-import type { ErrorKind, GatewayMetrics, PublishKind } from './metrics.js';
-import { columnWith, type LampRegistry } from './registry.js';
+import { compactFifo } from '../fifo.js';
+import type { ErrorKind, GatewayMetrics, PublishKind } from '../metrics.js';
+import { columnWith, type LampRegistry } from '../registry.js';
 import {
   ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
   lampStateTopic,
-} from './topics.js';
+} from '../topics.js';
 
 export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;

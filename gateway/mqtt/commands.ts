@@ -3,15 +3,20 @@
  * handler per topic kind (aedes' handlers/ style). Every message is either handed to the lamps or
  * answered on `lampnet/gateway/errors` with a reason — nothing is dropped silently, nothing throws,
  * and a rejected command changes no state.
+ *
+ * A command's way to a lamp: handleCommandMessage (topic, name, payload checked here and in
+ * command-payload.ts) → the lamp or group handler below → LampCommander (lamps/commander.ts), which
+ * sends the CoAP PUT through lamps/coap-client.ts and records the state the lamp confirmed. Commands
+ * for lamps that have not registered since the gateway started wait in the CommandHold until they
+ * do (deliverHeldCommand) or the hold ends (expireHeldCommands).
  */
 import type { CommandHold } from './command-hold.js';
-import type { LampCommand } from './command-payload.js';
 import { parseCommandPayload } from './command-payload.js';
-import type { LampCommander } from './lamp-commands.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { LampCommand, LampCommander } from '../lamps/commander.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { ErrorReport } from './publisher.js';
-import type { LampRegistry } from './registry.js';
-import { type CommandTarget, nameProblem, parseCommandTopic } from './topics.js';
+import type { LampRegistry } from '../registry.js';
+import { type CommandTarget, nameProblem, parseCommandTopic } from '../topics.js';
 
 export interface CommandContext {
   registry: LampRegistry;
@@ -30,8 +35,7 @@ const handlers: Record<CommandTarget, CommandHandler> = {
     if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) return;
     if (i < 0) return ctx.reportError({ topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
     if (!ctx.registry.online(i)) return ctx.reportError({ topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
-    ctx.metrics.commands.inc({ target: 'lamp' });
-    ctx.commander.toLamp(i, command, topic);
+    deliverToLamp(ctx, i, command, topic);
   },
 
   group(ctx, group, command, topic) {
@@ -56,6 +60,26 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
   const parsed = parseCommandPayload(payload);
   if (!parsed.ok) return reject('payload', parsed.reason);
   handlers[target.target](ctx, target.name, parsed.command, topic);
+}
+
+/** Lamp `i` has just registered: deliver the command held for it since the gateway started, if any. */
+export function deliverHeldCommand(ctx: CommandContext, i: number): void {
+  const held = ctx.hold.take(ctx.registry.id(i));
+  if (held !== null) deliverToLamp(ctx, i, held.command, held.topic);
+}
+
+/** Once the hold is over at `now`, report every command still held: its lamp never registered. */
+export function expireHeldCommands(ctx: CommandContext, now: number): void {
+  ctx.hold.expire(now, (id, held) => ctx.reportError({
+    topic: held.topic, kind: 'unknown-lamp', lamp: id,
+    reason: `no lamp '${id}' registered within ${ctx.hold.holdMs / 1000} s of the gateway's start; the command was not delivered`,
+  }));
+}
+
+/** Count the command as accepted for lamp `i` and hand it to the commander. */
+function deliverToLamp(ctx: CommandContext, i: number, command: LampCommand, topic: string): void {
+  ctx.metrics.commands.inc({ target: 'lamp' });
+  ctx.commander.toLamp(i, command, topic);
 }
 
 /** The first 64 characters of the payload when it is text, for the error report. */

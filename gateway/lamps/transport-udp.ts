@@ -10,7 +10,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { COAP_PORT } from '../firmware/protocol.js';
+import { COAP_PORT } from '../../firmware/protocol.js';
 import { isIpv4Mapped, type DatagramEndpoint } from './transport.js';
 
 export interface UdpTransportOptions {
@@ -23,8 +23,6 @@ export interface UdpTransportOptions {
 export interface UdpTransport extends DatagramEndpoint {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Sends the kernel refused (no route, buffer full); UDP gives no other feedback. */
-  readonly sendErrors: number;
 }
 
 export async function openUdpTransport(options: UdpTransportOptions = {}): Promise<UdpTransport> {
@@ -54,18 +52,16 @@ export async function openUdpTransport(options: UdpTransportOptions = {}): Promi
       throw new Error(`cannot send multicast on interface '${options.multicastInterface}': ${(err as Error).message}`);
     }
   }
-  // Errors after binding (e.g. ICMP port unreachable surfacing as ECONNREFUSED) must not kill the
-  // process; they are counted like refused sends.
-  let sendErrors = 0;
-  socket.on('error', () => { sendErrors++; });
-  const countFailure = (err: Error | null): void => { if (err) sendErrors++; };
+  // A send the kernel refuses (no route, buffer full) and errors after binding (an ICMP port
+  // unreachable surfacing as ECONNREFUSED) must not kill the process: UDP promises no delivery,
+  // and the CoAP client retransmits what needs an answer.
+  socket.on('error', () => {});
   let closed = false;
   return {
     port: socket.address().port,
-    get sendErrors() { return sendErrors; },
     multicast: options.multicastInterface !== undefined,
     send(addr, toPort, data) {
-      if (!closed) socket.send(data, toPort, v4 && isIpv4Mapped(addr) ? addr.slice(7) : addr, countFailure);
+      if (!closed) socket.send(data, toPort, v4 && isIpv4Mapped(addr) ? addr.slice(7) : addr);
     },
     onMessage(cb) {
       socket.on('message', (msg, rinfo) => cb(v4 ? `::ffff:${rinfo.address}` : rinfo.address, rinfo.port, msg));

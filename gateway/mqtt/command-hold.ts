@@ -5,11 +5,12 @@
  * lifetime later), while a persistent MQTT session delivers the commands published during the gap
  * at once. Rather than refusing those as `unknown-lamp`, the gateway holds them for `holdMs` from
  * its start: a lamp that registers in time gets its command, the rest are reported failed when the
- * hold ends — delivered or reported, never silently lost (issue 8). One command per id (later ones
- * merge into it, latest wins), at most `maxIds` ids, so the hold is bounded.
+ * hold ends — delivered or reported, never silently lost. One command per id (later ones merge
+ * into it, latest wins), at most MAX_HELD_IDS ids, so the hold is bounded.
  */
-import type { LampCommand } from './command-payload.js';
-import { mergeCommands } from './lamp-commands.js';
+import { type LampCommand, mergeCommands } from '../lamps/commander.js';
+
+const MAX_HELD_IDS = 100_000;
 
 export interface HeldCommand {
   command: LampCommand;
@@ -20,7 +21,7 @@ export class CommandHold {
   private readonly held = new Map<string, HeldCommand>();
   private readonly until: number;
 
-  constructor(startedAt: number, holdMs: number, private readonly maxIds = 100_000) {
+  constructor(startedAt: number, readonly holdMs: number) {
     this.until = startedAt + holdMs;
   }
 
@@ -32,7 +33,7 @@ export class CommandHold {
   /** Hold a command for lamp `id`; false when the hold is full (the caller reports it). */
   hold(id: string, command: LampCommand, topic: string): boolean {
     const earlier = this.held.get(id);
-    if (earlier === undefined && this.held.size >= this.maxIds) return false;
+    if (earlier === undefined && this.held.size >= MAX_HELD_IDS) return false;
     this.held.set(id, { command: earlier === undefined ? command : mergeCommands(earlier.command, command), topic });
     return true;
   }

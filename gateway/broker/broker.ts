@@ -21,11 +21,11 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import { listen } from './listen.js';
+import { listen } from '../listen.js';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
 import { LampnetPersistence } from './retained-store.js';
 import { serveStatic } from './static-files.js';
-import { parseCommandTopic } from './topics.js';
+import { parseCommandTopic } from '../topics.js';
 
 export interface BrokerCredentials {
   username: string;
