@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
-import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from './fleet.js';
+import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from './fleet/fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from './sim.js';
 
 /** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
