@@ -146,13 +146,14 @@ export class Fleet implements LampDirectory {
       groups: this.groups,
       rng: this.rng,
       path: this.path,
+      counters: this.counters,
       // Sparse lamps never register: the gateway cannot hold 2^64 lamps.
       gatewayPeer: () => (this.gatewayBytes === null || this.sparse ? null : this.peers.intern(this.gatewayBytes, 0)),
+      // Before `attach` there is no host: the lamp's datagram is lost like one to an expired peer.
       transmit: (n, addrs, at, port, data, len) => {
         if (this.host) this.host.sendUdp(n, addrs, at, port, COAP_PORT, data, 0, len);
         else this.counters.stalePeer++;
       },
-      stalePeer: () => { this.counters.stalePeer++; },
     });
   }
 

@@ -5,9 +5,10 @@
  * interned peers and datagrams go out through the userspace IPv6 host.
  */
 import type { Addr, Hal } from '../../firmware/hal.js';
-import type { LampConfig, LampState } from '../../firmware/lamp.js';
+import type { LampState } from '../../firmware/lamp.js';
 import type { Prng } from '../random.js';
 import type { FleetClock, FleetScheduler } from '../scheduler.js';
+import type { FleetCounters } from './fleet.js';
 import type { GroupTable } from './groups.js';
 import type { PeerTable } from './peers.js';
 
@@ -43,12 +44,11 @@ export interface FleetHalParts {
   groups: GroupTable;
   rng: Prng;
   path: ImpairedPath;
+  counters: FleetCounters;
   /** The gateway as an interned peer, or null when lamps run standalone. */
   gatewayPeer(): number | null;
   /** Sends lamp n's datagram from port 5683 to `port` at the address `addrs[at..at+16)`. */
   transmit(n: number, addrs: Uint8Array, at: number, port: number, data: Uint8Array, len: number): void;
-  /** A lamp replied to a peer whose interned number expired (see PeerTable). */
-  stalePeer(): void;
 }
 
 export class FleetHal implements Hal {
@@ -83,7 +83,7 @@ export class FleetHal implements Hal {
   }
 
   /** A simulated lamp's config lives in its record, which survives its reboots. */
-  saveConfig(_lamp: LampState, _config: LampConfig): void {}
+  saveConfig(): void {}
 
   gateway(): Addr | null {
     return this.parts.gatewayPeer();
@@ -103,7 +103,7 @@ export class FleetHal implements Hal {
     const peers = this.parts.peers;
     const at = peers.resolve(to as number);
     if (at < 0) {
-      this.parts.stalePeer();
+      this.parts.counters.stalePeer++;
       return;
     }
     this.parts.transmit(lamp.n, peers.addrs, at, port, data, len);
