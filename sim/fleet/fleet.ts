@@ -23,12 +23,13 @@ import { answersPing, boot, halt, readState, receive, setFault, wake } from '../
 import { COAP_PORT } from '../../firmware/protocol.js';
 import { createLamp, defaultConfig, type LampConfig, type LampSnapshot, type LampState } from '../../firmware/lamp.js';
 import type { LampDirectory, Ipv6Host } from '../net/host.js';
+import { inPrefix } from '../net/wire/address.js';
 import { read32, write32 } from '../net/wire/bytes.js';
 import { Prng } from '../random.js';
 import { FleetScheduler, type FleetClock } from '../scheduler.js';
 import { GroupTable } from './groups.js';
 import { FleetHal, ImpairedPath } from './hal.js';
-import { inPrefix, PeerTable } from './peers.js';
+import { PeerTable } from './peers.js';
 import { SparseIds } from './sparse.js';
 
 export const MAX_DENSE_LAMPS = 1_000_000;

@@ -4,15 +4,6 @@
  */
 import { read32 } from '../net/wire/bytes.js';
 
-/** Does `addr` fall inside `prefix`/`bits`? */
-export function inPrefix(addr: Uint8Array, off: number, prefix: Uint8Array, bits: number): boolean {
-  let i = 0;
-  for (; bits >= 8; bits -= 8, i++) if (addr[off + i] !== prefix[i]) return false;
-  if (bits === 0) return true;
-  const mask = (0xff << (8 - bits)) & 0xff;
-  return (addr[off + i] & mask) === (prefix[i] & mask);
-}
-
 /**
  * Interns peer addresses (16 bytes) into small numbers.
  * Bounded: when the table is full it starts a new epoch; numbers from an old epoch no longer resolve

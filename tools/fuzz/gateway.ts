@@ -10,12 +10,12 @@
 import { CoapReader } from '../../firmware/coap.js';
 import { COAP_PORT } from '../../firmware/protocol.js';
 import type { DatagramEndpoint } from '../../sim/link/memory.js';
-import { writeIpv6 } from '../../sim/net/wire/address.js';
+import { inPrefix, writeIpv6 } from '../../sim/net/wire/address.js';
 import type { Prng } from '../../sim/random.js';
 import type { FleetClock } from '../../sim/scheduler.js';
 import { LampRegistry } from '../../gateway/registry.js';
 import { ResourceDirectory } from '../../gateway/resource-directory.js';
-import { inPrefix64, type OutputCheck } from './output-check.js';
+import type { OutputCheck } from './output-check.js';
 
 /** Share of the lamps' messages lost before they reach the directory. */
 const LOSS = 0.05;
@@ -78,7 +78,7 @@ export class FuzzGateway {
   private readonly onMessage = (from: string, port: number, data: Uint8Array): void => {
     const r = this.reader;
     if (!r.read(data, 0, data.length)) return this.output.gatewayProblem(`a lamp sent the gateway malformed CoAP (${r.error})`, data);
-    if (!writeIpv6(from, this.from, 0) || !inPrefix64(this.from, 0, this.prefix)) {
+    if (!writeIpv6(from, this.from, 0) || !inPrefix(this.from, 0, this.prefix, 64)) {
       return this.output.gatewayProblem(`a lamp at ${from} outside the prefix sent the gateway a message`, data);
     }
     this.output.lampMessage(r, this.address, 0, COAP_PORT);

@@ -20,7 +20,7 @@ import type { FuzzTarget } from './target.js';
 
 /** The largest IPv6 packet (Payload Length 65535). Larger than the link MTU on purpose: replies to
  * such packets cannot be sent, which the host must count (txRefused), not throw on. */
-export const MAX_PACKET = IPV6_HEADER_LEN + 0xffff;
+const MAX_PACKET = IPV6_HEADER_LEN + 0xffff;
 
 const UPPER_ECHO = 0;
 const UPPER_ICMP_OTHER = 1;

@@ -5,7 +5,7 @@
  */
 import { ACK, CoapReader } from '../../firmware/coap.js';
 import { COAP_PORT } from '../../firmware/protocol.js';
-import { addressEquals, isMulticast, isUnspecified } from '../../sim/net/wire/address.js';
+import { addressEquals, inPrefix, isMulticast, isUnspecified } from '../../sim/net/wire/address.js';
 import { pseudoHeaderSum, sumVerifies, sumWords } from '../../sim/net/wire/checksum.js';
 import { OK } from '../../sim/net/wire/drop.js';
 import { Icmpv6Type } from '../../sim/net/wire/icmpv6.js';
@@ -17,7 +17,7 @@ export function hex(buf: Uint8Array, off: number, len: number): string {
 }
 
 /** Answers a lamp's recent CoAP message can be built from: who it went to, its id and token. */
-export class RecentMessages {
+class RecentMessages {
   static readonly SIZE = 32;
   readonly lamp = new Uint8Array(RecentMessages.SIZE * 16);
   readonly peer = new Uint8Array(RecentMessages.SIZE * 16);
@@ -39,12 +39,6 @@ export class RecentMessages {
     this.tokenLen[i] = reader.tokenLen;
     this.token.set(buf.subarray(reader.tokenOff, reader.tokenOff + reader.tokenLen), i * 8);
   }
-}
-
-/** Whether the address at `buf[off]` is inside the /64 `prefix`. */
-export function inPrefix64(buf: Uint8Array, off: number, prefix: Uint8Array): boolean {
-  for (let i = 0; i < 8; i++) if (buf[off + i] !== prefix[i]) return false;
-  return true;
 }
 
 /** What a fleet sent, checked packet by packet (see the file header). */
@@ -83,7 +77,7 @@ export class OutputCheck {
   private problem(buf: Uint8Array, off: number, len: number): string | null {
     const ip = this.ip;
     if (ip.check(buf, off, len) !== OK || ip.len !== len) return 'sent a packet whose IPv6 header does not match its length';
-    if (!inPrefix64(buf, ip.srcOff, this.prefix)) return 'sent a packet from outside the prefix';
+    if (!inPrefix(buf, ip.srcOff, this.prefix, 64)) return 'sent a packet from outside the prefix';
     if (isMulticast(buf, ip.dstOff) || isUnspecified(buf, ip.dstOff)) return 'sent a packet to a multicast or unspecified address';
     const upperOff = ip.payloadOff;
     const upperLen = len - IPV6_HEADER_LEN;

@@ -34,6 +34,7 @@ export const DEFAULT_COUNT = 100_000;
 export const DEFAULT_LAMPS = 1000;
 /** Packets between two turns of the event loop (timers fire, the link flushes, progress reports). */
 const CHUNK = 4096;
+
 export interface FuzzOptions {
   seed?: number;
   count?: number;
@@ -192,7 +193,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
       output.request = null;
     }
     target.injected++;
-    // The packet, and the answers the gateway stand-in injected while it was handled.
+    // The packet, and the answers the gateway sent while it was handled.
     const inputs = 1 + gatewayAnswers(target) - answersBefore;
     if (c.received - receivedBefore !== inputs || dispositions(c) - dispositionsBefore !== inputs) {
       fail('accounting', `the host counted ${c.received - receivedBefore} received and ${dispositions(c) - dispositionsBefore} dispositions for ${inputs} packets`, target, buf, 0, len);
