@@ -78,6 +78,19 @@ describe('a dense fleet on the memory link', () => {
     expect(reply?.icmp?.code).toBe(3);
   });
 
+  it('rate-limits ICMPv6 errors on the clock it was given, so a manual clock replays them exactly', async () => {
+    const { sim, clock, link, sent } = await fleet({ lamps: 10 });
+    const missing = () => ping(link, sent, `${PREFIX}3e9`);
+    // The burst (50) is spent while the manual clock stands still, however long that takes.
+    for (let i = 0; i < 50; i++) expect(missing()?.icmp?.type).toBe(1);
+    expect(missing()).toBeUndefined();
+    expect(sim.host.counters.icmpErrorsRateLimited).toBe(1);
+    // 1,000 errors per second: 10 ms of the manual clock earns 10 more.
+    clock.time += 10;
+    for (let i = 0; i < 10; i++) expect(missing()?.icmp?.type).toBe(1);
+    expect(missing()).toBeUndefined();
+  });
+
   it('a killed lamp is silent and answers again once revived', async () => {
     const { sim, link, sent } = await fleet({ lamps: 100 });
     expect(sim.fleet.kill(42)).toBe(true);
