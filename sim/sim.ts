@@ -11,7 +11,7 @@ import { realClock, type FleetClock } from './scheduler.js';
 
 export const DEFAULT_PREFIX = 'fd6c:616d:706e::/64';
 /** Interface identifier of the gateway (and of the host side of a TUN device): never a lamp. */
-export const GATEWAY_IID = [0xff, 0xff, 0, 0, 0, 0, 0, 1];
+const GATEWAY_IID = [0xff, 0xff, 0, 0, 0, 0, 0, 1];
 
 export interface SimOptions {
   lamps: number | 'all';
@@ -71,7 +71,7 @@ export function parsePrefix(text: string, what: string): { addr: Uint8Array; bit
 }
 
 /** The fleet prefix: must be a /64 (the lamp's number is its interface identifier). */
-export function parseFleetPrefix(text: string): Uint8Array {
+function parseFleetPrefix(text: string): Uint8Array {
   const { addr, bits } = parsePrefix(text, '--prefix');
   if (text.includes('/') && bits !== 64) throw new Error(`--prefix must be a /64, got /${bits}`);
   const prefix = new Uint8Array(16);
