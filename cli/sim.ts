@@ -4,7 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet.js';
+import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet/fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
 import { parseCount, parseFraction, parseNumber } from './options.js';
 import { serveUntilSignal } from './run.js';

@@ -4,14 +4,14 @@
  */
 import { Ipv6Host } from './net/host.js';
 import { formatIpv6, parseIpv6 } from './net/wire/address.js';
-import { Fleet, type FleetOptions } from './fleet.js';
+import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import type { Link } from './link/link.js';
 import { MemoryLink, type DatagramEndpoint } from './link/memory.js';
 import { realClock, type FleetClock } from './scheduler.js';
 
 export const DEFAULT_PREFIX = 'fd6c:616d:706e::/64';
 /** Interface identifier of the gateway (and of the host side of a TUN device): never a lamp. */
-export const GATEWAY_IID = [0xff, 0xff, 0, 0, 0, 0, 0, 1];
+const GATEWAY_IID = [0xff, 0xff, 0, 0, 0, 0, 0, 1];
 
 export interface SimOptions {
   lamps: number | 'all';
@@ -37,6 +37,9 @@ export interface SimOptions {
   seed?: number;
   /** Sparse fleet: most lamps created on demand (default DEFAULT_MAX_TOUCHED). */
   maxTouched?: number;
+  /** The simulator's clock, for the lamps' timers and the ICMPv6 error rate limit alike (a
+   * ManualClock makes a run replay exactly). Default: real time × `speed` for the lamps, and real
+   * time for the rate limit, which RFC 4443 sets per real second whatever the speed. */
   clock?: FleetClock;
   config?: FleetOptions['config'];
   onProgress?: (booted: number, total: number) => void;
@@ -68,7 +71,7 @@ export function parsePrefix(text: string, what: string): { addr: Uint8Array; bit
 }
 
 /** The fleet prefix: must be a /64 (the lamp's number is its interface identifier). */
-export function parseFleetPrefix(text: string): Uint8Array {
+function parseFleetPrefix(text: string): Uint8Array {
   const { addr, bits } = parsePrefix(text, '--prefix');
   if (text.includes('/') && bits !== 64) throw new Error(`--prefix must be a /64, got /${bits}`);
   const prefix = new Uint8Array(16);
@@ -124,7 +127,8 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     const { openTunLink } = await import('./link/tun.js');
     link = await openTunLink({ name: options.tun ?? 'lampnet0', prefix, hostAddress: gateway });
   }
-  const host = new Ipv6Host({ prefix, link, directory: fleet });
+  const given = options.clock;
+  const host = new Ipv6Host({ prefix, link, directory: fleet, now: given ? () => given.now() : undefined });
   fleet.attach(host);
   host.start();
   await fleet.boot(options.onProgress);

@@ -12,7 +12,7 @@
  * refreshes per second — with the simulator's 300 s and a million lamps at speed 60, 200,000/s,
  * far beyond what the publish path carries (bench/ANALYSIS.md); with a day, about 700/s.
  */
-import { mulberry32 } from '../../sim/fleet.js';
+import { Prng } from '../../sim/random.js';
 import { numberArg, progress, reply, runMain, settledHeap } from './probe.js';
 import { gatewayGauges, startSystem } from './fleet-gateway.js';
 
@@ -37,7 +37,7 @@ runMain(async () => {
   // retransmit every few tens of real milliseconds at this speed, so few may start that early.
   const system = await startSystem({ lamps, speed, lifetimeS, bootJitterMs: 120_000 * speed, registerTimeoutMs: 900_000 });
   const { client, gateway, sim } = system;
-  const random = mulberry32(11);
+  const rng = new Prng(11);
   let commandsSent = 0;
   const sample = async (minute: number): Promise<SoakSample> => {
     const s: SoakSample = {
@@ -56,8 +56,8 @@ runMain(async () => {
   while (performance.now() < end) {
     const due = Math.floor(((performance.now() - started) / 1000) * rate);
     for (; commandsSent < due; commandsSent++) {
-      const lamp = 1 + Math.floor(random() * lamps);
-      client.publish(`lampnet/lamps/${lamp}/set`, commandsSent % 3 === 0 ? 'OFF' : String(1 + Math.floor(random() * 100)), { qos: 0 });
+      const lamp = 1 + Math.floor(rng.float() * lamps);
+      client.publish(`lampnet/lamps/${lamp}/set`, commandsSent % 3 === 0 ? 'OFF' : String(1 + Math.floor(rng.float() * 100)), { qos: 0 });
     }
     if (performance.now() >= nextSample) {
       samples.push(await sample((performance.now() - started) / 60_000));

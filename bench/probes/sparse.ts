@@ -4,7 +4,7 @@
  * lamp on its first packet. Measures the heap those lamps added (after full collections), per lamp.
  */
 import { MemoryLink } from '../../sim/link/memory.js';
-import { mulberry32 } from '../../sim/fleet.js';
+import { Prng } from '../../sim/random.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { startSim } from '../../sim/sim.js';
 import { emitIcmpv6Header, fillIcmpv6Checksum } from '../../sim/net/wire/icmpv6.js';
@@ -23,13 +23,13 @@ runMain(async () => {
   const source = parseIpv6('2001:db8:1::1')!;
   const packet = new Uint8Array(40 + ECHO_LEN);
   const dst = parseIpv6('2001:db8::')!;
-  const random = mulberry32(7);
+  const rng = new Prng(7);
   const before = settledHeap();
   const started = performance.now();
   for (let i = 1; i <= touches; i++) {
     const view = new DataView(dst.buffer);
-    view.setUint32(8, Math.floor(random() * 2 ** 32));
-    view.setUint32(12, Math.floor(random() * 2 ** 32) | 1);
+    view.setUint32(8, Math.floor(rng.float() * 2 ** 32));
+    view.setUint32(12, Math.floor(rng.float() * 2 ** 32) | 1);
     emitIpv6Header(packet, 0, source, 0, dst, 0, NextHeader.icmpv6, ECHO_LEN, 64);
     emitIcmpv6Header(packet, 40, 128, 0, (0x1234 << 16) | (i & 0xffff));
     fillIcmpv6Checksum(packet, 40, ECHO_LEN, source, 0, dst, 0);

@@ -5,7 +5,7 @@
  *
  *   node staleness.js --lamps N --samples K
  */
-import { mulberry32 } from '../../sim/fleet.js';
+import { Prng } from '../../sim/random.js';
 import { numberArg, progress, reply, runMain } from './probe.js';
 import { FLEET_STATS_TOPIC } from '../../gateway/topics.js';
 import { gatewayGauges, quantile, startSystem, until } from './fleet-gateway.js';
@@ -35,13 +35,13 @@ runMain(async () => {
   gateway.registry.aggregate();
   const aggregateMs = performance.now() - aggregateStarted;
 
-  const random = mulberry32(3);
+  const rng = new Prng(3);
   const stale: number[] = [];
   let unshown = 0;
   for (let k = 0; k < samples; k++) {
-    await new Promise((resolve) => setTimeout(resolve, random() * gateway.options.statsIntervalMs));
+    await new Promise((resolve) => setTimeout(resolve, rng.float() * gateway.options.statsIntervalMs));
     const before = faults;
-    const lamp = 1 + Math.floor(random() * lamps);
+    const lamp = 1 + Math.floor(rng.float() * lamps);
     const changed = performance.now();
     sim.fleet.fault(lamp, true);
     const shown = await until(() => faults > before, SAMPLE_BOUND_MS, () => `stats still count ${faults} faults`).then(() => true, () => false);

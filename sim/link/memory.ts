@@ -9,7 +9,7 @@
  * - `onTransmit(listener)` receives every packet the simulator sends (as `buf, off, len`, valid only
  *   during the call), except the UDP datagrams addressed to an endpoint below.
  * - `endpoint(address, port)` is a datagram endpoint with the shape the gateway's transports share
- *   (see notes/CONTRACT.md): `send` makes a UDP packet from `address`:`port` and injects it;
+ *   (gateway/transport.ts): `send` makes a UDP packet from `address`:`port` and injects it;
  *   datagrams the lamps send to that address and port come back through `onMessage`. Only here are
  *   addresses converted between text and bytes; ping and the lamps' own traffic never see text.
  *

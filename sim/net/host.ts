@@ -28,7 +28,7 @@ import { COAP_PORT } from '../../firmware/protocol.js';
 import type { Link } from '../link/link.js';
 import { addressEquals, isMulticast, isUnspecified } from './wire/address.js';
 import { adjustChecksum } from './wire/checksum.js';
-import { copyBytes } from './wire/bytes.js';
+import { copyBytes, read32, write32 } from './wire/bytes.js';
 import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from './wire/drop.js';
 import { emitIcmpv6Header, fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type, UnreachableCode } from './wire/icmpv6.js';
 import { emitIpv6Header, IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from './wire/ipv6.js';
@@ -346,16 +346,4 @@ export class Ipv6Host {
   private drop(reason: number): void {
     this.counters.drops[reason]++;
   }
-}
-
-/** The unsigned big-endian 32-bit number at `buf[off]`. */
-function read32(buf: Uint8Array, off: number): number {
-  return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
-}
-
-function write32(buf: Uint8Array, off: number, value: number): void {
-  buf[off] = value >>> 24;
-  buf[off + 1] = (value >>> 16) & 0xff;
-  buf[off + 2] = (value >>> 8) & 0xff;
-  buf[off + 3] = value & 0xff;
 }

@@ -8,6 +8,7 @@ import { ACK, CON, NON, emitCoap, parseCoap, type CoapMessage, type CoapOption }
 import { receive, wake } from '../../firmware/core.js';
 import type { Addr, Hal } from '../../firmware/hal.js';
 import type { LampConfig, LampState } from '../../firmware/lamp.js';
+import { Prng } from '../../sim/random.js';
 
 export const GATEWAY: Addr = 'gateway';
 export const CLIENT: Addr = 'client';
@@ -21,16 +22,10 @@ export interface Sent {
   msg: CoapMessage;
 }
 
-/** Deterministic PRNG (mulberry32) so jitter is reproducible. */
+/** The simulator's PRNG as a function, so jitter is reproducible. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Prng(seed);
+  return () => rng.float();
 }
 
 export class FakeHal implements Hal {

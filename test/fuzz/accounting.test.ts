@@ -1,11 +1,11 @@
 /**
  * The accounting the fuzzer relies on: every packet the simulator's host receives ends in exactly
- * one disposition of its counters (`dispositions` in sim/fuzz.ts), multicast fan-out included.
+ * one disposition of its counters (`dispositions` in tools/fuzz/target.ts), multicast fan-out included.
  */
 import { describe, expect, it } from 'vitest';
 import { groupAddress } from '../../firmware/protocol.js';
-import { createTarget, dispositions, type FuzzTarget } from '../../sim/fuzz.js';
 import { ManualClock } from '../../sim/scheduler.js';
+import { createTarget, dispositions, type FuzzTarget } from '../../tools/fuzz/target.js';
 import { echoRequest, udpPacket } from '../sim/packets.js';
 
 const OUTSIDER = '2001:db8:1::99';

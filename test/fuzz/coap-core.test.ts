@@ -6,9 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { receive } from '../../firmware/core.js';
-import { checkCoapCodec, CodecStats, createTarget, Prng, writeHostileCoap } from '../../sim/fuzz.js';
 import { parseIpv6 } from '../../sim/net/wire/address.js';
+import { Prng } from '../../sim/random.js';
 import { ManualClock } from '../../sim/scheduler.js';
+import { checkCoapCodec, CodecStats } from '../../tools/fuzz/codec-check.js';
+import { writeHostileCoap } from '../../tools/fuzz/hostile-coap.js';
+import { createTarget } from '../../tools/fuzz/target.js';
 
 const MESSAGES = 100_000;
 const LAMPS = 100;

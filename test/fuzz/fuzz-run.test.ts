@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_COUNT, DEFAULT_SEED, formatReport, runFuzz, type FuzzReport } from '../../sim/fuzz.js';
+import { formatReport } from '../../tools/fuzz/report.js';
+import { DEFAULT_COUNT, DEFAULT_SEED, runFuzz, type FuzzReport } from '../../tools/fuzz/run.js';
 import { bundleScript } from '../helpers/bundle.js';
 
 /** A report without its wall-clock time and heap size, the things a replay may change. */
@@ -31,6 +32,20 @@ describe('the fuzzer in process', () => {
     }
     expect(report.codec.wellFormed).toBeGreaterThan(0);
     expect(report.codec.checked).toBeGreaterThan(report.codec.wellFormed);
+  }, 600_000);
+
+  it('sends the dense fleet\'s registrations through the real gateway directory, which registers the lamps', async () => {
+    const report = await runFuzz({ seed: DEFAULT_SEED, count: 10_000 });
+    expect(report.failure, report.failure ? formatReport(report) : '').toBeNull();
+    const [dense, sparse] = report.targets;
+    expect(dense.gateway).not.toBeNull();
+    // Nearly all of the 1,000 lamps: some registrations are lost, some lamps powered down.
+    expect(dense.gateway!.lamps).toBeGreaterThan(900);
+    expect(dense.gateway!.registered).toBeGreaterThanOrEqual(dense.gateway!.lamps);
+    expect(dense.gateway!.updated + dense.gateway!.lost).toBeGreaterThan(0);
+    expect(dense.gatewayAnswers).toBeGreaterThanOrEqual(dense.gateway!.registered);
+    expect(dense.lampCoapCodes['0.02']).toBeGreaterThanOrEqual(dense.gateway!.registered);
+    expect(sparse.gateway).toBeNull();
   }, 600_000);
 
   it('replays the same counters from the same seed and count', async () => {
@@ -60,7 +75,7 @@ describe('the fuzzer in process', () => {
 describe('the fuzz command line', () => {
   let script = '';
   beforeAll(async () => {
-    script = await bundleScript('sim/fuzz.ts');
+    script = await bundleScript('tools/fuzz/cli.ts');
   });
   afterAll(() => {
     if (script) rmSync(script, { force: true });
@@ -83,6 +98,14 @@ describe('the fuzz command line', () => {
     expect(run.stdout).toContain('drop.payloadLengthExceedsFrame');
     expect(run.stdout).toContain('(equals packets injected + answers)');
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('OK: no exception, every packet accounted for, every packet sent well-formed');
+  }, 600_000);
+
+  it('says it checked nothing for --count 0, and exits 1', () => {
+    const run = fuzz('--count', '0');
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/^seed 1: 0 packets in /);
+    expect(run.stdout).not.toContain('OK');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('NOTHING CHECKED: no packet was sent (--count 0), so this run says nothing about the code');
   }, 600_000);
 
   it('explains its options with --help', () => {

@@ -10,7 +10,8 @@ import { ACK, CON, CoapReader, CoapWriter, NON, POST } from '../../firmware/coap
 import { ResourceDirectory } from '../../gateway/lamps/resource-directory.js';
 import { LampRegistry } from '../../gateway/registry.js';
 import { nameProblem } from '../../gateway/topics.js';
-import { Prng, writeHostileCoap } from '../../sim/fuzz.js';
+import { Prng } from '../../sim/random.js';
+import { writeHostileCoap } from '../../tools/fuzz/hostile-coap.js';
 
 const MESSAGES = 100_000;
 const NAMES = ['42', 'lamp-7', '', 'a/b', 'a+b', '#', '+', 'x'.repeat(64), 'x'.repeat(65), 'tab\there', 'nul\u0000', 'ünïcödé', '💡',

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CON, emitCoap, GET, NON, parseCoap, PUT, type CoapMessage } from '../../firmware/coap.js';
 import { groupAddress } from '../../firmware/protocol.js';
-import { mulberry32 } from '../../sim/fleet.js';
+import { Prng } from '../../sim/random.js';
 import type { MemoryLink } from '../../sim/link/memory.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { startSim, type Sim, type SimOptions } from '../../sim/sim.js';
@@ -76,6 +76,19 @@ describe('a dense fleet on the memory link', () => {
     const reply = ping(link, sent, `${PREFIX}3e9`);
     expect(reply?.icmp?.type).toBe(1);
     expect(reply?.icmp?.code).toBe(3);
+  });
+
+  it('rate-limits ICMPv6 errors on the clock it was given, so a manual clock replays them exactly', async () => {
+    const { sim, clock, link, sent } = await fleet({ lamps: 10 });
+    const missing = () => ping(link, sent, `${PREFIX}3e9`);
+    // The burst (50) is spent while the manual clock stands still, however long that takes.
+    for (let i = 0; i < 50; i++) expect(missing()?.icmp?.type).toBe(1);
+    expect(missing()).toBeUndefined();
+    expect(sim.host.counters.icmpErrorsRateLimited).toBe(1);
+    // 1,000 errors per second: 10 ms of the manual clock earns 10 more.
+    clock.time += 10;
+    for (let i = 0; i < 10; i++) expect(missing()?.icmp?.type).toBe(1);
+    expect(missing()).toBeUndefined();
   });
 
   it('a killed lamp is silent and answers again once revived', async () => {
@@ -227,10 +240,10 @@ describe('a dense fleet on the memory link', () => {
 describe('the sparse fleet (--lamps all)', () => {
   it('answers ping at random 64-bit interface identifiers and creates state only for those touched', async () => {
     const { sim, link, sent } = await fleet({ lamps: 'all' });
-    const rnd = mulberry32(7);
-    const hex = () => Math.floor(rnd() * 0x10000).toString(16);
+    const rng = new Prng(7);
+    const hex = () => Math.floor(rng.float() * 0x10000).toString(16);
     for (let i = 0; i < 2000; i++) {
-      const dst = `2001:db8:0:0:${hex()}:${hex()}:${hex()}:${(1 + Math.floor(rnd() * 0xfffe)).toString(16)}`;
+      const dst = `2001:db8:0:0:${hex()}:${hex()}:${hex()}:${(1 + Math.floor(rng.float() * 0xfffe)).toString(16)}`;
       const reply = ping(link, sent, dst, i);
       expect(reply?.icmp?.type).toBe(129);
       expect(reply?.src).toBe(decode(echoRequest({ src: REQUESTER, dst })).dst);

@@ -101,3 +101,12 @@ export function addressEquals(a: Uint8Array, aOff: number, b: Uint8Array, bOff: 
   for (let i = 0; i < 16; i++) if (a[aOff + i] !== b[bOff + i]) return false;
   return true;
 }
+
+/** Does `addr` fall inside `prefix`/`bits`? */
+export function inPrefix(addr: Uint8Array, off: number, prefix: Uint8Array, bits: number): boolean {
+  let i = 0;
+  for (; bits >= 8; bits -= 8, i++) if (addr[off + i] !== prefix[i]) return false;
+  if (bits === 0) return true;
+  const mask = (0xff << (8 - bits)) & 0xff;
+  return (addr[off + i] & mask) === (prefix[i] & mask);
+}

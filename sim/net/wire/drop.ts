@@ -60,8 +60,6 @@ export const Drop = {
   multicastUnhandled: 22,
 } as const;
 
-export type DropReason = (typeof Drop)[keyof typeof Drop];
-
 /** Number of slots a counter array indexed by drop reason needs (slot 0 = OK stays unused). */
 export const DROP_REASON_SLOTS = Object.keys(Drop).length + 1;
 

@@ -32,11 +32,6 @@ export const UnreachableCode = {
 /** Type, code, checksum and the 4-byte field after them (identifier+sequence, or unused/MTU/pointer). */
 export const ICMPV6_HEADER_LEN = 8;
 
-/** Error messages are types 0–127 (RFC 4443 §2.1). */
-export function isIcmpv6Error(type: number): boolean {
-  return type < 128;
-}
-
 export class Icmpv6Packet {
   buf: Uint8Array = new Uint8Array(0);
   off = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIpv6, isMulticast, parseIpv6 } from '../../../sim/net/wire/address.js';
+import { formatIpv6, inPrefix, isMulticast, parseIpv6 } from '../../../sim/net/wire/address.js';
 import { hex } from '../captured.js';
 
 describe('IPv6 address text', () => {
@@ -41,5 +41,16 @@ describe('IPv6 address text', () => {
   it('recognizes multicast by its first byte', () => {
     expect(isMulticast(parseIpv6('ff02::1')!, 0)).toBe(true);
     expect(isMulticast(parseIpv6('fd00::1')!, 0)).toBe(false);
+  });
+
+  it('tests prefix membership by whole bytes and by the bits of a partial byte', () => {
+    const at = (text: string, prefix: string, bits: number) => inPrefix(parseIpv6(text)!, 0, parseIpv6(prefix)!, bits);
+    expect(at('2001:db8::2a', '2001:db8::', 64)).toBe(true);
+    expect(at('2001:db8:0:1::2a', '2001:db8::', 64)).toBe(false);
+    expect(at('2001:db8:0:f::1', '2001:db8::', 60)).toBe(true);
+    expect(at('2001:db8:0:10::1', '2001:db8::', 60)).toBe(false);
+    expect(at('2001:db8::1', '2001:db8::1', 128)).toBe(true);
+    expect(at('2001:db8::2', '2001:db8::1', 128)).toBe(false);
+    expect(at('fe80::1', '2001:db8::', 0)).toBe(true);
   });
 });

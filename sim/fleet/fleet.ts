@@ -15,14 +15,22 @@
  * first packet (an open-addressing table maps identifier → index) and it never registers with the
  * gateway, since 2^64 lamps cannot; memory grows with lamps touched, up to `maxTouched` (a sender
  * walking the /64 would otherwise grow it without bound).
+ *
+ * Beside this file: hal.ts (the one HAL), peers.ts (interned peer addresses), groups.ts (multicast
+ * membership), sparse.ts (the sparse fleet's identifier table).
  */
-import { answersPing, boot, halt, readState, receive, setFault, wake } from '../firmware/core.js';
-import type { Addr, Hal } from '../firmware/hal.js';
-import { createLamp, defaultConfig, type LampConfig, type LampSnapshot, type LampState } from '../firmware/lamp.js';
-import { COAP_PORT, groupAddress } from '../firmware/protocol.js';
-import type { LampDirectory, Ipv6Host } from './net/host.js';
-import { parseIpv6 } from './net/wire/address.js';
-import { FleetScheduler, type FleetClock } from './scheduler.js';
+import { answersPing, boot, halt, readState, receive, setFault, wake } from '../../firmware/core.js';
+import { COAP_PORT } from '../../firmware/protocol.js';
+import { createLamp, defaultConfig, type LampConfig, type LampSnapshot, type LampState } from '../../firmware/lamp.js';
+import type { LampDirectory, Ipv6Host } from '../net/host.js';
+import { inPrefix } from '../net/wire/address.js';
+import { read32, write32 } from '../net/wire/bytes.js';
+import { Prng } from '../random.js';
+import { FleetScheduler, type FleetClock } from '../scheduler.js';
+import { GroupTable } from './groups.js';
+import { FleetHal, ImpairedPath } from './hal.js';
+import { PeerTable } from './peers.js';
+import { SparseIds } from './sparse.js';
 
 export const MAX_DENSE_LAMPS = 1_000_000;
 /** Default bound on the sparse fleet's lamps (about 300 B each: ~600 MB of heap at the bound). */
@@ -60,185 +68,6 @@ export interface FleetOptions {
   config?: Partial<LampConfig>;
 }
 
-/** A small fast PRNG (mulberry32): deterministic per seed, no allocation. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function read32(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
-}
-
-function write32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 24;
-  b[off + 1] = (v >>> 16) & 255;
-  b[off + 2] = (v >>> 8) & 255;
-  b[off + 3] = v & 255;
-}
-
-/** Does `addr` fall inside `prefix`/`bits`? */
-export function inPrefix(addr: Uint8Array, off: number, prefix: Uint8Array, bits: number): boolean {
-  let i = 0;
-  for (; bits >= 8; bits -= 8, i++) if (addr[off + i] !== prefix[i]) return false;
-  if (bits === 0) return true;
-  const mask = (0xff << (8 - bits)) & 0xff;
-  return (addr[off + i] & mask) === (prefix[i] & mask);
-}
-
-/**
- * Interns peer addresses (16 bytes) into small numbers: the core's opaque `Addr` in the simulator.
- * Bounded: when the table is full it starts a new epoch; numbers from an old epoch no longer resolve
- * (a lamp's reply to such a peer is dropped and counted), which only a flood of distinct sources
- * can cause.
- */
-export class PeerTable {
-  static readonly CAPACITY = 4096;
-  readonly addrs = new Uint8Array(PeerTable.CAPACITY * 16);
-  readonly trusted = new Uint8Array(PeerTable.CAPACITY);
-  private readonly slots = new Int32Array(PeerTable.CAPACITY * 2).fill(-1);
-  private count = 0;
-  private epoch = 0;
-  resets = 0;
-
-  constructor(private readonly isTrusted: (addr: Uint8Array, off: number) => boolean) {}
-
-  intern(buf: Uint8Array, off: number): number {
-    const mask = this.slots.length - 1;
-    let h = (read32(buf, off) ^ Math.imul(read32(buf, off + 4), 0x9e3779b1) ^ Math.imul(read32(buf, off + 8), 0x85ebca6b) ^ Math.imul(read32(buf, off + 12), 0xc2b2ae35)) >>> 0;
-    for (;;) {
-      h &= mask;
-      const e = this.slots[h];
-      if (e < 0) break;
-      if (this.equals(e, buf, off)) return this.epoch * PeerTable.CAPACITY + e;
-      h++;
-    }
-    if (this.count === PeerTable.CAPACITY) {
-      this.slots.fill(-1);
-      this.count = 0;
-      this.epoch++;
-      this.resets++;
-      return this.intern(buf, off);
-    }
-    const e = this.count++;
-    this.addrs.set(buf.subarray(off, off + 16), e * 16);
-    this.trusted[e] = this.isTrusted(buf, off) ? 1 : 0;
-    this.slots[h] = e;
-    return this.epoch * PeerTable.CAPACITY + e;
-  }
-
-  /** Byte offset of `peer`'s address in `addrs`, or -1 for a peer of an older epoch. */
-  resolve(peer: number): number {
-    const e = peer - this.epoch * PeerTable.CAPACITY;
-    return e >= 0 && e < this.count ? e * 16 : -1;
-  }
-
-  private equals(e: number, buf: Uint8Array, off: number): boolean {
-    const a = this.addrs;
-    const base = e * 16;
-    for (let i = 0; i < 16; i++) if (a[base + i] !== buf[off + i]) return false;
-    return true;
-  }
-}
-
-/** Multicast groups the lamps joined: group address → member lamp indices. */
-class GroupTable {
-  /** Keyed by the low 32 bits of the group address (a hash of the name, see groupAddress). */
-  private readonly byLow = new Map<number, Array<{ addr: Uint8Array; members: number[] }>>();
-  private readonly byName = new Map<string, { addr: Uint8Array; members: number[] }>();
-
-  join(name: string, index: number): void {
-    let group = this.byName.get(name);
-    if (!group) {
-      const addr = parseIpv6(groupAddress(name))!;
-      group = { addr, members: [] };
-      this.byName.set(name, group);
-      const low = read32(addr, 12);
-      const list = this.byLow.get(low);
-      if (list) list.push(group);
-      else this.byLow.set(low, [group]);
-    }
-    if (!group.members.includes(index)) group.members.push(index);
-  }
-
-  leave(name: string, index: number): void {
-    const members = this.byName.get(name)?.members;
-    const at = members ? members.indexOf(index) : -1;
-    if (at >= 0) members!.splice(at, 1);
-  }
-
-  leaveAll(index: number): void {
-    for (const group of this.byName.values()) {
-      const at = group.members.indexOf(index);
-      if (at >= 0) group.members.splice(at, 1);
-    }
-  }
-
-  forEachMember(buf: Uint8Array, off: number, fn: (index: number) => void): void {
-    const list = this.byLow.get(read32(buf, off + 12));
-    if (!list) return;
-    for (const group of list) {
-      let same = true;
-      for (let i = 0; i < 16 && same; i++) same = group.addr[i] === buf[off + i];
-      if (same) for (let i = 0; i < group.members.length; i++) fn(group.members[i]);
-    }
-  }
-
-  members(name: string): readonly number[] {
-    return this.byName.get(name)?.members ?? [];
-  }
-
-  get size(): number {
-    return this.byName.size;
-  }
-}
-
-/** Interface identifier → lamp index for the sparse fleet: open addressing over typed arrays. */
-class IidTable {
-  private keysHi = new Uint32Array(1 << 16);
-  private keysLo = new Uint32Array(1 << 16);
-  private values = new Int32Array(1 << 16).fill(-1);
-  size = 0;
-
-  get(hi: number, lo: number): number {
-    const mask = this.values.length - 1;
-    for (let h = this.hash(hi, lo) & mask; ; h = (h + 1) & mask) {
-      const v = this.values[h];
-      if (v < 0 || (this.keysHi[h] === hi && this.keysLo[h] === lo)) return v;
-    }
-  }
-
-  set(hi: number, lo: number, value: number): void {
-    if ((this.size + 1) * 2 > this.values.length) this.grow();
-    const mask = this.values.length - 1;
-    let h = this.hash(hi, lo) & mask;
-    while (this.values[h] >= 0) h = (h + 1) & mask;
-    this.keysHi[h] = hi;
-    this.keysLo[h] = lo;
-    this.values[h] = value;
-    this.size++;
-  }
-
-  private hash(hi: number, lo: number): number {
-    return (Math.imul(hi ^ (lo >>> 16), 0x45d9f3b) ^ Math.imul(lo, 0x9e3779b1)) >>> 0;
-  }
-
-  private grow(): void {
-    const { keysHi, keysLo, values } = this;
-    this.keysHi = new Uint32Array(values.length * 2);
-    this.keysLo = new Uint32Array(values.length * 2);
-    this.values = new Int32Array(values.length * 2).fill(-1);
-    this.size = 0;
-    for (let i = 0; i < values.length; i++) if (values[i] >= 0) this.set(keysHi[i], keysLo[i], values[i]);
-  }
-}
-
 /** What the fleet itself did, beside the host's packet counters. */
 export class FleetCounters {
   booted = 0;
@@ -263,14 +92,13 @@ export class Fleet implements LampDirectory {
   readonly lamps: LampState[] = [];
   readonly peers: PeerTable;
   readonly groups = new GroupTable();
-  readonly hal: Hal;
+  readonly hal: FleetHal;
   private host: Ipv6Host | null = null;
-  private readonly random: () => number;
+  private readonly rng: Prng;
+  private readonly path: ImpairedPath;
   private readonly gatewayBytes: Uint8Array | null;
   private readonly pingWhen: number;
-  private readonly sparseIds = new IidTable();
-  private readonly sparseHi: number[] = [0];
-  private readonly sparseLo: number[] = [0];
+  private readonly sparseIds = new SparseIds();
   /** The core's ping policy (`answersPing`) per lamp index, 1 or 0, refreshed after every core
    * entry for that lamp (`settle`): a lamp's state changes only inside those. An Echo Request reads
    * this byte instead of the lamp's record: at 1,000,000 lamps that record is two or three cache
@@ -291,7 +119,8 @@ export class Fleet implements LampDirectory {
     }
     this.size = this.sparse ? 0 : (options.lamps as number);
     this.pingable = new Uint8Array(this.sparse ? 1024 : this.size + 1);
-    this.random = mulberry32(options.seed ?? 1);
+    this.rng = new Prng(options.seed ?? 1);
+    this.path = new ImpairedPath(this.counters, options.clock, this.rng, options.lossRate ?? 0, options.latencyMs ?? 0);
     this.pingWhen = options.pingWhen === 'lit' ? 1 : 0;
     this.gatewayBytes = options.gateway;
     const trusted = options.trusted ?? [];
@@ -311,7 +140,22 @@ export class Fleet implements LampDirectory {
       pingWhen: this.pingWhen,
       ...options.config,
     };
-    this.hal = this.createHal();
+    this.hal = new FleetHal({
+      clock: options.clock,
+      scheduler: this.scheduler,
+      peers: this.peers,
+      groups: this.groups,
+      rng: this.rng,
+      path: this.path,
+      counters: this.counters,
+      // Sparse lamps never register: the gateway cannot hold 2^64 lamps.
+      gatewayPeer: () => (this.gatewayBytes === null || this.sparse ? null : this.peers.intern(this.gatewayBytes, 0)),
+      // Before `attach` there is no host: the lamp's datagram is lost like one to an expired peer.
+      transmit: (n, addrs, at, port, data, len) => {
+        if (this.host) this.host.sendUdp(n, addrs, at, port, COAP_PORT, data, 0, len);
+        else this.counters.stalePeer++;
+      },
+    });
   }
 
   /** Connect the fleet to the IPv6 host it answers through (the host consults the fleet back). */
@@ -400,8 +244,8 @@ export class Fleet implements LampDirectory {
   }
 
   writeIid(index: number, out: Uint8Array, off: number): void {
-    write32(out, off, this.sparse ? this.sparseHi[index] : 0);
-    write32(out, off + 4, this.sparse ? this.sparseLo[index] : index);
+    write32(out, off, this.sparse ? this.sparseIds.hi(index) : 0);
+    write32(out, off + 4, this.sparse ? this.sparseIds.lo(index) : index);
   }
 
   answersPing(index: number): boolean {
@@ -415,15 +259,12 @@ export class Fleet implements LampDirectory {
       this.counters.toDeadLamp++;
       return;
     }
-    if (this.options.lossRate && this.random() < this.options.lossRate) {
-      this.counters.impairedLoss++;
-      return;
-    }
+    if (this.path.loses()) return;
     const from = this.peers.intern(srcBuf, srcOff);
-    if (this.options.latencyMs) {
+    if (this.path.latencyMs) {
       const copy = buf.slice(off, off + len);
       const multicast = this.inMulticast;
-      this.later(() => {
+      this.path.later(() => {
         if (!lamp.up) return;
         receive(this.hal, lamp, from, srcPort, copy, copy.length, multicast);
         this.settle(lamp);
@@ -454,7 +295,7 @@ export class Fleet implements LampDirectory {
       this.pingable = grown;
     }
     boot(this.hal, lamp);
-    if (this.options.failRate && this.random() < this.options.failRate) setFault(this.hal, lamp, true);
+    if (this.options.failRate && this.rng.float() < this.options.failRate) setFault(this.hal, lamp, true);
     this.settle(lamp);
     this.counters.booted++;
     return lamp;
@@ -479,10 +320,7 @@ export class Fleet implements LampDirectory {
   }
 
   private touch(hi: number, lo: number): number {
-    const index = this.sparseHi.length;
-    this.sparseHi.push(hi);
-    this.sparseLo.push(lo);
-    this.sparseIds.set(hi, lo, index);
+    const index = this.sparseIds.add(hi, lo);
     this.counters.touched++;
     this.bootLamp(index);
     return index;
@@ -491,61 +329,5 @@ export class Fleet implements LampDirectory {
   private isGatewayIid(hi: number, lo: number): boolean {
     const g = this.gatewayBytes;
     return g !== null && read32(g, 8) === hi && read32(g, 12) === lo;
-  }
-
-  private gatewayPeer(): number {
-    return this.peers.intern(this.gatewayBytes!, 0);
-  }
-
-  /** Run `fn` after the configured one-way latency (simulated ms, scaled to real time). */
-  private later(fn: () => void): void {
-    const clock = this.options.clock;
-    const delay = clock.realDelay(clock.now() + (this.options.latencyMs ?? 0));
-    setTimeout(fn, Number.isFinite(delay) ? Math.max(0, delay) : 0);
-  }
-
-  private createHal(): Hal {
-    const fleet = this;
-    const clock = this.options.clock;
-    const scheduler = this.scheduler;
-    const peers = this.peers;
-    const send = (lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): void => {
-      const at = peers.resolve(to as number);
-      if (at < 0 || !fleet.host) {
-        fleet.counters.stalePeer++;
-        return;
-      }
-      fleet.host.sendUdp(lamp.n, peers.addrs, at, port, COAP_PORT, data, 0, len);
-    };
-    return {
-      now: () => clock.now(),
-      wakeAt: (lamp, atMs) => scheduler.set(lamp.n, atMs),
-      light: () => {},
-      send: (lamp, to, port, data, len) => {
-        if (fleet.options.lossRate && fleet.random() < fleet.options.lossRate) {
-          fleet.counters.impairedLoss++;
-          return;
-        }
-        if (fleet.options.latencyMs) {
-          const copy = data.slice(0, len);
-          fleet.later(() => send(lamp, to, port, copy, len));
-          return;
-        }
-        send(lamp, to, port, data, len);
-      },
-      setGroups: (lamp, joined, left) => {
-        for (const name of left) fleet.groups.leave(name, lamp.n);
-        for (const name of joined) fleet.groups.join(name, lamp.n);
-      },
-      saveConfig: () => {},
-      // Sparse lamps never register: the gateway cannot hold 2^64 lamps.
-      gateway: () => (fleet.gatewayBytes === null || fleet.sparse ? null : fleet.gatewayPeer()),
-      trusted: (_lamp, from) => {
-        const at = peers.resolve(from as number);
-        return at >= 0 && peers.trusted[at / 16] === 1;
-      },
-      random: this.random,
-      log: () => {},
-    };
   }
 }

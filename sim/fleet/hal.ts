@@ -1,0 +1,111 @@
+/**
+ * The simulator's HAL: one object for the whole fleet that takes the lamp as its argument (DESIGN.md:
+ * never an object, closure, socket or Node timer per lamp). Time is the fleet's clock, the lamp's
+ * one timer is a slot of the fleet's scheduler, the light is the lamp's record, addresses are
+ * interned peers and datagrams go out through the userspace IPv6 host.
+ */
+import type { Addr, Hal } from '../../firmware/hal.js';
+import type { LampState } from '../../firmware/lamp.js';
+import type { Prng } from '../random.js';
+import type { FleetClock, FleetScheduler } from '../scheduler.js';
+import type { FleetCounters } from './fleet.js';
+import type { GroupTable } from './groups.js';
+import type { PeerTable } from './peers.js';
+
+/** Datagram impairment on the lamps' UDP, both directions: a loss fraction and a one-way latency. */
+export class ImpairedPath {
+  constructor(
+    private readonly counters: { impairedLoss: number },
+    private readonly clock: FleetClock,
+    private readonly rng: Prng,
+    readonly lossRate: number,
+    readonly latencyMs: number,
+  ) {}
+
+  /** Whether the next datagram is lost (and counted). */
+  loses(): boolean {
+    if (this.lossRate === 0 || this.rng.float() >= this.lossRate) return false;
+    this.counters.impairedLoss++;
+    return true;
+  }
+
+  /** Run `fn` after the one-way latency (simulated ms, scaled to real time). */
+  later(fn: () => void): void {
+    const delay = this.clock.realDelay(this.clock.now() + this.latencyMs);
+    setTimeout(fn, Number.isFinite(delay) ? Math.max(0, delay) : 0);
+  }
+}
+
+/** What the HAL needs of its fleet. */
+export interface FleetHalParts {
+  clock: FleetClock;
+  scheduler: FleetScheduler;
+  peers: PeerTable;
+  groups: GroupTable;
+  rng: Prng;
+  path: ImpairedPath;
+  counters: FleetCounters;
+  /** The gateway as an interned peer, or null when lamps run standalone. */
+  gatewayPeer(): number | null;
+  /** Sends lamp n's datagram from port 5683 to `port` at the address `addrs[at..at+16)`. */
+  transmit(n: number, addrs: Uint8Array, at: number, port: number, data: Uint8Array, len: number): void;
+}
+
+export class FleetHal implements Hal {
+  constructor(private readonly parts: FleetHalParts) {}
+
+  now(): number {
+    return this.parts.clock.now();
+  }
+
+  wakeAt(lamp: LampState, atMs: number): void {
+    this.parts.scheduler.set(lamp.n, atMs);
+  }
+
+  /** The light's level is the lamp's record itself; there is no output to drive. */
+  light(): void {}
+
+  send(lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): void {
+    const path = this.parts.path;
+    if (path.loses()) return;
+    if (path.latencyMs) {
+      // The core reuses its buffer after this returns.
+      const copy = data.slice(0, len);
+      path.later(() => this.transmit(lamp, to, port, copy, len));
+      return;
+    }
+    this.transmit(lamp, to, port, data, len);
+  }
+
+  setGroups(lamp: LampState, joined: string[], left: string[]): void {
+    for (const name of left) this.parts.groups.leave(name, lamp.n);
+    for (const name of joined) this.parts.groups.join(name, lamp.n);
+  }
+
+  /** A simulated lamp's config lives in its record, which survives its reboots. */
+  saveConfig(): void {}
+
+  gateway(): Addr | null {
+    return this.parts.gatewayPeer();
+  }
+
+  trusted(_lamp: LampState, from: Addr): boolean {
+    return this.parts.peers.isTrustedPeer(from as number);
+  }
+
+  random(): number {
+    return this.parts.rng.float();
+  }
+
+  log(): void {}
+
+  private transmit(lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): void {
+    const peers = this.parts.peers;
+    const at = peers.resolve(to as number);
+    if (at < 0) {
+      this.parts.counters.stalePeer++;
+      return;
+    }
+    this.parts.transmit(lamp.n, peers.addrs, at, port, data, len);
+  }
+}
