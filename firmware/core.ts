@@ -8,7 +8,7 @@
  * keeps a timer, socket or closure per lamp.
  */
 import { enter, gateway, hal as current, lamp as active, peer, peerPort, time } from './context.js';
-import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from './coap.js';
+import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from '../protocol/coap.js';
 import { BRIEF } from './diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
 import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';

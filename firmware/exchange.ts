@@ -3,12 +3,12 @@
  * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
-import { coapFields, coapOutput, writeEnd } from './coap.js';
+import { coapFields, coapOutput, writeEnd } from '../protocol/coap.js';
 import { BRIEF } from './diagnostics.js';
 import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
 import type { LampExtra } from './lamp.js';
-import { groupNames } from './protocol.js';
+import { groupNames } from '../protocol/registration.js';
 
 export const reader = coapFields();
 export const writer = coapOutput();

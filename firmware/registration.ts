@@ -8,11 +8,11 @@
  * after MAX_RETRANSMIT retries. A failed exchange drops the registration and retries the full
  * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
  */
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { gateway, hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
-import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from './protocol.js';
+import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from '../protocol/registration.js';
 
 /** Refresh when this fraction of the registration lifetime has passed. */
 export const REFRESH_FRACTION = 0.85;

@@ -9,7 +9,7 @@
  * twice. A retransmitted GET is served afresh (RFC 7252 §4.5 allows it for safe requests): its
  * answer is the lamp's current state, and a lamp answering a million GETs keeps no state for them.
  */
-import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from './coap.js';
+import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';

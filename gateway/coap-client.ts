@@ -13,7 +13,7 @@
 import {
   ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, CoapReader, CoapWriter, EMPTY, MAX_RETRANSMIT, NON, RST,
   URI_PATH, codeString,
-} from '../firmware/coap.js';
+} from '../protocol/coap.js';
 
 export interface CoapRequest {
   addr: string;

@@ -11,7 +11,7 @@ import type { LampCommander } from './lamp-commands.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ErrorReport } from './publisher.js';
 import type { LampRegistry } from './registry.js';
-import { type CommandTarget, nameProblem, parseCommandTopic } from './topics.js';
+import { type CommandTarget, nameProblem, parseCommandTopic } from '../protocol/mqtt-topics.js';
 
 export interface CommandContext {
   registry: LampRegistry;

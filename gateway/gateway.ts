@@ -9,8 +9,8 @@
  * it started and nothing it was given.
  */
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
-import { CoapReader } from '../firmware/coap.js';
-import { COAP_PORT } from '../firmware/protocol.js';
+import { CoapReader } from '../protocol/coap.js';
+import { COAP_PORT } from '../protocol/registration.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import { CoapClient } from './coap-client.js';
 import { CommandHold } from './command-hold.js';
@@ -22,7 +22,7 @@ import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './p
 import { LampRegistry } from './registry.js';
 import { ResourceDirectory } from './resource-directory.js';
 import { defaultDashboardDir } from './static-files.js';
-import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from './topics.js';
+import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
 import type { DatagramEndpoint } from './transport.js';
 import { openUdpTransport } from './transport-udp.js';
 

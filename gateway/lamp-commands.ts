@@ -10,8 +10,8 @@
  * online member. Lamps report the resulting state themselves (POST /rd/<id>), so multicast needs
  * no per-member acknowledgement.
  */
-import { FORMAT_JSON, PUT } from '../firmware/coap.js';
-import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../firmware/protocol.js';
+import { FORMAT_JSON, PUT } from '../protocol/coap.js';
+import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../protocol/registration.js';
 import type { LampSnapshot } from '../firmware/lamp.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
 import type { LampCommand } from './command-payload.js';

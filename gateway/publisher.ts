@@ -17,7 +17,7 @@ import { columnWith, type LampRegistry } from './registry.js';
 import {
   ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
   lampStateTopic,
-} from './topics.js';
+} from '../protocol/mqtt-topics.js';
 
 export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;

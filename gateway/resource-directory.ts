@@ -18,11 +18,11 @@ import {
   ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
   IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
   URI_PORT, URI_QUERY, utf8Bytes,
-} from '../firmware/coap.js';
-import { RD_PATH, parseReportBody, type ReportBody } from '../firmware/protocol.js';
+} from '../protocol/coap.js';
+import { RD_PATH, parseReportBody, type ReportBody } from '../protocol/registration.js';
 import type { CoapDropKind } from './metrics.js';
 import { columnWith, type LampRegistry } from './registry.js';
-import { nameProblem } from './topics.js';
+import { nameProblem } from '../protocol/mqtt-topics.js';
 
 export interface DirectoryEvents {
   /** A lamp registered (POST /rd); `i` is its registry index. */

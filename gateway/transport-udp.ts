@@ -10,7 +10,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { COAP_PORT } from '../firmware/protocol.js';
+import { COAP_PORT } from '../protocol/registration.js';
 import { isIpv4Mapped, type DatagramEndpoint } from './transport.js';
 
 export interface UdpTransportOptions {

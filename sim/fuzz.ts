@@ -37,8 +37,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import {
   ACK, BAD_REQUEST, CHANGED, codeString, CON, CONTENT, CoapReader, CoapWriter, CREATED, DELETED, EMPTY, emitCoap, GET,
   INTERNAL_SERVER_ERROR, NON, NOT_FOUND, parseCoap, parseCoapError, POST, PUT, DELETE, RST, VALID,
-} from '../firmware/coap.js';
-import { COAP_PORT, groupAddress } from '../firmware/protocol.js';
+} from '../protocol/coap.js';
+import { COAP_PORT, groupAddress } from '../protocol/registration.js';
 import { Fleet } from './fleet.js';
 import { type DatagramEndpoint, MemoryLink } from './link/memory.js';
 import { HostCounters, Ipv6Host } from './net/host.js';

@@ -7,8 +7,8 @@
  *   node dist/bench/probes/board-commands.js <from-ipv4> <board-ipv4> <count>
  */
 import { createSocket } from 'node:dgram';
-import { ACK, ACK_TIMEOUT, CHANGED, CON, CONTENT_FORMAT, CoapReader, CoapWriter, FORMAT_TEXT, MAX_RETRANSMIT, PUT, URI_PATH } from '../../firmware/coap.js';
-import { COAP_PORT, DIMMER_PATH } from '../../firmware/protocol.js';
+import { ACK, ACK_TIMEOUT, CHANGED, CON, CONTENT_FORMAT, CoapReader, CoapWriter, FORMAT_TEXT, MAX_RETRANSMIT, PUT, URI_PATH } from '../../protocol/coap.js';
+import { COAP_PORT, DIMMER_PATH } from '../../protocol/registration.js';
 
 const [from, board, countText] = process.argv.slice(2);
 const count = Number(countText);

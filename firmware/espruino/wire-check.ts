@@ -12,10 +12,10 @@ import { defaultConfig } from '../lamp.js';
 import {
   ACK, CHANGED, CON, CONTENT, CONTENT_FORMAT, CREATED, CoapReader, CoapWriter, FORBIDDEN, FORMAT_JSON, FORMAT_TEXT, GET, LOCATION_PATH,
   POST, PUT, URI_PATH, URI_QUERY, codeString,
-} from '../coap.js';
+} from '../../protocol/coap.js';
 import {
   COAP_PORT, CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, LIGHT_PATH, ON_PATH, RD_PATH, commandJson, parseReportBody, parseState, type ReportBody,
-} from '../protocol.js';
+} from '../../protocol/registration.js';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
 import { loadOnEmulatedEspruino, type StandInNetwork } from './emulated-espruino.js';
 

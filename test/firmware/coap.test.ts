@@ -14,7 +14,7 @@ import {
   parseCoap,
   parseCoapError,
   type CoapMessage,
-} from '../../firmware/coap.js';
+} from '../../protocol/coap.js';
 import { prng } from './fake-hal.js';
 
 const enc = new TextEncoder();

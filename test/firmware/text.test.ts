@@ -3,8 +3,8 @@
  * strictly, and sends ASCII JSON (firmware/coap.ts writeUtf8, firmware/protocol.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { CON, CoapReader, CoapWriter, PUT, URI_QUERY, utf8Bytes, writeUtf8 } from '../../firmware/coap.js';
-import { asciiJson, fnv1a32, groupAddress, utf8Json } from '../../firmware/protocol.js';
+import { CON, CoapReader, CoapWriter, PUT, URI_QUERY, utf8Bytes, writeUtf8 } from '../../protocol/coap.js';
+import { asciiJson, fnv1a32, groupAddress, utf8Json } from '../../protocol/registration.js';
 
 const latin1 = (bytes: number[]): string => String.fromCharCode(...bytes);
 

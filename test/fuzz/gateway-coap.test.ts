@@ -6,10 +6,10 @@
  * registers only names that can be MQTT topic levels.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, CON, CoapReader, CoapWriter, NON, POST } from '../../firmware/coap.js';
+import { ACK, CON, CoapReader, CoapWriter, NON, POST } from '../../protocol/coap.js';
 import { ResourceDirectory } from '../../gateway/resource-directory.js';
 import { LampRegistry } from '../../gateway/registry.js';
-import { nameProblem } from '../../gateway/topics.js';
+import { nameProblem } from '../../protocol/mqtt-topics.js';
 import { Prng, writeHostileCoap } from '../../sim/fuzz.js';
 
 const MESSAGES = 100_000;

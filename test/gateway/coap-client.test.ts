@@ -3,9 +3,9 @@
  * retransmission of the same message until MAX_RETRANSMIT, RST, and answers that match nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACK, CHANGED, CON, CONTENT, EMPTY, PUT, RST, emitCoap } from '../../firmware/coap.js';
+import { ACK, CHANGED, CON, CONTENT, EMPTY, PUT, RST, emitCoap } from '../../protocol/coap.js';
 import { CoapClient, type CoapOutcome } from '../../gateway/coap-client.js';
-import { CoapReader } from '../../firmware/coap.js';
+import { CoapReader } from '../../protocol/coap.js';
 import { openUdpTransport, type UdpTransport } from '../../gateway/transport-udp.js';
 import { rawCoap, type RawCoap } from './helpers/raw-coap.js';
 

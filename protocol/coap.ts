@@ -9,7 +9,7 @@
  *
  * Firmware rule: ES5-lowerable, 8-bit strings (a string value is written one byte per char code).
  */
-import { BRIEF } from './diagnostics.js';
+import { BRIEF } from '../firmware/diagnostics.js';
 
 export const COAP_VERSION = 1;
 export const CON = 0;

@@ -15,7 +15,7 @@
  * wire, and the JSON a lamp sends is ASCII (see asciiJson).
  */
 import { utf8Bytes } from './coap.js';
-import type { LampSnapshot } from './lamp.js';
+import type { LampSnapshot } from '../firmware/lamp.js';
 
 export const COAP_PORT = 5683;
 export const RD_PATH = 'rd';
