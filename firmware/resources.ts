@@ -11,7 +11,8 @@ import { applyCommand, applySchedule, noteChange, saveConfig } from './control.j
 import { scheduleNow } from './schedule.js';
 import { lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
-import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, asciiJson, roundTo, stateJson, utf8Json } from '../protocol/registration.js';
+import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from '../protocol/registration.js';
+import { asciiJson, utf8Json } from '../protocol/text.js';
 import { joinGroups } from './exchange.js';
 import { reregister } from './registration.js';
 

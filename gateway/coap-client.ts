@@ -11,8 +11,8 @@
  * holds one timer while it waits.
  */
 import {
-  ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, CoapReader, CoapWriter, EMPTY, MAX_RETRANSMIT, NON, RST,
-  URI_PATH, codeString,
+  ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, MAX_RETRANSMIT, NON, RST,
+  URI_PATH, codeString, coapWriter, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../protocol/coap.js';
 
 export interface CoapRequest {
@@ -85,7 +85,7 @@ export class CoapClient {
   private midTable = new Int32Array(1024).fill(-1);
   /** XORed into tokens, so they do not start from 0 at every start. */
   private readonly tokenKey: number;
-  private readonly writer = new CoapWriter();
+  private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(MAX_MESSAGE);
   private readonly tokenBytes = new Uint8Array(4);
 
@@ -303,17 +303,18 @@ export class CoapClient {
     t[1] = token >>> 16;
     t[2] = token >>> 8;
     t[3] = token;
-    const w = this.writer.begin(this.scratch, 0, type, req.code, req.mid, t, 0, 4);
-    for (const segment of req.path.split('/')) w.option(URI_PATH, segment);
-    if (req.format !== undefined) w.option(CONTENT_FORMAT, req.format);
-    if (req.payload) w.payload(req.payload);
-    const n = w.end();
+    const w = this.writer;
+    writeBegin(w, this.scratch, 0, type, req.code, req.mid, t, 0, 4);
+    for (const segment of req.path.split('/')) writeOption(w, URI_PATH, segment);
+    if (req.format !== undefined) writeOption(w, CONTENT_FORMAT, req.format);
+    if (req.payload) writePayload(w, req.payload);
+    const n = writeEnd(w);
     return n < 0 ? null : this.scratch.slice(0, n);
   }
 
   private emptyAck(mid: number): Uint8Array {
-    const n = this.writer.begin(this.scratch, 0, ACK, EMPTY, mid, null, 0, 0).end();
-    return this.scratch.slice(0, n);
+    writeBegin(this.writer, this.scratch, 0, ACK, EMPTY, mid, null, 0, 0);
+    return this.scratch.slice(0, writeEnd(this.writer));
   }
 }
 
@@ -331,7 +332,7 @@ function tokenNumber(msg: CoapReader): number {
 }
 
 function outcomeOf(msg: CoapReader): CoapOutcome {
-  const payload = msg.payloadString();
+  const payload = payloadOf(msg);
   if (msg.code >> 5 === 2) return { ok: true, code: msg.code, payload };
   return { ok: false, timedOut: false, code: msg.code, reason: `lamp answered ${codeString(msg.code)}${payload ? ` (${payload.slice(0, 80)})` : ''}` };
 }

@@ -9,7 +9,7 @@
  * it started and nothing it was given.
  */
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
-import { CoapReader } from '../protocol/coap.js';
+import { coapReader, readCoap } from '../protocol/coap.js';
 import { COAP_PORT } from '../protocol/registration.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker.js';
 import { CoapClient } from './coap-client.js';
@@ -218,10 +218,10 @@ async function assemble(
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   });
 
-  const reader = new CoapReader();
+  const reader = coapReader();
   link.onMessage((from, port, data) => {
     if (closed) return;
-    if (!reader.read(data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
+    if (!readCoap(reader, data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
     const codeClass = reader.code >> 5;
     if (codeClass === 0) directory.handle(reader, from, port);
     else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {

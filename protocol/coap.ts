@@ -1,15 +1,25 @@
 /**
- * The CoAP codec (RFC 7252 §3), shared by the firmware, the simulator and the gateway.
+ * The CoAP codec (RFC 7252 §3), shared by the firmware, the simulator and the gateway: one reader,
+ * one writer, one error convention.
  *
- * Two levels, smoltcp-style. The view level (`readCoap` and its accessors over `CoapFields`, wrapped
- * as `CoapView`/`CoapReader`; `CoapWriter`) works in place over a caller's bytes, for the lamp's
- * packet path: it allocates nothing but the strings asked for (path, payload); the representation level
- * (`parseCoap`, `emitCoap`) builds plain objects for the gateway and tests. Nothing here throws on
- * hostile bytes: the reader returns false and names the problem in `error`.
+ * Both work in place, smoltcp-style, over a plain record the caller keeps and reuses: `readCoap`
+ * checks and indexes a message once, so that no accessor can fail afterwards, and allocates nothing
+ * but the strings asked for (path, payload); `writeBegin`/`writeOption`/`writePayload`/`writeEnd`
+ * build a message into the caller's buffer. Records and free functions rather than classes: on the
+ * board every method name stays in the bundle at each call, a function's name is minified.
  *
- * Firmware rule: ES5-lowerable, 8-bit strings (a string value is written one byte per char code).
+ * Errors: nothing here throws, on hostile bytes or on a message that does not fit. `readCoap`
+ * returns false and `writeEnd` -1, and the record's `error` names the input and what was expected
+ * (in the board's bundle one letter per check: see `readCoap`, `writeEnd`).
+ *
+ * Firmware rule: ES5-lowerable. Option values and payloads are read as 8-bit strings (one char per
+ * byte); strings are written as UTF-8 (text.ts).
  */
 import { BRIEF } from '../firmware/diagnostics.js';
+import { bytesToString, writeUtf8 } from './text.js';
+
+// ---------------------------------------------------------------------------------------------
+// Constants
 
 export const COAP_VERSION = 1;
 export const CON = 0;
@@ -79,21 +89,11 @@ export function codeString(code: number): string {
   return (code >> 5) + (detail < 10 ? '.0' : '.') + detail;
 }
 
-/** bytes[off..off+len) as an 8-bit string (one char per byte). */
-export function bytesToString(bytes: Uint8Array, off: number, len: number): string {
-  let s = '';
-  for (let k = 0; k < len; k++) s += String.fromCharCode(bytes[off + k]);
-  return s;
-}
+// ---------------------------------------------------------------------------------------------
+// The reader
 
-/** The 4-bit delta/length field for `v`: 13 and 14 announce one or two extension bytes. */
-function nibble(v: number): number {
-  return v < 13 ? v : v < 269 ? 13 : 14;
-}
-
-/** The fields of a checked view over one CoAP message: after `readCoap` returns true every field is
- * in bounds. */
-export interface CoapFields {
+/** A checked view over one CoAP message: after `readCoap` returns true every field is in bounds. */
+export interface CoapReader {
   buf: Uint8Array;
   type: number;
   code: number;
@@ -110,17 +110,15 @@ export interface CoapFields {
   error: string;
 }
 
-/** Fields for `readCoap` with their option tables allocated; the rest is set by every read. The
- * lamp's one reader is such a plain record, read through the functions below: on the board they
- * cost fewer bytes than methods. CoapView wraps the same functions as methods. */
-export function coapFields(): CoapFields {
-  return { optNum: new Int32Array(MAX_OPTIONS), optOff: new Int32Array(MAX_OPTIONS), optLen: new Int32Array(MAX_OPTIONS) } as CoapFields;
+/** A reader with its option tables allocated; the rest is set by every `readCoap`. */
+export function coapReader(): CoapReader {
+  return { optNum: new Int32Array(MAX_OPTIONS), optOff: new Int32Array(MAX_OPTIONS), optLen: new Int32Array(MAX_OPTIONS) } as CoapReader;
 }
 
-/** Checks and indexes `buf[off..off+len)` into `v`. Returns false (and sets `error`) on any format
+/** Checks and indexes `buf[off..off+len)` into `r`. Returns false (and sets `error`) on any format
  * error. In the board's bundle `error` is one letter per check (h header, v version, t token,
  * e empty message, m payload marker, n nibble 15, o option overrun, c option count: diagnostics.ts). */
-export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: number): boolean {
+export function readCoap(r: CoapReader, buf: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
   const b0 = buf[off];
   let p = off + 4;
@@ -132,26 +130,26 @@ export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: numbe
   function extended(nib: number): number {
     return nib === 13 ? 13 + buf[p++] : nib === 14 ? 269 + ((buf[p++] << 8) | buf[p++]) : nib;
   }
-  v.buf = buf;
-  v.payloadOff = end;
-  v.payloadLen = 0;
+  r.buf = buf;
+  r.payloadOff = end;
+  r.payloadLen = 0;
   // Header fields are meaningful once the length check below has passed.
-  v.type = (b0 >> 4) & 3;
-  v.code = buf[off + 1];
-  v.mid = (buf[off + 2] << 8) | buf[off + 3];
-  v.tokenOff = p;
-  p += v.tokenLen = b0 & 15;
+  r.type = (b0 >> 4) & 3;
+  r.code = buf[off + 1];
+  r.mid = (buf[off + 2] << 8) | buf[off + 3];
+  r.tokenOff = p;
+  p += r.tokenLen = b0 & 15;
   if (!(off >= 0 && len >= 4 && end <= buf.length)) e = BRIEF ? 'h' : 'message of ' + len + ' bytes at ' + off + ' is shorter than the 4-byte header or overruns the ' + buf.length + '-byte buffer';
   else if (b0 >> 6 !== COAP_VERSION) e = BRIEF ? 'v' : 'version ' + (b0 >> 6) + ', expected 1';
-  else if (v.tokenLen > 8 || p > end) e = BRIEF ? 't' : 'token length ' + v.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
-  else if (!v.code && len > 4) e = BRIEF ? 'e' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
+  else if (r.tokenLen > 8 || p > end) e = BRIEF ? 't' : 'token length ' + r.tokenLen + ' exceeds 8 or the ' + len + '-byte message';
+  else if (!r.code && len > 4) e = BRIEF ? 'e' : 'empty message (0.00) carries ' + (len - 4) + ' bytes after the header';
   while (!e && p < end) {
     const at = p - off;
     const b = buf[p++];
     if (b === 0xff) {
       if (p === end) e = BRIEF ? 'm' : 'payload marker at byte ' + (p - 1 - off) + ' with empty payload';
-      v.payloadOff = p;
-      v.payloadLen = end - p;
+      r.payloadOff = p;
+      r.payloadLen = end - p;
       break;
     }
     num += extended(b >> 4);
@@ -160,195 +158,113 @@ export function readCoap(v: CoapFields, buf: Uint8Array, off: number, len: numbe
     else if (!(p + olen <= end)) e = BRIEF ? 'o' : 'option at byte ' + at + ' overruns the ' + len + '-byte message';
     else if (n === MAX_OPTIONS) e = BRIEF ? 'c' : 'message has more than ' + MAX_OPTIONS + ' options';
     else {
-      v.optNum[n] = num;
-      v.optOff[n] = p;
-      v.optLen[n++] = olen;
+      r.optNum[n] = num;
+      r.optOff[n] = p;
+      r.optLen[n++] = olen;
       p += olen;
     }
   }
-  if (e) n = v.payloadLen = 0;
-  v.optCount = n;
-  v.error = BRIEF ? e : e && 'CoAP ' + e;
+  if (e) n = r.payloadLen = 0;
+  r.optCount = n;
+  r.error = BRIEF ? e : e && 'CoAP ' + e;
   return !e;
 }
 
 /** The first option `num` as an unsigned integer (RFC 7252 §3.2 uint), or -1 when absent. */
-export function optionUint(v: CoapFields, num: number): number {
-  for (let i = 0; i < v.optCount; i++) {
-    if (v.optNum[i] !== num) continue;
+export function optionUint(r: CoapReader, num: number): number {
+  for (let i = 0; i < r.optCount; i++) {
+    if (r.optNum[i] !== num) continue;
     let n = 0;
-    for (let k = 0; k < v.optLen[i]; k++) n = n * 256 + v.buf[v.optOff[i] + k];
+    for (let k = 0; k < r.optLen[i]; k++) n = n * 256 + r.buf[r.optOff[i] + k];
     return n;
   }
   return -1;
 }
 
 /** Option `i` as an 8-bit string. */
-export function optionString(v: CoapFields, i: number): string {
-  return bytesToString(v.buf, v.optOff[i], v.optLen[i]);
+export function optionString(r: CoapReader, i: number): string {
+  return bytesToString(r.buf, r.optOff[i], r.optLen[i]);
 }
 
 /** The Uri-Path segments joined with '/' ("3311/0/5850"). */
-export function uriPath(v: CoapFields): string {
+export function uriPath(r: CoapReader): string {
   let s = '';
-  for (let i = 0; i < v.optCount; i++) if (v.optNum[i] === URI_PATH) s += (s ? '/' : '') + optionString(v, i);
+  for (let i = 0; i < r.optCount; i++) if (r.optNum[i] === URI_PATH) s += (s ? '/' : '') + optionString(r, i);
   return s;
 }
 
+/** Whether the Uri-Path options spell exactly `path` ("3311/0/5850"; "" for the root), without
+ * allocating. */
+export function uriPathEquals(r: CoapReader, path: string): boolean {
+  let pos = -1;
+  for (let i = 0; i < r.optCount; i++) {
+    if (r.optNum[i] !== URI_PATH) continue;
+    // Segments after the first are preceded by '/' in `path`.
+    if (pos >= 0 && path.charCodeAt(pos++) !== 47) return false;
+    if (pos < 0) pos = 0;
+    for (let k = 0; k < r.optLen[i]; k++) if (path.charCodeAt(pos++) !== r.buf[r.optOff[i] + k]) return false;
+  }
+  return pos < 0 ? path === '' : pos === path.length;
+}
+
+/** The value of Uri-Query `name=value` (first match, as an 8-bit string), '' for a bare `name`,
+ * null when absent. */
+export function uriQuery(r: CoapReader, name: string): string | null {
+  for (let i = 0; i < r.optCount; i++) {
+    const q = r.optNum[i] === URI_QUERY ? optionString(r, i) : '';
+    if (q === name) return '';
+    if (q.substring(0, name.length + 1) === name + '=') return q.substring(name.length + 1);
+  }
+  return null;
+}
+
 /** The payload as an 8-bit string. */
-export function payloadOf(v: CoapFields): string {
-  return bytesToString(v.buf, v.payloadOff, v.payloadLen);
+export function payloadOf(r: CoapReader): string {
+  return bytesToString(r.buf, r.payloadOff, r.payloadLen);
 }
 
 /** Whether the token equals `token`. */
-export function tokenEquals(v: CoapFields, token: Uint8Array): boolean {
-  let same = token.length === v.tokenLen;
-  for (let k = 0; k < token.length; k++) same = same && token[k] === v.buf[v.tokenOff + k];
+export function tokenEquals(r: CoapReader, token: Uint8Array): boolean {
+  let same = token.length === r.tokenLen;
+  for (let k = 0; k < token.length; k++) same = same && token[k] === r.buf[r.tokenOff + k];
   return same;
 }
 
-/** A checked view over one CoAP message as an object with methods (gateway, tests). */
-export class CoapView implements CoapFields {
-  // Set by every `read`.
-  declare buf: Uint8Array;
-  declare type: number;
-  declare code: number;
-  declare mid: number;
-  declare tokenOff: number;
-  declare tokenLen: number;
-  declare optCount: number;
-  declare payloadOff: number;
-  declare payloadLen: number;
-  declare error: string;
-  optNum: Int32Array = new Int32Array(MAX_OPTIONS);
-  optOff: Int32Array = new Int32Array(MAX_OPTIONS);
-  optLen: Int32Array = new Int32Array(MAX_OPTIONS);
+// ---------------------------------------------------------------------------------------------
+// The writer
 
-  read(buf: Uint8Array, off: number, len: number): boolean {
-    return readCoap(this, buf, off, len);
-  }
-
-  optUint(num: number): number {
-    return optionUint(this, num);
-  }
-
-  optString(i: number): string {
-    return optionString(this, i);
-  }
-
-  path(): string {
-    return uriPath(this);
-  }
-
-  payloadString(): string {
-    return payloadOf(this);
-  }
-
-  tokenEquals(token: Uint8Array): boolean {
-    return tokenEquals(this, token);
-  }
-}
-
-/** A CoapView with the helpers only the gateway and the tests use. */
-export class CoapReader extends CoapView {
-  /** Whether the Uri-Path options spell exactly `path` ("3311/0/5850"; "" for the root), without
-   * allocating. */
-  uriPathEquals(path: string): boolean {
-    let pos = -1;
-    for (let i = 0; i < this.optCount; i++) {
-      if (this.optNum[i] !== URI_PATH) continue;
-      // Segments after the first are preceded by '/' in `path`.
-      if (pos >= 0 && path.charCodeAt(pos++) !== 47) return false;
-      if (pos < 0) pos = 0;
-      for (let k = 0; k < this.optLen[i]; k++) if (path.charCodeAt(pos++) !== this.buf[this.optOff[i] + k]) return false;
-    }
-    return pos < 0 ? path === '' : pos === path.length;
-  }
-
-
-  /** Value of Uri-Query `name=value` (first match), '' for a bare `name`, null when absent. */
-  query(name: string): string | null {
-    for (let i = 0; i < this.optCount; i++) {
-      const q = this.optNum[i] === URI_QUERY ? this.optString(i) : '';
-      if (q === name) return '';
-      if (q.substring(0, name.length + 1) === name + '=') return q.substring(name.length + 1);
-    }
-    return null;
-  }
-}
-
-/** The state of one CoAP message being built into a caller's buffer (see `writeBegin`). */
-export interface CoapOutput {
+/** One CoAP message being built into a caller's buffer (see `writeBegin`). */
+export interface CoapWriter {
   buf: Uint8Array;
   start: number;
   pos: number;
   lastOpt: number;
-  /** False after a misuse or an overflow. */
-  ok: boolean;
+  /** The first reason `writeEnd` will return -1 ('' while the message is well-formed and fits). */
+  error: string;
   /** A numeric option's value, big-endian, before it is copied out. */
   num: Uint8Array;
 }
 
-/** An output for `writeBegin` (the lamp's one writer is such a plain record, like its reader). */
-export function coapOutput(): CoapOutput {
-  return { num: new Uint8Array(4) } as CoapOutput;
+/** A writer; everything else is set by every `writeBegin`. */
+export function coapWriter(): CoapWriter {
+  return { num: new Uint8Array(4) } as CoapWriter;
 }
 
-function writeByte(w: CoapOutput, v: number): void {
-  if (w.pos < w.buf.length) w.buf[w.pos++] = v;
-  else w.ok = false;
+function writeByte(w: CoapWriter, v: number): void {
+  if (w.pos < w.buf.length) w.buf[w.pos] = v;
+  w.pos++;
 }
 
-function writeBytes(w: CoapOutput, src: Uint8Array, off: number, len: number): void {
+function writeBytes(w: CoapWriter, src: Uint8Array, off: number, len: number): void {
   for (let k = off; k < off + len; k++) writeByte(w, src[k]);
 }
 
-/** Writes `s` into `w` as UTF-8, or with `w` null only counts; returns the byte count. Text goes on
- * the wire as UTF-8 whatever the platform's strings are: Node's are UTF-16 (a surrogate pair is one
- * code point), Espruino's charCodeAt gives the code point itself, so both emit the same bytes. A
- * lone surrogate becomes U+FFFD. */
-export function writeUtf8(w: CoapOutput | null, s: string): number {
-  let n = 0;
-  for (let k = 0; k < s.length; k++) {
-    let c = s.charCodeAt(k);
-    if (c >= 0xd800 && c < 0xe000) {
-      const d = c < 0xdc00 ? s.charCodeAt(k + 1) : 0;
-      c = d >= 0xdc00 && d < 0xe000 ? 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00 : 0xfffd;
-      if (c > 0xffff) k++;
-    }
-    // Continuation bytes after the lead byte: 0 for ASCII, up to 3 beyond the BMP.
-    const more = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
-    n += more + 1;
-    if (w) {
-      writeByte(w, more ? ((0xff << (7 - more)) & 0xff) | (c >> (6 * more)) : c);
-      for (let i = more - 1; i >= 0; i--) writeByte(w, 0x80 | ((c >> (6 * i)) & 63));
-    }
-  }
-  return n;
-}
-
-/** `s` as UTF-8 bytes. */
-export function utf8Bytes(s: string): Uint8Array {
-  const w = coapOutput();
-  w.buf = new Uint8Array(writeUtf8(null, s));
-  w.pos = 0;
-  writeUtf8(w, s);
-  return w.buf;
-}
-
-/** Appends a string (as UTF-8) or bytes. */
-function writeValue(w: CoapOutput, value: string | Uint8Array, off: number, len: number): void {
-  if (typeof value === 'string') writeUtf8(w, value);
-  else writeBytes(w, value, off, len);
-}
-
-/** Starts a message at buf[off]: header and token. Options must follow in ascending number order;
- * any misuse or overflow makes `writeEnd` return -1 instead of throwing. */
-export function writeBegin(w: CoapOutput, buf: Uint8Array, off: number, type: number, code: number, mid: number, tokenSrc: Uint8Array | null, tokenOff: number, tokenLen: number): void {
+/** Starts a message at buf[off]: header and token. Options must follow in ascending number order. */
+export function writeBegin(w: CoapWriter, buf: Uint8Array, off: number, type: number, code: number, mid: number, tokenSrc: Uint8Array | null, tokenOff: number, tokenLen: number): void {
   w.buf = buf;
   w.start = w.pos = off;
   w.lastOpt = 0;
-  w.ok = tokenLen <= 8;
+  w.error = tokenLen > 8 ? (BRIEF ? 'w' : 'CoAP token length ' + tokenLen + ' exceeds 8') : '';
   writeByte(w, 0x40 | (type << 4) | tokenLen);
   writeByte(w, code);
   writeByte(w, mid >> 8);
@@ -356,25 +272,36 @@ export function writeBegin(w: CoapOutput, buf: Uint8Array, off: number, type: nu
   writeBytes(w, tokenSrc || w.num, tokenOff, tokenLen);
 }
 
+/** The 4-bit delta/length field for `v`: 13 and 14 announce one or two extension bytes. */
+function nibble(v: number): number {
+  return v < 13 ? v : v < 269 ? 13 : 14;
+}
+
 /** The extended delta/length bytes of RFC 7252 §3.1 for nibble 13 (one byte) or 14 (two). */
-function writeExtension(w: CoapOutput, v: number): void {
+function writeExtension(w: CoapWriter, v: number): void {
   if (v >= 269) {
     writeByte(w, (v - 269) >> 8);
     writeByte(w, v - 269);
   } else if (v >= 13) writeByte(w, v - 13);
 }
 
+/** Appends a string (as UTF-8) or bytes. */
+function writeValue(w: CoapWriter, value: string | Uint8Array, off: number, len: number): void {
+  if (typeof value === 'string') w.pos += writeUtf8(w.buf, w.pos, value);
+  else writeBytes(w, value, off, len);
+}
+
 /** Appends option `num`; a number value is encoded as a minimal uint (0 → zero length). */
-export function writeOption(w: CoapOutput, num: number, value: string | Uint8Array | number): void {
+export function writeOption(w: CoapWriter, num: number, value: string | Uint8Array | number): void {
   let len = 4;
   if (typeof value === 'number') {
     for (let k = 3; k >= 0; k--, value = Math.floor(value / 256)) w.num[k] = value % 256;
     while (len && !w.num[4 - len]) len--;
     value = w.num;
-  } else len = typeof value === 'string' ? writeUtf8(null, value) : value.length;
+  } else len = typeof value === 'string' ? writeUtf8(null, 0, value) : value.length;
   const delta = num - w.lastOpt;
+  if (delta < 0 || delta > 65804 || len > 65804) w.error = w.error || (BRIEF ? 'w' : 'CoAP option ' + num + ' of ' + len + ' bytes written after option ' + w.lastOpt + ' (options go in ascending order, at most 65804 apart and 65804 bytes long)');
   w.lastOpt = num;
-  if (delta < 0 || delta > 65804 || len > 65804) w.ok = false;
   writeByte(w, (nibble(delta) << 4) | nibble(len));
   writeExtension(w, delta);
   writeExtension(w, len);
@@ -383,96 +310,14 @@ export function writeOption(w: CoapOutput, num: number, value: string | Uint8Arr
 
 /** Appends the payload marker and payload (nothing at all for an empty payload); a string goes as
  * UTF-8. */
-export function writePayload(w: CoapOutput, value: string | Uint8Array): void {
+export function writePayload(w: CoapWriter, value: string | Uint8Array): void {
   if (value.length) writeByte(w, 0xff);
   writeValue(w, value, 0, value.length);
 }
 
-/** Bytes written since `writeBegin`, or -1 if the buffer overflowed or options were out of order. */
-export function writeEnd(w: CoapOutput): number {
-  return w.ok ? w.pos - w.start : -1;
-}
-
-/** The writer functions as a chainable object (gateway, tests). */
-export class CoapWriter implements CoapOutput {
-  // Set by every `begin`.
-  declare buf: Uint8Array;
-  declare start: number;
-  declare pos: number;
-  declare lastOpt: number;
-  declare ok: boolean;
-  num: Uint8Array = new Uint8Array(4);
-
-  begin(buf: Uint8Array, off: number, type: number, code: number, mid: number, tokenSrc: Uint8Array | null, tokenOff: number, tokenLen: number): this {
-    writeBegin(this, buf, off, type, code, mid, tokenSrc, tokenOff, tokenLen);
-    return this;
-  }
-
-  option(num: number, value: string | Uint8Array | number): this {
-    writeOption(this, num, value);
-    return this;
-  }
-
-  payload(value: string | Uint8Array): this {
-    writePayload(this, value);
-    return this;
-  }
-
-  end(): number {
-    return writeEnd(this);
-  }
-}
-
-/** The representation level: one message as plain data. */
-export interface CoapOption {
-  num: number;
-  value: Uint8Array;
-}
-
-export interface CoapMessage {
-  type: number;
-  code: number;
-  mid: number;
-  token: Uint8Array;
-  options: CoapOption[];
-  payload: Uint8Array;
-}
-
-/** Parses `data` into a message, or null when it is not well-formed CoAP (see `parseCoapError`). */
-export function parseCoap(data: Uint8Array): CoapMessage | null {
-  const r = new CoapReader();
-  if (!r.read(data, 0, data.length)) return null;
-  const options: CoapOption[] = [];
-  for (let i = 0; i < r.optCount; i++) options.push({ num: r.optNum[i], value: data.slice(r.optOff[i], r.optOff[i] + r.optLen[i]) });
-  return {
-    type: r.type,
-    code: r.code,
-    mid: r.mid,
-    token: data.slice(r.tokenOff, r.tokenOff + r.tokenLen),
-    options,
-    payload: data.slice(r.payloadOff, r.payloadOff + r.payloadLen),
-  };
-}
-
-/** Why `data` is not well-formed CoAP, or '' when it is. */
-export function parseCoapError(data: Uint8Array): string {
-  const r = new CoapReader();
-  r.read(data, 0, data.length);
-  return r.error;
-}
-
-/** Encodes `msg` (options sorted by number, stable) into `out` or a new exactly-sized array.
- * Throws RangeError when `out` is too small or a field is out of range: emission is for messages
- * the program built itself, so that is a bug, not hostile input. */
-export function emitCoap(msg: CoapMessage, out?: Uint8Array): Uint8Array {
-  const options = msg.options.slice().sort((a, b) => a.num - b.num);
-  let size = 4 + msg.token.length + (msg.payload.length ? 1 + msg.payload.length : 0);
-  for (let i = 0; i < options.length; i++) size += 5 + options[i].value.length;
-  const buf = out || new Uint8Array(size);
-  const w = new CoapWriter().begin(buf, 0, msg.type, msg.code, msg.mid, msg.token, 0, msg.token.length);
-  for (let i = 0; i < options.length; i++) w.option(options[i].num, options[i].value);
-  w.payload(msg.payload);
-  const n = w.end();
-  if (n < 0) throw new RangeError('CoAP message (mid ' + msg.mid + ', ' + size + ' bytes at most) does not fit the ' + buf.length + '-byte buffer or has a field out of range');
-  return out ? buf.subarray(0, n) : buf.slice(0, n);
+/** Bytes written since `writeBegin`, or -1 when the message does not fit its buffer or was misused
+ * (the reason in `error`; in the board's bundle 'w', which nobody reads there: diagnostics.ts). */
+export function writeEnd(w: CoapWriter): number {
+  if (w.pos > w.buf.length) w.error = w.error || (BRIEF ? 'w' : 'CoAP message of ' + (w.pos - w.start) + ' bytes does not fit the ' + (w.buf.length - w.start) + ' bytes left in its buffer');
+  return w.error ? -1 : w.pos - w.start;
 }

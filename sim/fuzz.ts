@@ -29,14 +29,16 @@
  *   address, checksum valid, an Echo Reply, a Destination Unreachable or a lamp's CoAP message;
  * - a confirmable CoAP message that reached a live lamp by unicast is answered with an ACK or RST
  *   carrying its message id (RFC 7252 §4.2), whatever else is wrong with it;
- * - the CoAP codec agrees with itself: `CoapReader` and `parseCoap` accept the same messages, and
- *   `emitCoap(parseCoap(m))` gives back m byte for byte (RFC 7252's encoding is canonical).
+ * - the CoAP codec agrees with itself: every rejection names its reason, and what the reader
+ *   accepted, written back by the writer, gives back the message byte for byte (RFC 7252's encoding
+ *   is canonical).
  */
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import {
-  ACK, BAD_REQUEST, CHANGED, codeString, CON, CONTENT, CoapReader, CoapWriter, CREATED, DELETED, EMPTY, emitCoap, GET,
-  INTERNAL_SERVER_ERROR, NON, NOT_FOUND, parseCoap, parseCoapError, POST, PUT, DELETE, RST, VALID,
+  ACK, BAD_REQUEST, CHANGED, codeString, CON, CONTENT, CREATED, DELETED, EMPTY, GET, INTERNAL_SERVER_ERROR, NON, NOT_FOUND,
+  POST, PUT, DELETE, RST, VALID, coapReader, coapWriter, optionUint, payloadOf, readCoap, uriPath, uriPathEquals, uriQuery,
+  writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../protocol/coap.js';
 import { COAP_PORT, groupAddress } from '../protocol/registration.js';
 import { Fleet } from './fleet.js';
@@ -293,7 +295,9 @@ export function writeHostileCoap(rng: Prng, out: Uint8Array, off: number, room: 
 // ---------------------------------------------------------------------------------------------
 // The codec's own consistency
 
-const codecReader = new CoapReader();
+const codecReader = coapReader();
+const codecWriter = coapWriter();
+const codecOut = new Uint8Array(65536);
 
 export class CodecStats {
   checked = 0;
@@ -302,31 +306,32 @@ export class CodecStats {
   readonly rejected = new Map<string, number>();
 }
 
-/** Runs `data[off..off+len)` through CoapReader, parseCoap and emitCoap; returns what disagrees, or
- * null. Throws only if the codec does. */
+/** Runs `data[off..off+len)` through the reader and, when it is accepted, writes what was read back
+ * with the writer; returns what disagrees, or null. Throws only if the codec does. */
 export function checkCoapCodec(data: Uint8Array, off: number, len: number, stats: CodecStats): string | null {
   stats.checked++;
-  const ok = codecReader.read(data, off, len);
-  const bytes = data.subarray(off, off + len);
-  const message = parseCoap(bytes);
-  if (ok !== (message !== null)) return `CoapReader.read says ${ok} but parseCoap ${message === null ? 'rejects' : 'accepts'} the message`;
-  if (!ok) {
-    const why = parseCoapError(bytes);
-    if (why === '' || why !== codecReader.error) return `rejection reasons differ: reader "${codecReader.error}", parseCoapError "${why}"`;
-    const kind = why.replace(/0x[0-9a-f]+|\d+/g, 'N');
+  const r = codecReader;
+  if (!readCoap(r, data, off, len)) {
+    if (r.error === '') return 'the reader rejects the message without a reason';
+    const kind = r.error.replace(/0x[0-9a-f]+|\d+/g, 'N');
     stats.rejected.set(kind, (stats.rejected.get(kind) ?? 0) + 1);
     return null;
   }
   stats.wellFormed++;
   // The accessors the lamp uses must work on anything the reader accepted.
-  codecReader.path();
-  codecReader.query('ep');
-  codecReader.optUint(12);
-  codecReader.payloadString();
-  const again = emitCoap(message!);
-  if (again.length !== len) return `emitCoap(parseCoap(m)) is ${again.length} bytes, m is ${len}`;
+  uriPath(r);
+  uriQuery(r, 'ep');
+  optionUint(r, 12);
+  payloadOf(r);
+  // RFC 7252's encoding is canonical: writing back what was read gives the same bytes.
+  const w = codecWriter;
+  writeBegin(w, codecOut, 0, r.type, r.code, r.mid, data, r.tokenOff, r.tokenLen);
+  for (let i = 0; i < r.optCount; i++) writeOption(w, r.optNum[i], data.subarray(r.optOff[i], r.optOff[i] + r.optLen[i]));
+  writePayload(w, data.subarray(r.payloadOff, r.payloadOff + r.payloadLen));
+  const again = writeEnd(w);
+  if (again !== len) return `the message written back from what was read is ${again} bytes (${w.error || 'written'}), the message ${len}`;
   for (let i = 0; i < len; i++) {
-    if (again[i] !== bytes[i]) return `emitCoap(parseCoap(m)) differs from m at byte ${i}`;
+    if (codecOut[i] !== data[off + i]) return `the message written back from what was read differs at byte ${i}`;
   }
   return null;
 }
@@ -385,7 +390,7 @@ class OutputCheck {
   readonly recent = new RecentMessages();
   private readonly ip = new Ipv6Packet();
   private readonly udp = new UdpPacket();
-  private readonly reader = new CoapReader();
+  private readonly reader = coapReader();
 
   constructor(private readonly prefix: Uint8Array) {}
 
@@ -417,7 +422,7 @@ class OutputCheck {
     if (ip.nextHeader !== NextHeader.udp) return `sent next header ${ip.nextHeader}`;
     const udp = this.udp;
     if (udp.check(buf, upperOff, upperLen) !== OK || udp.srcPort !== COAP_PORT) return 'sent a UDP datagram with a bad length or source port';
-    if (!this.reader.read(buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
+    if (!readCoap(this.reader, buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
     this.lampMessage(this.reader, buf, ip.dstOff, udp.dstPort);
     this.recent.remember(buf, ip, udp, this.reader);
     return null;
@@ -479,8 +484,8 @@ class OutputCheck {
 class GatewayStandIn {
   /** Packets the stand-in injected (each one more packet the host receives). */
   answers = 0;
-  private readonly reader = new CoapReader();
-  private readonly writer = new CoapWriter();
+  private readonly reader = coapReader();
+  private readonly writer = coapWriter();
   private readonly out = new Uint8Array(64);
   private readonly from = new Uint8Array(16);
 
@@ -496,7 +501,7 @@ class GatewayStandIn {
 
   private readonly onMessage = (from: string, port: number, data: Uint8Array): void => {
     const r = this.reader;
-    if (!r.read(data, 0, data.length)) return this.output.gatewayProblem(`a lamp sent the gateway malformed CoAP (${r.error})`, data);
+    if (!readCoap(r, data, 0, data.length)) return this.output.gatewayProblem(`a lamp sent the gateway malformed CoAP (${r.error})`, data);
     if (!writeIpv6(from, this.from, 0) || !inPrefix64(this.from, 0, this.prefix)) {
       return this.output.gatewayProblem(`a lamp at ${from} outside the prefix sent the gateway a message`, data);
     }
@@ -504,8 +509,9 @@ class GatewayStandIn {
     if (r.type !== CON || r.code !== POST || !this.rng.chance(0.9)) return;
     const choice = this.rng.below(10);
     const type = choice < 9 ? ACK : RST;
-    const code = type === RST ? EMPTY : choice < 7 ? (r.optCount > 0 && r.uriPathEquals('rd') ? CREATED : CHANGED) : NOT_FOUND;
-    const len = this.writer.begin(this.out, 0, type, code, r.mid, data, r.tokenOff, type === RST ? 0 : r.tokenLen).end();
+    const code = type === RST ? EMPTY : choice < 7 ? (r.optCount > 0 && uriPathEquals(r, 'rd') ? CREATED : CHANGED) : NOT_FOUND;
+    writeBegin(this.writer, this.out, 0, type, code, r.mid, data, r.tokenOff, type === RST ? 0 : r.tokenLen);
+    const len = writeEnd(this.writer);
     this.answers++;
     this.endpoint.send(from, port, this.out.subarray(0, len));
   };

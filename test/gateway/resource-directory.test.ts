@@ -158,7 +158,8 @@ describe('resource directory', () => {
 describe('resource directory and real CoAP tools', () => {
   it('refuses a request with an unrecognized critical option with 4.02', async () => {
     const { exchange } = await setUp();
-    const { emitCoap, URI_PATH, URI_QUERY } = await import('../../protocol/coap.js');
+    const { URI_PATH, URI_QUERY } = await import('../../protocol/coap.js');
+    const { emitCoap } = await import('../helpers/coap-message.js');
     const data = emitCoap({
       type: CON, code: POST, mid: 11, token: new Uint8Array([7]),
       options: [{ num: URI_PATH, value: Buffer.from('rd') }, { num: URI_QUERY, value: Buffer.from('ep=x') }, { num: 2049, value: new Uint8Array([1]) }],

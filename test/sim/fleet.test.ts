@@ -4,7 +4,8 @@
  * in-process gateway uses). Time is a manual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CON, emitCoap, GET, NON, parseCoap, PUT, type CoapMessage } from '../../protocol/coap.js';
+import { CON, GET, NON, PUT } from '../../protocol/coap.js';
+import { emitCoap, parseCoap, type CoapMessage } from '../helpers/coap-message.js';
 import { groupAddress } from '../../protocol/registration.js';
 import { mulberry32 } from '../../sim/fleet.js';
 import type { MemoryLink } from '../../sim/link/memory.js';
