@@ -8,11 +8,11 @@
  * hold ends — delivered or reported, never silently lost (issue 8). One command per id (later ones
  * merge into it, latest wins), at most `maxIds` ids, so the hold is bounded.
  */
-import type { LampCommand } from './command-payload.js';
+import type { SetCommand } from './command-payload.js';
 import { mergeCommands } from './lamp-commands.js';
 
 export interface HeldCommand {
-  command: LampCommand;
+  command: SetCommand;
   topic: string;
 }
 
@@ -30,7 +30,7 @@ export class CommandHold {
   }
 
   /** Hold a command for lamp `id`; false when the hold is full (the caller reports it). */
-  hold(id: string, command: LampCommand, topic: string): boolean {
+  hold(id: string, command: SetCommand, topic: string): boolean {
     const earlier = this.held.get(id);
     if (earlier === undefined && this.held.size >= this.maxIds) return false;
     this.held.set(id, { command: earlier === undefined ? command : mergeCommands(earlier.command, command), topic });

@@ -16,15 +16,16 @@ export const MAX_COMMAND_BYTES = 1024;
 /** Longest fade accepted (one hour); lamps take milliseconds, so this also keeps the number small. */
 export const MAX_TRANSITION_S = 3600;
 
-/** A command for one lamp; absent fields stay as they are. `toggle` inverts the current on/off. */
-export interface LampCommand {
+/** What a `.../set` payload asks of a lamp; absent fields stay as they are. `toggle` inverts the
+ * current on/off (the gateway resolves it before the lamp's PUT /3311/0). */
+export interface SetCommand {
   on?: boolean;
   toggle?: boolean;
   level?: number;
   fadeMs?: number;
 }
 
-export type ParsedCommand = { ok: true; command: LampCommand } | { ok: false; reason: string };
+export type ParsedCommand = { ok: true; command: SetCommand } | { ok: false; reason: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const JSON_KEYS = ['state', 'brightness', 'on', 'level', 'transition'];
@@ -47,7 +48,7 @@ export function parseCommandPayload(payload: Uint8Array): ParsedCommand {
   return fail(`payload '${truncate(text)}' is not ON, OFF, TOGGLE, a level 0-100 or a JSON object`);
 }
 
-function parseSwitchWord(word: string): LampCommand | null {
+function parseSwitchWord(word: string): SetCommand | null {
   switch (word.toUpperCase()) {
     case 'ON': return { on: true };
     case 'OFF': return { on: false };
@@ -77,7 +78,7 @@ function parseJsonCommand(text: string): ParsedCommand {
   if ('state' in fields && 'on' in fields) return fail("fields 'state' and 'on' both given; use one");
   if ('brightness' in fields && 'level' in fields) return fail("fields 'brightness' and 'level' both given; use one");
 
-  const command: LampCommand = {};
+  const command: SetCommand = {};
   if ('state' in fields) {
     const word = typeof fields.state === 'string' ? parseSwitchWord(fields.state) : null;
     if (word === null) return fail(`state ${truncate(JSON.stringify(fields.state))} is not "ON", "OFF" or "TOGGLE"`);

@@ -5,7 +5,7 @@
  * and a rejected command changes no state.
  */
 import type { CommandHold } from './command-hold.js';
-import type { LampCommand } from './command-payload.js';
+import type { SetCommand } from './command-payload.js';
 import { parseCommandPayload } from './command-payload.js';
 import type { LampCommander } from './lamp-commands.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -22,7 +22,7 @@ export interface CommandContext {
   reportError(report: ErrorReport): void;
 }
 
-type CommandHandler = (ctx: CommandContext, name: string, command: LampCommand, topic: string) => void;
+type CommandHandler = (ctx: CommandContext, name: string, command: SetCommand, topic: string) => void;
 
 const handlers: Record<CommandTarget, CommandHandler> = {
   lamp(ctx, id, command, topic) {

@@ -11,10 +11,9 @@
  * no per-member acknowledgement.
  */
 import { FORMAT_JSON, PUT } from '../protocol/coap.js';
-import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState } from '../protocol/registration.js';
-import type { LampSnapshot } from '../firmware/lamp.js';
+import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, parseState, type LampSnapshot } from '../protocol/registration.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
-import type { LampCommand } from './command-payload.js';
+import type { SetCommand } from './command-payload.js';
 import type { ErrorKind } from './metrics.js';
 import { columnWith, type LampRegistry } from './registry.js';
 import { compactFifo } from './fifo.js';
@@ -48,7 +47,7 @@ export interface GroupDelivery {
 
 interface Slot {
   /** The command waiting to be sent (merged), or null. */
-  next: LampCommand | null;
+  next: SetCommand | null;
   topic: string;
   inFlight: boolean;
   queued: boolean;
@@ -96,7 +95,7 @@ export class LampCommander {
   }
 
   /** Queue `command` for lamp `i` (merging into any command still waiting for it). */
-  toLamp(i: number, command: LampCommand, topic: string): void {
+  toLamp(i: number, command: SetCommand, topic: string): void {
     if (this.closed) return;
     while (this.slots.length <= i) this.slots.push(undefined);
     let slot = this.slots[i];
@@ -116,7 +115,7 @@ export class LampCommander {
 
   /** Send `command` to every online member of `group`. A toggle applies to the group as a whole:
    * all off if any member is on, else all on. */
-  toGroup(group: string, command: LampCommand, topic: string): GroupDelivery {
+  toGroup(group: string, command: SetCommand, topic: string): GroupDelivery {
     const members: number[] = [];
     let anyOn = false;
     this.registry.forEachMember(group, (i) => {
@@ -124,7 +123,7 @@ export class LampCommander {
       members.push(i);
       if (this.registry.isOn(i)) anyOn = true;
     });
-    const resolved: LampCommand = command.toggle ? { ...withoutToggle(command), on: !anyOn } : command;
+    const resolved: SetCommand = command.toggle ? { ...withoutToggle(command), on: !anyOn } : command;
     const viaMulticast = this.multicast && members.length > 0;
     if (viaMulticast) {
       this.multicastMid = (this.multicastMid + 1) & 0x7fff;
@@ -171,7 +170,7 @@ export class LampCommander {
     this.queueHead = compactFifo(this.queue, this.queueHead);
   }
 
-  private send(i: number, slot: Slot, command: LampCommand): void {
+  private send(i: number, slot: Slot, command: SetCommand): void {
     const topic = slot.topic;
     const on = command.toggle ? !this.registry.isOn(i) : command.on;
     const payload = commandJson(on, command.level, command.fadeMs);
@@ -183,7 +182,7 @@ export class LampCommander {
     );
   }
 
-  private settle(i: number, slot: Slot, topic: string, sent: LampCommand, outcome: CoapOutcome): void {
+  private settle(i: number, slot: Slot, topic: string, sent: SetCommand, outcome: CoapOutcome): void {
     if (this.closed) return;
     this.inFlight--;
     slot.inFlight = false;
@@ -207,7 +206,7 @@ export class LampCommander {
 
   /** The lamp confirmed: take the state it answered with, or else apply what it accepted (its own
    * state report follows with the exact power figures). */
-  private applyConfirmed(i: number, sent: LampCommand, payload: string): void {
+  private applyConfirmed(i: number, sent: SetCommand, payload: string): void {
     const answered = payload ? safeJson(payload) : undefined;
     const report = answered === undefined ? undefined : parseState(answered);
     if (report !== undefined && typeof report !== 'string') {
@@ -228,8 +227,8 @@ export class LampCommander {
 }
 
 /** `later` applied on top of `earlier`: fields it sets win; a toggle inverts what `earlier` set. */
-export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCommand {
-  const merged: LampCommand = { ...earlier, ...withoutToggle(later) };
+export function mergeCommands(earlier: SetCommand, later: SetCommand): SetCommand {
+  const merged: SetCommand = { ...earlier, ...withoutToggle(later) };
   if (later.on !== undefined) delete merged.toggle;
   if (later.toggle) {
     if (earlier.on !== undefined) merged.on = !earlier.on;
@@ -239,7 +238,7 @@ export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCom
   return merged;
 }
 
-function withoutToggle(command: LampCommand): LampCommand {
+function withoutToggle(command: SetCommand): SetCommand {
   const { toggle: _toggle, ...rest } = command;
   return rest;
 }

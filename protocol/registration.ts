@@ -15,7 +15,6 @@
  * wire, and the JSON a lamp sends is ASCII (text.ts).
  */
 import { asciiJson, utf8Bytes } from './text.js';
-import type { LampSnapshot } from '../firmware/lamp.js';
 
 export const COAP_PORT = 5683;
 export const RD_PATH = 'rd';
@@ -27,6 +26,17 @@ export const POWER_PATH = '3311/0/5800';
 export const ENERGY_PATH = '3311/0/5805';
 export const CONFIG_PATH = 'cfg';
 export const DISCOVERY_PATH = '.well-known/core';
+
+/** A lamp's state and meters as read at one instant: what the `<state>` document carries (the
+ * lamp's snapshot, the gateway's last report of it). */
+export interface LampSnapshot {
+  on: boolean;
+  level: number;
+  watts: number;
+  energyWh: number;
+  onTimeS: number;
+  fault: boolean;
+}
 
 /** Rounds for the wire: watts to 0.01 W, energy to 0.001 Wh. */
 export function roundTo(v: number, scale: number): number {

@@ -18,8 +18,8 @@
  */
 import { answersPing, boot, halt, readState, receive, setFault, wake } from '../firmware/core.js';
 import type { Addr, Hal } from '../firmware/hal.js';
-import { createLamp, defaultConfig, type LampConfig, type LampSnapshot, type LampState } from '../firmware/lamp.js';
-import { COAP_PORT, groupAddress } from '../protocol/registration.js';
+import { createLamp, defaultConfig, type LampConfig, type LampState } from '../firmware/lamp.js';
+import { COAP_PORT, groupAddress, type LampSnapshot } from '../protocol/registration.js';
 import type { LampDirectory, Ipv6Host } from './net/host.js';
 import { parseIpv6 } from './net/wire/address.js';
 import { FleetScheduler, type FleetClock } from './scheduler.js';
