@@ -23,7 +23,7 @@ import { LampRegistry } from './registry.js';
 import { ResourceDirectory } from './resource-directory.js';
 import { defaultDashboardDir } from './static-files.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
-import type { DatagramEndpoint } from './transport.js';
+import type { DatagramEndpoint } from '../protocol/datagram.js';
 import { openUdpTransport } from './transport-udp.js';
 
 export interface GatewayOptions {

@@ -11,7 +11,8 @@
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { COAP_PORT } from '../protocol/registration.js';
-import { isIpv4Mapped, type DatagramEndpoint } from './transport.js';
+import type { DatagramEndpoint } from '../protocol/datagram.js';
+import { isIpv4Mapped } from './transport.js';
 
 export interface UdpTransportOptions {
   port?: number;

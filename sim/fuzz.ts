@@ -42,7 +42,8 @@ import {
 } from '../protocol/coap.js';
 import { COAP_PORT, groupAddress } from '../protocol/registration.js';
 import { Fleet } from './fleet.js';
-import { type DatagramEndpoint, MemoryLink } from './link/memory.js';
+import type { DatagramEndpoint } from '../protocol/datagram.js';
+import { MemoryLink } from './link/memory.js';
 import { HostCounters, Ipv6Host } from './net/host.js';
 import { addressEquals, formatIpv6, isMulticast, isUnspecified, parseIpv6, writeIpv6 } from './net/wire/address.js';
 import { sumVerifies, sumWords, pseudoHeaderSum } from './net/wire/checksum.js';
