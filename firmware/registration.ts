@@ -1,5 +1,5 @@
 /**
- * Registration and telemetry: the lamp as a CoAP client of its gateway (protocol.ts).
+ * Registration and telemetry: the lamp as a CoAP client of its gateway (protocol/registration.ts).
  *
  * One confirmable request in flight at a time. A state change while one is in flight only marks the
  * report as owed (`dirty`); when the exchange ends a fresh update carries the latest state, so a

@@ -1,7 +1,7 @@
 /**
  * The build's wire check: the minified bundle, run on the stand-in interpreter, talks to a scripted
  * gateway, and every kind of message it sends must be accepted by the decoders the gateway uses
- * (firmware/protocol.ts), with the values the lamp really has; every kind of request the gateway
+ * (protocol/registration.ts), with the values the lamp really has; every kind of request the gateway
  * sends must be obeyed. The bundler shortens property names (build.ts), and a name that reaches the
  * wire must never be one of them: this check finds any that does, whatever it is called, before a
  * board gets it. Node-side only; nothing here is bundled.
