@@ -9,7 +9,7 @@
  */
 import { enter, gateway, hal as current, lamp as active, peer, peerPort, time } from './context.js';
 import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from '../protocol/coap.js';
-import { BRIEF } from './diagnostics.js';
+import { BRIEF } from '../protocol/diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
 import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';

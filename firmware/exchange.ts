@@ -4,7 +4,7 @@
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
 import { coapReader, coapWriter, writeEnd } from '../protocol/coap.js';
-import { BRIEF } from './diagnostics.js';
+import { BRIEF } from '../protocol/diagnostics.js';
 import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
 import type { LampExtra } from './lamp.js';

@@ -15,7 +15,7 @@
  * Firmware rule: ES5-lowerable. Option values and payloads are read as 8-bit strings (one char per
  * byte); strings are written as UTF-8 (text.ts).
  */
-import { BRIEF } from '../firmware/diagnostics.js';
+import { BRIEF } from './diagnostics.js';
 import { bytesToString, writeUtf8 } from './text.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ export function coapReader(): CoapReader {
 
 /** Checks and indexes `buf[off..off+len)` into `r`. Returns false (and sets `error`) on any format
  * error. In the board's bundle `error` is one letter per check (h header, v version, t token,
- * e empty message, m payload marker, n nibble 15, o option overrun, c option count: diagnostics.ts). */
+ * e empty message, m payload marker, n nibble 15, o option overrun, c option count: protocol/diagnostics.ts). */
 export function readCoap(r: CoapReader, buf: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
   const b0 = buf[off];
@@ -316,7 +316,7 @@ export function writePayload(w: CoapWriter, value: string | Uint8Array): void {
 }
 
 /** Bytes written since `writeBegin`, or -1 when the message does not fit its buffer or was misused
- * (the reason in `error`; in the board's bundle 'w', which nobody reads there: diagnostics.ts). */
+ * (the reason in `error`; in the board's bundle 'w', which nobody reads there: protocol/diagnostics.ts). */
 export function writeEnd(w: CoapWriter): number {
   if (w.pos > w.buf.length) w.error = w.error || (BRIEF ? 'w' : 'CoAP message of ' + (w.pos - w.start) + ' bytes does not fit the ' + (w.buf.length - w.start) + ' bytes left in its buffer');
   return w.error ? -1 : w.pos - w.start;

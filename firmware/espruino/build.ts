@@ -59,7 +59,7 @@ async function bundleSource(entry: string): Promise<string> {
     // Leave syntax (class fields included) to SWC: esbuild would lower fields to a defineProperty
     // helper that tests for Symbol.
     target: 'esnext',
-    // The board build: diagnostics shrink to short codes (see firmware/diagnostics.ts).
+    // The board build: diagnostics shrink to short codes (see protocol/diagnostics.ts).
     define: { LAMPNET_BOARD: 'true' },
     // Espruino has no strict mode: the "use strict" that tsconfig's strict would add is dead weight.
     tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
