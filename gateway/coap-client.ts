@@ -1,10 +1,9 @@
 /**
  * The gateway's outbound CoAP: requests to lamps, confirmable ones retransmitted with RFC 7252
- * §4.2 exponential backoff (initial timeout ACK_TIMEOUT × random[1, ACK_RANDOM_FACTOR], doubled
- * per retransmission, MAX_RETRANSMIT times), matched to their answers by message id (ACK/RST from
+ * §4.2 exponential backoff (firstAckTimeout, doubled per retransmission, MAX_RETRANSMIT times), matched to their answers by message id (ACK/RST from
  * the same address and port) and by token (separate responses, §5.2.2).
  *
- * The caller chooses message ids: the lamp de-duplicates by (sender, mid) for EXCHANGE_LIFETIME,
+ * The caller chooses message ids: the lamp de-duplicates by (sender, mid) for DEDUP_MS,
  * and the gateway is one sender for a million lamps, so a single 16-bit counter would repeat a mid
  * to the same lamp within that window under load. Ids per lamp (see lamp-commands.ts) do not.
  * The number of exchanges is bounded by the caller (one per lamp, a global in-flight limit); each
@@ -12,7 +11,7 @@
  */
 import {
   ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, MAX_RETRANSMIT, NON, RST,
-  URI_PATH, codeString, coapWriter, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
+  URI_PATH, codeString, coapWriter, firstAckTimeout, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../protocol/coap.js';
 
 export interface CoapRequest {
@@ -127,7 +126,7 @@ export class CoapClient {
       done({ ok: false, timedOut: false, code: 0, reason: `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
       return;
     }
-    const initial = this.ackTimeoutMs * (1 + this.random() * (this.ackRandomFactor - 1));
+    const initial = firstAckTimeout(this.random(), this.ackTimeoutMs, this.ackRandomFactor);
     ex.active = true;
     ex.hash = hash;
     ex.req = req;

@@ -4,15 +4,15 @@
  * update, 4.04 when the registration is unknown or lapsed: the lamp then registers anew).
  *
  * Malformed requests get 4.00 with the reason as diagnostic payload (RFC 7252 §5.5.2) and are
- * counted. A lamp's retransmitted CON (same address, port and message id within EXCHANGE_LIFETIME)
- * of a registration or update that succeeded gets the same answer again instead of being processed
- * twice. Only each lamp's last such exchange is remembered, as three numbers in columns indexed like
+ * counted. A lamp's retransmitted CON (same address, port and message id within DEDUP_MS, the rule
+ * the lamp keeps too: protocol/coap.ts) of a registration or update that succeeded gets the same
+ * answer again instead of being processed twice. Only each lamp's last such exchange is remembered, as three numbers in columns indexed like
  * the registry: a lamp has one request in flight at a time (RFC 7252 NSTART = 1, which the firmware
  * keeps), so a retransmission is always of its latest. A refused request is not remembered; its
  * retransmission is refused again, with the same answer, and counted again.
  */
 import {
-  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
+  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, DEDUP_MS, EMPTY, IF_MATCH,
   IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
   URI_PORT, URI_QUERY, coapWriter, uriQuery, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../protocol/coap.js';
@@ -98,7 +98,7 @@ export class ResourceDirectory {
    * caller answers it with the remembered code without processing it again. */
   private retransmitted(i: number, msg: CoapReader, from: string, port: number, now: number): boolean {
     if (msg.type !== CON || i < 0 || i >= this.lastCode.length || this.lastCode[i] === 0) return false;
-    if (this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= EXCHANGE_LIFETIME) return false;
+    if (this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= DEDUP_MS) return false;
     if (this.registry.address(i) !== from || this.registry.port(i) !== port) return false;
     this.events.dropped('duplicate', `retransmission of mid ${msg.mid} from ${from}`);
     return true;

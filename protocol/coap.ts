@@ -80,6 +80,20 @@ export const MAX_TRANSMIT_WAIT = 93000;
 export const EXCHANGE_LIFETIME = 247000;
 export const NON_LIFETIME = 145000;
 
+/** How long a receiver answers a confirmable request again from memory, without executing it again,
+ * when it comes back from the same address and port with the same message id (RFC 7252 §4.5): a
+ * sender retransmits for at most MAX_TRANSMIT_SPAN, and the margin covers delivery delay inside a
+ * lamp network. The RFC's EXCHANGE_LIFETIME assumes 100 s of Internet latency, which would keep
+ * state for four minutes on every lamp a gateway talks to. The lamp and the gateway both keep it. */
+export const DEDUP_MS = MAX_TRANSMIT_SPAN + 15000;
+
+/** The first timeout of a confirmable message (RFC 7252 §4.2), whole milliseconds, for `random` in
+ * [0, 1): between ackTimeout and ackTimeout × ackRandomFactor. It doubles with each retransmission,
+ * up to MAX_RETRANSMIT of them. */
+export function firstAckTimeout(random: number, ackTimeout: number, ackRandomFactor: number): number {
+  return Math.floor(ackTimeout * (1 + random * (ackRandomFactor - 1)));
+}
+
 /** Most options a reader records; a message with more is refused rather than half-read. */
 export const MAX_OPTIONS = 24;
 
