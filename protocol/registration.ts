@@ -1,6 +1,7 @@
 /**
- * The lamp <-> gateway wire protocol: its constants, and the encoders and decoders of its documents,
- * side by side, imported by the lamp (bundled, ES5-safe) and by the gateway.
+ * The lamp <-> gateway registration and report grammar, stated here once: its constants, and the
+ * encoders and decoders of its documents side by side, imported by the lamp (bundled, ES5-safe) and
+ * by the gateway (its resource directory decodes with parseReportBody).
  *
  * Registration and updates are LwM2M-style CoAP requests from the lamp:
  *   POST /rd?ep=<id>&lt=<lifetimeS>   {"g":"<groups>","s":<state>}   → 2.01, Location-Path rd/<id>
@@ -10,8 +11,8 @@
  * {"on":0|1,"level":0-100,"fade":ms} (any subset), or plain text on /3311/0/5850 and /5851.
  *
  * Every key of these documents is written here as text, never as a property name: the firmware
- * bundler shortens property names (firmware/espruino/build.ts), and the build runs the bundle against
- * these decoders (wire-check.ts) so that nothing on the wire can change with it. Text is UTF-8 on the
+ * build shortens property names, and its wire check runs the bundle against these decoders so that
+ * nothing on the wire can change with it. Text is UTF-8 on the
  * wire, and the JSON a lamp sends is ASCII (text.ts).
  */
 import { asciiJson, utf8Bytes } from './text.js';
