@@ -298,7 +298,8 @@ export function writeHostileCoap(rng: Prng, out: Uint8Array, off: number, room: 
 
 const codecReader = coapReader();
 const codecWriter = coapWriter();
-const codecOut = new Uint8Array(65536);
+/** Where accepted messages are written back; grown to the longest seen. */
+let codecOut = new Uint8Array(2048);
 
 export class CodecStats {
   checked = 0;
@@ -326,6 +327,7 @@ export function checkCoapCodec(data: Uint8Array, off: number, len: number, stats
   payloadOf(r);
   // RFC 7252's encoding is canonical: writing back what was read gives the same bytes.
   const w = codecWriter;
+  if (codecOut.length < len) codecOut = new Uint8Array(len);
   writeBegin(w, codecOut, 0, r.type, r.code, r.mid, data, r.tokenOff, r.tokenLen);
   for (let i = 0; i < r.optCount; i++) writeOption(w, r.optNum[i], data.subarray(r.optOff[i], r.optOff[i] + r.optLen[i]));
   writePayload(w, data.subarray(r.payloadOff, r.payloadOff + r.payloadLen));
