@@ -1,15 +1,15 @@
 /**
- * The lamp-facing server of the gateway: the LwM2M-style registration interface whose grammar
- * protocol/registration.ts states (2.01 with Location-Path rd/<id> for a registration, 2.04 for an
- * update, 4.04 when the registration is unknown or lapsed: the lamp then registers anew).
+ * The lamp-facing server of the gateway: the LwM2M-style registration interface (its grammar,
+ * requests and answers: protocol/registration.ts).
  *
  * Malformed requests get 4.00 with the reason as diagnostic payload (RFC 7252 §5.5.2) and are
  * counted. A lamp's retransmitted CON (same address, port and message id within DEDUP_MS, the rule
  * the lamp keeps too: protocol/coap.ts) of a registration or update that succeeded gets the same
- * answer again instead of being processed twice. Only each lamp's last such exchange is remembered, as three numbers in columns indexed like
- * the registry: a lamp has one request in flight at a time (RFC 7252 NSTART = 1, which the firmware
- * keeps), so a retransmission is always of its latest. A refused request is not remembered; its
- * retransmission is refused again, with the same answer, and counted again.
+ * answer again instead of being processed twice. Only each lamp's last such exchange is remembered,
+ * as three numbers in columns indexed like the registry: a lamp has one request in flight at a time
+ * (RFC 7252 NSTART = 1, which the firmware keeps), so a retransmission is always of its latest. A
+ * refused request is not remembered; its retransmission is refused again, with the same answer, and
+ * counted again.
  */
 import {
   ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, DEDUP_MS, EMPTY, IF_MATCH,
