@@ -8,17 +8,20 @@
  * keeps a timer, socket or closure per lamp.
  */
 import { enter, gateway, hal as current, lamp as active, peer, peerPort, time } from './context.js';
-import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from './coap.js';
-import { BRIEF } from './diagnostics.js';
+import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from '../protocol/coap.js';
+import { BRIEF } from '../protocol/diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
 import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
-import { integrate, lit, snapshot, type LampSnapshot, type LampState } from './lamp.js';
+import { integrate, lit, snapshot, type LampState } from './lamp.js';
+import type { LampSnapshot } from '../protocol/registration.js';
 import { observerReset, publish } from './observe.js';
 import { registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
 import { expireCache, handleRequest } from './server.js';
 
-export interface LampCommand {
+/** A command given at the lamp itself (a button, the simulator's console), not over the network;
+ * absent fields stay as they are. */
+export interface LocalCommand {
   on?: boolean;
   level?: number;
   fadeMs?: number;
@@ -110,7 +113,7 @@ export function readState(hal: Hal, lamp: LampState): LampSnapshot {
 }
 
 /** Local control (a button, the simulator's console): overrides the schedule until its next edge. */
-export function command(hal: Hal, lamp: LampState, cmd: LampCommand): void {
+export function command(hal: Hal, lamp: LampState, cmd: LocalCommand): void {
   if (!lamp.up) return;
   enter(hal, lamp);
   if (applyCommand(cmd.on === undefined ? -1 : +cmd.on, cmd.level === undefined ? -1 : cmd.level, cmd.fadeMs === undefined ? -1 : cmd.fadeMs)) publish();

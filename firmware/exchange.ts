@@ -3,15 +3,15 @@
  * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
  * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
  */
-import { coapFields, coapOutput, writeEnd } from './coap.js';
-import { BRIEF } from './diagnostics.js';
+import { coapReader, coapWriter, writeEnd } from '../protocol/coap.js';
+import { BRIEF } from '../protocol/diagnostics.js';
 import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
 import type { LampExtra } from './lamp.js';
-import { groupNames } from './protocol.js';
+import { groupNames } from '../protocol/registration.js';
 
-export const reader = coapFields();
-export const writer = coapOutput();
+export const reader = coapReader();
+export const writer = coapWriter();
 /** Room for the largest message the lamp builds: /cfg with its two strings at their longest
  * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes unless the strings are made of
  * characters JSON escapes; a message that does not fit is not sent (see sendWritten). */
@@ -58,7 +58,7 @@ export function releaseExtra(): void {
 export function sendWritten(to: Addr, port: number): number {
   const len = writeEnd(writer);
   if (len >= 0) hal.send(lamp, to, port, sendBuf, len);
-  else if (!BRIEF) hal.log(lamp, 'CoAP message to ' + to + ' does not fit the ' + sendBuf.length + '-byte buffer; dropped');
+  else if (!BRIEF) hal.log(lamp, writer.error + '; message to ' + to + ' dropped');
   return len;
 }
 

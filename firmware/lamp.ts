@@ -12,6 +12,7 @@
  */
 import { lamp, time } from './context.js';
 import type { Addr } from './hal.js';
+import type { LampSnapshot } from '../protocol/registration.js';
 
 /** Persisted configuration (hal.saveConfig). */
 export interface LampConfig {
@@ -133,16 +134,6 @@ export interface LampState {
   wake: number;
   cfg: LampConfig;
   ex: LampExtra | null;
-}
-
-/** The meters and state as read at one instant. */
-export interface LampSnapshot {
-  on: boolean;
-  level: number;
-  watts: number;
-  energyWh: number;
-  onTimeS: number;
-  fault: boolean;
 }
 
 export function defaultConfig(id: string): LampConfig {

@@ -7,7 +7,7 @@
  * observer needs its place (at most MAX_OBSERVERS, so a forgotten observer cannot pin memory).
  * Each observer hears only when its resource's representation changed.
  */
-import { CONTENT, CONTENT_FORMAT, NON, OBSERVE, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
+import { CONTENT, CONTENT_FORMAT, NON, OBSERVE, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { peer, peerPort } from './context.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { reportState } from './registration.js';

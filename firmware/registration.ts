@@ -1,18 +1,17 @@
 /**
- * Registration and telemetry: the lamp as a CoAP client of its gateway (protocol.ts).
+ * Registration and telemetry: the lamp as a CoAP client of its gateway (protocol/registration.ts).
  *
  * One confirmable request in flight at a time. A state change while one is in flight only marks the
  * report as owed (`dirty`); when the exchange ends a fresh update carries the latest state, so a
- * burst of changes costs at most two messages (latest wins). Retransmission follows RFC 7252 §4.2:
- * first timeout random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR], doubled per retry, give up
- * after MAX_RETRANSMIT retries. A failed exchange drops the registration and retries the full
+ * burst of changes costs at most two messages (latest wins). Retransmission follows RFC 7252 §4.2
+ * (firstAckTimeout, doubled per retry, give up after MAX_RETRANSMIT retries). A failed exchange drops the registration and retries the full
  * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
  */
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, tokenEquals, writeBegin, writeOption, writePayload } from './coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, firstAckTimeout, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { gateway, hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
-import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from './protocol.js';
+import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from '../protocol/registration.js';
 
 /** Refresh when this fraction of the registration lifetime has passed. */
 export const REFRESH_FRACTION = 0.85;
@@ -42,7 +41,7 @@ function sendToGateway(register: number): void {
   const len = sendWritten(gateway, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp();
-  const timeout = Math.floor(ACK_TIMEOUT * (1 + hal.random() * (ACK_RANDOM_FACTOR - 1)));
+  const timeout = firstAckTimeout(hal.random(), ACK_TIMEOUT, ACK_RANDOM_FACTOR);
   extra().pending = { mid: mid, token: token, bytes: copyOf(sendBuf, 0, len), tries: 0, timeout: timeout, at: time + timeout, register: register, acked: 0 };
 }
 

@@ -6,12 +6,13 @@
  * A handler's `get` renders the representation; `put` applies a body and returns the CoAP code.
  * State changes are published by the server after a successful PUT, not here.
  */
-import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from './coap.js';
+import { BAD_REQUEST, CHANGED, FORMAT_JSON, FORMAT_LINK, FORMAT_TEXT } from '../protocol/coap.js';
 import { applyCommand, applySchedule, noteChange, saveConfig } from './control.js';
 import { scheduleNow } from './schedule.js';
 import { lamp } from './context.js';
 import { defaultConfig, integrate, ownConfig, snapshot } from './lamp.js';
-import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, asciiJson, roundTo, stateJson, utf8Json } from './protocol.js';
+import { CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, ENERGY_PATH, LIGHT_PATH, ON_PATH, ON_TIME_PATH, POWER_PATH, roundTo, stateJson } from '../protocol/registration.js';
+import { asciiJson, utf8Json } from '../protocol/text.js';
 import { joinGroups } from './exchange.js';
 import { reregister } from './registration.js';
 

@@ -4,12 +4,12 @@
  *
  * CON requests get a piggybacked ACK, NON requests a NON response; requests that came to a
  * multicast group are executed but never answered (RFC 7252 §8.2: a group of a million lamps must
- * not answer at once). Responses to CON requests that change state (PUT) are kept for DEDUP_MS per
+ * not answer at once). Responses to CON requests that change state (PUT) are kept for DEDUP_MS (protocol/coap.ts) per
  * (peer, port, message id), so a retransmitted request is answered again without being executed
  * twice. A retransmitted GET is served afresh (RFC 7252 §4.5 allows it for safe requests): its
  * answer is the lamp's current state, and a lamp answering a million GETs keeps no state for them.
  */
-import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, MAX_TRANSMIT_SPAN, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from './coap.js';
+import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, DEDUP_MS, FORBIDDEN, GET, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
@@ -17,11 +17,6 @@ import type { CachedResponse } from './lamp.js';
 import { observeRequest, publish } from './observe.js';
 import { resources } from './resources.js';
 
-/** How long a response to a CON request is kept for retransmissions of that request. A client
- * retransmits for at most MAX_TRANSMIT_SPAN; the margin covers delivery delay inside a lamp
- * network (the RFC's EXCHANGE_LIFETIME assumes 100 s of Internet latency, which would keep state
- * for four minutes on every lamp a gateway talks to). */
-export const DEDUP_MS = MAX_TRANSMIT_SPAN + 15000;
 /** Responses kept per lamp; the oldest goes first. */
 export const DEDUP_ENTRIES = 4;
 

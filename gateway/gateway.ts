@@ -10,8 +10,8 @@
  * it started and nothing it was given.
  */
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
-import { CoapReader } from '../firmware/coap.js';
-import { COAP_PORT } from '../firmware/protocol.js';
+import { coapReader, readCoap } from '../protocol/coap.js';
+import { COAP_PORT } from '../protocol/registration.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
 import { CoapClient } from './lamps/coap-client.js';
 import { CommandHold } from './mqtt/command-hold.js';
@@ -23,8 +23,8 @@ import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './m
 import { LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
 import { defaultDashboardDir } from './broker/static-files.js';
-import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from './topics.js';
-import type { DatagramEndpoint } from './lamps/transport.js';
+import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
+import type { DatagramEndpoint } from '../protocol/datagram.js';
 import { openUdpTransport } from './lamps/transport-udp.js';
 
 export interface GatewayOptions {
@@ -216,10 +216,10 @@ async function assemble(
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   });
 
-  const reader = new CoapReader();
+  const reader = coapReader();
   link.onMessage((from, port, data) => {
     if (closed) return;
-    if (!reader.read(data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
+    if (!readCoap(reader, data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
     const codeClass = reader.code >> 5;
     if (codeClass === 0) directory.handle(reader, from, port);
     else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {

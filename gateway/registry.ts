@@ -9,21 +9,8 @@
  * offline with its last state, so it can be shown and counted, and a re-registration reuses it.
  */
 
-import type { LampSnapshot } from '../firmware/lamp.js';
-
-/** Counts and sums over a set of lamps. `on`/`off`/`fault`/`watts` count online lamps only (an
- * offline lamp's last power draw is not known to still hold); `energyWh` adds every lamp's last
- * reported meter reading. */
-export interface FleetStats {
-  lamps: number;
-  online: number;
-  offline: number;
-  on: number;
-  off: number;
-  fault: number;
-  watts: number;
-  energyWh: number;
-}
+import type { FleetStats } from '../protocol/mqtt-topics.js';
+import type { LampSnapshot } from '../protocol/registration.js';
 
 export interface RegistryOptions {
   /** Registrations beyond this many distinct lamps are refused (a flood of made-up ids must not

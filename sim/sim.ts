@@ -6,7 +6,8 @@ import { Ipv6Host } from './net/host.js';
 import { formatIpv6, parseIpv6 } from './net/wire/address.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
 import type { Link } from './link/link.js';
-import { MemoryLink, type DatagramEndpoint } from './link/memory.js';
+import type { DatagramEndpoint } from '../protocol/datagram.js';
+import { MemoryLink } from './link/memory.js';
 import { realClock, type FleetClock } from './scheduler.js';
 
 export const DEFAULT_PREFIX = 'fd6c:616d:706e::/64';

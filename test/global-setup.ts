@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { ESPRUINO } from '../bench/espruino-board.js';
 import { PROJECT_ROOT } from '../tools/espruino/paths.js';
 
-const SOURCE_TREES = ['firmware', 'tools', 'sim', 'gateway', 'bench', 'cli'];
+const SOURCE_TREES = ['protocol', 'firmware', 'tools', 'sim', 'gateway', 'bench', 'cli'];
 
 function sources(path: string): string[] {
   if (!statSync(path).isDirectory()) return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
@@ -25,7 +25,8 @@ function staleOutputs(): string[] {
   for (const source of SOURCE_TREES.flatMap((tree) => sources(join(PROJECT_ROOT, tree)))) {
     const rel = relative(PROJECT_ROOT, source);
     const output = join(PROJECT_ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
-    const outputs = rel.startsWith('firmware/') ? [output, bundle] : [output];
+    // protocol/ is bundled into the firmware too.
+    const outputs = rel.startsWith('firmware/') || rel.startsWith('protocol/') ? [output, bundle] : [output];
     for (const out of outputs) {
       if (!existsSync(out) || statSync(out).mtimeMs < statSync(source).mtimeMs) stale.push(`${relative(PROJECT_ROOT, out)} (from ${rel})`);
     }

@@ -7,8 +7,8 @@
  *   node dist/bench/probes/board-commands.js <from-ipv4> <board-ipv4> <count>
  */
 import { createSocket } from 'node:dgram';
-import { ACK, ACK_TIMEOUT, CHANGED, CON, CONTENT_FORMAT, CoapReader, CoapWriter, FORMAT_TEXT, MAX_RETRANSMIT, PUT, URI_PATH } from '../../firmware/coap.js';
-import { COAP_PORT, DIMMER_PATH } from '../../firmware/protocol.js';
+import { ACK, ACK_TIMEOUT, CHANGED, CON, CONTENT_FORMAT, FORMAT_TEXT, MAX_RETRANSMIT, PUT, URI_PATH, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption, writePayload } from '../../protocol/coap.js';
+import { COAP_PORT, DIMMER_PATH } from '../../protocol/registration.js';
 
 const [from, board, countText] = process.argv.slice(2);
 const count = Number(countText);
@@ -18,22 +18,24 @@ if (!from || !board || !(count >= 1 && count <= 100_000)) {
 }
 
 const socket = createSocket('udp4');
-const writer = new CoapWriter();
-const reader = new CoapReader();
+const writer = coapWriter();
+const reader = coapReader();
 const buf = new Uint8Array(64);
 let onAck: ((code: number) => void) | null = null;
 let mid = 0;
 
 socket.on('message', (data) => {
-  if (reader.read(new Uint8Array(data), 0, data.length) && reader.type === ACK && reader.mid === mid) onAck?.(reader.code);
+  if (readCoap(reader, new Uint8Array(data), 0, data.length) && reader.type === ACK && reader.mid === mid) onAck?.(reader.code);
 });
 
 /** One exchange: the answer's code, or -1 after the last retransmission went unanswered. */
 function exchange(level: number): Promise<number> {
   mid = (mid + 1) & 0xffff;
-  const w = writer.begin(buf, 0, CON, PUT, mid, null, 0, 0);
-  for (const segment of DIMMER_PATH.split('/')) w.option(URI_PATH, segment);
-  const message = buf.slice(0, w.option(CONTENT_FORMAT, FORMAT_TEXT).payload(String(level)).end());
+  writeBegin(writer, buf, 0, CON, PUT, mid, null, 0, 0);
+  for (const segment of DIMMER_PATH.split('/')) writeOption(writer, URI_PATH, segment);
+  writeOption(writer, CONTENT_FORMAT, FORMAT_TEXT);
+  writePayload(writer, String(level));
+  const message = buf.slice(0, writeEnd(writer));
   return new Promise((resolve) => {
     let tries = 0;
     let timer: NodeJS.Timeout;

@@ -7,7 +7,7 @@
  */
 import { Prng } from '../../sim/random.js';
 import { numberArg, progress, reply, runMain } from './probe.js';
-import { FLEET_STATS_TOPIC } from '../../gateway/topics.js';
+import { FLEET_STATS_TOPIC } from '../../protocol/mqtt-topics.js';
 import { gatewayGauges, quantile, startSystem, until } from './fleet-gateway.js';
 
 /** A sample that shows no change within this long is recorded at this bound and counted unshown. */

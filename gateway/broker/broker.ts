@@ -25,7 +25,7 @@ import { listen } from '../listen.js';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
 import { LampnetPersistence } from './retained-store.js';
 import { serveStatic } from './static-files.js';
-import { parseCommandTopic } from '../topics.js';
+import { parseCommandTopic } from '../../protocol/mqtt-topics.js';
 
 export interface BrokerCredentials {
   username: string;

@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type AsyncMemoryPersistence from 'aedes-persistence/types/asyncPersistence.js';
-import { topicMatcher } from '../topics.js';
+import { topicMatcher } from '../../protocol/mqtt-topics.js';
 
 /** A retained packet as aedes hands it to `storeRetained` and reads it back from the stream. */
 interface RetainedPacket {

@@ -12,7 +12,8 @@
  * URL parameters: `mqtt` (a ws:// or wss:// broker URL instead of the origin), `username` and
  * `password` (for a broker started with --broker-user), `street` (lamps per street, default 100).
  */
-import { FleetCharts, powerText, type FleetStats } from './charts.js';
+import type { FleetStats } from '../../protocol/mqtt-topics.js';
+import { FleetCharts, powerText } from './charts.js';
 import { CityMap, LEGEND } from './city-map.js';
 import { FAULT, KNOWN, LampStore, ON, ONLINE } from './lamp-store.js';
 import { mqtt, type MqttClient } from './vendor.js';

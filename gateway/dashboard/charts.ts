@@ -3,19 +3,8 @@
  * power, and lamps online / lit, over a rolling window. uPlot draws them; this file keeps the
  * series and the dark theme.
  */
+import type { FleetStats } from '../../protocol/mqtt-topics.js';
 import { uPlot, type UPlotChart, type UPlotOptions } from './vendor.js';
-
-/** The fleet aggregates as the gateway publishes them (gateway/registry.ts FleetStats). */
-export interface FleetStats {
-  lamps: number;
-  online: number;
-  offline: number;
-  on: number;
-  off: number;
-  fault: number;
-  watts: number;
-  energyWh: number;
-}
 
 const AXIS = { stroke: '#8b97ad', grid: { stroke: 'rgba(139, 151, 173, 0.12)', width: 1 }, ticks: { stroke: 'rgba(139, 151, 173, 0.25)', width: 1 } };
 const HEIGHT = 120;

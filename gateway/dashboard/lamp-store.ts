@@ -6,6 +6,7 @@
  * for numeric ids (simulated lamp n sits at place n-1, so street-k's hundred lamps stay together)
  * and comes after every numeric lamp for other ids (real boards named by their MAC, say).
  */
+import type { LampStateDocument } from '../../protocol/mqtt-topics.js';
 
 export const KNOWN = 1; // a state report arrived
 export const ONLINE = 2;
@@ -16,17 +17,8 @@ export const AVAILABILITY_KNOWN = 16;
 /** Numeric ids beyond this are placed like named ones (a typo must not make the map a mile long). */
 const MAX_NUMERIC_PLACE = 10_000_000;
 
-/** The retained state document of lamp topics (gateway/mqtt/publisher.ts), the fields the page uses. */
-interface StateDocument {
-  on?: unknown;
-  level?: unknown;
-  watts?: unknown;
-  energyWh?: unknown;
-  fault?: unknown;
-  address?: unknown;
-  groups?: unknown;
-  updatedAt?: unknown;
-}
+/** A retained state document as received: any field may be missing or of another type. */
+type StateDocument = Partial<Record<keyof LampStateDocument, unknown>>;
 
 /** What the hover card shows for one lamp. */
 export interface LampDetails {

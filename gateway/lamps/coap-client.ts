@@ -1,19 +1,18 @@
 /**
  * The gateway's outbound CoAP: requests to lamps, confirmable ones retransmitted with RFC 7252
- * §4.2 exponential backoff (initial timeout ACK_TIMEOUT × random[1, ACK_RANDOM_FACTOR], doubled
- * per retransmission, MAX_RETRANSMIT times), matched to their answers by message id (ACK/RST from
+ * §4.2 exponential backoff (firstAckTimeout, doubled per retransmission, MAX_RETRANSMIT times), matched to their answers by message id (ACK/RST from
  * the same address and port) and by token (separate responses, §5.2.2).
  *
- * The caller chooses message ids: the lamp de-duplicates by (sender, mid) for EXCHANGE_LIFETIME,
+ * The caller chooses message ids: the lamp de-duplicates by (sender, mid) for DEDUP_MS,
  * and the gateway is one sender for a million lamps, so a single 16-bit counter would repeat a mid
  * to the same lamp within that window under load. Ids per lamp (see commander.ts) do not.
  * The number of exchanges is bounded by the caller (one per lamp, a global in-flight limit); each
  * holds one timer while it waits.
  */
 import {
-  ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, CoapReader, CoapWriter, EMPTY, MAX_RETRANSMIT, NON, RST,
-  URI_PATH, codeString,
-} from '../../firmware/coap.js';
+  ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, MAX_RETRANSMIT, NON, RST,
+  URI_PATH, codeString, coapWriter, firstAckTimeout, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
+} from '../../protocol/coap.js';
 
 export interface CoapRequest {
   addr: string;
@@ -83,7 +82,7 @@ export class CoapClient {
   private midTable = new Int32Array(1024).fill(-1);
   /** XORed into tokens, so they do not start from 0 at every start. */
   private readonly tokenKey: number;
-  private readonly writer = new CoapWriter();
+  private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(MAX_MESSAGE);
   private readonly tokenBytes = new Uint8Array(4);
 
@@ -124,7 +123,7 @@ export class CoapClient {
       done({ ok: false, timedOut: false, code: 0, reason: `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
       return;
     }
-    const initial = this.ackTimeoutMs * (1 + this.random() * (ACK_RANDOM_FACTOR - 1));
+    const initial = firstAckTimeout(this.random(), this.ackTimeoutMs, ACK_RANDOM_FACTOR);
     ex.active = true;
     ex.hash = hash;
     ex.req = req;
@@ -300,17 +299,18 @@ export class CoapClient {
     t[1] = token >>> 16;
     t[2] = token >>> 8;
     t[3] = token;
-    const w = this.writer.begin(this.scratch, 0, type, req.code, req.mid, t, 0, 4);
-    for (const segment of req.path.split('/')) w.option(URI_PATH, segment);
-    if (req.format !== undefined) w.option(CONTENT_FORMAT, req.format);
-    if (req.payload) w.payload(req.payload);
-    const n = w.end();
+    const w = this.writer;
+    writeBegin(w, this.scratch, 0, type, req.code, req.mid, t, 0, 4);
+    for (const segment of req.path.split('/')) writeOption(w, URI_PATH, segment);
+    if (req.format !== undefined) writeOption(w, CONTENT_FORMAT, req.format);
+    if (req.payload) writePayload(w, req.payload);
+    const n = writeEnd(w);
     return n < 0 ? null : this.scratch.slice(0, n);
   }
 
   private emptyAck(mid: number): Uint8Array {
-    const n = this.writer.begin(this.scratch, 0, ACK, EMPTY, mid, null, 0, 0).end();
-    return this.scratch.slice(0, n);
+    writeBegin(this.writer, this.scratch, 0, ACK, EMPTY, mid, null, 0, 0);
+    return this.scratch.slice(0, writeEnd(this.writer));
   }
 }
 
@@ -328,7 +328,7 @@ function tokenNumber(msg: CoapReader): number {
 }
 
 function outcomeOf(msg: CoapReader): CoapOutcome {
-  const payload = msg.payloadString();
+  const payload = payloadOf(msg);
   if (msg.code >> 5 === 2) return { ok: true, code: msg.code, payload };
   return { ok: false, timedOut: false, code: msg.code, reason: `lamp answered ${codeString(msg.code)}${payload ? ` (${payload.slice(0, 80)})` : ''}` };
 }

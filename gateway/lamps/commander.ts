@@ -10,8 +10,8 @@
  * online member. Lamps report the resulting state themselves (POST /rd/<id>), so multicast needs
  * no per-member acknowledgement.
  */
-import { FORMAT_JSON, PUT } from '../../firmware/coap.js';
-import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress } from '../../firmware/protocol.js';
+import { FORMAT_JSON, PUT } from '../../protocol/coap.js';
+import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, type LampSnapshot } from '../../protocol/registration.js';
 import type { CoapClient, CoapOutcome } from './coap-client.js';
 import type { ErrorKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
@@ -20,7 +20,7 @@ import { isIpv4Mapped } from './transport.js';
 
 /** A command for one lamp; absent fields stay as they are. `toggle` inverts the current on/off.
  * The MQTT side parses payloads into it (mqtt/command-payload.ts). */
-export interface LampCommand {
+export interface SetCommand {
   on?: boolean;
   toggle?: boolean;
   level?: number;
@@ -52,7 +52,7 @@ export interface GroupDelivery {
 
 interface Slot {
   /** The command waiting to be sent (merged), or null. */
-  next: LampCommand | null;
+  next: SetCommand | null;
   topic: string;
   inFlight: boolean;
   queued: boolean;
@@ -97,7 +97,7 @@ export class LampCommander {
   }
 
   /** Queue `command` for lamp `i` (merging into any command still waiting for it). */
-  toLamp(i: number, command: LampCommand, topic: string): void {
+  toLamp(i: number, command: SetCommand, topic: string): void {
     if (this.closed) return;
     while (this.slots.length <= i) this.slots.push(undefined);
     let slot = this.slots[i];
@@ -117,7 +117,7 @@ export class LampCommander {
 
   /** Send `command` to every online member of `group`. A toggle applies to the group as a whole:
    * all off if any member is on, else all on. */
-  toGroup(group: string, command: LampCommand, topic: string): GroupDelivery {
+  toGroup(group: string, command: SetCommand, topic: string): GroupDelivery {
     const members: number[] = [];
     let anyOn = false;
     this.registry.forEachMember(group, (i) => {
@@ -125,7 +125,7 @@ export class LampCommander {
       members.push(i);
       if (this.registry.isOn(i)) anyOn = true;
     });
-    const resolved: LampCommand = command.toggle ? { ...withoutToggle(command), on: !anyOn } : command;
+    const resolved: SetCommand = command.toggle ? { ...withoutToggle(command), on: !anyOn } : command;
     const viaMulticast = this.multicast && members.length > 0;
     if (viaMulticast) {
       this.multicastMid = (this.multicastMid + 1) & 0x7fff;
@@ -172,7 +172,7 @@ export class LampCommander {
     this.queueHead = compactFifo(this.queue, this.queueHead);
   }
 
-  private send(i: number, slot: Slot, command: LampCommand): void {
+  private send(i: number, slot: Slot, command: SetCommand): void {
     const topic = slot.topic;
     const on = command.toggle ? !this.registry.isOn(i) : command.on;
     const payload = commandJson(on, command.level, command.fadeMs);
@@ -184,7 +184,7 @@ export class LampCommander {
     );
   }
 
-  private settle(i: number, slot: Slot, topic: string, sent: LampCommand, outcome: CoapOutcome): void {
+  private settle(i: number, slot: Slot, topic: string, sent: SetCommand, outcome: CoapOutcome): void {
     if (this.closed) return;
     this.inFlight--;
     slot.inFlight = false;
@@ -208,8 +208,8 @@ export class LampCommander {
 
   /** The lamp confirmed (2.04, no body): apply what it accepted to its last reported state; its own
    * state report (POST /rd/<id>) follows with the power figures. */
-  private applyConfirmed(i: number, sent: LampCommand): void {
-    const known = this.registry.report(i);
+  private applyConfirmed(i: number, sent: SetCommand): void {
+    const known: LampSnapshot = this.registry.report(i);
     if (sent.on !== undefined) known.on = sent.on;
     if (sent.level !== undefined) known.level = sent.level;
     this.registry.setReport(i, known, Date.now());
@@ -223,8 +223,8 @@ export class LampCommander {
 }
 
 /** `later` applied on top of `earlier`: fields it sets win; a toggle inverts what `earlier` set. */
-export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCommand {
-  const merged: LampCommand = { ...earlier, ...withoutToggle(later) };
+export function mergeCommands(earlier: SetCommand, later: SetCommand): SetCommand {
+  const merged: SetCommand = { ...earlier, ...withoutToggle(later) };
   if (later.on !== undefined) delete merged.toggle;
   if (later.toggle) {
     if (earlier.on !== undefined) merged.on = !earlier.on;
@@ -234,7 +234,7 @@ export function mergeCommands(earlier: LampCommand, later: LampCommand): LampCom
   return merged;
 }
 
-function withoutToggle(command: LampCommand): LampCommand {
+function withoutToggle(command: SetCommand): SetCommand {
   const { toggle: _toggle, ...rest } = command;
   return rest;
 }

@@ -1,28 +1,26 @@
 /**
- * The lamp-facing server of the gateway: the LwM2M-style registration interface of
- * firmware/protocol.ts.
+ * The lamp-facing server of the gateway: the LwM2M-style registration interface (its grammar,
+ * requests and answers: protocol/registration.ts).
  *
- *   POST /rd?ep=<id>&lt=<s>   {"g":"<groups>","s":<state>}  → 2.01 Created, Location-Path rd/<id>
- *   POST /rd/<id>?lt=<s>      {"s":<state>}                  → 2.04 Changed
- *                                                              4.04 when the registration is unknown
- *                                                              or lapsed: the lamp then registers anew
  * Malformed requests get 4.00 with the reason as diagnostic payload (RFC 7252 §5.5.2) and are
- * counted. A lamp's retransmitted CON (same address, port and message id within EXCHANGE_LIFETIME)
- * of a registration or update that succeeded gets the same answer again instead of being processed
- * twice. Only each lamp's last such exchange is remembered, as three numbers in columns indexed like
- * the registry: a lamp has one request in flight at a time (RFC 7252 NSTART = 1, which the firmware
- * keeps), so a retransmission is always of its latest. A refused request is not remembered; its
- * retransmission is refused again, with the same answer, and counted again.
+ * counted. A lamp's retransmitted CON (same address, port and message id within DEDUP_MS, the rule
+ * the lamp keeps too: protocol/coap.ts) of a registration or update that succeeded gets the same
+ * answer again instead of being processed twice. Only each lamp's last such exchange is remembered,
+ * as three numbers in columns indexed like the registry: a lamp has one request in flight at a time
+ * (RFC 7252 NSTART = 1, which the firmware keeps), so a retransmission is always of its latest. A
+ * refused request is not remembered; its retransmission is refused again, with the same answer, and
+ * counted again.
  */
 import {
-  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, CoapReader, CoapWriter, EMPTY, EXCHANGE_LIFETIME, IF_MATCH,
+  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CREATED, DEDUP_MS, EMPTY, IF_MATCH,
   IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH,
-  URI_PORT, URI_QUERY, utf8Bytes,
-} from '../../firmware/coap.js';
-import { RD_PATH, parseReportBody, type ReportBody } from '../../firmware/protocol.js';
+  URI_PORT, URI_QUERY, coapWriter, uriQuery, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
+} from '../../protocol/coap.js';
+import { RD_PATH, parseReportBody, type ReportBody } from '../../protocol/registration.js';
+import { utf8Bytes } from '../../protocol/text.js';
 import type { CoapDropKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
-import { nameProblem } from '../topics.js';
+import { nameProblem } from '../../protocol/mqtt-topics.js';
 
 export interface DirectoryEvents {
   /** A lamp registered (POST /rd); `i` is its registry index. */
@@ -62,7 +60,7 @@ export class ResourceDirectory {
   private lastMid = new Uint16Array(0);
   private lastAt = new Float64Array(0);
   private lastCode = new Uint8Array(0);
-  private readonly writer = new CoapWriter();
+  private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(512);
   private nextMid = Math.floor(Math.random() * 0x10000);
 
@@ -99,7 +97,7 @@ export class ResourceDirectory {
    * caller answers it with the remembered code without processing it again. */
   private retransmitted(i: number, msg: CoapReader, from: string, port: number, now: number): boolean {
     if (msg.type !== CON || i < 0 || i >= this.lastCode.length || this.lastCode[i] === 0) return false;
-    if (this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= EXCHANGE_LIFETIME) return false;
+    if (this.lastMid[i] !== msg.mid || now - this.lastAt[i] >= DEDUP_MS) return false;
     if (this.registry.address(i) !== from || this.registry.port(i) !== port) return false;
     this.events.dropped('duplicate', `retransmission of mid ${msg.mid} from ${from}`);
     return true;
@@ -119,7 +117,7 @@ export class ResourceDirectory {
   private serve(msg: CoapReader, from: string, port: number, now: number): Answer {
     const critical = unknownCriticalOption(msg);
     if (critical >= 0) return this.refuse('bad-request', BAD_OPTION, `unrecognized critical option ${critical} (RFC 7252 §5.4.1)`);
-    const segments = uriPath(msg);
+    const segments = pathSegments(msg);
     if (segments.length === 0 || segments[0] !== RD_PATH || segments.length > 2) {
       return this.refuse('unsupported', NOT_FOUND, `no resource /${segments.join('/')} at the gateway; lamps POST /rd`);
     }
@@ -167,10 +165,11 @@ export class ResourceDirectory {
   private emit(type: number, code: number, mid: number, request: CoapReader, answer: Answer | null): Uint8Array {
     // Empty messages (RST) carry no token; responses echo the request's token.
     const tokenLen = code === EMPTY ? 0 : request.tokenLen;
-    const w = this.writer.begin(this.scratch, 0, type, code, mid, request.buf, request.tokenOff, tokenLen);
-    for (const segment of answer?.location ?? []) w.option(LOCATION_PATH, utf8Bytes(segment));
-    if (answer?.diagnostic) w.payload(utf8Bytes(answer.diagnostic.slice(0, 200)));
-    return this.scratch.slice(0, w.end());
+    const w = this.writer;
+    writeBegin(w, this.scratch, 0, type, code, mid, request.buf, request.tokenOff, tokenLen);
+    for (const segment of answer?.location ?? []) writeOption(w, LOCATION_PATH, utf8Bytes(segment));
+    if (answer?.diagnostic) writePayload(w, utf8Bytes(answer.diagnostic.slice(0, 200)));
+    return this.scratch.slice(0, writeEnd(w));
   }
 
   private takeMid(): number {
@@ -192,7 +191,7 @@ function parseBody(msg: CoapReader): ReportBody | string {
 
 /** The `lt` query as seconds, null when absent, or why it is unacceptable. */
 function lifetime(msg: CoapReader): number | null | string {
-  const lt = msg.query('lt');
+  const lt = uriQuery(msg, 'lt');
   if (lt === null) return null;
   const n = /^\d{1,10}$/.test(lt) ? Number(lt) : NaN;
   if (!(n >= 1 && n <= MAX_LIFETIME_S)) return `lifetime lt=${lt.slice(0, 20)} is not a whole number of seconds 1-${MAX_LIFETIME_S}`;
@@ -212,7 +211,8 @@ function unknownCriticalOption(msg: CoapReader): number {
   return -1;
 }
 
-function uriPath(msg: CoapReader): string[] {
+/** The Uri-Path segments decoded as UTF-8 (U+FFFD for one that is not). */
+function pathSegments(msg: CoapReader): string[] {
   const segments: string[] = [];
   for (let i = 0; i < msg.optCount; i++) if (msg.optNum[i] === URI_PATH) segments.push(decodeOption(msg, i) ?? '\ufffd');
   return segments;
@@ -220,7 +220,7 @@ function uriPath(msg: CoapReader): string[] {
 
 /** A Uri-Query value decoded as UTF-8 (the codec reads 8-bit strings), null when absent or invalid. */
 function decodeQuery(msg: CoapReader, name: string): string | null {
-  const raw = msg.query(name);
+  const raw = uriQuery(msg, name);
   if (raw === null) return null;
   try {
     return utf8.decode(Buffer.from(raw, 'latin1'));

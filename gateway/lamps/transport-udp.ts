@@ -10,8 +10,9 @@
  */
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { COAP_PORT } from '../../firmware/protocol.js';
-import { isIpv4Mapped, type DatagramEndpoint } from './transport.js';
+import { COAP_PORT } from '../../protocol/registration.js';
+import type { DatagramEndpoint } from '../../protocol/datagram.js';
+import { isIpv4Mapped } from './transport.js';
 
 export interface UdpTransportOptions {
   port?: number;

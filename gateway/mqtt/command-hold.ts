@@ -8,12 +8,12 @@
  * hold ends — delivered or reported, never silently lost. One command per id (later ones merge
  * into it, latest wins), at most MAX_HELD_IDS ids, so the hold is bounded.
  */
-import { type LampCommand, mergeCommands } from '../lamps/commander.js';
+import { type SetCommand, mergeCommands } from '../lamps/commander.js';
 
 const MAX_HELD_IDS = 100_000;
 
 export interface HeldCommand {
-  command: LampCommand;
+  command: SetCommand;
   topic: string;
 }
 
@@ -31,7 +31,7 @@ export class CommandHold {
   }
 
   /** Hold a command for lamp `id`; false when the hold is full (the caller reports it). */
-  hold(id: string, command: LampCommand, topic: string): boolean {
+  hold(id: string, command: SetCommand, topic: string): boolean {
     const earlier = this.held.get(id);
     if (earlier === undefined && this.held.size >= MAX_HELD_IDS) return false;
     this.held.set(id, { command: earlier === undefined ? command : mergeCommands(earlier.command, command), topic });

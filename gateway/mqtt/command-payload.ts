@@ -10,14 +10,14 @@
  * (`state` with `on`, `brightness` with `level`). Unknown keys are rejected, so a typo is reported
  * rather than silently ignored. Payloads are limited to MAX_COMMAND_BYTES of valid UTF-8.
  */
-import type { LampCommand } from '../lamps/commander.js';
+import type { SetCommand } from '../lamps/commander.js';
 
 /** Largest command payload accepted; anything longer is rejected unread. */
 export const MAX_COMMAND_BYTES = 1024;
 /** Longest fade accepted (one hour); lamps take milliseconds, so this also keeps the number small. */
 export const MAX_TRANSITION_S = 3600;
 
-export type ParsedCommand = { ok: true; command: LampCommand } | { ok: false; reason: string };
+export type ParsedCommand = { ok: true; command: SetCommand } | { ok: false; reason: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const JSON_KEYS = ['state', 'brightness', 'on', 'level', 'transition'];
@@ -40,7 +40,7 @@ export function parseCommandPayload(payload: Uint8Array): ParsedCommand {
   return fail(`payload '${truncate(text)}' is not ON, OFF, TOGGLE, a level 0-100 or a JSON object`);
 }
 
-function parseSwitchWord(word: string): LampCommand | null {
+function parseSwitchWord(word: string): SetCommand | null {
   switch (word.toUpperCase()) {
     case 'ON': return { on: true };
     case 'OFF': return { on: false };
@@ -70,7 +70,7 @@ function parseJsonCommand(text: string): ParsedCommand {
   if ('state' in fields && 'on' in fields) return fail("fields 'state' and 'on' both given; use one");
   if ('brightness' in fields && 'level' in fields) return fail("fields 'brightness' and 'level' both given; use one");
 
-  const command: LampCommand = {};
+  const command: SetCommand = {};
   if ('state' in fields) {
     const word = typeof fields.state === 'string' ? parseSwitchWord(fields.state) : null;
     if (word === null) return fail(`state ${truncate(JSON.stringify(fields.state))} is not "ON", "OFF" or "TOGGLE"`);

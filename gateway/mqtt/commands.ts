@@ -12,11 +12,11 @@
  */
 import type { CommandHold } from './command-hold.js';
 import { parseCommandPayload } from './command-payload.js';
-import type { LampCommand, LampCommander } from '../lamps/commander.js';
+import type { SetCommand, LampCommander } from '../lamps/commander.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ErrorReport } from './publisher.js';
 import type { LampRegistry } from '../registry.js';
-import { type CommandTarget, nameProblem, parseCommandTopic } from '../topics.js';
+import { type CommandTarget, nameProblem, parseCommandTopic } from '../../protocol/mqtt-topics.js';
 
 export interface CommandContext {
   registry: LampRegistry;
@@ -27,7 +27,7 @@ export interface CommandContext {
   reportError(report: ErrorReport): void;
 }
 
-type CommandHandler = (ctx: CommandContext, name: string, command: LampCommand, topic: string) => void;
+type CommandHandler = (ctx: CommandContext, name: string, command: SetCommand, topic: string) => void;
 
 const handlers: Record<CommandTarget, CommandHandler> = {
   lamp(ctx, id, command, topic) {
@@ -77,7 +77,7 @@ export function expireHeldCommands(ctx: CommandContext, now: number): void {
 }
 
 /** Count the command as accepted for lamp `i` and hand it to the commander. */
-function deliverToLamp(ctx: CommandContext, i: number, command: LampCommand, topic: string): void {
+function deliverToLamp(ctx: CommandContext, i: number, command: SetCommand, topic: string): void {
   ctx.metrics.commands.inc({ target: 'lamp' });
   ctx.commander.toLamp(i, command, topic);
 }

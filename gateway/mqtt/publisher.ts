@@ -16,8 +16,8 @@ import type { ErrorKind, GatewayMetrics, PublishKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
 import {
   ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
-  lampStateTopic,
-} from '../topics.js';
+  lampStateDocument, lampStateTopic,
+} from '../../protocol/mqtt-topics.js';
 
 export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;
@@ -175,24 +175,10 @@ export class Publisher {
     if (what & DIRTY_AVAILABILITY) this.send({ kind: 'availability', topic: lampAvailabilityTopic(id), payload: r.online(i) ? 'online' : 'offline', retain: true });
   }
 
-  /** The retained state document of lamp `i`. `state`/`brightness` (0–255) repeat on/level in the
-   * form Home Assistant's JSON light schema reads. */
+  /** The retained state document of lamp `i`. */
   private stateJson(i: number): string {
     const r = this.registry;
-    const s = r.report(i);
-    return JSON.stringify({
-      on: s.on,
-      level: s.level,
-      watts: s.watts,
-      energyWh: s.energyWh,
-      onTimeS: s.onTimeS,
-      fault: s.fault,
-      address: r.address(i),
-      groups: r.groupsOf(i),
-      updatedAt: new Date(r.reportedAt(i)).toISOString(),
-      state: s.on ? 'ON' : 'OFF',
-      brightness: Math.round((s.level * 255) / 100),
-    });
+    return JSON.stringify(lampStateDocument(r.report(i), r.address(i), r.groupsOf(i), r.reportedAt(i)));
   }
 
   private send(msg: Message, qos: 0 | 1 = 0, done?: () => void): void {

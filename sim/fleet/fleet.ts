@@ -20,8 +20,8 @@
  * membership), sparse.ts (the sparse fleet's identifier table).
  */
 import { answersPing, boot, halt, readState, receive, setFault, wake } from '../../firmware/core.js';
-import { COAP_PORT } from '../../firmware/protocol.js';
-import { createLamp, defaultConfig, type LampConfig, type LampSnapshot, type LampState } from '../../firmware/lamp.js';
+import { COAP_PORT, type LampSnapshot } from '../../protocol/registration.js';
+import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
 import type { LampDirectory, Ipv6Host } from '../net/host.js';
 import { inPrefix } from '../net/wire/address.js';
 import { read32, write32 } from '../net/wire/bytes.js';

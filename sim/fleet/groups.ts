@@ -2,7 +2,7 @@
  * The multicast groups the lamps joined (`street-<k>` and any set by config): group address →
  * member lamp indices, found from a packet's destination bytes without building a string.
  */
-import { groupAddress } from '../../firmware/protocol.js';
+import { groupAddress } from '../../protocol/registration.js';
 import { read32 } from '../net/wire/bytes.js';
 import { parseIpv6 } from '../net/wire/address.js';
 

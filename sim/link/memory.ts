@@ -8,8 +8,8 @@
  *   was handled and the replies it caused were delivered, so a test can inject and then look.
  * - `onTransmit(listener)` receives every packet the simulator sends (as `buf, off, len`, valid only
  *   during the call), except the UDP datagrams addressed to an endpoint below.
- * - `endpoint(address, port)` is a datagram endpoint with the shape the gateway's transports share
- *   (gateway/transport.ts): `send` makes a UDP packet from `address`:`port` and injects it;
+ * - `endpoint(address, port)` is a datagram endpoint as the gateway's transports are
+ *   (protocol/datagram.ts): `send` makes a UDP packet from `address`:`port` and injects it;
  *   datagrams the lamps send to that address and port come back through `onMessage`. Only here are
  *   addresses converted between text and bytes; ping and the lamps' own traffic never see text.
  *
@@ -24,16 +24,8 @@ import { copyBytes } from '../net/wire/bytes.js';
 import { OK } from '../net/wire/drop.js';
 import { emitIpv6Header, IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../net/wire/ipv6.js';
 import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../net/wire/udp.js';
+import type { DatagramEndpoint } from '../../protocol/datagram.js';
 import { DEFAULT_TX_BYTES, DEFAULT_TX_PACKETS, type Link, type PacketHandler, TxBatch } from './link.js';
-
-/** A UDP endpoint as the gateway sees it (structurally the same as its socket transports). */
-export interface DatagramEndpoint {
-  send(addr: string, port: number, data: Uint8Array): void;
-  onMessage(cb: (from: string, port: number, data: Uint8Array) => void): void;
-  close(): Promise<void>;
-  /** Datagrams to a multicast group reach the lamps that joined it. */
-  readonly multicast?: boolean;
-}
 
 export interface MemoryLinkOptions {
   /** Largest packet, bytes (default 1500, like a TUN device). */

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { generate, parse } from 'coap-packet';
 import {
-  ACK,
-  CON,
-  CONTENT,
-  CoapReader,
-  CoapWriter,
-  GET,
-  NON,
-  PUT,
-  codeString,
-  emitCoap,
-  parseCoap,
-  parseCoapError,
-  type CoapMessage,
-} from '../../firmware/coap.js';
+  ACK, CON, CONTENT, GET, NON, PUT, codeString, coapReader, coapWriter, optionUint, payloadOf, readCoap, uriPath, uriPathEquals, uriQuery,
+  writeBegin, writeEnd, writeOption, writePayload,
+} from '../../protocol/coap.js';
+import { emitCoap, parseCoap, coapError, type CoapMessage } from '../helpers/coap-message.js';
 import { prng } from './fake-hal.js';
 
 const enc = new TextEncoder();
@@ -52,40 +42,65 @@ describe('CoAP codec', () => {
 
   it('writes numeric options as minimal unsigned integers', () => {
     const buf = new Uint8Array(32);
-    const w = new CoapWriter().begin(buf, 0, ACK, CONTENT, 1, null, 0, 0).option(6, 0).option(12, 50).option(14, 0x10000);
-    const r = new CoapReader();
-    expect(r.read(buf, 0, w.end())).toBe(true);
+    const w = coapWriter();
+    writeBegin(w, buf, 0, ACK, CONTENT, 1, null, 0, 0);
+    writeOption(w, 6, 0);
+    writeOption(w, 12, 50);
+    writeOption(w, 14, 0x10000);
+    const r = coapReader();
+    expect(readCoap(r, buf, 0, writeEnd(w))).toBe(true);
     expect([r.optLen[0], r.optLen[1], r.optLen[2]]).toEqual([0, 1, 3]);
-    expect([r.optUint(6), r.optUint(12), r.optUint(14), r.optUint(17)]).toEqual([0, 50, 0x10000, -1]);
+    expect([optionUint(r, 6), optionUint(r, 12), optionUint(r, 14), optionUint(r, 17)]).toEqual([0, 50, 0x10000, -1]);
   });
 
-  it('reads Uri-Path and Uri-Query through the view helpers', () => {
+  it('reads Uri-Path and Uri-Query through the reader helpers', () => {
     const wire = emitCoap({ type: CON, code: 2, mid: 1, token: bytes(), options: [{ num: 11, value: enc.encode('rd') }, { num: 11, value: enc.encode('42') }, { num: 15, value: enc.encode('lt=300') }, { num: 15, value: enc.encode('b') }], payload: bytes() });
-    const r = new CoapReader();
-    expect(r.read(wire, 0, wire.length)).toBe(true);
-    expect(r.path()).toBe('rd/42');
-    expect(r.uriPathEquals('rd/42')).toBe(true);
-    expect(r.uriPathEquals('rd/4')).toBe(false);
-    expect(r.uriPathEquals('rd')).toBe(false);
-    expect(r.query('lt')).toBe('300');
-    expect(r.query('b')).toBe('');
-    expect(r.query('ep')).toBeNull();
+    const r = coapReader();
+    expect(readCoap(r, wire, 0, wire.length)).toBe(true);
+    expect(uriPath(r)).toBe('rd/42');
+    expect(uriPathEquals(r, 'rd/42')).toBe(true);
+    expect(uriPathEquals(r, 'rd/4')).toBe(false);
+    expect(uriPathEquals(r, 'rd')).toBe(false);
+    expect(uriQuery(r, 'lt')).toBe('300');
+    expect(uriQuery(r, 'b')).toBe('');
+    expect(uriQuery(r, 'ep')).toBeNull();
   });
 
   it('reads a message inside a larger buffer at an offset', () => {
     const wire = emitCoap(sample());
     const big = new Uint8Array(wire.length + 20);
     big.set(wire, 7);
-    const r = new CoapReader();
-    expect(r.read(big, 7, wire.length)).toBe(true);
+    const r = coapReader();
+    expect(readCoap(r, big, 7, wire.length)).toBe(true);
     expect(r.mid).toBe(0xbeef);
-    expect(r.payloadString()).toBe('42');
+    expect(payloadOf(r)).toBe('42');
   });
 
-  it('refuses out-of-order options and overflow with -1 instead of throwing', () => {
-    expect(new CoapWriter().begin(new Uint8Array(64), 0, CON, GET, 1, null, 0, 0).option(12, 0).option(11, 'a').end()).toBe(-1);
-    expect(new CoapWriter().begin(new Uint8Array(8), 0, CON, GET, 1, null, 0, 0).payload('too long a payload').end()).toBe(-1);
-    expect(() => emitCoap(sample(), new Uint8Array(10))).toThrow(RangeError);
+  it('refuses out-of-order options and overflow with -1 and a reason instead of throwing', () => {
+    const w = coapWriter();
+    writeBegin(w, new Uint8Array(64), 0, CON, GET, 1, null, 0, 0);
+    writeOption(w, 12, 0);
+    writeOption(w, 11, 'a');
+    expect(writeEnd(w)).toBe(-1);
+    expect(w.error).toMatch(/option 11 of 1 bytes written after option 12/);
+    writeBegin(w, new Uint8Array(8), 0, CON, GET, 1, null, 0, 0);
+    writePayload(w, 'too long a payload');
+    expect(writeEnd(w)).toBe(-1);
+    expect(w.error).toMatch(/message of 23 bytes does not fit the 8 bytes left/);
+    writeBegin(w, new Uint8Array(64), 0, CON, GET, 1, new Uint8Array(9), 0, 9);
+    expect(writeEnd(w)).toBe(-1);
+    expect(w.error).toMatch(/token length 9 exceeds 8/);
+  });
+
+  it('starts every message afresh: a refused one leaves no reason behind', () => {
+    const w = coapWriter();
+    const buf = new Uint8Array(8);
+    writeBegin(w, buf, 0, CON, GET, 1, null, 0, 0);
+    writePayload(w, 'too long a payload');
+    expect(writeEnd(w)).toBe(-1);
+    writeBegin(w, buf, 0, CON, GET, 2, null, 0, 0);
+    expect(writeEnd(w)).toBe(4);
+    expect(w.error).toBe('');
   });
 
   it('prints codes as class.detail', () => {
@@ -110,7 +125,7 @@ describe('CoAP codec', () => {
   for (const [what, input, why] of hostile) {
     it(`rejects ${what} and names the problem`, () => {
       expect(parseCoap(input)).toBeNull();
-      expect(parseCoapError(input)).toMatch(why);
+      expect(coapError(input)).toMatch(why);
     });
   }
 
@@ -182,7 +197,7 @@ describe('CoAP codec', () => {
     const rnd = prng(12345);
     const int = (n: number) => Math.floor(rnd() * n);
     const seeds = [emitCoap(sample()), ...hostile.map((h) => h[1])];
-    const r = new CoapReader();
+    const r = coapReader();
     let accepted = 0;
     for (let i = 0; i < 100_000; i++) {
       let input: Uint8Array;
@@ -194,13 +209,13 @@ describe('CoAP codec', () => {
         for (let k = 1 + int(4); k > 0 && input.length; k--) input[int(input.length)] = int(256);
         if (int(4) === 0) input = input.subarray(0, int(input.length + 1));
       }
-      const ok = r.read(input, 0, input.length);
+      const ok = readCoap(r, input, 0, input.length);
       if (ok) {
         accepted++;
         expect(r.payloadOff + r.payloadLen).toBeLessThanOrEqual(input.length);
         for (let k = 0; k < r.optCount; k++) expect(r.optOff[k] + r.optLen[k]).toBeLessThanOrEqual(input.length);
-        r.path();
-        r.query('x');
+        uriPath(r);
+        uriQuery(r, 'x');
         parseCoap(input);
       } else expect(r.error).toMatch(/^CoAP /);
     }

@@ -4,7 +4,8 @@
  * configs, groups joined). A test fixture of the real hal.ts interface, nothing is mocked away: the
  * core under test is the real one.
  */
-import { ACK, CON, NON, emitCoap, parseCoap, type CoapMessage, type CoapOption } from '../../firmware/coap.js';
+import { ACK, CON, NON } from '../../protocol/coap.js';
+import { emitCoap, parseCoap, type CoapMessage, type CoapOption } from '../helpers/coap-message.js';
 import { receive, wake } from '../../firmware/core.js';
 import type { Addr, Hal } from '../../firmware/hal.js';
 import type { LampConfig, LampState } from '../../firmware/lamp.js';

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CHANGED, CON, CREATED, MAX_RETRANSMIT, NOT_FOUND, POST, emitCoap, type CoapMessage } from '../../firmware/coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CHANGED, CON, CREATED, MAX_RETRANSMIT, NOT_FOUND, POST } from '../../protocol/coap.js';
+import { emitCoap, type CoapMessage } from '../helpers/coap-message.js';
 import { boot, command, receive } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
 import { REFRESH_FRACTION, RETRY_BASE_MS, RETRY_MAX_MS } from '../../firmware/registration.js';

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ACK, CON, NON, RST, emitCoap, BAD_OPTION, BAD_REQUEST, CHANGED, CONTENT, DELETE, FORBIDDEN, GET, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, NOT_FOUND, POST, PUT, UNSUPPORTED_CONTENT_FORMAT } from '../../firmware/coap.js';
+import { ACK, CON, DEDUP_MS, NON, RST, BAD_OPTION, BAD_REQUEST, CHANGED, CONTENT, DELETE, FORBIDDEN, GET, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, NOT_FOUND, POST, PUT, UNSUPPORTED_CONTENT_FORMAT } from '../../protocol/coap.js';
+import { emitCoap } from '../helpers/coap-message.js';
 import { boot, command, receive, setFault } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampState } from '../../firmware/lamp.js';
-import { DEDUP_MS } from '../../firmware/server.js';
 import { MAX_OBSERVERS } from '../../firmware/observe.js';
 import { CLIENT, FakeHal, STRANGER, ask, deliver, deliverBytes, optionUint, requestMessage, text, uintBytes } from './fake-hal.js';
 

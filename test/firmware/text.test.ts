@@ -1,10 +1,11 @@
 /**
  * Text on the wire: the lamp writes UTF-8 whatever its platform's strings are, reads UTF-8 JSON
- * strictly, and sends ASCII JSON (firmware/coap.ts writeUtf8, firmware/protocol.ts).
+ * strictly, and sends ASCII JSON (protocol/text.ts; the group hashes of protocol/registration.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { CON, CoapReader, CoapWriter, PUT, URI_QUERY, utf8Bytes, writeUtf8 } from '../../firmware/coap.js';
-import { asciiJson, fnv1a32, groupAddress, utf8Json } from '../../firmware/protocol.js';
+import { CON, PUT, URI_QUERY, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption } from '../../protocol/coap.js';
+import { fnv1a32, groupAddress } from '../../protocol/registration.js';
+import { asciiJson, utf8Bytes, utf8Json, writeUtf8 } from '../../protocol/text.js';
 
 const latin1 = (bytes: number[]): string => String.fromCharCode(...bytes);
 
@@ -17,15 +18,17 @@ describe('writeUtf8', () => {
     ['a lone surrogate as U+FFFD', '\ud800x', [0xef, 0xbf, 0xbd, 0x78]],
   ])('writes %s as UTF-8, and counts what it writes', (_what, text, expected) => {
     expect([...utf8Bytes(text)]).toEqual(expected);
-    expect(writeUtf8(null, text)).toBe(expected.length);
+    expect(writeUtf8(null, 0, text)).toBe(expected.length);
     expect(Buffer.from(utf8Bytes(text)).equals(Buffer.from(text.replace('\ud800', '\ufffd'), 'utf8'))).toBe(true);
   });
 
   it('gives an option the length of its UTF-8 bytes', () => {
     const buf = new Uint8Array(64);
-    const n = new CoapWriter().begin(buf, 0, CON, PUT, 1, null, 0, 0).option(URI_QUERY, 'ep=Straße-北').end();
-    const r = new CoapReader();
-    expect(r.read(buf, 0, n)).toBe(true);
+    const w = coapWriter();
+    writeBegin(w, buf, 0, CON, PUT, 1, null, 0, 0);
+    writeOption(w, URI_QUERY, 'ep=Straße-北');
+    const r = coapReader();
+    expect(readCoap(r, buf, 0, writeEnd(w))).toBe(true);
     expect(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(r.optOff[0], r.optOff[0] + r.optLen[0]))).toBe('ep=Straße-北');
   });
 });

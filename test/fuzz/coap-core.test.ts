@@ -1,6 +1,6 @@
 /**
- * 100,000 hostile CoAP messages straight into the codec and a real lamp core: `CoapReader`,
- * `parseCoap` and `emitCoap` agree on every one, `receive` (firmware/core.ts) on fleet lamps never
+ * 100,000 hostile CoAP messages straight into the codec and a real lamp core: the reader names its
+ * reason for every one it refuses and the writer gives back every one it accepts, `receive` (firmware/core.ts) on fleet lamps never
  * throws, whatever the sender (the trusted gateway or an outsider) and whether it came by
  * multicast, and everything the lamps send in return is well-formed CoAP.
  */

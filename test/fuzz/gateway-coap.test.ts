@@ -6,10 +6,10 @@
  * registers only names that can be MQTT topic levels.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, CON, CoapReader, CoapWriter, NON, POST } from '../../firmware/coap.js';
+import { ACK, CON, NON, POST, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption, writePayload } from '../../protocol/coap.js';
 import { ResourceDirectory } from '../../gateway/lamps/resource-directory.js';
 import { LampRegistry } from '../../gateway/registry.js';
-import { nameProblem } from '../../gateway/topics.js';
+import { nameProblem } from '../../protocol/mqtt-topics.js';
 import { Prng } from '../../sim/random.js';
 import { writeHostileCoap } from '../../tools/fuzz/hostile-coap.js';
 
@@ -22,16 +22,17 @@ const BODIES = ['{"g":"street-1","s":{"on":1,"level":40,"w":20,"wh":1,"t":5,"f":
 
 /** A registration (POST /rd) or update (POST /rd/<id>) with hostile parts, as a lamp would build it. */
 function hostileRegistration(rng: Prng, out: Uint8Array): number {
-  const w = new CoapWriter().begin(out, 0, rng.chance(0.8) ? CON : NON, POST, rng.u32() & 0xffff, null, 0, rng.below(9));
+  const w = coapWriter();
+  writeBegin(w, out, 0, rng.chance(0.8) ? CON : NON, POST, rng.u32() & 0xffff, null, 0, rng.below(9));
   const name = rng.pick(NAMES);
-  w.option(11, 'rd');
+  writeOption(w, 11, 'rd');
   const update = rng.chance(0.3);
-  if (update) w.option(11, name);
-  if (rng.chance(0.5)) w.option(12, 50);
-  if (!update && rng.chance(0.9)) w.option(15, new TextEncoder().encode(`ep=${name}`));
-  if (rng.chance(0.6)) w.option(15, `lt=${rng.pick(LIFETIMES)}`);
-  w.payload(new TextEncoder().encode(rng.pick(BODIES)));
-  return w.end();
+  if (update) writeOption(w, 11, name);
+  if (rng.chance(0.5)) writeOption(w, 12, 50);
+  if (!update && rng.chance(0.9)) writeOption(w, 15, new TextEncoder().encode(`ep=${name}`));
+  if (rng.chance(0.6)) writeOption(w, 15, `lt=${rng.pick(LIFETIMES)}`);
+  writePayload(w, new TextEncoder().encode(rng.pick(BODIES)));
+  return writeEnd(w);
 }
 
 describe('hostile CoAP to the gateway', () => {
@@ -39,12 +40,12 @@ describe('hostile CoAP to the gateway', () => {
     const rng = new Prng(8);
     let now = Date.UTC(2026, 0, 1);
     const registry = new LampRegistry({ maxLamps: 1000 });
-    const reader = new CoapReader();
-    const answerReader = new CoapReader();
+    const reader = coapReader();
+    const answerReader = coapReader();
     let answered = -1;
     const drops = new Map<string, number>();
     const directory = new ResourceDirectory(registry, (_addr, _port, data) => {
-      if (answerReader.read(data, 0, data.length) && answerReader.type >= ACK) answered = answerReader.mid;
+      if (readCoap(answerReader, data, 0, data.length) && answerReader.type >= ACK) answered = answerReader.mid;
     }, {
       registered: () => {},
       updated: () => {},
@@ -55,7 +56,7 @@ describe('hostile CoAP to the gateway', () => {
     for (let i = 0; i < MESSAGES; i++) {
       const len = rng.chance(0.5) ? hostileRegistration(rng, buf) : writeHostileCoap(rng, buf, 0, rng.chance(0.99) ? 1400 : buf.length);
       now += rng.below(1000);
-      if (len < 0 || !reader.read(buf, 0, len) || reader.code >> 5 !== 0) continue;
+      if (len < 0 || !readCoap(reader, buf, 0, len) || reader.code >> 5 !== 0) continue;
       answered = -1;
       directory.handle(reader, `2001:db8:1::${rng.below(50).toString(16)}`, rng.pick([5683, 40000]));
       if (reader.type === CON && answered !== reader.mid && unanswered.length < 5) unanswered.push(i);

@@ -3,9 +3,10 @@
  * retransmission of the same message until MAX_RETRANSMIT, RST, and answers that match nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACK, CHANGED, CON, CONTENT, EMPTY, PUT, RST, emitCoap } from '../../firmware/coap.js';
+import { ACK, CHANGED, CON, CONTENT, EMPTY, PUT, RST } from '../../protocol/coap.js';
+import { emitCoap } from '../helpers/coap-message.js';
 import { CoapClient, type CoapOutcome } from '../../gateway/lamps/coap-client.js';
-import { CoapReader } from '../../firmware/coap.js';
+import { coapReader, readCoap } from '../../protocol/coap.js';
 import { openUdpTransport, type UdpTransport } from '../../gateway/lamps/transport-udp.js';
 import { rawCoap, type RawCoap } from './helpers/raw-coap.js';
 
@@ -28,10 +29,10 @@ async function setUp(options: ConstructorParameters<typeof CoapClient>[1] = {}) 
   lamp = await rawCoap('127.0.0.1');
   const c = new CoapClient((addr, port, data) => transport!.send(addr, port, data), { random: () => 0, ...options });
   client = c;
-  const reader = new CoapReader();
+  const reader = coapReader();
   const unmatched: Uint8Array[] = [];
   transport.onMessage((from, port, data) => {
-    if (reader.read(data, 0, data.length) && !c.handle(reader, from, port)) unmatched.push(data);
+    if (readCoap(reader, data, 0, data.length) && !c.handle(reader, from, port)) unmatched.push(data);
   });
   const outcome = (mid: number): Promise<CoapOutcome> =>
     new Promise((resolve) => c.request({ addr: '::ffff:127.0.0.1', port: lamp!.port, mid, code: PUT, path: '3311/0', format: 50, payload: '{"on":1}' }, resolve));
@@ -116,13 +117,13 @@ describe('CoapClient', () => {
     c.request({ addr: addr(5), port: 5684, mid: 7, code: PUT, path: '3311/0' }, () => {});
     expect(c.inFlight).toBe(lamps + 1);
 
-    const reader = new CoapReader();
+    const reader = coapReader();
     const offer = (from: string, data: Uint8Array): boolean => {
-      expect(reader.read(data, 0, data.length)).toBe(true);
+      expect(readCoap(reader, data, 0, data.length)).toBe(true);
       return c.handle(reader, from, 5683);
     };
     const requests = sent.slice(0, lamps).map((s, n) => {
-      expect(reader.read(s.data, 0, s.data.length)).toBe(true);
+      expect(readCoap(reader, s.data, 0, s.data.length)).toBe(true);
       return { n, token: reader.buf.slice(reader.tokenOff, reader.tokenOff + reader.tokenLen) };
     });
     // Answer in a scrambled order: a piggybacked 2.04, an empty ACK then a separate 2.05, or an RST.
@@ -150,7 +151,7 @@ describe('CoapClient', () => {
     expect(offer(addr(1), reply(ACK, CHANGED, 7, requests[1].token))).toBe(false);
     let again: CoapOutcome | undefined;
     c.request({ addr: addr(1), port: 5683, mid: 8, code: PUT, path: '3311/0' }, (o) => { again = o; });
-    reader.read(sent[sent.length - 1].data, 0, sent[sent.length - 1].data.length);
+    readCoap(reader, sent[sent.length - 1].data, 0, sent[sent.length - 1].data.length);
     const token = reader.buf.slice(reader.tokenOff, reader.tokenOff + 4);
     expect([...token]).not.toEqual([...requests[1].token]);
     expect(offer(addr(1), reply(ACK, CHANGED, 8, token))).toBe(true);

@@ -4,7 +4,7 @@
  * datagrams that must be dropped and counted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACK, BAD_REQUEST, CHANGED, CON, CREATED, EMPTY, GET, LOCATION_PATH, NOT_FOUND, POST, RST } from '../../firmware/coap.js';
+import { ACK, BAD_REQUEST, CHANGED, CON, CREATED, EMPTY, GET, LOCATION_PATH, NOT_FOUND, POST, RST } from '../../protocol/coap.js';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
 import { rawCoap, request, type RawCoap } from './helpers/raw-coap.js';
@@ -158,7 +158,8 @@ describe('resource directory', () => {
 describe('resource directory and real CoAP tools', () => {
   it('refuses a request with an unrecognized critical option with 4.02', async () => {
     const { exchange } = await setUp();
-    const { emitCoap, URI_PATH, URI_QUERY } = await import('../../firmware/coap.js');
+    const { URI_PATH, URI_QUERY } = await import('../../protocol/coap.js');
+    const { emitCoap } = await import('../helpers/coap-message.js');
     const data = emitCoap({
       type: CON, code: POST, mid: 11, token: new Uint8Array([7]),
       options: [{ num: URI_PATH, value: Buffer.from('rd') }, { num: URI_QUERY, value: Buffer.from('ep=x') }, { num: 2049, value: new Uint8Array([1]) }],

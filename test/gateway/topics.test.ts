@@ -1,6 +1,6 @@
 /** The topic scheme: command topics classified, unusable names explained. */
 import { describe, expect, it } from 'vitest';
-import { nameProblem, parseCommandTopic, topicMatcher } from '../../gateway/topics.js';
+import { nameProblem, parseCommandTopic, topicMatcher } from '../../protocol/mqtt-topics.js';
 
 describe('topics', () => {
   it.each([

@@ -4,8 +4,9 @@
  * in-process gateway uses). Time is a manual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CON, emitCoap, GET, NON, parseCoap, PUT, type CoapMessage } from '../../firmware/coap.js';
-import { groupAddress } from '../../firmware/protocol.js';
+import { CON, GET, NON, PUT } from '../../protocol/coap.js';
+import { emitCoap, parseCoap, type CoapMessage } from '../helpers/coap-message.js';
+import { groupAddress } from '../../protocol/registration.js';
 import { Prng } from '../../sim/random.js';
 import type { MemoryLink } from '../../sim/link/memory.js';
 import { ManualClock } from '../../sim/scheduler.js';

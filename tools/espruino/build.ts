@@ -30,13 +30,13 @@ export const MAX_BUNDLE_BYTES = 16384;
  * and BoardConfig fields (stored in flash as JSON, served by /cfg), keys read from JSON bodies (`on`,
  * `level`, `fade`), and anything an Espruino API reads or returns (`send`, `port`, `address`, `log`,
  * `now`, `random`, `gateway`...). A name may be both a field here and a key on the wire (`wh`):
- * protocol.ts writes wire keys as text, never as property names, and the wire check fails the build
+ * protocol/registration.ts writes wire keys as text, never as property names, and the wire check fails the build
  * for any message the gateway would no longer accept. */
 export const INTERNAL_PROPERTIES = [
-  // CoapFields / CoapOutput
+  // CoapReader / CoapWriter
   'buf', 'type', 'code', 'mid', 'tokenOff', 'tokenLen', 'optCount', 'optNum', 'optOff', 'optLen', 'payloadOff', 'payloadLen',
   'error',
-  'start', 'pos', 'lastOpt', 'ok', 'num', 'bytes',
+  'start', 'pos', 'lastOpt', 'num', 'bytes',
   // LampState, LampExtra, Observer, Outbound, CachedResponse
   'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
   'cache', 'observers', 'pending', 'seq', 'to', 'token', 'res', 'last', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
@@ -59,7 +59,7 @@ async function bundleSource(entry: string): Promise<string> {
     // Leave syntax (class fields included) to SWC: esbuild would lower fields to a defineProperty
     // helper that tests for Symbol.
     target: 'esnext',
-    // The board build: diagnostics shrink to short codes (see firmware/diagnostics.ts).
+    // The board build: diagnostics shrink to short codes (see protocol/diagnostics.ts).
     define: { LAMPNET_BOARD: 'true' },
     // Espruino has no strict mode: the "use strict" that tsconfig's strict would add is dead weight.
     tsconfigRaw: { compilerOptions: { alwaysStrict: false } },

@@ -1,7 +1,7 @@
 /**
  * The build's wire check: the minified bundle, run on the stand-in interpreter, talks to a scripted
  * gateway, and every kind of message it sends must be accepted by the decoders the gateway uses
- * (firmware/protocol.ts), with the values the lamp really has; every kind of request the gateway
+ * (protocol/registration.ts), with the values the lamp really has; every kind of request the gateway
  * sends must be obeyed. The bundler shortens property names (build.ts), and a name that reaches the
  * wire must never be one of them: this check finds any that does, whatever it is called, before a
  * board gets it. Node-side only; nothing here is bundled.
@@ -10,12 +10,13 @@
  */
 import { defaultConfig } from '../../firmware/lamp.js';
 import {
-  ACK, CHANGED, CON, CONTENT, CONTENT_FORMAT, CREATED, CoapReader, CoapWriter, FORBIDDEN, FORMAT_JSON, FORMAT_TEXT, GET, LOCATION_PATH,
-  POST, PUT, URI_PATH, URI_QUERY, codeString,
-} from '../../firmware/coap.js';
+  ACK, CHANGED, CON, CONTENT, CONTENT_FORMAT, CREATED, FORBIDDEN, FORMAT_JSON, FORMAT_TEXT, GET, LOCATION_PATH,
+  POST, PUT, URI_PATH, URI_QUERY, codeString, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption, writePayload,
+  type CoapReader,
+} from '../../protocol/coap.js';
 import {
   COAP_PORT, CONFIG_PATH, DIMMER_PATH, DISCOVERY_PATH, LIGHT_PATH, ON_PATH, RD_PATH, commandJson, parseReportBody, parseState, type ReportBody,
-} from '../../firmware/protocol.js';
+} from '../../protocol/registration.js';
 import { CONFIG_FILE, type BoardConfig } from '../../firmware/espruino/board-config.js';
 import { loadOnEmulatedEspruino, type StandInNetwork } from './emulated-espruino.js';
 
@@ -70,7 +71,7 @@ class ScriptedGateway {
   private readonly inbox: Datagram[] = [];
   private wakeUp: (() => void) | null = null;
   private deliver: ((data: Uint8Array, address: string, port: number) => void) | null = null;
-  private readonly writer = new CoapWriter();
+  private readonly writer = coapWriter();
   private mid = 0x4000;
 
   readonly network: StandInNetwork = (onMessage, onBound) => {
@@ -78,8 +79,8 @@ class ScriptedGateway {
     setImmediate(() => onBound(COAP_PORT));
     return {
       send: (data, port, to) => {
-        const msg = new CoapReader();
-        if (!msg.read(new Uint8Array(data), 0, data.length)) throw new WireProblem(`the lamp sent malformed CoAP (${msg.error})`);
+        const msg = coapReader();
+        if (!readCoap(msg, new Uint8Array(data), 0, data.length)) throw new WireProblem(`the lamp sent malformed CoAP (${msg.error})`);
         this.inbox.push({ msg, to, port });
         this.wakeUp?.();
       },
@@ -106,19 +107,24 @@ class ScriptedGateway {
   async request(from: string, code: number, path: string, format: number, payload: string): Promise<CoapReader> {
     const mid = ++this.mid;
     const buf = new Uint8Array(512);
-    const w = this.writer.begin(buf, 0, CON, code, mid, new Uint8Array([7, mid & 255]), 0, 2);
-    for (const segment of path.split('/')) w.option(URI_PATH, segment);
-    if (payload !== '') w.option(CONTENT_FORMAT, format).payload(payload);
-    this.send(from, buf.subarray(0, w.end()));
+    const w = this.writer;
+    writeBegin(w, buf, 0, CON, code, mid, new Uint8Array([7, mid & 255]), 0, 2);
+    for (const segment of path.split('/')) writeOption(w, URI_PATH, segment);
+    if (payload !== '') {
+      writeOption(w, CONTENT_FORMAT, format);
+      writePayload(w, payload);
+    }
+    this.send(from, buf.subarray(0, writeEnd(w)));
     return (await this.next(`ACK to ${codeString(code)} /${path}`, (d) => d.msg.type === ACK && d.msg.mid === mid)).msg;
   }
 
   /** Answers the lamp's confirmable request `d` with `code` and Location-Path segments. */
   answer(d: Datagram, code: number, location: string[] = []): void {
     const buf = new Uint8Array(256);
-    const w = this.writer.begin(buf, 0, ACK, code, d.msg.mid, d.msg.buf, d.msg.tokenOff, d.msg.tokenLen);
-    for (const segment of location) w.option(LOCATION_PATH, segment);
-    this.send(GATEWAY, buf.subarray(0, w.end()));
+    const w = this.writer;
+    writeBegin(w, buf, 0, ACK, code, d.msg.mid, d.msg.buf, d.msg.tokenOff, d.msg.tokenLen);
+    for (const segment of location) writeOption(w, LOCATION_PATH, segment);
+    this.send(GATEWAY, buf.subarray(0, writeEnd(w)));
   }
 
   private send(from: string, data: Uint8Array): void {

@@ -7,9 +7,9 @@
  * on the way, so lamps retransmit and register anew. It answers from inside the link's delivery,
  * so its packets take the link's backlog: the host never runs inside itself.
  */
-import { CoapReader } from '../../firmware/coap.js';
-import { COAP_PORT } from '../../firmware/protocol.js';
-import type { DatagramEndpoint } from '../../sim/link/memory.js';
+import { coapReader, readCoap } from '../../protocol/coap.js';
+import { COAP_PORT } from '../../protocol/registration.js';
+import type { DatagramEndpoint } from '../../protocol/datagram.js';
 import { inPrefix, writeIpv6 } from '../../sim/net/wire/address.js';
 import type { Prng } from '../../sim/random.js';
 import type { FleetClock } from '../../sim/scheduler.js';
@@ -41,7 +41,7 @@ export class FuzzGateway {
   private lost = 0;
   private readonly refused = new Map<string, number>();
   private readonly directory: ResourceDirectory;
-  private readonly reader = new CoapReader();
+  private readonly reader = coapReader();
   private readonly from = new Uint8Array(16);
 
   constructor(
@@ -77,7 +77,7 @@ export class FuzzGateway {
 
   private readonly onMessage = (from: string, port: number, data: Uint8Array): void => {
     const r = this.reader;
-    if (!r.read(data, 0, data.length)) return this.output.gatewayProblem(`a lamp sent the gateway malformed CoAP (${r.error})`, data);
+    if (!readCoap(r, data, 0, data.length)) return this.output.gatewayProblem(`a lamp sent the gateway malformed CoAP (${r.error})`, data);
     if (!writeIpv6(from, this.from, 0) || !inPrefix(this.from, 0, this.prefix, 64)) {
       return this.output.gatewayProblem(`a lamp at ${from} outside the prefix sent the gateway a message`, data);
     }

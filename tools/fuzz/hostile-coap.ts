@@ -6,7 +6,7 @@
 import {
   BAD_REQUEST, CHANGED, CON, CONTENT, CREATED, DELETE, DELETED, EMPTY, GET, INTERNAL_SERVER_ERROR, NON, NOT_FOUND, POST, PUT,
   VALID,
-} from '../../firmware/coap.js';
+} from '../../protocol/coap.js';
 import type { Prng } from '../../sim/random.js';
 
 /** A length that is usually small, sometimes medium, rarely up to `max`. */

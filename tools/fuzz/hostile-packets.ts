@@ -6,8 +6,8 @@
  * byte sets, inserts, deletes, splices with earlier packets, truncation, trailing bytes, bad
  * checksums, bad Payload Length and UDP Length.
  */
-import { ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CREATED, EMPTY, INTERNAL_SERVER_ERROR, NON, NOT_FOUND, RST } from '../../firmware/coap.js';
-import { COAP_PORT } from '../../firmware/protocol.js';
+import { ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CREATED, EMPTY, INTERNAL_SERVER_ERROR, NON, NOT_FOUND, RST } from '../../protocol/coap.js';
+import { COAP_PORT } from '../../protocol/registration.js';
 import { parseIpv6 } from '../../sim/net/wire/address.js';
 import { OK } from '../../sim/net/wire/drop.js';
 import { fillIcmpv6Checksum, Icmpv6Type } from '../../sim/net/wire/icmpv6.js';

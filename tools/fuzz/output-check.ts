@@ -3,8 +3,8 @@
  * prefix to a unicast address with a valid checksum, and is an Echo Reply or Destination
  * Unreachable answering the packet being injected, or a lamp's well-formed CoAP message.
  */
-import { ACK, CoapReader } from '../../firmware/coap.js';
-import { COAP_PORT } from '../../firmware/protocol.js';
+import { ACK, coapReader, readCoap, type CoapReader } from '../../protocol/coap.js';
+import { COAP_PORT } from '../../protocol/registration.js';
 import { addressEquals, inPrefix, isMulticast, isUnspecified } from '../../sim/net/wire/address.js';
 import { pseudoHeaderSum, sumVerifies, sumWords } from '../../sim/net/wire/checksum.js';
 import { OK } from '../../sim/net/wire/drop.js';
@@ -61,7 +61,7 @@ export class OutputCheck {
   readonly recent = new RecentMessages();
   private readonly ip = new Ipv6Packet();
   private readonly udp = new UdpPacket();
-  private readonly reader = new CoapReader();
+  private readonly reader = coapReader();
 
   constructor(private readonly prefix: Uint8Array) {}
 
@@ -93,7 +93,7 @@ export class OutputCheck {
     if (ip.nextHeader !== NextHeader.udp) return `sent next header ${ip.nextHeader}`;
     const udp = this.udp;
     if (udp.check(buf, upperOff, upperLen) !== OK || udp.srcPort !== COAP_PORT) return 'sent a UDP datagram with a bad length or source port';
-    if (!this.reader.read(buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
+    if (!readCoap(this.reader, buf, udp.payloadOff, udp.payloadLen)) return `a lamp sent malformed CoAP (${this.reader.error})`;
     this.lampMessage(this.reader, buf, ip.dstOff, udp.dstPort);
     this.recent.remember(buf, ip, udp, this.reader);
     return null;

@@ -19,7 +19,7 @@
  *   carrying its message id (RFC 7252 §4.2), whatever else is wrong with it;
  * - the CoAP codec agrees with itself.
  */
-import { codeString } from '../../firmware/coap.js';
+import { codeString } from '../../protocol/coap.js';
 import { IPV6_HEADER_LEN } from '../../sim/net/wire/ipv6.js';
 import { Prng } from '../../sim/random.js';
 import { ManualClock } from '../../sim/scheduler.js';

@@ -1,6 +1,7 @@
 /** A bare UDP socket speaking hand-built CoAP (the firmware's codec), to play a lamp exactly. */
 import dgram from 'node:dgram';
-import { emitCoap, parseCoap, URI_PATH, URI_QUERY, CONTENT_FORMAT, FORMAT_JSON, type CoapMessage } from '../../../firmware/coap.js';
+import { URI_PATH, URI_QUERY, CONTENT_FORMAT, FORMAT_JSON } from '../../../protocol/coap.js';
+import { emitCoap, parseCoap, type CoapMessage } from '../../helpers/coap-message.js';
 
 export interface Datagram {
   from: string;

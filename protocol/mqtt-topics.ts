@@ -1,5 +1,6 @@
 /**
- * The MQTT topic scheme of the gateway — the one place that spells topic names.
+ * The MQTT topic scheme of the gateway — the one place that spells topic names — and the shapes of
+ * the documents published on them (lamp state, fleet and group aggregates).
  *
  *   lampnet/lamps/<id>/state          retained JSON state of one lamp
  *   lampnet/lamps/<id>/availability   retained `online` / `offline`
@@ -15,6 +16,7 @@
  * separators and wildcards (`/`, `+`, `#`) and must not be empty; `nameProblem` says why one is
  * unusable, for registrations and commands alike.
  */
+import type { LampSnapshot } from './registration.js';
 
 export const TOPIC_ROOT = 'lampnet';
 export const STATUS_TOPIC = `${TOPIC_ROOT}/gateway/status`;
@@ -27,7 +29,6 @@ export const MAX_NAME_LENGTH = 64;
 export const lampStateTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/state`;
 export const lampAvailabilityTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/availability`;
 export const lampSetTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/set`;
-export const groupSetTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/set`;
 export const groupStatsTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/stats`;
 export const haDiscoveryTopic = (id: string): string => `homeassistant/light/${id}/config`;
 
@@ -97,4 +98,49 @@ export function topicMatcher(filter: string): (topic: string) => boolean {
     }
     return at > topic.length;
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The documents
+
+/** lampnet/lamps/<id>/state, retained JSON. `state`/`brightness` (0–255) repeat on/level in the
+ * form Home Assistant's JSON light schema reads. */
+export interface LampStateDocument extends LampSnapshot {
+  address: string;
+  groups: readonly string[];
+  /** When the lamp last reported (ISO 8601). */
+  updatedAt: string;
+  state: 'ON' | 'OFF';
+  brightness: number;
+}
+
+/** The state document of a lamp that reported `s` from `address` at `reportedAt` (ms). */
+export function lampStateDocument(s: LampSnapshot, address: string, groups: readonly string[], reportedAt: number): LampStateDocument {
+  return {
+    on: s.on,
+    level: s.level,
+    watts: s.watts,
+    energyWh: s.energyWh,
+    onTimeS: s.onTimeS,
+    fault: s.fault,
+    address,
+    groups,
+    updatedAt: new Date(reportedAt).toISOString(),
+    state: s.on ? 'ON' : 'OFF',
+    brightness: Math.round((s.level * 255) / 100),
+  };
+}
+
+/** lampnet/stats and lampnet/groups/<group>/stats, retained JSON: counts and sums over a set of
+ * lamps. `on`/`off`/`fault`/`watts` count online lamps only (an offline lamp's last power draw is
+ * not known to still hold); `energyWh` adds every lamp's last reported meter reading. */
+export interface FleetStats {
+  lamps: number;
+  online: number;
+  offline: number;
+  on: number;
+  off: number;
+  fault: number;
+  watts: number;
+  energyWh: number;
 }

@@ -1,6 +1,7 @@
 /**
- * The lamp <-> gateway wire protocol: its constants, and the encoders and decoders of its documents,
- * side by side, imported by the lamp (bundled, ES5-safe) and by the gateway.
+ * The lamp <-> gateway registration and report grammar, stated here once: its constants, and the
+ * encoders and decoders of its documents side by side, imported by the lamp (bundled, ES5-safe) and
+ * by the gateway (its resource directory decodes with parseReportBody).
  *
  * Registration and updates are LwM2M-style CoAP requests from the lamp:
  *   POST /rd?ep=<id>&lt=<lifetimeS>   {"g":"<groups>","s":<state>}   → 2.01, Location-Path rd/<id>
@@ -10,12 +11,11 @@
  * {"on":0|1,"level":0-100,"fade":ms} (any subset), or plain text on /3311/0/5850 and /5851.
  *
  * Every key of these documents is written here as text, never as a property name: the firmware
- * bundler shortens property names (tools/espruino/build.ts), and the build runs the bundle against
- * these decoders (wire-check.ts) so that nothing on the wire can change with it. Text is UTF-8 on the
- * wire, and the JSON a lamp sends is ASCII (see asciiJson).
+ * build shortens property names, and its wire check runs the bundle against these decoders so that
+ * nothing on the wire can change with it. Text is UTF-8 on the
+ * wire, and the JSON a lamp sends is ASCII (text.ts).
  */
-import { utf8Bytes } from './coap.js';
-import type { LampSnapshot } from './lamp.js';
+import { asciiJson, utf8Bytes } from './text.js';
 
 export const COAP_PORT = 5683;
 export const RD_PATH = 'rd';
@@ -28,52 +28,20 @@ export const ENERGY_PATH = '3311/0/5805';
 export const CONFIG_PATH = 'cfg';
 export const DISCOVERY_PATH = '.well-known/core';
 
+/** A lamp's state and meters as read at one instant: what the `<state>` document carries (the
+ * lamp's snapshot, the gateway's last report of it). */
+export interface LampSnapshot {
+  on: boolean;
+  level: number;
+  watts: number;
+  energyWh: number;
+  onTimeS: number;
+  fault: boolean;
+}
+
 /** Rounds for the wire: watts to 0.01 W, energy to 0.001 Wh. */
 export function roundTo(v: number, scale: number): number {
   return Math.round(v * scale) / scale;
-}
-
-/** `\uXXXX` for a UTF-16 code unit, in upper case as Espruino's JSON.stringify writes it. */
-function jsonEscape(c: number): string {
-  return '\\u' + ('000' + c.toString(16).toUpperCase()).slice(-4);
-}
-
-/** A JSON text with every character from U+007F up as a `\u` escape, so that a lamp sends the same
- * bytes on every platform: Espruino's JSON.stringify escapes them (a character beyond the BMP as a
- * surrogate pair), Node's writes them raw (as UTF-16 code units, escaped here one by one). */
-export function asciiJson(json: string): string {
-  let s = '';
-  for (let k = 0; k < json.length; k++) {
-    const c = json.charCodeAt(k);
-    // charAt only for ASCII: on Espruino it returns the raw bytes of a UTF-8 character.
-    s += c < 0x7f ? json.charAt(k) : jsonEscape(c);
-  }
-  return s;
-}
-
-/** The JSON text of a body received as bytes (an 8-bit string, one char per byte) with every
- * character beyond ASCII as a `\u` escape, or null when the bytes are not UTF-8 (RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF). JSON.parse of it then gives the same
- * strings on Node and on Espruino, whose parsers read raw bytes differently. */
-export function utf8Json(bytes: string): string | null {
-  let s = '';
-  for (let k = 0; k < bytes.length; k++) {
-    let c = bytes.charCodeAt(k);
-    if (c >= 0x80) {
-      const more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-      if (!more || c > 0xf4) return null;
-      c &= 0x3f >> more;
-      for (let i = 0; i < more; i++) {
-        // NaN past the end fails the test.
-        const d = bytes.charCodeAt(++k);
-        if (!(d >= 0x80 && d < 0xc0)) return null;
-        c = c * 64 + (d & 63);
-      }
-      if (c < (more === 1 ? 0x80 : more === 2 ? 0x800 : 0x10000) || (c >= 0xd800 && c < 0xe000) || c > 0x10ffff) return null;
-      s += c > 0xffff ? jsonEscape(0xd7c0 + (c >> 10)) + jsonEscape(0xdc00 + (c & 1023)) : jsonEscape(c);
-    } else s += bytes.charAt(k);
-  }
-  return s;
 }
 
 /** The `<state>` JSON of a snapshot. */
