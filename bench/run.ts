@@ -8,7 +8,8 @@
  *
  * Network figures run inside a namespace the bench creates and deletes (bench/netns.ts); figures
  * that need a clean heap or a profile run in probe processes (bench/child.ts). A figure that fails is
- * recorded as not measured, with the reason, and the run goes on.
+ * recorded as not measured, with the reason, and the run goes on. A figure whose answers fail their
+ * bound (report.ts, Answers) is recorded as failed, and the run exits with status 1.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +90,11 @@ async function main(): Promise<void> {
   }
   report.write(out, values.json ?? null);
   console.log(`\nresults written to ${out}${values.json ? ` and ${values.json}` : ''}`);
+  const failures = report.failures();
+  if (failures.length > 0) {
+    console.error(`bench: ${failures.length} figure(s) failed their answer checks: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 async function measureSuite(report: Report, quick: boolean, only: Set<string>, cpuProf: string[]): Promise<void> {
