@@ -1,5 +1,6 @@
 /**
- * Once per test run: before it, bring a stale build up to date (the suites that run real processes
+ * Once per test run: before it, say which tools are missing (test/requirements.ts: their suites are
+ * left out, or with LAMPNET_REQUIRE_ALL=1 the run stops) and bring a stale build up to date (the suites that run real processes
  * run dist/, so `npx vitest` on an edited tree would otherwise test old code in exactly those
  * suites); after it, make sure no Espruino interpreter the run started is left (it traps SIGTERM and
  * spins a core).
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ESPRUINO } from '../bench/espruino-board.js';
 import { PROJECT_ROOT } from '../firmware/espruino/paths.js';
+import { describeMissing, missingRequirements, requireAll } from './requirements.js';
 
 const SOURCE_TREES = ['firmware', 'sim', 'gateway', 'bench', 'cli.ts', 'up.ts'];
 
@@ -58,6 +60,9 @@ function interpreters(): number[] {
 let before = new Set<number>();
 
 export function setup(): void {
+  // Without LAMPNET_REQUIRE_ALL, vitest.config.ts has left out the suites whose tools are missing.
+  const missing = missingRequirements();
+  if (missing.length > 0 && requireAll()) throw new Error(describeMissing(missing));
   const stale = staleOutputs();
   if (stale.length > 0) {
     console.log(`test setup: dist/ is older than its sources (${stale[0]}${stale.length > 1 ? ` and ${stale.length - 1} more` : ''}): npm run build`);
