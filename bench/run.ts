@@ -45,6 +45,9 @@ Measures lampnet against references in the same run and writes the figures with 
   --json <file>        also write the results as JSON
   -h, --help           this text
 
+Every figure counts only confirmed answers (the right address, code and content) against a stated
+bound of errors and losses; beyond it the figure is 'failed' whatever its speed, and the run exits 1.
+
 Needs root (network namespaces, TUN), cc, ping (iputils) and a built tree (npm run build).
 Every network figure runs inside namespaces lampnet-bench-<pid>-<responder>, deleted at the end.`;
 
