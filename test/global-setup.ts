@@ -1,9 +1,9 @@
 /**
- * Once per test run: before it, say which tools are missing (test/requirements.ts: their suites are
- * left out, or with LAMPNET_REQUIRE_ALL=1 the run stops) and bring a stale build up to date (the suites that run real processes
- * run dist/, so `npx vitest` on an edited tree would otherwise test old code in exactly those
- * suites); after it, make sure no Espruino interpreter the run started is left (it traps SIGTERM and
- * spins a core).
+ * Once per test run: before it, stop the run if a tool is missing under LAMPNET_REQUIRE_ALL=1
+ * (test/requirements.ts; otherwise vitest.config.ts leaves out the suites that need it), and bring a
+ * stale build up to date (the suites that run real processes run dist/, so `npx vitest` on an
+ * edited tree would otherwise test old code in exactly those suites); after it, make sure no
+ * Espruino interpreter the run started is left (it traps SIGTERM and spins a core).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
@@ -60,7 +60,6 @@ function interpreters(): number[] {
 let before = new Set<number>();
 
 export function setup(): void {
-  // Without LAMPNET_REQUIRE_ALL, vitest.config.ts has left out the suites whose tools are missing.
   const missing = missingRequirements();
   if (missing.length > 0 && requireAll()) throw new Error(describeMissing(missing));
   const stale = staleOutputs();
