@@ -15,7 +15,29 @@ export interface Row {
   ratio?: number;
 }
 
-export type Verdict = 'met' | 'missed' | 'not measured';
+/** `failed`: the measurement's own answers were wrong or missing beyond their bound, so its speed
+ * or size says nothing about the system; this verdict outranks met and missed. */
+export type Verdict = 'met' | 'missed' | 'failed' | 'not measured';
+
+/**
+ * How the requests behind a measurement were answered, counted by what sent them. A figure counts
+ * only confirmed answers (from the party asked, with the answer asked for), so a system that answers
+ * with errors, from the wrong address, or not at all cannot pass by being fast.
+ */
+export interface Answers {
+  /** What was sent and what counts as its confirmed answer. */
+  what: string;
+  sent: number;
+  confirmed: number;
+  /** Answers that came back wrong (an error code, another source, other content). */
+  errors: number;
+  /** Requests never answered. */
+  lost: number;
+  /** Most errors and losses tolerated, each as a share of `sent`. */
+  bound: { errors: number; lost: number };
+  /** Whether at least one answer was confirmed, every count is finite and within its bound. */
+  passed: boolean;
+}
 
 export interface Figure {
   /** Stable key (`echo`, `coap`, `boot`, `mqtt`, `staleness`, `firmware`, `sparse`, `soak`). */
@@ -24,6 +46,7 @@ export interface Figure {
   target: string;
   rows: Row[];
   verdict: Verdict;
+  answers: Answers[];
   notes: string[];
 }
 
@@ -38,7 +61,7 @@ export class Report {
 
   /** Begin a figure; its rows print as they are added. */
   figure(key: string, title: string, target: string): Figure {
-    const figure: Figure = { key, title, target, rows: [], verdict: 'not measured', notes: [] };
+    const figure: Figure = { key, title, target, rows: [], verdict: 'not measured', answers: [], notes: [] };
     this.figures.push(figure);
     console.log(`\n== ${title}  (target: ${target})`);
     return figure;
@@ -57,14 +80,32 @@ export class Report {
   }
 
   static verdict(figure: Figure, met: boolean): void {
+    if (figure.verdict === 'failed') return;
     figure.verdict = met ? 'met' : 'missed';
     console.log(`  => target ${figure.verdict}`);
   }
 
+  /** Record how a measurement's requests were answered; beyond the bound the figure has failed. */
+  static answers(figure: Figure, a: Omit<Answers, 'passed'>): void {
+    const counts = [a.sent, a.confirmed, a.errors, a.lost];
+    const passed = counts.every(Number.isFinite) && a.confirmed >= 1 && a.errors <= a.bound.errors * a.sent && a.lost <= a.bound.lost * a.sent;
+    figure.answers.push({ ...a, passed });
+    console.log(`  answers: ${describeAnswers({ ...a, passed })}`);
+    if (!passed) {
+      figure.verdict = 'failed';
+      console.log(`  => failed: answers beyond their bound`);
+    }
+  }
+
   /** A figure that could not be measured: the reason is recorded, the run goes on. */
   static failed(figure: Figure, err: unknown): void {
-    figure.verdict = 'not measured';
+    if (figure.verdict !== 'failed') figure.verdict = 'not measured';
     Report.note(figure, `not measured: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /** Titles of the figures whose answers failed their bound. */
+  failures(): string[] {
+    return this.figures.filter((f) => f.verdict === 'failed').map((f) => f.title);
   }
 
   markdown(): string {
@@ -88,6 +129,9 @@ export class Report {
       ...this.figures.map((f) => `| ${f.title} | ${f.target} | ${f.verdict} |`),
       '',
       'Causes of the misses, found with profiles, and the fixes made: [ANALYSIS.md](ANALYSIS.md).',
+      '',
+      'Every figure counts only confirmed answers (from the lamp or party asked, with the answer asked for) and states how many errors and losses it tolerates; ' +
+        'beyond that bound, or with no confirmed answer, its verdict is **failed** whatever its speed, and the run exits with status 1.',
     ];
     for (const f of this.figures) {
       lines.push('', `## ${f.title}`, '', `Target: ${f.target}. Verdict: **${f.verdict}**.`, '');
@@ -95,6 +139,7 @@ export class Report {
         lines.push('| measurement | value | reference (same run) | ratio |', '|---|---|---|---|');
         for (const r of f.rows) lines.push(`| ${r.label} | ${r.value} | ${r.reference ?? ''} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`} |`);
       }
+      if (f.answers.length > 0) lines.push('', ...f.answers.map((a) => `- Answers: ${describeAnswers(a)}`));
       if (f.notes.length > 0) lines.push('', ...f.notes.map((n) => `- ${n}`));
     }
     return `${lines.join('\n')}\n`;
@@ -106,6 +151,12 @@ export class Report {
       writeFileSync(jsonPath, `${JSON.stringify({ machine: this.machine, mode: this.mode, startedAt: this.startedAt, figures: this.figures }, null, 2)}\n`);
     }
   }
+}
+
+function describeAnswers(a: Answers): string {
+  const share = (x: number): string => (x === 0 ? 'none' : `≤ ${+(x * 100).toFixed(2)}%`);
+  return `${a.what}: ${count(a.confirmed)} confirmed of ${count(a.sent)} sent, ${count(a.errors)} errors, ${count(a.lost)} lost ` +
+    `(bound: errors ${share(a.bound.errors)}, lost ${share(a.bound.lost)}) — ${a.passed ? 'within bound' : 'FAILED'}`;
 }
 
 /** `1234567` → `1,234,567`. */

@@ -8,7 +8,8 @@
  *
  * Network figures run inside a namespace the bench creates and deletes (bench/netns.ts); figures
  * that need a clean heap or a profile run in probe processes (bench/child.ts). A figure that fails is
- * recorded as not measured, with the reason, and the run goes on.
+ * recorded as not measured, with the reason, and the run goes on. A figure whose answers fail their
+ * bound (report.ts, Answers) is recorded as failed, and the run exits with status 1.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,9 @@ Measures lampnet against references in the same run and writes the figures with 
   --out <file>         markdown results (default bench/RESULTS.md for a full run)
   --json <file>        also write the results as JSON
   -h, --help           this text
+
+Every figure counts only confirmed answers (the right address, code and content) against a stated
+bound of errors and losses; beyond it the figure is 'failed' whatever its speed, and the run exits 1.
 
 Needs root (network namespaces, TUN), cc, ping (iputils) and a built tree (npm run build).
 Every network figure runs inside namespaces lampnet-bench-<pid>-<responder>, deleted at the end.`;
@@ -89,6 +93,11 @@ async function main(): Promise<void> {
   }
   report.write(out, values.json ?? null);
   console.log(`\nresults written to ${out}${values.json ? ` and ${values.json}` : ''}`);
+  const failures = report.failures();
+  if (failures.length > 0) {
+    console.error(`bench: ${failures.length} figure(s) failed their answer checks: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 async function measureSuite(report: Report, quick: boolean, only: Set<string>, cpuProf: string[]): Promise<void> {

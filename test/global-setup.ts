@@ -1,8 +1,9 @@
 /**
- * Once per test run: before it, bring a stale build up to date (the suites that run real processes
- * run dist/, so `npx vitest` on an edited tree would otherwise test old code in exactly those
- * suites); after it, make sure no Espruino interpreter the run started is left (it traps SIGTERM and
- * spins a core).
+ * Once per test run: before it, stop the run if a tool is missing under LAMPNET_REQUIRE_ALL=1
+ * (test/requirements.ts; otherwise vitest.config.ts leaves out the suites that need it), and bring a
+ * stale build up to date (the suites that run real processes run dist/, so `npx vitest` on an
+ * edited tree would otherwise test old code in exactly those suites); after it, make sure no
+ * Espruino interpreter the run started is left (it traps SIGTERM and spins a core).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ESPRUINO } from '../bench/espruino-board.js';
 import { PROJECT_ROOT } from '../tools/espruino/paths.js';
+import { describeMissing, missingRequirements, requireAll } from './requirements.js';
 
 const SOURCE_TREES = ['protocol', 'firmware', 'tools', 'sim', 'gateway', 'bench', 'cli'];
 
@@ -59,6 +61,8 @@ function interpreters(): number[] {
 let before = new Set<number>();
 
 export function setup(): void {
+  const missing = missingRequirements();
+  if (missing.length > 0 && requireAll()) throw new Error(describeMissing(missing));
   const stale = staleOutputs();
   if (stale.length > 0) {
     console.log(`test setup: dist/ is older than its sources (${stale[0]}${stale.length > 1 ? ` and ${stale.length - 1} more` : ''}): npm run build`);

@@ -10,8 +10,16 @@
  * Closed loop: WINDOW requests in flight; each answer sends the next request to the next lamp.
  * Destinations walk all of 1..LAMPS (<PREFIX>::n) in a stride order coprime to LAMPS, so every lamp
  * is hit and consecutive requests go to distant lamps. A request unanswered for 200 ms is counted
- * lost and its slot reused. Stops after SECONDS or MAX answers, whichever is first; prints one JSON
- * line: sent, answered, errors (non-2.xx CoAP), lost, seconds, rate (answers/s), p50Us, p99Us.
+ * lost and its slot reused.
+ *
+ * Only a confirmed answer counts as answered: it comes from the address the request went to (and
+ * port 5683) and is the answer asked for — an Echo Reply with the request's identifier, sequence
+ * number and data; a CoAP ACK with the request's message id and token and code 2.05 Content for
+ * GET, 2.04 Changed for PUT. An answer to a pending request that fails any of these is an error
+ * (wrongSource of them from another address); a responder that answers everything with 4.04 has
+ * a rate of errors and no answers. Stops after SECONDS or MAX answers, whichever is first; prints
+ * one JSON line: sent, answered, errors, wrongSource, lost, seconds, rate (answers/s), p50Us, p99Us
+ * (null without a confirmed answer).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +42,8 @@ enum mode { ECHO, GET, PUT };
 
 struct slot {
   uint32_t tag;
+  uint16_t mid; /* CoAP message id, or the echo sequence number */
+  struct in6_addr to;
   int64_t sentNs;
 };
 
@@ -42,9 +52,9 @@ static int sock;
 static uint8_t prefix[16];
 static uint64_t lamps, stride, cursor;
 static struct slot slots[MAX_WINDOW];
-static uint64_t sent, answered, errors, lost;
+static uint64_t sent, answered, errors, wrong_source, lost;
 static uint64_t histogram[BUCKETS + 1];
-static uint16_t mid;
+static uint16_t mid, echo_id;
 
 static int64_t now_ns(void) {
   struct timespec t;
@@ -74,13 +84,16 @@ static void send_request(int s) {
   size_t n;
   slots[s].tag = ((slots[s].tag + 0x10000) & 0xffff0000u) | (uint32_t)s;
   uint32_t tag = htonl(slots[s].tag);
+  mid++;
+  slots[s].mid = mid;
   if (mode == ECHO) {
+    /* The kernel writes the identifier (the ping socket's) and the checksum. */
     memset(msg, 0, 16);
     msg[0] = ICMP6_ECHO_REQUEST;
+    msg[6] = (uint8_t)(mid >> 8); msg[7] = (uint8_t)mid;
     memcpy(msg + 8, &tag, 4);
     n = 16;
   } else {
-    mid++;
     msg[0] = 0x44; /* version 1, CON, token length 4 */
     msg[1] = mode == GET ? 1 : 3;
     msg[2] = (uint8_t)(mid >> 8); msg[3] = (uint8_t)mid;
@@ -97,6 +110,7 @@ static void send_request(int s) {
   }
   struct sockaddr_in6 to;
   next_destination(&to);
+  slots[s].to = to.sin6_addr;
   slots[s].sentNs = now_ns();
   sent++;
   if (sendto(sock, msg, n, 0, (struct sockaddr *)&to, sizeof to) < 0 && errno != EAGAIN && errno != ENOBUFS) {
@@ -105,21 +119,35 @@ static void send_request(int s) {
   }
 }
 
-/* The slot an answer belongs to, or -1 (stale or foreign); sets *ok for a 2.xx CoAP answer. */
-static int match(const uint8_t *p, ssize_t len, int window, int *ok) {
+enum verdict { CONFIRMED, WRONG, WRONG_SOURCE };
+
+static uint16_t u16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* The slot an answer belongs to by its tag, or -1 (stale, after its request was counted lost, or
+ * foreign); *verdict says whether it is the confirmed answer to that slot's request. */
+static int match(const uint8_t *p, ssize_t len, const struct sockaddr_in6 *from, int window, enum verdict *verdict) {
   uint32_t tag;
-  *ok = 1;
   if (mode == ECHO) {
-    if (len < 12 || p[0] != ICMP6_ECHO_REPLY) return -1;
+    if (len < 12) return -1;
     memcpy(&tag, p + 8, 4);
   } else {
-    if (len < 8 || (p[0] & 0x0f) != 4 || (p[0] >> 4) != 0x6) return -1; /* version 1, ACK, tkl 4 */
+    if (len < 8 || (p[0] & 0x0f) != 4) return -1; /* token length 4 */
     memcpy(&tag, p + 4, 4);
-    *ok = (p[1] >> 5) == 2;
   }
   tag = ntohl(tag);
   int s = (int)(tag & 0xffff);
-  return s < window && slots[s].tag == tag ? s : -1;
+  if (s >= window || slots[s].tag != tag) return -1;
+  int confirmed;
+  if (mode == ECHO) {
+    confirmed = p[0] == ICMP6_ECHO_REPLY && p[1] == 0 && u16(p + 4) == echo_id && u16(p + 6) == slots[s].mid;
+  } else {
+    uint8_t want = mode == GET ? 0x45 : 0x44; /* 2.05 Content, 2.04 Changed */
+    confirmed = (p[0] >> 4) == 0x6 /* version 1, ACK */ && u16(p + 2) == slots[s].mid && p[1] == want &&
+                from->sin6_port == htons(5683);
+  }
+  if (memcmp(&from->sin6_addr, &slots[s].to, sizeof slots[s].to) != 0) *verdict = WRONG_SOURCE;
+  else *verdict = confirmed ? CONFIRMED : WRONG;
+  return s;
 }
 
 static uint64_t percentile(double q) {
@@ -159,6 +187,16 @@ int main(int argc, char **argv) {
   }
   int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9), checked = start;
   for (int s = 0; s < window; s++) send_request(s);
+  if (mode == ECHO) {
+    /* A ping socket's identifier is its port, fixed by the first send. */
+    struct sockaddr_in6 bound;
+    socklen_t size = sizeof bound;
+    if (getsockname(sock, (struct sockaddr *)&bound, &size) < 0) {
+      perror("load: getsockname");
+      return 1;
+    }
+    echo_id = ntohs(bound.sin6_port);
+  }
   uint8_t reply[2048];
   struct pollfd pfd = { .fd = sock, .events = POLLIN };
   int64_t t = start;
@@ -166,14 +204,21 @@ int main(int argc, char **argv) {
     poll(&pfd, 1, 10);
     /* Bounded: on loopback an answer can be back before recv() is called again. */
     for (int burst = 0; burst < 256; burst++) {
-      ssize_t len = recv(sock, reply, sizeof reply, MSG_DONTWAIT);
+      struct sockaddr_in6 from;
+      socklen_t fromLen = sizeof from;
+      ssize_t len = recvfrom(sock, reply, sizeof reply, MSG_DONTWAIT, (struct sockaddr *)&from, &fromLen);
       if (len < 0) break;
-      int ok, s = match(reply, len, window, &ok);
+      enum verdict verdict;
+      int s = match(reply, len, &from, window, &verdict);
       if (s < 0) continue;
-      int64_t us = (now_ns() - slots[s].sentNs) / 1000;
-      histogram[us < BUCKETS ? us : BUCKETS]++;
-      answered++;
-      if (!ok) errors++;
+      if (verdict == CONFIRMED) {
+        int64_t us = (now_ns() - slots[s].sentNs) / 1000;
+        histogram[us < BUCKETS ? us : BUCKETS]++;
+        answered++;
+      } else {
+        errors++;
+        if (verdict == WRONG_SOURCE) wrong_source++;
+      }
       send_request(s);
     }
     t = now_ns();
@@ -188,8 +233,13 @@ int main(int argc, char **argv) {
     }
   }
   double elapsed = (double)(now_ns() - start) / 1e9;
-  printf("{\"sent\":%llu,\"answered\":%llu,\"errors\":%llu,\"lost\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50Us\":%llu,\"p99Us\":%llu}\n",
-         (unsigned long long)sent, (unsigned long long)answered, (unsigned long long)errors, (unsigned long long)lost,
-         elapsed, (double)answered / elapsed, (unsigned long long)percentile(0.5), (unsigned long long)percentile(0.99));
+  char p50[24] = "null", p99[24] = "null"; /* no latency without a confirmed answer */
+  if (answered > 0) {
+    snprintf(p50, sizeof p50, "%llu", (unsigned long long)percentile(0.5));
+    snprintf(p99, sizeof p99, "%llu", (unsigned long long)percentile(0.99));
+  }
+  printf("{\"sent\":%llu,\"answered\":%llu,\"errors\":%llu,\"wrongSource\":%llu,\"lost\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50Us\":%s,\"p99Us\":%s}\n",
+         (unsigned long long)sent, (unsigned long long)answered, (unsigned long long)errors, (unsigned long long)wrong_source, (unsigned long long)lost,
+         elapsed, (double)answered / elapsed, p50, p99);
   return 0;
 }

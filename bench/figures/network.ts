@@ -39,13 +39,16 @@ export interface NetworkSettings {
 
 interface LoadResult {
   sent: number;
+  /** Confirmed answers only (bench/driver/load.c says what confirms one). */
   answered: number;
+  /** Wrong answers: an error code, another source address, another id or sequence number. */
   errors: number;
   lost: number;
   seconds: number;
   rate: number;
-  p50Us: number;
-  p99Us: number;
+  /** Latency percentiles of the confirmed answers; null without one. */
+  p50Us: number | null;
+  p99Us: number | null;
 }
 
 type Responder = 'simulator' | 'C reference' | 'kernel AnyIP';
@@ -53,6 +56,11 @@ type Load = 'echo' | 'ping' | 'get' | 'put';
 
 const ROUTE = `${BENCH_PREFIX}/64`;
 const LOADS: Load[] = ['echo', 'ping', 'get', 'put'];
+/** A responder answers every request right: no wrong answer, and at most 1% lost (a 200 ms
+ * timeout on a machine whose cores the load, the kernel and the responder share). */
+const ANSWER_BOUND = { errors: 0, lost: 0.01 };
+/** Requests each `ping -f -l 8` may still have in flight when its deadline ends it. */
+const PING_PRELOAD = 8;
 
 /** Samples by load and responder. */
 class Samples {
@@ -65,6 +73,13 @@ class Samples {
   median(load: Load, who: Responder): LoadResult | undefined {
     const list = (this.by.get(`${load}/${who}`) ?? []).slice().sort((a, b) => a.rate - b.rate);
     return list[Math.floor(list.length / 2)];
+  }
+  /** Every sample's counts added up. */
+  total(load: Load, who: Responder): { sent: number; answered: number; errors: number; lost: number } | undefined {
+    const list = this.by.get(`${load}/${who}`);
+    if (!list) return undefined;
+    const sum = (key: 'sent' | 'answered' | 'errors' | 'lost'): number => list.reduce((a, r) => a + r[key], 0);
+    return { sent: sum('sent'), answered: sum('answered'), errors: sum('errors'), lost: sum('lost') };
   }
   rates(load: Load, who: Responder): string {
     return (this.by.get(`${load}/${who}`) ?? []).map((r) => count(r.rate)).join(', ');
@@ -129,6 +144,23 @@ export async function measureNetwork(native: NativePrograms, s: NetworkSettings,
   reportCoap(coap, s, samples);
 }
 
+const CONFIRMED: Record<Load, string> = {
+  echo: 'Echo Requests (load), Echo Reply from the lamp asked with its identifier, sequence number and data',
+  ping: 'Echo Requests (ping -f), replies as ping counts them, which does not check their source (errors: ICMPv6 errors and duplicates)',
+  get: 'CoAP CON GET /3311/0, ACK 2.05 with its message id and token from the lamp asked',
+  put: 'CoAP CON PUT /3311/0/5851, ACK 2.04 with its message id and token from the lamp asked',
+};
+
+/** One Answers record per responder and load, over all rounds. */
+function checkAnswers(f: Figure, m: Samples, loads: Load[]): void {
+  for (const load of loads) {
+    for (const who of ['simulator', 'C reference', 'kernel AnyIP'] as const) {
+      const t = m.total(load, who);
+      if (t) Report.answers(f, { what: `${who}, ${CONFIRMED[load]}`, sent: t.sent, confirmed: t.answered, errors: t.errors, lost: t.lost, bound: ANSWER_BOUND });
+    }
+  }
+}
+
 function measure(t: Target, load: Load, native: NativePrograms, s: NetworkSettings): Promise<LoadResult> {
   const label = `${load.padEnd(5)} ${t.who.padEnd(13)}`;
   switch (load) {
@@ -145,7 +177,7 @@ function reportEcho(f: Figure, s: NetworkSettings, m: Samples): void {
   for (const who of ['simulator', 'C reference', 'kernel AnyIP'] as const) {
     const r = m.median('echo', who);
     if (r) {
-      Report.row(f, { label: `${who} (${drive})`, value: `${perSecond(r.rate)} (p50 ${r.p50Us} µs, p99 ${r.p99Us} µs, lost ${r.lost}; rounds ${m.rates('echo', who)})`,
+      Report.row(f, { label: `${who} (${drive})`, value: `${perSecond(r.rate)} (${latency(r)}, lost ${r.lost}; rounds ${m.rates('echo', who)})`,
         ...(who === 'simulator' && c ? { reference: `C ${perSecond(c.rate)}`, ratio: r.rate / c.rate } : {}) });
     }
   }
@@ -159,8 +191,10 @@ function reportEcho(f: Figure, s: NetworkSettings, m: Samples): void {
         ...(who === 'simulator' && pc ? { reference: `C ${perSecond(pc.rate)}`, ratio: r.rate / pc.rate } : {}) });
     }
   }
+  checkAnswers(f, m, ['echo', 'ping']);
   if (sim && c) Report.verdict(f, sim.rate >= 0.9 * c.rate);
   Report.note(f, `Median of ${s.rounds} interleaved rounds of ${s.seconds} s. Whole-machine figures: load, kernel and responder share the cores. ` +
+    'Rates count confirmed answers only (an Echo Reply from the lamp asked, with the request\'s identifier, sequence number and data). ' +
     'The load program (bench/driver/load.c) sends through a ping socket to lamps in a stride order that covers the /64\'s lamps; ' +
     '`ping -f -l 8` has one destination per process, so it cannot spread over the lamps and is shown only beside it.');
 }
@@ -172,17 +206,19 @@ function reportCoap(f: Figure, s: NetworkSettings, m: Samples): void {
     const c = m.median(load, 'C reference');
     const sim = m.median(load, 'simulator');
     if (sim) {
-      Report.row(f, { label: `simulator, ${method}`, value: `${perSecond(sim.rate)} (p50 ${sim.p50Us} µs, p99 ${sim.p99Us} µs, errors ${sim.errors}, lost ${sim.lost}; rounds ${m.rates(load, 'simulator')})`,
+      Report.row(f, { label: `simulator, ${method}`, value: `${perSecond(sim.rate)} (${latency(sim)}, errors ${sim.errors}, lost ${sim.lost}; rounds ${m.rates(load, 'simulator')})`,
         ...(c ? { reference: `C ${perSecond(c.rate)}`, ratio: sim.rate / c.rate } : {}) });
     }
-    if (c) Report.row(f, { label: `C reference, ${method}`, value: `${perSecond(c.rate)} (p50 ${c.p50Us} µs, p99 ${c.p99Us} µs; rounds ${m.rates(load, 'C reference')})` });
+    if (c) Report.row(f, { label: `C reference, ${method}`, value: `${perSecond(c.rate)} (${latency(c)}, errors ${c.errors}, lost ${c.lost}; rounds ${m.rates(load, 'C reference')})` });
     if (sim && c) {
       measured = true;
       met &&= sim.rate >= 0.6 * c.rate;
     }
   }
+  checkAnswers(f, m, ['get', 'put']);
   if (measured) Report.verdict(f, met);
-  Report.note(f, `Closed loop: one load process keeps ${s.coapWindow} CON requests in flight; each answer sends the next request to the next lamp (all ${count(s.lamps)} in turn). ` +
+  Report.note(f, `Rates count confirmed answers only: an ACK from the lamp asked, with the request's message id and token, 2.05 for GET and 2.04 for PUT; any other answer is an error. ` +
+    `Closed loop: one load process keeps ${s.coapWindow} CON requests in flight; each answer sends the next request to the next lamp (all ${count(s.lamps)} in turn). ` +
     'The simulator runs the firmware core per request (parse, resource table, de-duplication state, piggybacked ACK); the C reference swaps addresses and writes a fixed ACK of the same size.');
 }
 
@@ -200,20 +236,31 @@ function readyLine(child: ChildProcess, what: string, timeoutMs: number): Promis
   });
 }
 
+function latency(r: LoadResult): string {
+  return r.p50Us === null || r.p99Us === null ? 'no confirmed answer' : `p50 ${r.p50Us} µs, p99 ${r.p99Us} µs`;
+}
+
+/** The largest of percentiles, null if any process had no confirmed answer. */
+function worst(values: (number | null)[]): number | null {
+  return values.some((v) => v === null) ? null : Math.max(...(values as number[]));
+}
+
 /** `processes` load processes at once: rates and counts summed, the worst percentiles. */
 async function parallelLoad(ns: BenchNamespace, native: NativePrograms, label: string, mode: string, lamps: number, window: number, seconds: number, processes: number): Promise<LoadResult> {
   const max = String(Math.ceil(seconds * 2_000_000));
   const runs = await Promise.all(Array.from({ length: processes }, () =>
     ns.mustRun(native.load, [mode, BENCH_PREFIX, String(lamps), String(window), String(seconds), max, LOAD_SOURCE], (seconds + 30) * 1000)));
-  const results = runs.map((out) => JSON.parse(out.trim()) as LoadResult);
-  const sum = (key: keyof LoadResult): number => results.reduce((a, r) => a + r[key], 0);
+  const results = runs.map((out) => JSON.parse(out.trim()) as LoadResult & { wrongSource: number });
+  const sum = (key: 'sent' | 'answered' | 'errors' | 'lost' | 'rate'): number => results.reduce((a, r) => a + r[key], 0);
   const total: LoadResult = {
     sent: sum('sent'), answered: sum('answered'), errors: sum('errors'), lost: sum('lost'), rate: sum('rate'),
     seconds: Math.max(...results.map((r) => r.seconds)),
-    p50Us: Math.max(...results.map((r) => r.p50Us)),
-    p99Us: Math.max(...results.map((r) => r.p99Us)),
+    p50Us: worst(results.map((r) => r.p50Us)),
+    p99Us: worst(results.map((r) => r.p99Us)),
   };
-  console.log(`    ${label} ${perSecond(total.rate).padStart(10)}  p50 ${total.p50Us} µs  p99 ${total.p99Us} µs  lost ${total.lost}  errors ${total.errors}`);
+  const wrongSource = results.reduce((a, r) => a + r.wrongSource, 0);
+  console.log(`    ${label} ${perSecond(total.rate).padStart(10)}  ${latency(total)}  lost ${total.lost}  errors ${total.errors}` +
+    (wrongSource > 0 ? ` (${wrongSource} from another address)` : ''));
   return total;
 }
 
@@ -226,12 +273,16 @@ async function pingFlood(ns: BenchNamespace, label: string, s: NetworkSettings):
   }));
   let sent = 0;
   let received = 0;
+  let errors = 0;
+  let lost = 0;
   for (const r of runs) {
-    const match = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    const match = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?(?:, \+(\d+) errors)?/.exec(r.stdout);
     if (!match) throw new Error(`ping -f gave no statistics: ${(r.stderr || r.stdout).trim()}`);
     sent += Number(match[1]);
     received += Number(match[2]);
+    errors += Number(match[3] ?? 0) + Number(match[4] ?? 0);
+    lost += Math.max(0, Number(match[1]) - Number(match[2]) - PING_PRELOAD);
   }
-  console.log(`    ${label} ${perSecond(received / seconds).padStart(10)}  (${s.pings} × ping -f -l 8)`);
-  return { sent, answered: received, errors: 0, lost: sent - received, seconds, rate: received / seconds, p50Us: NaN, p99Us: NaN };
+  console.log(`    ${label} ${perSecond(received / seconds).padStart(10)}  (${s.pings} × ping -f -l 8)  lost ${lost}  errors ${errors}`);
+  return { sent, answered: received, errors, lost, seconds, rate: received / seconds, p50Us: null, p99Us: null };
 }

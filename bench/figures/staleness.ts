@@ -28,6 +28,8 @@ export async function measureStaleness(report: Report, s: { lamps: number; sampl
     Report.row(f, { label: 'one aggregation pass over the registry', value: `${r.aggregateMs.toFixed(1)} ms` });
     Report.row(f, { label: `boot + registration of ${count(r.lamps)} lamps through the gateway`, value: `${r.registerS.toFixed(1)} s (heap ${mib(r.heapUsed)}, RSS ${mib(r.rss)})` });
     Report.row(f, { label: 'gateway publish backlog when sampling began (lamps not yet published)', value: count(r.backlogAtStart) });
+    Report.answers(f, { what: `driver faults given to random lamps, counted by a lampnet/stats message within ${r.boundMs / 1000} s`,
+      sent: r.samples, confirmed: r.samples - r.unshown, errors: 0, lost: r.unshown, bound: { errors: 0, lost: 0 } });
     Report.verdict(f, r.unshown === 0 && r.maxMs <= 1000);
     Report.note(f, 'Fleet, gateway and embedded broker in one process; samples start at random phases of the stats period, so the figure spans the period plus the report and publish path.');
   } catch (err) {

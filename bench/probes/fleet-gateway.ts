@@ -87,3 +87,25 @@ export async function gatewayGauges(gateway: GatewayHandle): Promise<Record<stri
   }
   return out;
 }
+
+/** What the gateway did with commands for single lamps: accepted from MQTT, and its CoAP deliveries
+ * finished by result (confirmed: the lamp answered 2.04; refused: another code; timeout: no answer). */
+export interface CommandCounts {
+  accepted: number;
+  confirmed: number;
+  refused: number;
+  timeout: number;
+}
+
+export async function commandCounts(gateway: GatewayHandle): Promise<CommandCounts> {
+  const counts: CommandCounts = { accepted: 0, confirmed: 0, refused: 0, timeout: 0 };
+  for (const metric of await gateway.metrics.registry.getMetricsAsJSON()) {
+    for (const v of metric.values) {
+      if (metric.name === 'lampnet_gateway_commands_total' && v.labels.target === 'lamp') counts.accepted = v.value;
+      if (metric.name === 'lampnet_gateway_command_deliveries_total' && typeof v.labels.result === 'string' && v.labels.result in counts) {
+        counts[v.labels.result as keyof CommandCounts] = v.value;
+      }
+    }
+  }
+  return counts;
+}

@@ -1,0 +1,80 @@
+/**
+ * What the suites need besides Node and the shared install, and which suites need it: without one
+ * of these a suite fails with an error about something else (a namespace that cannot be created, a
+ * spawn ENOENT deep in a helper). Checked once per run: vitest.config.ts leaves out the suites whose
+ * needs are missing, and test/global-setup.ts says which and how to install what they need.
+ *
+ * CI (.ci/run) sets LAMPNET_REQUIRE_ALL=1: there nothing is left out, and a missing need fails the
+ * run before any suite starts. Every `apt` package here is installed by .ci/run.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface Requirement {
+  /** What the suites use: a command on PATH, or root. */
+  name: string;
+  /** How to get it on Debian. */
+  install: string;
+  /** Test files that need it, from the project root. */
+  suites: string[];
+  present(): boolean;
+}
+
+const BENCH = 'test/bench/quick.test.ts';
+const BOARDS = 'test/firmware/espruino-board.test.ts';
+const FLEET = 'test/gateway/fleet.test.ts';
+const FLEET_TUN = 'test/sim/fleet-tun.test.ts';
+const RESTART = 'test/faults/gateway-restart.test.ts';
+const TUN = 'test/sim/tun.test.ts';
+const TUN_HOSTILE = 'test/sim/tun-hostile.test.ts';
+const UP_TUN = 'test/e2e/up-tun.test.ts';
+
+function onPath(command: string): () => boolean {
+  return () => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
+}
+
+function apt(pkg: string): string {
+  return `apt-get install ${pkg}`;
+}
+
+export const REQUIREMENTS: Requirement[] = [
+  {
+    name: 'root (network namespaces, TUN devices)', install: 'run the tests as root (sudo npm test)',
+    suites: [BENCH, BOARDS, FLEET, FLEET_TUN, RESTART, TUN, TUN_HOSTILE, UP_TUN], present: () => process.getuid?.() === 0,
+  },
+  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, FLEET, FLEET_TUN, RESTART, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ip') },
+  { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
+  { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART], present: onPath('mosquitto') },
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, FLEET, RESTART, UP_TUN],
+    present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
+  {
+    name: 'coap-client-notls', install: apt('libcoap3-bin'),
+    suites: [BOARDS, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
+  },
+  { name: 'python3', install: apt('python3'), suites: [FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
+  { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
+  { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts'], present: () => existsSync('/usr/bin/chromium') },
+];
+
+/** Whether a missing need fails the run instead of leaving out the suites that need it. */
+export function requireAll(): boolean {
+  return process.env.LAMPNET_REQUIRE_ALL === '1';
+}
+
+export function missingRequirements(): Requirement[] {
+  return REQUIREMENTS.filter((r) => !r.present());
+}
+
+/** The suites to leave out of this run: none when every need is required. */
+export function suitesToSkip(missing: Requirement[]): string[] {
+  return requireAll() ? [] : [...new Set(missing.flatMap((r) => r.suites))].sort();
+}
+
+/** One message naming what is missing, how to install it, and what that does to this run. */
+export function describeMissing(missing: Requirement[]): string {
+  const lines = missing.map((r) => `  ${r.name}: ${r.install} (needed by ${r.suites.join(', ')})`);
+  const outcome = requireAll()
+    ? 'LAMPNET_REQUIRE_ALL=1 (as in CI): every suite must run, so the run stops here.'
+    : `These suites are skipped: ${suitesToSkip(missing).join(', ')}. Set LAMPNET_REQUIRE_ALL=1 to make a missing tool fail the run (CI does).`;
+  return `test preflight: missing\n${lines.join('\n')}\n${outcome}`;
+}
