@@ -169,7 +169,7 @@ describe('CoAP codec', () => {
     const rnd = prng(7);
     const int = (n: number) => Math.floor(rnd() * n);
     for (let i = 0; i < 1000; i++) {
-      const options = [];
+      const options: CoapMessage['options'] = [];
       let num = 0;
       for (let k = int(6); k > 0; k--) {
         num += [0, 1, 12, 13, 268, 269, 1000][int(7)];

@@ -63,7 +63,8 @@ describe('retained messages of the embedded broker', () => {
     await publish('lampnet/lamps/2/state', 'off');
     await publish('lampnet/lamps/1/state', '');
     expect(await retainedFor(['lampnet/lamps/+/state'])).toEqual([['lampnet/lamps/2/state', 'off']]);
-    expect(broker!.aedes.persistence).toHaveProperty('retainedCount', 1);
+    // aedes keeps its persistence as an undeclared property: the store the broker was given.
+    expect((broker!.aedes as unknown as { persistence: LampnetPersistence }).persistence.retainedCount).toBe(1);
   });
 
   it('gives a new subscriber each retained message its filters match, once', async () => {
