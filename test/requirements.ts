@@ -9,9 +9,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ESPRUINO } from '../bench/espruino-board.js';
 
 export interface Requirement {
-  /** What the suites use: a command on PATH, or root. */
+  /** What the suites use: a command on PATH, a file, or root. */
   name: string;
   /** How to get it on Debian. */
   install: string;
@@ -53,6 +54,10 @@ export const REQUIREMENTS: Requirement[] = [
   },
   { name: 'python3', install: apt('python3'), suites: [FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
+  {
+    name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
+    suites: [BOARDS], present: () => existsSync(ESPRUINO),
+  },
   { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];
 
