@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: the benchmark suite of issue 7 — every figure measured beside its reference in the
+ * `npm run bench`: the benchmark suite — every figure measured beside its reference in the
  * same run, printed as it goes, and written with the machine and the date into bench/RESULTS.md.
  *
  *   node dist/bench/run.js             full run (≤ 15 min), rewrites bench/RESULTS.md
  *   node dist/bench/run.js --quick     bounded smoke run (≤ 2 min) of every figure at small scale
- *   node dist/bench/run.js --soak      issue 8's soak: 1,000,000 lamps at --speed 60 under commands
+ *   node dist/bench/run.js --soak      the soak: 1,000,000 lamps at --speed 60 under commands
  *
  * Network figures run inside a namespace the bench creates and deletes (bench/netns.ts); figures
  * that need a clean heap or a profile run in probe processes (bench/child.ts). A figure that fails is
@@ -33,7 +33,7 @@ Measures lampnet against references in the same run and writes the figures with 
 
   --quick              bounded smoke run (≤ 2 min): every figure at small scale; writes to
                        ${join(tmpdir(), 'lampnet-bench-quick.md')} unless --out is given
-  --soak               soak (issue 8): 1,000,000 lamps at --speed 60 with steady MQTT commands;
+  --soak               soak: 1,000,000 lamps at --speed 60 with steady MQTT commands;
                        reports heap at start and end and every queue's size (not part of a full run)
   --soak-minutes <n>   soak duration in wall-clock minutes (default 30)
   --soak-lamps <n>     soak fleet size (default 1000000)

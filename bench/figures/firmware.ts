@@ -7,7 +7,8 @@ import { BOARD_IPV4, BoardLab, boardsUnavailable, GATEWAY_IPV4 } from '../esprui
 import { bundleFirmware, bundleProblems, MAX_BUNDLE_BYTES, moduleSizes } from '../../tools/espruino/build.js';
 import { count, Report } from '../report.js';
 
-/** JsVars a board may use at steady state (issue 12; LwM2M and OSCORE may raise it to 3,000). */
+/** JsVars a board may use at steady state: about half of an ESP32-C3's pool of 4,095, leaving the rest
+ * for the console and for features still to come (LwM2M and OSCORE may take it to 3,000 at most). */
 export const JSVAR_TARGET = 2000;
 
 export async function measureFirmware(report: Report): Promise<void> {

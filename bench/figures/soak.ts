@@ -1,4 +1,4 @@
-/** The soak (issue 8): heap at start and end and every queue's size over a long run under load. */
+/** The soak: heap at start and end and every queue's size over a long run under load. */
 import { runProbe } from '../child.js';
 import type { SoakSample } from '../probes/soak.js';
 import { count, mib, Report } from '../report.js';

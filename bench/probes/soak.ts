@@ -1,5 +1,5 @@
 /**
- * The soak's probe (issue 8): a fleet at `--speed` (simulated time runs that much faster, so lamps
+ * The soak's probe: a fleet at `--speed` (simulated time runs that much faster, so lamps
  * refresh registrations, fade and retransmit sixty times as often) with the gateway and broker in
  * process, under a steady stream of MQTT commands to random lamps, for `--minutes` of wall time.
  * Every sample records the heap after full collections, RSS, the gateway's backlog and in-flight

@@ -1,6 +1,7 @@
 /**
  * A network namespace a test creates for itself and deletes afterwards, so TUN devices, routes and
- * test traffic never touch the machine's own network (see notes/COMMON.md, "NETWORK SAFETY").
+ * test traffic never touch the machine's own network (the network-safety rule: lamp prefixes are
+ * 2001:db8::/32 or ULA, and live only inside namespaces a test made).
  *
  *   const ns = await Netns.create('ping');        // ip netns add lampnet-ping-<pid>-<n>, lo up
  *   const r = await ns.run('ping', ['-6', '-c', '1', '::1']);   // {code, stdout, stderr}
