@@ -50,13 +50,18 @@ function startGateway(): Promise<ChildProcess> {
 /** Resolve with the first payload on `topic` (retained or new) that `check` accepts. */
 const until = (topic: string, check: (payload: string) => boolean, timeoutS = 60): Promise<string> => mosquittoSubUntil(ns, MQTT_PORT, topic, check, timeoutS);
 
-/** Every retained message under a wildcard, read until the broker has sent them all (-W bounds it). */
-async function retainedUnder(filter: string): Promise<Map<string, string>> {
-  const r = await ns.run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', filter, '-v', '--retained-only', '-W', '3']);
+/** The retained messages under a wildcard, expected to be `count`: mosquitto_sub exits once it has
+ * that many (the broker sends a subscription's retained messages before any new one), bounded by a
+ * generous -W; fewer is an error, and so is a message without the retain flag among them. */
+async function retainedUnder(filter: string, count: number): Promise<Map<string, string>> {
+  const r = await ns.run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(MQTT_PORT), '-t', filter, '-F', '%r %t %p', '-C', String(count), '-W', '60'], 90_000);
+  const lines = r.stdout.split('\n').filter((line) => line !== '');
+  if (r.code !== 0) throw new Error(`mosquitto_sub ${filter} got ${lines.length} of ${count} retained messages (exit ${r.code}): ${r.stderr}`);
   const out = new Map<string, string>();
-  for (const line of r.stdout.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space > 0) out.set(line.slice(0, space), line.slice(space + 1));
+  for (const line of lines) {
+    const [retained, topic] = line.split(' ', 2);
+    if (retained !== '1') throw new Error(`a message on ${topic} among the first ${count} under ${filter} was not retained`);
+    out.set(topic, line.slice(retained.length + topic.length + 2));
   }
   return out;
 }
@@ -102,12 +107,12 @@ describe('the gateway killed and restarted under a running fleet', () => {
       return s.online === LAMPS && s.lamps === LAMPS;
     });
 
-    const states = await retainedUnder('lampnet/lamps/+/state');
+    const states = await retainedUnder('lampnet/lamps/+/state', LAMPS);
     expect(states.size).toBe(LAMPS);
     for (let n = 1; n <= LAMPS; n++) expect(states.has(`lampnet/lamps/${n}/state`), `lamp ${n}`).toBe(true);
     // State from before the crash survived it.
     expect(JSON.parse(states.get('lampnet/lamps/5/state')!)).toMatchObject({ on: true, level: 30 });
-    const availability = await retainedUnder('lampnet/lamps/+/availability');
+    const availability = await retainedUnder('lampnet/lamps/+/availability', LAMPS);
     expect([...availability.values()].filter((v) => v === 'online')).toHaveLength(LAMPS);
   }, 180_000);
 });
