@@ -60,15 +60,22 @@ export interface FleetOptions {
   config?: Partial<LampConfig>;
 }
 
+const MULBERRY_STEP = 0x6d2b79f5;
+
+/** mulberry32's output in [0, 1) for its (already advanced) state `a`. */
+function mulberryOutput(a: number): number {
+  let t = a;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 /** A small fast PRNG (mulberry32): deterministic per seed, no allocation. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    a = (a + MULBERRY_STEP) >>> 0;
+    return mulberryOutput(a);
   };
 }
 
@@ -266,6 +273,10 @@ export class Fleet implements LampDirectory {
   readonly hal: Hal;
   private host: Ipv6Host | null = null;
   private readonly random: () => number;
+  /** The mulberry32 state of one loss stream per lamp and direction (2n: to lamp n, 2n + 1: from
+   * it), so a lamp's losses follow from the seed and its own traffic alone, not from how that
+   * interleaves with other lamps' traffic or with the jitter and faults drawn from `random`. */
+  private readonly lossStreams: number[] = [];
   private readonly gatewayBytes: Uint8Array | null;
   private readonly pingWhen: number;
   private readonly sparseIds = new IidTable();
@@ -415,10 +426,7 @@ export class Fleet implements LampDirectory {
       this.counters.toDeadLamp++;
       return;
     }
-    if (this.options.lossRate && this.random() < this.options.lossRate) {
-      this.counters.impairedLoss++;
-      return;
-    }
+    if (this.lost(index, 0)) return;
     const from = this.peers.intern(srcBuf, srcOff);
     if (this.options.latencyMs) {
       const copy = buf.slice(off, off + len);
@@ -432,6 +440,19 @@ export class Fleet implements LampDirectory {
     }
     receive(this.hal, lamp, from, srcPort, off === 0 ? buf : buf.subarray(off), len, this.inMulticast);
     this.settle(lamp);
+  }
+
+  /** Whether the next datagram to (`fromLamp` 0) or from (1) lamp `index` is lost (`lossRate`), counted. */
+  private lost(index: number, fromLamp: 0 | 1): boolean {
+    const rate = this.options.lossRate;
+    if (!rate) return false;
+    const k = 2 * index + fromLamp;
+    const previous = this.lossStreams[k] ?? (mulberryOutput(((this.options.seed ?? 1) ^ Math.imul(k, 0x9e3779b1)) >>> 0) * 4294967296) >>> 0;
+    const state = (previous + MULBERRY_STEP) >>> 0;
+    this.lossStreams[k] = state;
+    if (mulberryOutput(state) >= rate) return false;
+    this.counters.impairedLoss++;
+    return true;
   }
 
   forEachMember(groupBuf: Uint8Array, groupOff: number, fn: (index: number) => void): void {
@@ -522,10 +543,7 @@ export class Fleet implements LampDirectory {
       wakeAt: (lamp, atMs) => scheduler.set(lamp.n, atMs),
       light: () => {},
       send: (lamp, to, port, data, len) => {
-        if (fleet.options.lossRate && fleet.random() < fleet.options.lossRate) {
-          fleet.counters.impairedLoss++;
-          return;
-        }
+        if (fleet.lost(lamp.n, 1)) return;
         if (fleet.options.latencyMs) {
           const copy = data.slice(0, len);
           fleet.later(() => send(lamp, to, port, copy, len));
