@@ -2,6 +2,16 @@
  * The simulator's one PRNG (mulberry32): small, fast, no allocation, and deterministic per seed, so
  * a fleet's jitter, faults and loss, a fuzz run and a benchmark's traffic replay exactly.
  */
+const STEP = 0x6d2b79f5;
+
+/** mulberry32's output (a uniform 32-bit unsigned integer) for its already advanced state. */
+function output(state: number): number {
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
 export class Prng {
   private state: number;
 
@@ -11,10 +21,8 @@ export class Prng {
 
   /** A uniform 32-bit unsigned integer. */
   u32(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.state = (this.state + STEP) >>> 0;
+    return output(this.state);
   }
 
   /** A number in [0, 1), as Math.random gives. */
@@ -46,5 +54,24 @@ export class Prng {
       out[off + i + 3] = v >>> 24;
     }
     for (; i < len; i++) out[off + i] = this.u32() & 255;
+  }
+}
+
+/**
+ * Many independent mulberry32 streams of one seed, keyed by a number, each advanced only by its own
+ * draws: what key k draws follows from the seed and k's own draws, never from how they interleave
+ * with other keys' (a lamp's losses do not depend on other lamps' traffic).
+ */
+export class KeyedStreams {
+  private readonly states: number[] = [];
+
+  constructor(private readonly seed: number) {}
+
+  /** Key k's next number in [0, 1). */
+  float(k: number): number {
+    const previous = this.states[k] ?? output((this.seed ^ Math.imul(k, 0x9e3779b1)) >>> 0);
+    const state = (previous + STEP) >>> 0;
+    this.states[k] = state;
+    return output(state) / 4294967296;
   }
 }

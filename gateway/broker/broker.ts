@@ -9,7 +9,10 @@
  *   - clients may publish only commands (`lampnet/lamps/<id>/set`, `lampnet/groups/<g>/set`);
  *     any other publish closes their connection (MQTT 3.1.1 has no way to refuse one publish);
  *   - only the gateway publishes state, availability, stats, status and errors.
- * Without credentials the broker is open, like a fresh Mosquitto on localhost.
+ * Without credentials the broker is open, like a fresh Mosquitto on localhost. `$SYS/` is the
+ * broker's either way. A will is a publish on the client's behalf, so it obeys the same rules, and
+ * is checked at CONNECT: a client whose will it could not publish itself is refused (Not authorized)
+ * instead of learning nothing when the will is dropped at its disconnection.
  *
  * Client sockets (TCP and WebSocket, not the gateway's own stream) are closed at the header of a
  * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body.
@@ -67,21 +70,42 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     aedes.handle(stream, req);
   };
 
+  /** Why `client` may not publish to `topic`, or null when it may. client is null for a will
+   * published after its client is gone: its will was checked when it connected. */
+  const publishRefusal = (client: Client | null, topic: string): string | null => {
+    if (topic.startsWith('$SYS/')) return `'${topic}': $SYS/ topics are reserved for the broker`;
+    if (credentials === null || client === null || isGateway(client) || parseCommandTopic(topic) !== null) return null;
+    return `client '${client.id}' may publish only .../set commands, not '${topic}'`;
+  };
+  /** The will topic each connecting client asked for: aedes hands the CONNECT packet only to preConnect. */
+  const willTopics = new WeakMap<Client, string>();
+
   const aedes = await Aedes.createBroker({
     persistence: new LampnetPersistence(),
+    preConnect(client, packet, done) {
+      if (packet.will) willTopics.set(client, packet.will.topic);
+      done(null, true);
+    },
     authenticate(client, username, password, done) {
-      if (isGateway(client) || credentials === null) return done(null, true);
-      if (username === credentials.username && password !== undefined && sameSecret(password, credentials.password)) return done(null, true);
-      const error = new Error(`client '${client.id}' gave wrong or no credentials`) as AuthenticateError;
-      error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
-      done(error, false);
+      const known = isGateway(client) || credentials === null ||
+        (username === credentials.username && password !== undefined && sameSecret(password, credentials.password));
+      if (!known) {
+        const error = new Error(`client '${client.id}' gave wrong or no credentials`) as AuthenticateError;
+        error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
+        return done(error, false);
+      }
+      const willTopic = willTopics.get(client);
+      const refusal = willTopic === undefined ? null : publishRefusal(client, willTopic);
+      if (refusal !== null) {
+        const error = new Error(`will refused: ${refusal}`) as AuthenticateError;
+        error.returnCode = 5; // NOT_AUTHORIZED
+        return done(error, false);
+      }
+      done(null, true);
     },
     authorizePublish(client, packet, done) {
-      if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topics are reserved for the broker'));
-      // client is null for a will published after its client is gone: aedes already accepted it.
-      if (credentials === null || client === null || isGateway(client)) return done(null);
-      if (parseCommandTopic(packet.topic) !== null) return done(null);
-      done(new Error(`client '${client.id}' may publish only .../set commands, not '${packet.topic}'`));
+      const refusal = publishRefusal(client, packet.topic);
+      done(refusal === null ? null : new Error(refusal));
     },
   });
 

@@ -120,7 +120,7 @@ export class Fleet implements LampDirectory {
     this.size = this.sparse ? 0 : (options.lamps as number);
     this.pingable = new Uint8Array(this.sparse ? 1024 : this.size + 1);
     this.rng = new Prng(options.seed ?? 1);
-    this.path = new ImpairedPath(this.counters, options.clock, this.rng, options.lossRate ?? 0, options.latencyMs ?? 0);
+    this.path = new ImpairedPath(this.counters, options.clock, options.seed ?? 1, options.lossRate ?? 0, options.latencyMs ?? 0);
     this.pingWhen = options.pingWhen === 'lit' ? 1 : 0;
     this.gatewayBytes = options.gateway;
     const trusted = options.trusted ?? [];
@@ -259,7 +259,7 @@ export class Fleet implements LampDirectory {
       this.counters.toDeadLamp++;
       return;
     }
-    if (this.path.loses()) return;
+    if (this.path.loses(index, 0)) return;
     const from = this.peers.intern(srcBuf, srcOff);
     if (this.path.latencyMs) {
       const copy = buf.slice(off, off + len);

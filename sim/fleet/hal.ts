@@ -6,7 +6,7 @@
  */
 import type { Addr, Hal } from '../../firmware/hal.js';
 import type { LampState } from '../../firmware/lamp.js';
-import type { Prng } from '../random.js';
+import { KeyedStreams, type Prng } from '../random.js';
 import type { FleetClock, FleetScheduler } from '../scheduler.js';
 import type { FleetCounters } from './fleet.js';
 import type { GroupTable } from './groups.js';
@@ -14,17 +14,22 @@ import type { PeerTable } from './peers.js';
 
 /** Datagram impairment on the lamps' UDP, both directions: a loss fraction and a one-way latency. */
 export class ImpairedPath {
+  /** One loss stream per lamp and direction (2n: to lamp n, 2n + 1: from it). */
+  private readonly losses: KeyedStreams;
+
   constructor(
     private readonly counters: { impairedLoss: number },
     private readonly clock: FleetClock,
-    private readonly rng: Prng,
+    seed: number,
     readonly lossRate: number,
     readonly latencyMs: number,
-  ) {}
+  ) {
+    this.losses = new KeyedStreams(seed);
+  }
 
-  /** Whether the next datagram is lost (and counted). */
-  loses(): boolean {
-    if (this.lossRate === 0 || this.rng.float() >= this.lossRate) return false;
+  /** Whether the next datagram to (`fromLamp` 0) or from (1) lamp `n` is lost (and counted). */
+  loses(n: number, fromLamp: 0 | 1): boolean {
+    if (this.lossRate === 0 || this.losses.float(2 * n + fromLamp) >= this.lossRate) return false;
     this.counters.impairedLoss++;
     return true;
   }
@@ -67,7 +72,7 @@ export class FleetHal implements Hal {
 
   send(lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): void {
     const path = this.parts.path;
-    if (path.loses()) return;
+    if (path.loses(lamp.n, 1)) return;
     if (path.latencyMs) {
       // The core reuses its buffer after this returns.
       const copy = data.slice(0, len);

@@ -249,10 +249,16 @@ describe('Observe', () => {
   const observe = (path: string, value: number, token = [7, 7]) => get(path, { token, options: [{ num: 6, value: uintBytes(value) }] });
   const notifications = (since: number) => hal.sentSince(since).filter((s) => s.to === CLIENT).map((s) => s.msg);
 
-  it('registers an observer and answers with an Observe option', () => {
+  it('registers an observer and answers with the current sequence number, which its notifications exceed', () => {
     const reply = observe('3311/0', 0);
     expect(reply.code).toBe(CONTENT);
-    expect(optionUint(reply, 6)).toBeDefined();
+    expect(optionUint(reply, 6)).toBe(0);
+    const since = hal.sent.length;
+    put('3311/0/5851', '20', { from: 'gateway' });
+    const [note] = notifications(since);
+    expect(optionUint(note, 6)).toBe(1);
+    // A later observer starts from the sequence already sent, so it orders the next notification after it.
+    expect(optionUint(observe('3311/0', 0, [9]), 6)).toBe(1);
   });
 
   it('notifies observers of a state change with increasing sequence numbers', () => {

@@ -69,6 +69,20 @@ describe('gateway on Mosquitto', () => {
       [1, 2].every((n) => fresh.last.get(`lampnet/lamps/${n}/availability`) === 'online' && fresh.last.has(`lampnet/lamps/${n}/state`)), 30_000);
   });
 
+  it('executes a command sent after a Mosquitto restart (the gateway subscribed again)', async () => {
+    fixture = await onMosquitto(2);
+    await fixture.allOnline();
+    await fixture.watcher.close();
+    await broker.restart();
+    const fresh = await watch(broker.url, ['lampnet/#']);
+    fixture.watcher = fresh;
+    // The gateway subscribes before it announces itself online, so a command after that reaches it.
+    await fresh.until('the gateway back online', () => fresh.last.get('lampnet/gateway/status') === 'online', 30_000);
+    await fresh.publish('lampnet/lamps/2/set', 'ON', { qos: 1 });
+    await fresh.json<{ on: boolean }>('lampnet/lamps/2/state', (s) => s.on);
+    expect([1, 2].map((n) => fixture!.lamps.state(n).on)).toEqual([false, true]);
+  });
+
   it('publishes offline on lampnet/gateway/status when a gateway stops', async () => {
     fixture = await onMosquitto(1);
     await fixture.allOnline();

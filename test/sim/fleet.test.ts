@@ -238,6 +238,32 @@ describe('a dense fleet on the memory link', () => {
   });
 });
 
+describe('datagram loss (--loss, --seed)', () => {
+  /** Which of 24 GETs to lamp 7 were answered (request and reply both through), with `others`
+   * lamps' GETs in between each of them. */
+  async function answeredBy7(seed: number, others: number[]): Promise<string> {
+    const { link, sent } = await fleet({ lamps: 10, lossRate: 0.3, seed });
+    let pattern = '';
+    for (let k = 1; k <= 24; k++) {
+      for (const n of others) link.inject(udpPacket({ src: REQUESTER, dst: `${PREFIX}${n}`, srcPort: 50_000, payload: request(GET, '3311/0/5851', '', NON, k) }));
+      const before = sent.length;
+      link.inject(udpPacket({ src: REQUESTER, dst: `${PREFIX}7`, srcPort: 50_000, payload: request(GET, '3311/0/5851', '', NON, k) }));
+      pattern += sent.slice(before).some((p) => p.udp && p.src === `${PREFIX}7`) ? '+' : '-';
+    }
+    await sim!.close();
+    sim = null;
+    return pattern;
+  }
+
+  it('loses the same datagrams of a lamp for the same seed, whatever the other lamps\' traffic', async () => {
+    const alone = await answeredBy7(5, []);
+    expect(alone).toMatch(/\+/);
+    expect(alone).toMatch(/-/);
+    expect(await answeredBy7(5, [2, 3, 9])).toBe(alone);
+    expect(await answeredBy7(6, [])).not.toBe(alone);
+  });
+});
+
 describe('the sparse fleet (--lamps all)', () => {
   it('answers ping at random 64-bit interface identifiers and creates state only for those touched', async () => {
     const { sim, link, sent } = await fleet({ lamps: 'all' });
