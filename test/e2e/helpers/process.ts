@@ -17,7 +17,7 @@ export interface RunningProcess {
   readonly lines: string[];
   /** Resolves with the first line (past or future) matching `pattern`. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited and its output streams have closed. */
   readonly exited: Promise<Exit>;
   /** Send `signal` to the process group. */
   signal(signal: NodeJS.Signals): void;
@@ -30,8 +30,10 @@ export function run(command: string, args: string[], options: { cwd: string; env
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
   let exit: Exit | null = null;
+  // 'close', not 'exit': the process has exited and its output has been read to the end, so the
+  // last lines it printed are in `lines`.
   const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       exit = { code, signal };
       resolve(exit);
     });
