@@ -10,13 +10,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type BenchNamespace, stopChild } from './netns.js';
+import { type Netns, stopChild } from './netns.js';
 
 export interface ProbeOptions {
   /** Extra node flags (`--expose-gc`, `--cpu-prof`, `--max-old-space-size=…`). */
   nodeFlags?: string[];
   /** Run inside this namespace. */
-  netns?: BenchNamespace;
+  netns?: Netns;
   /** Echo progress lines (default true). */
   echo?: boolean;
 }

@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import type { BoardConfig } from '../firmware/espruino/board-config.js';
 import { PROJECT_ROOT } from '../tools/espruino/paths.js';
 import { configPrologue, storedProgram } from '../tools/espruino/upload.js';
-import { BenchNamespace } from './netns.js';
+import { benchNamespace, type Netns } from './netns.js';
 
 export const ESPRUINO = join(PROJECT_ROOT, '..', 'shared', 'espruino', 'espruino');
 export const GATEWAY_IPV4 = '10.77.0.1';
@@ -82,7 +82,7 @@ export class EspruinoBoard {
   private constructor(readonly output: Output) {}
 
   /** Starts the interpreter with `args` in `dir`, writing `program` to board.js there first if given. */
-  static start(ns: BenchNamespace, dir: string, args: string[], program?: string): EspruinoBoard {
+  static start(ns: Netns, dir: string, args: string[], program?: string): EspruinoBoard {
     if (program !== undefined) writeFileSync(join(dir, 'board.js'), program);
     return new EspruinoBoard(new Output(ns.spawn(ESPRUINO, args, dir), 'espruino'));
   }
@@ -124,13 +124,13 @@ export class BoardLab {
   private gatewayOutput: Output | null = null;
   private readonly boards: EspruinoBoard[] = [];
 
-  private constructor(readonly gatewayNs: BenchNamespace, readonly boardNs: BenchNamespace, readonly dir: string) {}
+  private constructor(readonly gatewayNs: Netns, readonly boardNs: Netns, readonly dir: string) {}
 
   static async create(label: string): Promise<BoardLab> {
-    const gatewayNs = await BenchNamespace.create(`${label}-gw`);
-    let boardNs: BenchNamespace | null = null;
+    const gatewayNs = await benchNamespace(`${label}-gw`);
+    let boardNs: Netns | null = null;
     try {
-      boardNs = await BenchNamespace.create(`${label}-board`);
+      boardNs = await benchNamespace(`${label}-board`);
       // Made inside the gateway's namespace and its peer moved to the board's: the names never
       // exist in the machine's own namespace.
       await gatewayNs.ip('link', 'add', 'gw0', 'type', 'veth', 'peer', 'name', 'board0', 'netns', boardNs.name);

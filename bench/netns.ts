@@ -1,11 +1,12 @@
 /**
- * A network namespace a network figure runs in: created by the bench, deleted at the end (also on
- * failure), so TUN devices, routes and load never touch the machine's own network.
+ * Network namespaces the tests and the benchmarks create for themselves and delete afterwards (also
+ * on failure), so TUN devices, routes and load never touch the machine's own network: lamp prefixes
+ * are 2001:db8::/32 or ULA and live only inside them.
  *
- * Inside it: loopback up, the load's source address `2001:db8:1::1` on lo (outside the lamps' /64,
- * so one namespace can route the /64 to a TUN device or to lo), and ping sockets allowed for root.
- * `ip netns exec` execs the command in place, so a child's PID is the command's own: `delete()` ends
- * exactly the processes started here.
+ *   const ns = await Netns.create('ping');                      // lampnet-ping-<pid>-<n>, lo up
+ *   const r = await ns.run('ping', ['-6', '-c', '1', '::1']);   // {code, stdout, stderr}
+ *   const child = ns.spawn('node', ['responder.mjs']);          // ended by delete()
+ *   await ns.delete();
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 
@@ -24,19 +25,23 @@ export function lampAddress(n: number): string {
   return `${BENCH_PREFIX}${Math.floor(n / 0x10000).toString(16)}:${(n % 0x10000).toString(16)}`;
 }
 
-export class BenchNamespace {
+let created = 0;
+
+/**
+ * A network namespace of its own, with loopback up, deleted by `delete()` together with every
+ * process started in it (by PID: `ip netns exec` execs the command in place).
+ */
+export class Netns {
   private readonly children = new Set<ChildProcess>();
 
   private constructor(readonly name: string) {}
 
-  /** Create `lampnet-bench-<pid>-<label>`. */
-  static async create(label: string): Promise<BenchNamespace> {
-    const ns = new BenchNamespace(`lampnet-bench-${process.pid}-${label}`);
+  /** Create `lampnet-<label>-<pid>-<n>` with its loopback up. */
+  static async create(label: string): Promise<Netns> {
+    const ns = new Netns(`lampnet-${label}-${process.pid}-${++created}`);
     await mustRun('ip', ['netns', 'add', ns.name]);
     try {
       await ns.ip('link', 'set', 'lo', 'up');
-      await ns.ip('-6', 'addr', 'add', `${LOAD_SOURCE}/128`, 'dev', 'lo', 'nodad');
-      await ns.mustRun('sysctl', ['-qw', 'net.ipv4.ping_group_range=0 2147483647']);
     } catch (err) {
       await ns.delete();
       throw err;
@@ -50,7 +55,7 @@ export class BenchNamespace {
   }
 
   /** Run a command inside the namespace to completion, bounded by `timeoutMs`. */
-  run(command: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  run(command: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
     return run('ip', ['netns', 'exec', this.name, command, ...args], timeoutMs);
   }
 
@@ -86,6 +91,21 @@ export function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** A namespace for a network figure: the load's source address `LOAD_SOURCE` on lo (outside the
+ * lamps' /64, so one namespace can route the /64 to a TUN device or to lo), and ping sockets
+ * allowed for root. */
+export async function benchNamespace(label: string): Promise<Netns> {
+  const ns = await Netns.create(`bench-${label}`);
+  try {
+    await ns.ip('-6', 'addr', 'add', `${LOAD_SOURCE}/128`, 'dev', 'lo', 'nodad');
+    await ns.mustRun('sysctl', ['-qw', 'net.ipv4.ping_group_range=0 2147483647']);
+  } catch (err) {
+    await ns.delete();
+    throw err;
+  }
+  return ns;
 }
 
 export function run(command: string, args: string[], timeoutMs: number): Promise<RunResult> {

@@ -16,7 +16,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { type Probe, startProbe } from '../child.js';
-import { BENCH_PREFIX, BenchNamespace, lampAddress, LOAD_SOURCE } from '../netns.js';
+import { BENCH_PREFIX, benchNamespace, lampAddress, LOAD_SOURCE, type Netns } from '../netns.js';
 import type { NativePrograms } from '../native.js';
 import { count, type Figure, mib, perSecond, Report } from '../report.js';
 
@@ -88,7 +88,7 @@ class Samples {
 
 interface Target {
   who: Responder;
-  ns: BenchNamespace;
+  ns: Netns;
   loads: Load[];
 }
 
@@ -96,20 +96,20 @@ export async function measureNetwork(native: NativePrograms, s: NetworkSettings,
   const echo = report.figure('echo', `ICMPv6 echo replies/s, simulator with ${count(s.lamps)} lamps through TUN`, '≥ 0.9× the C responder');
   const coap = report.figure('coap', 'CoAP GET and PUT round trips/s to distinct lamps through TUN, 64 in flight', '≥ 0.6× the C responder');
   const samples = new Samples();
-  const namespaces: BenchNamespace[] = [];
+  const namespaces: Netns[] = [];
   let sim: Probe | null = null;
   try {
-    const cNs = await BenchNamespace.create('c');
+    const cNs = await benchNamespace('c');
     namespaces.push(cNs);
     const device = await readyLine(cNs.spawn(native.responder, ['lampnet-bc0']), 'C reference responder', 10_000);
     await cNs.ip('link', 'set', 'dev', device, 'mtu', '1500', 'txqueuelen', '4096', 'up');
     await cNs.ip('-6', 'route', 'add', ROUTE, 'dev', device);
 
-    const anyNs = await BenchNamespace.create('anyip');
+    const anyNs = await benchNamespace('anyip');
     namespaces.push(anyNs);
     await anyNs.ip('-6', 'route', 'add', 'local', ROUTE, 'dev', 'lo');
 
-    const simNs = await BenchNamespace.create('sim');
+    const simNs = await benchNamespace('sim');
     namespaces.push(simNs);
     sim = startProbe('tun-sim', ['--tun', 'lampnet-bs0', '--prefix', BENCH_PREFIX, '--lamps', String(s.lamps), '--trust', `${LOAD_SOURCE}/64`],
       { netns: simNs, nodeFlags: ['--expose-gc', ...s.simNodeFlags] });
@@ -246,7 +246,7 @@ function worst(values: (number | null)[]): number | null {
 }
 
 /** `processes` load processes at once: rates and counts summed, the worst percentiles. */
-async function parallelLoad(ns: BenchNamespace, native: NativePrograms, label: string, mode: string, lamps: number, window: number, seconds: number, processes: number): Promise<LoadResult> {
+async function parallelLoad(ns: Netns, native: NativePrograms, label: string, mode: string, lamps: number, window: number, seconds: number, processes: number): Promise<LoadResult> {
   const max = String(Math.ceil(seconds * 2_000_000));
   const runs = await Promise.all(Array.from({ length: processes }, () =>
     ns.mustRun(native.load, [mode, BENCH_PREFIX, String(lamps), String(window), String(seconds), max, LOAD_SOURCE], (seconds + 30) * 1000)));
@@ -265,7 +265,7 @@ async function parallelLoad(ns: BenchNamespace, native: NativePrograms, label: s
 }
 
 /** `pings` parallel `ping -f -l 8` to lamps spread over the range; replies per second, summed. */
-async function pingFlood(ns: BenchNamespace, label: string, s: NetworkSettings): Promise<LoadResult> {
+async function pingFlood(ns: Netns, label: string, s: NetworkSettings): Promise<LoadResult> {
   const seconds = Math.max(1, Math.round(s.seconds));
   const runs = await Promise.all(Array.from({ length: s.pings }, (_, k) => {
     const lamp = 1 + Math.floor((k * s.lamps) / s.pings);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoSubUntil } from '../helpers/mosquitto-sub.js';
-import { Netns } from '../helpers/netns.js';
+import { Netns } from '../../bench/netns.js';
 
 const PREFIX = '2001:db8:30::';
 const LAMPS = 200;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { metricValue } from '../gateway/helpers/gateway-fixture.js';
-import { Netns } from '../helpers/netns.js';
+import { Netns } from '../../bench/netns.js';
 import { run, type RunningProcess } from '../e2e/helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -12,7 +12,7 @@ import { readState } from '../../firmware/core.js';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import { startSim, type Sim } from '../../sim/sim.js';
 import { mosquittoSubUntil } from '../helpers/mosquitto-sub.js';
-import { Netns } from '../helpers/netns.js';
+import { Netns } from '../../bench/netns.js';
 import { EPHEMERAL } from './helpers/gateway-fixture.js';
 import { watch, type Watcher } from './helpers/mqtt-watch.js';
 

@@ -2,7 +2,7 @@
  * Watching a broker from inside a network namespace with Mosquitto's own client.
  */
 import { createInterface } from 'node:readline';
-import type { Netns } from './netns.js';
+import type { Netns } from '../../bench/netns.js';
 
 /** Subscribe with mosquitto_sub inside `ns` and resolve with the first payload on `topic` (the
  * retained one or a new one) that `check` accepts; bounded by mosquitto_sub's own -W timeout. */

@@ -6,7 +6,7 @@
 import { type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Netns } from '../helpers/netns.js';
+import { Netns } from '../../bench/netns.js';
 
 const PREFIX = '2001:db8::';
 const LAMPS = 1000;

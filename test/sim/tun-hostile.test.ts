@@ -9,7 +9,7 @@
 import { type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Netns } from '../helpers/netns.js';
+import { Netns } from '../../bench/netns.js';
 
 const PREFIX = '2001:db8::';
 const DEVICE = 'lamps0';

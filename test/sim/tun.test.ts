@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleScript } from '../helpers/bundle.js';
-import { Netns } from '../helpers/netns.js';
+import { Netns } from '../../bench/netns.js';
 import { formatIpv6, parseIpv6 } from '../../sim/net/wire/address.js';
 
 const PREFIX = '2001:db8::';
