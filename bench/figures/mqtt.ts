@@ -2,7 +2,8 @@
 import { runProbe } from '../child.js';
 import { count, Report } from '../report.js';
 
-interface RunResult {
+/** One rate's round of the probe (bench/probes/mqtt-latency.ts), as it replies. */
+export interface RunResult {
   rate: number;
   sent: number;
   matched: number;

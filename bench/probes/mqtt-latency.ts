@@ -11,16 +11,7 @@
  */
 import { numberArg, progress, reply, runMain, stringArg } from './probe.js';
 import { gatewayGauges, quantile, startSystem, until } from './fleet-gateway.js';
-
-interface RunResult {
-  rate: number;
-  sent: number;
-  matched: number;
-  achievedRate: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+import type { RunResult } from '../figures/mqtt.js';
 
 runMain(async () => {
   const lamps = numberArg('lamps', 1000);

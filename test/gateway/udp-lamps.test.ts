@@ -5,31 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from './helpers/eventually.js';
 import { type Fixture, metricValue, startFixture } from './helpers/gateway-fixture.js';
+import type { FleetStats, LampStateDocument } from '../../protocol/mqtt-topics.js';
 
-interface StateDoc {
-  on: boolean;
-  level: number;
-  watts: number;
-  energyWh: number;
-  onTimeS: number;
-  fault: boolean;
-  address: string;
-  groups: string[];
-  updatedAt: string;
-  state: string;
-  brightness: number;
-}
-
-interface StatsDoc {
-  lamps: number;
-  online: number;
-  offline: number;
-  on: number;
-  off: number;
-  fault: number;
-  watts: number;
-  energyWh: number;
-}
 
 let fixture: Fixture | null = null;
 afterEach(async () => {
@@ -46,7 +23,7 @@ describe('gateway with firmware lamps on UDP', () => {
     fixture = await startFixture(3, { configure: streets });
     const { watcher } = fixture;
     await fixture.allOnline();
-    const state = await watcher.json<StateDoc>('lampnet/lamps/2/state');
+    const state = await watcher.json<LampStateDocument>('lampnet/lamps/2/state');
     expect(state).toMatchObject({ on: false, fault: false, address: '::ffff:127.0.0.1', groups: ['north', 'all'], state: 'OFF' });
     expect(Date.parse(state.updatedAt)).not.toBeNaN();
     expect(watcher.last.get('lampnet/gateway/status')).toBe('online');
@@ -56,9 +33,9 @@ describe('gateway with firmware lamps on UDP', () => {
     fixture = await startFixture(2, { gateway: { coapHost: '127.0.0.1' } });
     const { watcher, lamps } = fixture;
     await fixture.allOnline();
-    expect((await watcher.json<StateDoc>('lampnet/lamps/1/state')).address).toBe('::ffff:127.0.0.1');
+    expect((await watcher.json<LampStateDocument>('lampnet/lamps/1/state')).address).toBe('::ffff:127.0.0.1');
     await watcher.publish('lampnet/lamps/1/set', 'ON');
-    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+    await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on);
     expect(lamps.state(1).on).toBe(true);
   });
 
@@ -79,7 +56,7 @@ describe('gateway with firmware lamps on UDP', () => {
     const { watcher, lamps } = fixture;
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/2/set', 'ON');
-    const state = await watcher.json<StateDoc>('lampnet/lamps/2/state', (s) => s.on);
+    const state = await watcher.json<LampStateDocument>('lampnet/lamps/2/state', (s) => s.on);
     expect(state.on).toBe(true);
     expect([1, 2, 3].map((n) => lamps.state(n).on)).toEqual([false, true, false]);
     expect(JSON.parse(watcher.last.get('lampnet/lamps/1/state')!).on).toBe(false);
@@ -90,9 +67,9 @@ describe('gateway with firmware lamps on UDP', () => {
     const { watcher, lamps } = fixture;
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/1/set', '30');
-    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on && s.level === 30);
+    await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on && s.level === 30);
     await watcher.publish('lampnet/lamps/2/set', '{"state":"ON","brightness":128}');
-    await watcher.json<StateDoc>('lampnet/lamps/2/state', (s) => s.on && s.level === 50 && s.brightness === 128);
+    await watcher.json<LampStateDocument>('lampnet/lamps/2/state', (s) => s.on && s.level === 50 && s.brightness === 128);
     expect(lamps.state(1).level).toBe(30);
     expect(lamps.state(2).level).toBe(50);
   });
@@ -102,7 +79,7 @@ describe('gateway with firmware lamps on UDP', () => {
     const { watcher } = fixture;
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/1/set', '{"on":true,"level":100}');
-    const state = await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on && s.watts === 60);
+    const state = await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on && s.watts === 60);
     expect(state.watts).toBe(60);
   });
 
@@ -111,9 +88,9 @@ describe('gateway with firmware lamps on UDP', () => {
     const { watcher } = fixture;
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/1/set', 'TOGGLE');
-    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+    await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on);
     await watcher.publish('lampnet/lamps/1/set', 'toggle');
-    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => !s.on);
+    await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => !s.on);
   });
 
   it('sends a group command to every member of the group and to no other lamp', async () => {
@@ -131,15 +108,15 @@ describe('gateway with firmware lamps on UDP', () => {
     fixture = await startFixture(2, { configure: (config, n) => Object.assign(config, names[n]) });
     const { watcher, lamps } = fixture;
     await watcher.until('both lamps online', () => ['Straße-1', '2'].every((id) => watcher.last.get(`lampnet/lamps/${id}/availability`) === 'online'));
-    expect(await watcher.json<StateDoc>('lampnet/lamps/Straße-1/state')).toMatchObject({ groups: ['Hauptstraße-Nord'] });
-    expect(await watcher.json<StateDoc>('lampnet/lamps/2/state')).toMatchObject({ groups: ['北区', 'Hauptstraße-Nord'] });
+    expect(await watcher.json<LampStateDocument>('lampnet/lamps/Straße-1/state')).toMatchObject({ groups: ['Hauptstraße-Nord'] });
+    expect(await watcher.json<LampStateDocument>('lampnet/lamps/2/state')).toMatchObject({ groups: ['北区', 'Hauptstraße-Nord'] });
     expect(metricValue(await fixture.metrics(), 'lampnet_gateway_coap_dropped_total{reason="bad-request"}')).toBe(0);
     await watcher.publish('lampnet/groups/北区/set', 'ON');
     await watcher.until('lamp 2 on', () => JSON.parse(watcher.last.get('lampnet/lamps/2/state')!).on);
     await watcher.publish('lampnet/lamps/Straße-1/set', '40');
     await watcher.until('Straße-1 at 40', () => JSON.parse(watcher.last.get('lampnet/lamps/Straße-1/state')!).level === 40);
     expect([lamps.state(1), lamps.state(2)].map((s) => [s.on, s.level])).toEqual([[true, 40], [true, 100]]);
-    expect(await watcher.json<StatsDoc>('lampnet/groups/Hauptstraße-Nord/stats', (s) => s.on === 2)).toMatchObject({ lamps: 2, online: 2 });
+    expect(await watcher.json<FleetStats>('lampnet/groups/Hauptstraße-Nord/stats', (s) => s.on === 2)).toMatchObject({ lamps: 2, online: 2 });
   });
 
   it('publishes fleet and group aggregates', async () => {
@@ -147,12 +124,12 @@ describe('gateway with firmware lamps on UDP', () => {
     const { watcher } = fixture;
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/3/set', 'ON');
-    const fleet = await watcher.json<StatsDoc>('lampnet/stats', (s) => s.on === 1 && s.watts > 60);
+    const fleet = await watcher.json<FleetStats>('lampnet/stats', (s) => s.on === 1 && s.watts > 60);
     expect(fleet).toMatchObject({ lamps: 4, online: 4, offline: 0, on: 1, off: 3, fault: 0 });
     expect(fleet.watts).toBeCloseTo(60 + 3 * 0.5, 5);
-    const south = await watcher.json<StatsDoc>('lampnet/groups/south/stats', (s) => s.on === 1);
+    const south = await watcher.json<FleetStats>('lampnet/groups/south/stats', (s) => s.on === 1);
     expect(south).toMatchObject({ lamps: 2, online: 2, on: 1, off: 1 });
-    const north = await watcher.json<StatsDoc>('lampnet/groups/north/stats');
+    const north = await watcher.json<FleetStats>('lampnet/groups/north/stats');
     expect(north).toMatchObject({ lamps: 2, online: 2, on: 0, off: 2 });
   });
 
@@ -160,13 +137,13 @@ describe('gateway with firmware lamps on UDP', () => {
     fixture = await startFixture(4, { configure: streets, gateway: { statsIntervalMs: 50 } });
     const { watcher } = fixture;
     await fixture.allOnline();
-    await watcher.json<StatsDoc>('lampnet/groups/north/stats', (s) => s.online === 2);
+    await watcher.json<FleetStats>('lampnet/groups/north/stats', (s) => s.online === 2);
     const fleetBefore = watcher.count('lampnet/stats');
     const northBefore = watcher.count('lampnet/groups/north/stats');
     await watcher.until('five more fleet stats', () => watcher.count('lampnet/stats') >= fleetBefore + 5);
     expect(watcher.count('lampnet/groups/north/stats')).toBe(northBefore);
     await watcher.publish('lampnet/lamps/1/set', 'ON');
-    await watcher.json<StatsDoc>('lampnet/groups/north/stats', (s) => s.on === 1);
+    await watcher.json<FleetStats>('lampnet/groups/north/stats', (s) => s.on === 1);
   });
 
   it('turns a lamp offline when its lifetime lapses and online again when it registers anew', async () => {
@@ -208,7 +185,7 @@ describe('gateway with firmware lamps on UDP', () => {
     const { watcher } = fixture;
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/1/set', 'ON');
-    await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+    await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on);
     const text = await fixture.metrics();
     expect(metricValue(text, 'lampnet_gateway_registrations_total')).toBe(3);
     expect(metricValue(text, 'lampnet_gateway_lamps_online')).toBe(3);
@@ -246,7 +223,7 @@ describe('commands right after the gateway starts', () => {
       await watcher.json<{ kind: string }>('lampnet/gateway/errors', (e) => e.kind === 'payload');
       expect(gateway.registry.size).toBe(0);
       lamps = await startUdpLamps(1, { gatewayPort: gateway.coapPort! });
-      await watcher.json<StateDoc>('lampnet/lamps/1/state', (s) => s.on);
+      await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on);
       expect(lamps.state(1).on).toBe(true);
       expect(watcher.log.filter((m) => m.topic === 'lampnet/gateway/errors')).toHaveLength(1);
     } finally {
