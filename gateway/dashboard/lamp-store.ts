@@ -52,6 +52,7 @@ export class LampStore {
   readonly groupLists: (readonly string[])[] = [[]];
   private readonly groupListIndex = new Map<string, number>([['', 0]]);
   private readonly slotById = new Map<string, number>();
+  private readonly slotByAddress = new Map<string, number>();
   /** Highest numeric place plus one; named lamps are placed after it. */
   numericPlaces = 0;
   private readonly namedSlots: number[] = [];
@@ -66,16 +67,28 @@ export class LampStore {
     return this.slotById.get(id);
   }
 
-  /** Apply a retained `lampnet/lamps/<id>/state` message; false if the payload is not a state document. */
+  /** Apply a `lampnet/lamps/<id>/state` message; false if the payload is not a state document. */
   applyState(id: string, payload: string): boolean {
-    let doc: StateDocument;
+    let doc: unknown;
     try {
-      doc = JSON.parse(payload) as StateDocument;
+      doc = JSON.parse(payload);
     } catch {
       return false;
     }
-    if (doc === null || typeof doc !== 'object') return false;
+    return this.applyDocument(id, doc);
+  }
+
+  /**
+   * Apply a state document (from MQTT or the fleet snapshot); false if it is not one. A document
+   * older than the one shown is ignored: the snapshot and the retained messages overlap, and
+   * either may be the newer.
+   */
+  applyDocument(id: string, value: unknown): boolean {
+    if (value === null || typeof value !== 'object') return false;
+    const doc = value as StateDocument;
     const slot = this.slotFor(id);
+    const shownAt = this.updatedAt[slot];
+    if (this.flags[slot] & KNOWN && typeof doc.updatedAt === 'string' && shownAt !== undefined && doc.updatedAt <= shownAt) return true;
     if (!(this.flags[slot] & KNOWN)) this.reported++;
     let flags = (this.flags[slot] & (ONLINE | AVAILABILITY_KNOWN)) | KNOWN;
     if (doc.on === true) flags |= ON;
@@ -86,7 +99,11 @@ export class LampStore {
     this.level[slot] = typeof doc.level === 'number' ? Math.max(0, Math.min(100, Math.round(doc.level))) : 0;
     this.watts[slot] = typeof doc.watts === 'number' ? doc.watts : 0;
     this.energyWh[slot] = typeof doc.energyWh === 'number' ? doc.energyWh : 0;
-    if (typeof doc.address === 'string') this.addresses[slot] = doc.address;
+    if (typeof doc.address === 'string' && doc.address !== this.addresses[slot]) {
+      if (this.addresses[slot] !== undefined) this.slotByAddress.delete(this.addresses[slot]);
+      this.addresses[slot] = doc.address;
+      this.slotByAddress.set(doc.address, slot);
+    }
     if (typeof doc.updatedAt === 'string') this.updatedAt[slot] = doc.updatedAt;
     if (Array.isArray(doc.groups)) this.groupList[slot] = this.internGroups(doc.groups.filter((g): g is string => typeof g === 'string'));
     this.markDirty(slot);
@@ -97,10 +114,24 @@ export class LampStore {
   applyAvailability(id: string, payload: string): boolean {
     if (payload !== 'online' && payload !== 'offline') return false;
     const slot = this.slotFor(id);
-    const flags = this.flags[slot] | AVAILABILITY_KNOWN;
+    const before = this.flags[slot];
+    const flags = before | AVAILABILITY_KNOWN;
     this.flags[slot] = payload === 'online' ? flags | ONLINE : flags & ~ONLINE;
-    this.markDirty(slot);
+    if (this.flags[slot] !== before) this.markDirty(slot);
     return true;
+  }
+
+  /** The slot of the lamp with id `query`, or with IPv6 address `query` in any spelling. */
+  find(query: string): number | undefined {
+    const text = query.trim();
+    const byId = this.slotById.get(text) ?? this.slotByAddress.get(text.toLowerCase());
+    if (byId !== undefined || !text.includes(':')) return byId;
+    try {
+      // The URL parser writes an IPv6 address in its canonical form, as the gateway does.
+      return this.slotByAddress.get(new URL(`http://[${text}]/`).hostname.slice(1, -1));
+    } catch {
+      return undefined;
+    }
   }
 
   details(slot: number): LampDetails {
@@ -115,7 +146,6 @@ export class LampStore {
       updatedAt: this.updatedAt[slot] ?? '',
     };
   }
-
 
   /** Does `slot` belong to `group`? */
   inGroup(slot: number, group: string): boolean {
