@@ -11,19 +11,39 @@
  * lampnet/lamps/+/availability, lampnet/stats); MQTT stays the live source. With broker
  * credentials set, both need them too (HTTP Basic).
  */
-import type { FleetStats, LampStateDocument } from './mqtt-topics.js';
+import type { FleetStats } from './mqtt-topics.js';
 
 export const FLEET_SNAPSHOT_PATH = '/api/fleet';
 export const STATS_HISTORY_PATH = '/api/stats-history';
 
-/** One lamp in the snapshot: its id, whether it is online, and its state document (null until
- * the lamp has reported). */
-export type FleetSnapshotLamp = [id: string, online: boolean, state: LampStateDocument | null];
+/** Bits of `FleetSnapshot.lamps.flags`. */
+export const SNAPSHOT_ONLINE = 1;
+export const SNAPSHOT_REPORTED = 2;
+export const SNAPSHOT_ON = 4;
+export const SNAPSHOT_FAULT = 8;
 
-/** GET /api/fleet. `at` is when it was taken (ms since the epoch). */
+/**
+ * GET /api/fleet: every lamp as columns, lamp k at index k of each. It carries the fields of the
+ * lamp's state document (protocol/mqtt-topics.ts) that a map and a lamp card show, in the shape
+ * that parses fastest: numbers in arrays rather than 100,000 objects (a quarter of the bytes, and
+ * a browser parses and applies it several times faster). Fields of a lamp that has not reported
+ * (no SNAPSHOT_REPORTED bit) are 0. `at` is when it was taken (ms since the epoch).
+ */
 export interface FleetSnapshot {
   at: number;
-  lamps: FleetSnapshotLamp[];
+  /** The distinct group lists, referenced by index from `lamps.groups`. */
+  groupLists: string[][];
+  lamps: {
+    id: string[];
+    address: string[];
+    flags: number[];
+    level: number[];
+    watts: number[];
+    energyWh: number[];
+    groups: number[];
+    /** When the lamp last reported (ms since the epoch): `updatedAt` of its state document. */
+    reportedAt: number[];
+  };
 }
 
 /** One sample of the fleet aggregates, `at` ms since the epoch. */

@@ -97,12 +97,7 @@ const historyLoaded = gatewayDocument<StatsHistory>(STATS_HISTORY_PATH).then((hi
 // Every lamp at once; the lamps' topics are subscribed after it, and their retained messages
 // (the same states, or newer) then only correct what changed meanwhile.
 const fleetLoaded = gatewayDocument<FleetSnapshot>(FLEET_SNAPSHOT_PATH).then((snapshot) => {
-  if (snapshot === null) return;
-  for (const [id, online, state] of snapshot.lamps) {
-    store.applyAvailability(id, online ? 'online' : 'offline');
-    if (state !== null) store.applyDocument(id, state);
-  }
-  snapshotLamps = snapshot.lamps.filter(([, , state]) => state !== null).length;
+  if (snapshot !== null) snapshotLamps = store.applySnapshot(snapshot);
 });
 
 const client: MqttClient = mqtt.connect(BROKER_URL, {
@@ -256,7 +251,7 @@ function showCard(slot: number, x: number, y: number): void {
     ['power', `${lamp.watts.toFixed(1)} W`],
     ['energy', `${lamp.energyWh.toFixed(2)} Wh`],
     ['groups', lamp.groups.join(', ') || '–'],
-    ['updated', lamp.updatedAt ? new Date(lamp.updatedAt).toLocaleTimeString() : '–'],
+    ['updated', lamp.reportedAt > 0 ? new Date(lamp.reportedAt).toLocaleTimeString() : '–'],
   ];
   const title = document.createElement('div');
   title.className = 'tip-title';

@@ -8,7 +8,7 @@ import type { FleetStats } from '../../protocol/mqtt-topics.js';
 import { uPlot, type UPlotChart, type UPlotOptions } from './vendor.js';
 
 const AXIS = { stroke: '#8b97ad', grid: { stroke: 'rgba(139, 151, 173, 0.12)', width: 1 }, ticks: { stroke: 'rgba(139, 151, 173, 0.25)', width: 1 } };
-const HEIGHT = 104;
+const HEIGHT = 84;
 const HOUR_MINUTE = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
 const HOUR_MINUTE_SECOND = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
@@ -48,8 +48,8 @@ class RollingChart {
       legend: { live: false },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
       axes: [
-        { ...AXIS, size: 28, values: (_u, splits) => timeLabels(splits) },
-        { ...AXIS, size: 64, values: (_u, splits) => splits.map((v) => axisFormat(v)) },
+        { ...AXIS, size: 24, space: 64, values: (_u, splits) => timeLabels(splits) },
+        { ...AXIS, size: 64, space: 24, values: (_u, splits) => splits.map((v) => axisFormat(v)) },
       ],
       series: [
         {},

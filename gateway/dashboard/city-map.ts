@@ -39,7 +39,7 @@ const RELAYOUT_MS = 400;
  * pixels, within WORLD_PIXELS (each pixel is 4 bytes of ImageData). */
 const WORLD_SCALE_MAX = 8;
 const WORLD_CELL = 8;
-const WORLD_PIXELS = 16_000_000;
+const WORLD_PIXELS = 8_000_000;
 /** Zooming in stops when a lamp is this big on screen (CSS px). */
 const MAX_CELL_ON_SCREEN = 64;
 /** A lamp found by search is shown at least this big (CSS px). */
