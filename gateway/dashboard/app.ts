@@ -81,7 +81,7 @@ async function gatewayDocument<T>(path: string): Promise<T | null> {
   if (!GATEWAY_ON_ORIGIN) return null;
   const headers: Record<string, string> = CREDENTIALS === null ? {} : { authorization: `Basic ${btoa(`${CREDENTIALS.username}:${CREDENTIALS.password}`)}` };
   try {
-    const res = await fetch(path.slice(1), { headers, cache: 'no-store' });
+    const res = await fetch(path.slice(1), { headers });
     if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
     return (await res.json()) as T;
   } catch (err) {

@@ -32,10 +32,13 @@ async function loaded(viewport: { width: number; height: number }): Promise<{ pa
 
 beforeAll(async () => {
   city = await startCity(LAMPS, 120_000);
-  // Every lamp registered and reported: the fleet the page is to draw is complete.
-  const watcher = await watch(city.mqttUrl, ['lampnet/stats']);
+  // The city has settled: every lamp online, and the gateway through its start-up burst of 200,000
+  // state and availability publishes (in registration order, so the last lamp's state comes last)
+  // that keeps its event loop, which also serves the page, busy for some seconds.
+  const watcher = await watch(city.mqttUrl, ['lampnet/stats', `lampnet/lamps/${LAMPS}/state`]);
   try {
     await watcher.json<{ online: number }>('lampnet/stats', (s) => s.online === LAMPS, 120_000);
+    await watcher.until(`the state of lamp ${LAMPS}`, () => watcher.last.has(`lampnet/lamps/${LAMPS}/state`), 120_000);
   } finally {
     await watcher.close();
   }
