@@ -350,6 +350,7 @@ element('zoom-fit').addEventListener('click', () => {
 });
 
 const searchInput = element<HTMLInputElement>('search-input');
+searchInput.addEventListener('input', () => { element('search-result').textContent = ''; });
 element<HTMLFormElement>('search').addEventListener('submit', (event) => {
   event.preventDefault();
   const query = searchInput.value.trim();

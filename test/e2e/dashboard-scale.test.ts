@@ -27,6 +27,7 @@ async function loaded(viewport: { width: number; height: number }): Promise<{ pa
   const drawnMs = (await page.evaluate(() => window.lampnet.fleetDrawnMs())) as number;
   await page.locator(`#map-caption[data-value="${LAMPS}"]`).waitFor({ timeout: 10_000 });
   await page.locator(`#stat-online[data-value="${LAMPS}"]`).waitFor({ timeout: 30_000 });
+  await page.locator('#gateway', { hasText: 'gateway online' }).waitFor({ timeout: 30_000 });
   return { page, drawnMs };
 }
 

@@ -148,6 +148,8 @@ describe('the dashboard of lampnet up --lamps 1000', () => {
     await page.fill('#search-input', '99999');
     await page.press('#search-input', 'Enter');
     await expect.poll(() => page.locator('#search-result').textContent()).toBe('no lamp with id or address “99999”');
+    await page.fill('#search-input', '');
+    expect(await page.locator('#search-result').textContent()).toBe('');
     await page.keyboard.press('Escape');
     await page.click('#zoom-fit');
   });
