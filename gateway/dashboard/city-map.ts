@@ -337,17 +337,22 @@ export class CityMap {
   /**
    * Street names (`street-<k>`, as the simulator names its groups) on a dark plate at the left of
    * each street, kept on screen while the street is: every street when they are far enough apart,
-   * else every 2nd, 5th, 10th… so that names never overlap, at any zoom.
+   * else every 2nd, 5th, 10th… so that names never overlap, at any zoom. Where a district is too
+   * narrow for the name (a phone), the number alone.
    */
   private drawLabels(ctx: CanvasRenderingContext2D, l: CityLayout): void {
     const streets = Math.ceil(this.store.places / this.streetLen);
+    if (streets === 0) return;
     const scale = this.fitScale * this.zoom;
-    const pitch = (l.sides * l.cell + l.road + l.block) * scale / this.ratio;
-    const columnWidth = (l.perSide * l.cell) * scale / this.ratio;
-    if (streets === 0 || columnWidth < 48) return;
-    const stride = LABEL_STRIDES.find((n) => n * pitch >= LABEL_PITCH) ?? LABEL_STRIDES[LABEL_STRIDES.length - 1];
     const r = this.ratio;
+    const pitch = (l.sides * l.cell + l.road + l.block) * scale / r;
+    const columnWidth = l.perSide * l.cell * scale;
+    const stride = LABEL_STRIDES.find((n) => n * pitch >= LABEL_PITCH) ?? LABEL_STRIDES[LABEL_STRIDES.length - 1];
     ctx.font = `600 ${Math.round(11 * r)}px system-ui, sans-serif`;
+    const plate = (text: string): number => ctx.measureText(text).width + 8 * r;
+    const longest = `street-${streets}`;
+    const name = plate(longest) <= columnWidth ? (k: number) => `street-${k}` : plate(String(streets)) <= columnWidth ? String : null;
+    if (name === null) return;
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
     const streetH = (l.sides * l.cell + l.road) * scale;
@@ -357,14 +362,14 @@ export class CityMap {
       const right = left + l.perSide * l.cell * scale;
       const mid = this.panY + y * scale + streetH / 2;
       if (mid < -10 * r || mid > this.viewH + 10 * r || right < 0 || left > this.viewW) continue;
-      const name = `street-${k + 1}`;
-      const w = ctx.measureText(name).width + 8 * r;
+      const text = name(k + 1);
+      const w = plate(text);
       const at = Math.min(Math.max(left, 4 * r), right - w);
       if (at < left - 1) continue;
       ctx.fillStyle = 'rgba(7, 11, 20, 0.78)';
       ctx.fillRect(at, mid - 8 * r, w, 16 * r);
-      ctx.fillStyle = name === this.selected ? 'rgb(125, 211, 252)' : 'rgb(172, 184, 204)';
-      ctx.fillText(name, at + 4 * r, mid + 0.5 * r);
+      ctx.fillStyle = `street-${k + 1}` === this.selected ? 'rgb(125, 211, 252)' : 'rgb(172, 184, 204)';
+      ctx.fillText(text, at + 4 * r, mid + 0.5 * r);
     }
   }
 
@@ -397,9 +402,10 @@ export class CityMap {
         c.style.height = `${viewH / this.ratio}px`;
       }
     }
-    this.fitScale = Math.min(viewW / layout.width, viewH / layout.height);
-    this.clampPan();
-    if (same) return;
+    if (same) {
+      this.clampPan();
+      return;
+    }
     this.layout = layout;
     this.fitScale = Math.min(viewW / layout.width, viewH / layout.height);
     this.zoom = 1;
