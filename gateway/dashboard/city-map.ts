@@ -349,7 +349,7 @@ export class CityMap {
     const columnWidth = l.perSide * l.cell * scale;
     const stride = LABEL_STRIDES.find((n) => n * pitch >= LABEL_PITCH) ?? LABEL_STRIDES[LABEL_STRIDES.length - 1];
     ctx.font = `600 ${Math.round(11 * r)}px system-ui, sans-serif`;
-    const plate = (text: string): number => ctx.measureText(text).width + 8 * r;
+    const plate = (text: string): number => ctx.measureText(text).width + 4 * r;
     const longest = `street-${streets}`;
     const name = plate(longest) <= columnWidth ? (k: number) => `street-${k}` : plate(String(streets)) <= columnWidth ? String : null;
     if (name === null) return;
@@ -369,7 +369,7 @@ export class CityMap {
       ctx.fillStyle = 'rgba(7, 11, 20, 0.78)';
       ctx.fillRect(at, mid - 8 * r, w, 16 * r);
       ctx.fillStyle = `street-${k + 1}` === this.selected ? 'rgb(125, 211, 252)' : 'rgb(172, 184, 204)';
-      ctx.fillText(text, at + 4 * r, mid + 0.5 * r);
+      ctx.fillText(text, at + 2 * r, mid + 0.5 * r);
     }
   }
 
