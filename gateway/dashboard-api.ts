@@ -37,20 +37,21 @@ export class StatsHistoryRecorder {
 /** The dashboard's documents as the HTTP server sees them: the paths, and how to answer one. */
 export interface DashboardApi {
   readonly paths: readonly string[];
-  serve(req: IncomingMessage, res: ServerResponse): void;
+  /** Answer a request for `path`, one of `paths`. */
+  serve(path: string, req: IncomingMessage, res: ServerResponse): void;
 }
 
 export function dashboardApi(registry: LampRegistry, history: StatsHistoryRecorder): DashboardApi {
   return {
     paths: [FLEET_SNAPSHOT_PATH, STATS_HISTORY_PATH],
-    serve(req, res) {
+    serve(path, req, res) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end(`${req.url}: only GET and HEAD\n`);
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end(`${path}: only GET and HEAD\n`);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       if (req.method === 'HEAD') res.end();
-      else if (new URL(req.url ?? '/', 'http://x').pathname === STATS_HISTORY_PATH) res.end(JSON.stringify(history.document()));
+      else if (path === STATS_HISTORY_PATH) res.end(JSON.stringify(history.document()));
       else void writeSnapshot(registry, res);
     },
   };

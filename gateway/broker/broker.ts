@@ -1,6 +1,7 @@
 /**
  * The embedded MQTT broker: aedes in the gateway's process, on TCP (`--mqtt-port`) and WebSocket
- * (`--ws-port`, whose HTTP side also serves the dashboard's static files).
+ * (`--ws-port`, whose HTTP side also serves the dashboard's static files and its documents,
+ * gateway/dashboard-api.ts).
  *
  * The gateway's own MQTT client connects through an in-process stream pair, not a socket: aedes
  * then knows which client is the gateway without any password, and with client credentials set
@@ -101,8 +102,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const staticDir = options.staticDir ?? null;
       const api = options.api ?? null;
       const web = http.createServer((req, res) => {
-        if (api === null || !api.paths.includes(new URL(req.url ?? '/', 'http://x').pathname)) serveStatic(staticDir, req, res);
-        else if (credentials === null || basicAuthMatches(req, credentials)) api.serve(req, res);
+        const path = requestPath(req);
+        if (api === null || path === null || !api.paths.includes(path)) serveStatic(staticDir, req, res);
+        else if (credentials === null || basicAuthMatches(req, credentials)) api.serve(path, req, res);
         else res.writeHead(401, { 'www-authenticate': 'Basic realm="lampnet"', 'content-type': 'text/plain' }).end(`${req.url}: the broker's credentials are required (HTTP Basic)\n`);
       });
       // ws buffers a whole message before the stream sees any of it, so a message gets the packet
@@ -154,6 +156,15 @@ function webSocketStream(socket: WebSocket): Duplex {
   const stream = createWebSocketStream(socket);
   stream._writev = (chunks, callback) => socket.send(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
   return stream;
+}
+
+/** The path of an HTTP request, or null when its target is not a URL. */
+function requestPath(req: http.IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://x').pathname;
+  } catch {
+    return null;
+  }
 }
 
 /** Whether an HTTP request carries the broker's credentials as HTTP Basic authorization. */

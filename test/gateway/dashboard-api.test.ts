@@ -3,6 +3,7 @@
  * real firmware lamps on UDP register with a real gateway, and GET /api/fleet must say of each
  * what its retained MQTT state says; GET /api/stats-history must hold the fleet aggregates.
  */
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FLEET_SNAPSHOT_PATH, SNAPSHOT_ON, SNAPSHOT_ONLINE, SNAPSHOT_REPORTED, STATS_HISTORY_PATH, type FleetSnapshot, type StatsHistory,
@@ -71,6 +72,20 @@ describe('the dashboard documents', () => {
       const right = await fetch(`${base}${path}`, { headers: { authorization: `Basic ${Buffer.from('city:lamp-secret').toString('base64')}` } });
       expect(right.status, path).toBe(200);
     }
+  });
+
+  it('answers a request target that is not a URL, and goes on serving', async () => {
+    const base = await start();
+    const port = (fixture as Fixture).gateway.wsPort as number;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('GET http://[::1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => { text += d.toString(); });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 4\d\d /);
+    expect((await fetch(`${base}${STATS_HISTORY_PATH}`)).status).toBe(200);
   });
 
   it('refuses to change them', async () => {
