@@ -23,6 +23,7 @@ import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './m
 import { LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
 import { defaultDashboardDir } from './broker/static-files.js';
+import { dashboardApi, STATS_HISTORY_PERIOD_MS, StatsHistoryRecorder } from './dashboard-api.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
 import type { DatagramEndpoint } from '../protocol/datagram.js';
 import { openUdpTransport } from './lamps/transport-udp.js';
@@ -165,6 +166,7 @@ async function assemble(
   cleanups.push(() => coap.close());
 
   // MQTT: the embedded broker (gateway connected in-process) or an external one by URL.
+  const history = new StatsHistoryRecorder();
   let broker: EmbeddedBroker | null = null;
   let client: MqttClient;
   const will = { topic: STATUS_TOPIC, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
@@ -172,7 +174,7 @@ async function assemble(
   if (options.mqttUrl === null) {
     broker = await startEmbeddedBroker({
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
-      credentials: options.brokerCredentials, staticDir: options.dashboardDir,
+      credentials: options.brokerCredentials, staticDir: options.dashboardDir, api: dashboardApi(registry, history),
       maxPacketBytes: options.mqttMaxPacketBytes, packetRefused: (reason) => metrics.mqttPacketsRefused.inc({ reason }),
     });
     cleanups.push(() => broker?.close());
@@ -242,7 +244,10 @@ async function assemble(
     expireHeldCommands(commands, now);
   }, options.sweepIntervalMs);
   const stats = setInterval(() => pub.publishStats(), options.statsIntervalMs);
-  cleanups.push(() => { clearInterval(sweep); clearInterval(stats); });
+  const sampleHistory = (): void => history.record(Date.now(), registry.aggregate().fleet);
+  sampleHistory();
+  const historySampler = setInterval(sampleHistory, STATS_HISTORY_PERIOD_MS);
+  cleanups.push(() => { clearInterval(sweep); clearInterval(stats); clearInterval(historySampler); });
 
   let metricsServer: MetricsServer | null = null;
   if (options.metricsPort !== null) {

@@ -1,6 +1,7 @@
 /**
  * The embedded MQTT broker: aedes in the gateway's process, on TCP (`--mqtt-port`) and WebSocket
- * (`--ws-port`, whose HTTP side also serves the dashboard's static files).
+ * (`--ws-port`, whose HTTP side also serves the dashboard's static files and its documents,
+ * gateway/dashboard-api.ts).
  *
  * The gateway's own MQTT client connects through an in-process stream pair, not a socket: aedes
  * then knows which client is the gateway without any password, and with client credentials set
@@ -28,6 +29,7 @@ import { listen } from '../listen.js';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
 import { LampnetPersistence } from './retained-store.js';
 import { serveStatic } from './static-files.js';
+import type { DashboardApi } from '../dashboard-api.js';
 import { parseCommandTopic } from '../../protocol/mqtt-topics.js';
 
 export interface BrokerCredentials {
@@ -44,6 +46,8 @@ export interface EmbeddedBrokerOptions {
   credentials?: BrokerCredentials | null;
   /** Directory served over HTTP on the WebSocket port (the dashboard), or null. */
   staticDir?: string | null;
+  /** The dashboard's HTTP documents, answered before the static files (behind the credentials). */
+  api?: DashboardApi | null;
   /** Largest Remaining Length a client's packet may announce (default 64 KiB). */
   maxPacketBytes?: number;
   /** Called once per client connection closed at a refused packet header. */
@@ -120,7 +124,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     let wsPort: number | null = null;
     if (options.wsPort !== null) {
       const staticDir = options.staticDir ?? null;
-      const web = http.createServer((req, res) => serveStatic(staticDir, req, res));
+      const api = options.api ?? null;
+      const web = http.createServer((req, res) => {
+        const path = requestPath(req);
+        if (api === null || path === null || !api.paths.includes(path)) serveStatic(staticDir, req, res);
+        else if (credentials === null || basicAuthMatches(req, credentials)) api.serve(path, req, res);
+        else res.writeHead(401, { 'www-authenticate': 'Basic realm="lampnet"', 'content-type': 'text/plain' }).end(`${req.url}: the broker's credentials are required (HTTP Basic)\n`);
+      });
       // ws buffers a whole message before the stream sees any of it, so a message gets the packet
       // limit too (plus the largest fixed header); ws refuses it from its frame header.
       const wss = new WebSocketServer({ server: web, maxPayload: maxPacketBytes + 5 });
@@ -170,6 +180,24 @@ function webSocketStream(socket: WebSocket): Duplex {
   const stream = createWebSocketStream(socket);
   stream._writev = (chunks, callback) => socket.send(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
   return stream;
+}
+
+/** The path of an HTTP request, or null when its target is not a URL. */
+function requestPath(req: http.IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://x').pathname;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether an HTTP request carries the broker's credentials as HTTP Basic authorization. */
+function basicAuthMatches(req: http.IncomingMessage, credentials: BrokerCredentials): boolean {
+  const header = req.headers.authorization ?? '';
+  if (!header.startsWith('Basic ')) return false;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && decoded.slice(0, colon) === credentials.username && sameSecret(Buffer.from(decoded.slice(colon + 1)), credentials.password);
 }
 
 function sameSecret(given: Buffer, expected: string): boolean {

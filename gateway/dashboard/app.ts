@@ -1,17 +1,25 @@
 /**
  * The dashboard page: an MQTT client in the browser (over WebSocket, to the broker on the origin
  * that served the page) that draws what the gateway publishes and publishes commands like any
- * other MQTT client would. The server renders nothing; everything here comes from the topics:
+ * other MQTT client would. The server renders nothing; everything here comes from the topics, and
+ * at load from two documents the gateway serves beside the page (protocol/dashboard-api.ts): the
+ * whole fleet in one response draws 100,000 lamps in about a second, where their retained MQTT
+ * messages take tens of seconds to arrive.
  *
- *   lampnet/lamps/+/state, lampnet/lamps/+/availability   → the city map (lamp-store, city-map)
- *   lampnet/stats                                         → counters and charts
+ *   GET /api/fleet, then lampnet/lamps/+/state and
+ *   lampnet/lamps/+/availability                          → the city map (lamp-store, city-map)
+ *   GET /api/stats-history, then lampnet/stats            → counters and charts
  *   lampnet/groups/+/stats                                → the group list and the group card
  *   lampnet/gateway/status, lampnet/gateway/errors        → header status, activity log
  *   click a lamp  → TOGGLE on lampnet/lamps/<id>/set;  group card → lampnet/groups/<g>/set
+ *   wheel or +/− to zoom, drag to pan; the search box finds a lamp by id or address
  *
  * URL parameters: `mqtt` (a ws:// or wss:// broker URL instead of the origin), `username` and
  * `password` (for a broker started with --broker-user), `street` (lamps per street, default 100).
+ * With `mqtt` naming another broker there is no gateway behind the origin: the page then waits for
+ * the retained messages alone.
  */
+import { FLEET_SNAPSHOT_PATH, STATS_HISTORY_PATH, type FleetSnapshot, type StatsHistory } from '../../protocol/dashboard-api.js';
 import type { FleetStats } from '../../protocol/mqtt-topics.js';
 import { FleetCharts, powerText } from './charts.js';
 import { CityMap, LEGEND } from './city-map.js';
@@ -24,6 +32,12 @@ declare global {
     lampnet: {
       lampsOnMap(): number;
       cellCenter(id: string): { x: number; y: number } | null;
+      /** A lamp's size on screen (CSS px), which zooming changes. */
+      cellOnScreen(): number;
+      chartPoints(): number;
+      /** Milliseconds from the page's navigation until every lamp of the fleet snapshot was on
+       * the map (null until then, or without a snapshot). */
+      fleetDrawnMs(): number | null;
     };
   }
 }
@@ -31,17 +45,13 @@ declare global {
 const params = new URLSearchParams(location.search);
 const STREET_LEN = Math.max(1, Math.floor(Number(params.get('street') ?? 100)) || 100);
 const BROKER_URL = params.get('mqtt') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
+const GATEWAY_ON_ORIGIN = !params.has('mqtt');
+const CREDENTIALS = params.get('username') !== null ? { username: params.get('username') as string, password: params.get('password') ?? '' } : null;
 // The few fleet-wide topics first: their retained messages then arrive before the lamps' (200,000
 // of them with 100,000 lamps), so the header and counters fill at once.
-const SUBSCRIPTIONS = [
-  'lampnet/gateway/status',
-  'lampnet/stats',
-  'lampnet/groups/+/stats',
-  'lampnet/gateway/errors',
-  'lampnet/lamps/+/state',
-  'lampnet/lamps/+/availability',
-];
-const ACTIVITY_LINES = 8;
+const FLEET_SUBSCRIPTIONS = ['lampnet/gateway/status', 'lampnet/stats', 'lampnet/groups/+/stats', 'lampnet/gateway/errors'];
+const LAMP_SUBSCRIPTIONS = ['lampnet/lamps/+/state', 'lampnet/lamps/+/availability'];
+const ACTIVITY_LINES = 40;
 
 function element<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -50,6 +60,8 @@ function element<T extends HTMLElement>(id: string): T {
 }
 
 const count = (n: number): string => n.toLocaleString('en-US');
+/** "1 lamp", "2 lamps". */
+const counted = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 const decoder = new TextDecoder();
 
@@ -60,10 +72,38 @@ const groupStats = new Map<string, FleetStats>();
 let groupsChanged = false;
 let selectedGroup: string | null = null;
 
+let fleetDrawnMs: number | null = null;
+/** Lamps with a state in the fleet snapshot, once it is applied. */
+let snapshotLamps = -1;
+
+/** A document the gateway serves beside the page, or null (no gateway on the origin, or it failed). */
+async function gatewayDocument<T>(path: string): Promise<T | null> {
+  if (!GATEWAY_ON_ORIGIN) return null;
+  const headers: Record<string, string> = CREDENTIALS === null ? {} : { authorization: `Basic ${btoa(`${CREDENTIALS.username}:${CREDENTIALS.password}`)}` };
+  try {
+    const res = await fetch(path.slice(1), { headers });
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+    return (await res.json()) as T;
+  } catch (err) {
+    log(`${path}: ${(err as Error).message}; waiting for MQTT instead`, 'bad');
+    return null;
+  }
+}
+
+// The charts start from the history; live stats wait for it, so that they come after it.
+const historyLoaded = gatewayDocument<StatsHistory>(STATS_HISTORY_PATH).then((history) => {
+  for (const sample of history?.samples ?? []) charts.push(sample, sample.at);
+});
+// Every lamp at once; the lamps' topics are subscribed after it, and their retained messages
+// (the same states, or newer) then only correct what changed meanwhile.
+const fleetLoaded = gatewayDocument<FleetSnapshot>(FLEET_SNAPSHOT_PATH).then((snapshot) => {
+  if (snapshot !== null) snapshotLamps = store.applySnapshot(snapshot);
+});
+
 const client: MqttClient = mqtt.connect(BROKER_URL, {
   clientId: `lampnet-dashboard-${Math.random().toString(16).slice(2, 10)}`,
   reconnectPeriod: 2000,
-  ...(params.get('username') !== null ? { username: params.get('username') as string, password: params.get('password') ?? '' } : {}),
+  ...(CREDENTIALS ?? {}),
 });
 
 // ---- connection and messages ----
@@ -76,7 +116,10 @@ function setPill(id: string, text: string, tone: 'good' | 'warn' | 'bad' | 'idle
 
 client.on('connect', () => {
   setPill('conn', 'connected', 'good');
-  client.subscribe(SUBSCRIPTIONS, { qos: 0 });
+  void historyLoaded
+    .then(() => client.subscribe(FLEET_SUBSCRIPTIONS, { qos: 0 }))
+    .then(() => fleetLoaded)
+    .then(() => client.subscribe(LAMP_SUBSCRIPTIONS, { qos: 0 }));
 });
 client.on('reconnect', () => setPill('conn', 'reconnecting…', 'warn'));
 client.on('close', () => setPill('conn', 'disconnected', 'bad'));
@@ -172,7 +215,7 @@ function showGroup(): void {
   element('group-card').dataset.selected = selectedGroup === null ? 'no' : 'yes';
   element('group-stats').textContent = s === undefined
     ? 'Select a group, or shift-click a lamp to select its street.'
-    : `${count(s.lamps)} lamps · ${count(s.online)} online · ${count(s.on)} on · ${count(s.fault)} fault · ${powerText(s.watts)}`;
+    : `${counted(s.lamps, 'lamp')} · ${count(s.online)} online · ${count(s.on)} on · ${count(s.fault)} fault · ${powerText(s.watts)}`;
 }
 
 groupSelect.addEventListener('change', () => selectGroup(groupSelect.value === '' ? null : groupSelect.value));
@@ -184,10 +227,12 @@ element('group-on').addEventListener('click', groupCommand('ON', 'ON'));
 element('group-off').addEventListener('click', groupCommand('OFF', 'OFF'));
 element('group-dim').addEventListener('click', () => groupCommand(levelInput.value, `dim ${levelInput.value} %`)());
 
-// ---- the map: hover card, click to toggle ----
+// ---- the map: hover card, click to toggle, zoom and pan, search ----
 
 const canvas = element<HTMLCanvasElement>('map');
 const tooltip = element('tooltip');
+/** The lamp the search found: its card stays up until the mouse shows another. */
+let foundSlot = -1;
 
 function stateText(flags: number, level: number): { text: string; tone: string } {
   if (!(flags & ONLINE)) return { text: 'offline', tone: 'offline' };
@@ -196,7 +241,8 @@ function stateText(flags: number, level: number): { text: string; tone: string }
   return flags & ON ? { text: `ON · ${level} %`, tone: 'on' } : { text: 'OFF', tone: 'off' };
 }
 
-function showTooltip(slot: number, event: MouseEvent): void {
+/** The card of lamp `slot`, next to the point (x, y) of the window. */
+function showCard(slot: number, x: number, y: number): void {
   const lamp = store.details(slot);
   const state = stateText(lamp.flags, lamp.level);
   const street = lamp.groups[0];
@@ -205,7 +251,7 @@ function showTooltip(slot: number, event: MouseEvent): void {
     ['power', `${lamp.watts.toFixed(1)} W`],
     ['energy', `${lamp.energyWh.toFixed(2)} Wh`],
     ['groups', lamp.groups.join(', ') || '–'],
-    ['updated', lamp.updatedAt ? new Date(lamp.updatedAt).toLocaleTimeString() : '–'],
+    ['updated', lamp.reportedAt > 0 ? new Date(lamp.reportedAt).toLocaleTimeString() : '–'],
   ];
   const title = document.createElement('div');
   title.className = 'tip-title';
@@ -229,23 +275,64 @@ function showTooltip(slot: number, event: MouseEvent): void {
   hint.textContent = street === undefined ? 'click: toggle' : `click: toggle · shift-click: select ${street}`;
   tooltip.replaceChildren(title, table, hint);
   tooltip.hidden = false;
-  const x = Math.min(event.clientX + 16, window.innerWidth - tooltip.offsetWidth - 8);
-  const y = Math.min(event.clientY + 16, window.innerHeight - tooltip.offsetHeight - 8);
-  tooltip.style.transform = `translate(${x}px, ${y}px)`;
+  const left = Math.max(8, Math.min(x + 16, window.innerWidth - tooltip.offsetWidth - 8));
+  const top = Math.max(8, Math.min(y + 16, window.innerHeight - tooltip.offsetHeight - 8));
+  tooltip.style.transform = `translate(${left}px, ${top}px)`;
 }
 
-canvas.addEventListener('mousemove', (event) => {
+/** The found lamp's card beside it on the map, or no card. */
+function showFoundCard(): void {
+  const at = foundSlot < 0 ? null : map.cellCenter(foundSlot);
+  if (at === null) {
+    tooltip.hidden = true;
+    return;
+  }
+  const box = canvas.getBoundingClientRect();
+  showCard(foundSlot, box.left + at.x, box.top + at.y);
+}
+
+// Drag to pan (a press that moves is a drag, not a click), wheel to zoom around the pointer.
+let drag: { x: number; y: number; moved: boolean } | null = null;
+canvas.addEventListener('pointerdown', (event) => {
+  drag = { x: event.clientX, y: event.clientY, moved: false };
+  canvas.setPointerCapture(event.pointerId);
+});
+canvas.addEventListener('pointerup', () => {
+  if (drag?.moved) canvas.style.cursor = 'default';
+  setTimeout(() => { drag = null; });
+});
+canvas.addEventListener('pointermove', (event) => {
+  if (drag !== null && event.buttons !== 0) {
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (drag.moved || Math.abs(dx) + Math.abs(dy) > 3) {
+      drag = { x: event.clientX, y: event.clientY, moved: true };
+      map.panBy(dx, dy);
+      canvas.style.cursor = 'grabbing';
+      tooltip.hidden = true;
+      return;
+    }
+  }
   const slot = map.slotAtEvent(event);
   map.hover(slot);
   canvas.style.cursor = slot >= 0 ? 'pointer' : 'default';
-  if (slot >= 0) showTooltip(slot, event);
+  if (slot >= 0) showCard(slot, event.clientX, event.clientY);
+  else if (foundSlot >= 0) showFoundCard();
   else tooltip.hidden = true;
 });
-canvas.addEventListener('mouseleave', () => {
+canvas.addEventListener('pointerleave', () => {
   map.hover(-1);
-  tooltip.hidden = true;
+  if (foundSlot >= 0) showFoundCard();
+  else tooltip.hidden = true;
 });
+canvas.addEventListener('wheel', (event) => {
+  event.preventDefault();
+  const box = canvas.getBoundingClientRect();
+  map.zoomBy(Math.exp(-event.deltaY * 0.002), event.clientX - box.left, event.clientY - box.top);
+  tooltip.hidden = true;
+}, { passive: false });
 canvas.addEventListener('click', (event) => {
+  if (drag?.moved) return;
   const slot = map.slotAtEvent(event);
   if (slot < 0) return;
   const lamp = store.details(slot);
@@ -254,6 +341,40 @@ canvas.addEventListener('click', (event) => {
     return;
   }
   command(`lampnet/lamps/${lamp.id}/set`, 'TOGGLE', `TOGGLE → lamp ${lamp.id}`);
+});
+element('zoom-in').addEventListener('click', () => map.zoomBy(2));
+element('zoom-out').addEventListener('click', () => map.zoomBy(0.5));
+element('zoom-fit').addEventListener('click', () => {
+  map.fit();
+  tooltip.hidden = true;
+});
+
+const searchInput = element<HTMLInputElement>('search-input');
+searchInput.addEventListener('input', () => { element('search-result').textContent = ''; });
+element<HTMLFormElement>('search').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const query = searchInput.value.trim();
+  const result = element('search-result');
+  if (query === '') return;
+  const slot = store.find(query);
+  if (slot === undefined) {
+    result.textContent = `no lamp with id or address “${query}”`;
+    foundSlot = -1;
+    map.focus(-1);
+    tooltip.hidden = true;
+    return;
+  }
+  result.textContent = '';
+  foundSlot = slot;
+  map.focus(slot);
+  // The map moves in the next frame; the card goes beside the lamp once it has.
+  requestAnimationFrame(() => requestAnimationFrame(showFoundCard));
+});
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || foundSlot < 0) return;
+  foundSlot = -1;
+  map.focus(-1);
+  tooltip.hidden = true;
 });
 
 // ---- activity log ----
@@ -293,9 +414,10 @@ function frame(): void {
   if (onMap !== shownOnMap) {
     shownOnMap = onMap;
     const caption = element('map-caption');
-    caption.textContent = `${count(onMap)} lamps on the map · ${count(Math.ceil(store.places / STREET_LEN))} streets of ${STREET_LEN}`;
+    caption.textContent = `${counted(onMap, 'lamp')} on the map · ${counted(Math.ceil(store.places / STREET_LEN), 'street')} of ${STREET_LEN}`;
     caption.dataset.value = String(onMap);
   }
+  if (fleetDrawnMs === null && snapshotLamps >= 0 && onMap >= snapshotLamps) fleetDrawnMs = performance.now();
   requestAnimationFrame(frame);
 }
 
@@ -311,4 +433,7 @@ window.lampnet = {
     const slot = store.slotOf(id);
     return slot === undefined ? null : map.cellCenter(slot);
   },
+  cellOnScreen: () => map.cellOnScreen,
+  chartPoints: () => charts.points,
+  fleetDrawnMs: () => fleetDrawnMs,
 };

@@ -1,11 +1,13 @@
 /**
- * The city map: every lamp on one canvas. Lamps are blitted as small prerendered sprites (one per
- * look: 101 dim levels, off, fault, offline, not yet reported — each also in a "selected" tint)
- * into one ImageData; a frame copies only the lamps the store marked dirty and puts only the
- * rectangle they cover. 100,000 lamps changing at once cost one pass over typed arrays.
+ * The city map: every lamp on one canvas, with zoom and pan. Lamps are blitted as small
+ * prerendered sprites (one per look: 101 dim levels, off, fault, offline, not yet reported — each
+ * also in a "selected" tint) into one ImageData, the *world*, laid out larger than the screen when
+ * lamps are small so that zooming in shows lamps rather than blown-up pixels. A frame copies only
+ * the lamps the store marked dirty into the world, then draws the world onto the visible canvas at
+ * the current zoom and pan. 100,000 lamps changing at once cost one pass over typed arrays.
  *
- * A second canvas on top carries what moves with the mouse (the hover ring), so the lamp layer
- * never has to be redrawn for it.
+ * A second canvas on top carries what is drawn in screen pixels: street names (at every zoom, as
+ * many as fit), the hover ring and the ring of a lamp found by search.
  */
 import { layoutCity, placeAt, placeOrigin, type CityLayout } from './city-layout.js';
 import { AVAILABILITY_KNOWN, FAULT, KNOWN, LampStore, ON, ONLINE } from './lamp-store.js';
@@ -33,9 +35,18 @@ const LOOKS = 105;
  * every lamp; 100,000 retained states arrive over several seconds). */
 const RELAYOUT_MS = 400;
 
-/** Room for street names left of the map (CSS px), used when lamps are at least LABELLED_CELL. */
-const LABEL_MARGIN = 64;
-const LABELLED_CELL = 10;
+/** The world is laid out at up to this many times the screen's size, until a lamp is WORLD_CELL
+ * pixels, within WORLD_PIXELS (each pixel is 4 bytes of ImageData). */
+const WORLD_SCALE_MAX = 8;
+const WORLD_CELL = 8;
+const WORLD_PIXELS = 8_000_000;
+/** Zooming in stops when a lamp is this big on screen (CSS px). */
+const MAX_CELL_ON_SCREEN = 64;
+/** A lamp found by search is shown at least this big (CSS px). */
+const FOCUS_CELL = 24;
+/** Street names are at least this far apart on screen (CSS px); streets between go unnamed. */
+const LABEL_PITCH = 18;
+const LABEL_STRIDES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 /** The light of a lamp at `level` percent: a warm amber that brightens with the level. */
 export function lampColor(level: number): Rgb {
@@ -110,6 +121,8 @@ function look(flags: number, level: number): number {
 export class CityMap {
   private readonly ctx: CanvasRenderingContext2D;
   private readonly overlayCtx: CanvasRenderingContext2D;
+  private readonly world = document.createElement('canvas');
+  private readonly worldCtx: CanvasRenderingContext2D;
   private layout: CityLayout | null = null;
   private image: ImageData | null = null;
   private pixels = new Uint32Array(0);
@@ -120,9 +133,19 @@ export class CityMap {
   private laidOutAt = -Infinity;
   private selected: string | null = null;
   private hovered = -1;
+  private found = -1;
+  /** Device pixels per CSS pixel. */
   private ratio = 1;
-  /** Whether the layout left room for street names. */
-  private labelled = false;
+  /** Visible canvas size (device pixels). */
+  private viewW = 1;
+  private viewH = 1;
+  /** Screen pixels per world pixel when the whole city fits, and the zoom above that. */
+  private fitScale = 1;
+  private zoom = 1;
+  /** Screen position (device pixels) of the world's top-left corner. */
+  private panX = 0;
+  private panY = 0;
+  private viewChanged = true;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -132,6 +155,7 @@ export class CityMap {
   ) {
     this.ctx = canvas.getContext('2d', { alpha: false }) as CanvasRenderingContext2D;
     this.overlayCtx = overlay.getContext('2d') as CanvasRenderingContext2D;
+    this.worldCtx = this.world.getContext('2d', { alpha: false }) as CanvasRenderingContext2D;
   }
 
   /** The canvas's box changed: lay out again at the new size and redraw everything. */
@@ -150,21 +174,30 @@ export class CityMap {
       this.place();
     }
     const dirty = store.takeDirty();
-    if (this.layout === null || this.image === null || dirty.length === 0) return;
-    let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
-    const cell = this.layout.cell;
-    for (const slot of dirty) {
-      const p = store.place[slot];
-      // A lamp beyond the current layout is drawn by the next one (which redraws every lamp).
-      if (p < 0 || p >= this.slotAtPlace.length) continue;
-      const { x, y } = placeOrigin(this.layout, p);
-      this.blit(slot, x, y);
-      if (x < x0) x0 = x;
-      if (y < y0) y0 = y;
-      if (x + cell > x1) x1 = x + cell;
-      if (y + cell > y1) y1 = y + cell;
+    if (this.layout !== null && this.image !== null && dirty.length > 0) {
+      let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+      const cell = this.layout.cell;
+      for (const slot of dirty) {
+        const p = store.place[slot];
+        // A lamp beyond the current layout is drawn by the next one (which redraws every lamp).
+        if (p < 0 || p >= this.slotAtPlace.length) continue;
+        const { x, y } = placeOrigin(this.layout, p);
+        this.blit(slot, x, y);
+        if (x < x0) x0 = x;
+        if (y < y0) y0 = y;
+        if (x + cell > x1) x1 = x + cell;
+        if (y + cell > y1) y1 = y + cell;
+      }
+      if (x1 >= 0) {
+        this.worldCtx.putImageData(this.image, 0, 0, x0, y0, x1 - x0, y1 - y0);
+        this.present();
+      }
     }
-    if (x1 >= 0) this.ctx.putImageData(this.image, 0, 0, x0, y0, x1 - x0, y1 - y0);
+    if (this.viewChanged) {
+      this.viewChanged = false;
+      this.present();
+      this.drawOverlay();
+    }
   }
 
   /** Draw lamps of `group` on a highlighted street colour (null: no selection). */
@@ -179,17 +212,26 @@ export class CityMap {
   slotAtEvent(event: MouseEvent): number {
     if (this.layout === null) return -1;
     const box = this.canvas.getBoundingClientRect();
-    const place = placeAt(this.layout, Math.floor((event.clientX - box.left) * this.ratio), Math.floor((event.clientY - box.top) * this.ratio));
+    const scale = this.fitScale * this.zoom;
+    const wx = ((event.clientX - box.left) * this.ratio - this.panX) / scale;
+    const wy = ((event.clientY - box.top) * this.ratio - this.panY) / scale;
+    const place = placeAt(this.layout, Math.floor(wx), Math.floor(wy));
     return place >= 0 && place < this.slotAtPlace.length ? this.slotAtPlace[place] : -1;
   }
 
   /** Centre of a lamp's cell in CSS pixels from the canvas's top-left, or null if not on the map. */
   cellCenter(slot: number): { x: number; y: number } | null {
     const p = this.store.place[slot];
-    if (this.layout === null || p === undefined || p < 0) return null;
+    if (this.layout === null || p === undefined || p < 0 || p >= this.slotAtPlace.length) return null;
     const { x, y } = placeOrigin(this.layout, p);
     const c = this.layout.cell / 2;
-    return { x: (x + c) / this.ratio, y: (y + c) / this.ratio };
+    const scale = this.fitScale * this.zoom;
+    return { x: (this.panX + (x + c) * scale) / this.ratio, y: (this.panY + (y + c) * scale) / this.ratio };
+  }
+
+  /** A lamp's size on screen (CSS pixels). */
+  get cellOnScreen(): number {
+    return this.layout === null ? 0 : (this.layout.cell * this.fitScale * this.zoom) / this.ratio;
   }
 
   /** Ring the hovered lamp (-1: none) on the overlay. */
@@ -199,79 +241,182 @@ export class CityMap {
     this.drawOverlay();
   }
 
+  /** Zoom by `factor` keeping the point (x, y) (CSS px from the canvas's top-left) where it is. */
+  zoomBy(factor: number, x = this.viewW / this.ratio / 2, y = this.viewH / this.ratio / 2): void {
+    if (this.layout === null) return;
+    const maxZoom = Math.max(1, (MAX_CELL_ON_SCREEN * this.ratio) / (this.layout.cell * this.fitScale));
+    const zoom = Math.max(1, Math.min(maxZoom, this.zoom * factor));
+    const k = zoom / this.zoom;
+    this.panX = x * this.ratio - (x * this.ratio - this.panX) * k;
+    this.panY = y * this.ratio - (y * this.ratio - this.panY) * k;
+    this.zoom = zoom;
+    this.clampPan();
+  }
+
+  /** Move the view by (dx, dy) CSS pixels. */
+  panBy(dx: number, dy: number): void {
+    this.panX += dx * this.ratio;
+    this.panY += dy * this.ratio;
+    this.clampPan();
+  }
+
+  /** Show the whole city. */
+  fit(): void {
+    this.zoom = 1;
+    this.clampPan();
+  }
+
+  /** Zoom to lamp `slot` (big enough to read, centred) and ring it until `focus(-1)`. */
+  focus(slot: number): void {
+    this.found = slot;
+    const p = slot < 0 ? -1 : this.store.place[slot];
+    if (this.layout === null || p < 0 || p >= this.slotAtPlace.length) {
+      this.viewChanged = true;
+      return;
+    }
+    const cellNow = this.layout.cell * this.fitScale;
+    this.zoom = Math.max(this.zoom, Math.min((MAX_CELL_ON_SCREEN * this.ratio) / cellNow, (FOCUS_CELL * this.ratio) / cellNow));
+    const { x, y } = placeOrigin(this.layout, p);
+    const scale = this.fitScale * this.zoom;
+    const c = this.layout.cell / 2;
+    this.panX = this.viewW / 2 - (x + c) * scale;
+    this.panY = this.viewH / 2 - (y + c) * scale;
+    this.clampPan();
+  }
+
+  /** Keep the city on screen: centred along an axis where it is smaller than the view, else
+   * with no empty margin beyond its edges. */
+  private clampPan(): void {
+    if (this.layout !== null) {
+      const scale = this.fitScale * this.zoom;
+      const w = this.layout.width * scale;
+      const h = this.layout.height * scale;
+      this.panX = w <= this.viewW ? (this.viewW - w) / 2 : Math.min(0, Math.max(this.viewW - w, this.panX));
+      this.panY = h <= this.viewH ? (this.viewH - h) / 2 : Math.min(0, Math.max(this.viewH - h, this.panY));
+    }
+    this.viewChanged = true;
+  }
+
+  /** The world onto the visible canvas at the current zoom and pan. */
+  private present(): void {
+    const ctx = this.ctx;
+    const scale = this.fitScale * this.zoom;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = rgbCss(BACKGROUND);
+    ctx.fillRect(0, 0, this.viewW, this.viewH);
+    if (this.layout === null) return;
+    // Shrinking averages neighbouring lamps; enlarging keeps a lamp's pixels sharp.
+    ctx.imageSmoothingEnabled = scale < 1;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.setTransform(scale, 0, 0, scale, this.panX, this.panY);
+    ctx.drawImage(this.world, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+  }
+
   private drawOverlay(): void {
     const ctx = this.overlayCtx;
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
-    if (this.layout !== null && this.labelled) this.drawLabels(ctx, this.layout);
-    if (this.hovered < 0 || this.layout === null) return;
-    const p = this.store.place[this.hovered];
-    if (p < 0) return;
-    const { x, y } = placeOrigin(this.layout, p);
-    const cell = this.layout.cell;
-    const pad = Math.max(2, cell * 0.25);
-    ctx.strokeStyle = 'rgba(125, 211, 252, 0.95)';
+    if (this.layout === null) return;
+    this.drawLabels(ctx, this.layout);
+    this.ring(ctx, this.found, 'rgba(251, 191, 36, 0.95)');
+    this.ring(ctx, this.hovered, 'rgba(125, 211, 252, 0.95)');
+  }
+
+  private ring(ctx: CanvasRenderingContext2D, slot: number, color: string): void {
+    if (slot < 0) return;
+    const at = this.cellCenter(slot);
+    if (at === null) return;
+    const r = (this.cellOnScreen / 2 + Math.max(2, this.cellOnScreen * 0.25)) * this.ratio;
+    ctx.strokeStyle = color;
     ctx.lineWidth = Math.max(1.5, this.ratio * 1.5);
     ctx.beginPath();
-    ctx.arc(x + cell / 2, y + cell / 2, cell / 2 + pad, 0, Math.PI * 2);
+    ctx.arc(at.x * this.ratio, at.y * this.ratio, Math.max(r, 5 * this.ratio), 0, Math.PI * 2);
     ctx.stroke();
   }
 
-  /** The layout for the canvas, with a margin for street names on the left when the lamps are
-   * big and the streets form one column (smaller lamps leave no room to name a street). */
-  private layoutWithLabels(places: number, width: number, height: number): CityLayout {
-    const margin = Math.round(LABEL_MARGIN * this.ratio);
-    const labelled = layoutCity(places, this.streetLen, width - margin, height);
-    this.labelled = labelled.columns === 1 && labelled.cell >= LABELLED_CELL * this.ratio;
-    if (!this.labelled) return layoutCity(places, this.streetLen, width, height);
-    return { ...labelled, x0: labelled.x0 + margin, width: labelled.width + margin };
-  }
-
-  /** Street names left of the streets (`street-<k>`, as the simulator names its groups). */
+  /**
+   * Street names (`street-<k>`, as the simulator names its groups) on a dark plate at the left of
+   * each street, kept on screen while the street is: every street when they are far enough apart,
+   * else every 2nd, 5th, 10th… so that names never overlap, at any zoom. Where a district is too
+   * narrow for the name (a phone), the number alone.
+   */
   private drawLabels(ctx: CanvasRenderingContext2D, l: CityLayout): void {
     const streets = Math.ceil(this.store.places / this.streetLen);
-    ctx.font = `${Math.round(11 * this.ratio)}px system-ui, sans-serif`;
-    ctx.textAlign = 'right';
+    if (streets === 0) return;
+    const scale = this.fitScale * this.zoom;
+    const r = this.ratio;
+    const pitch = (l.sides * l.cell + l.road + l.block) * scale / r;
+    const columnWidth = l.perSide * l.cell * scale;
+    const stride = LABEL_STRIDES.find((n) => n * pitch >= LABEL_PITCH) ?? LABEL_STRIDES[LABEL_STRIDES.length - 1];
+    ctx.font = `600 ${Math.round(11 * r)}px system-ui, sans-serif`;
+    const plate = (text: string): number => ctx.measureText(text).width + 4 * r;
+    const longest = `street-${streets}`;
+    const name = plate(longest) <= columnWidth ? (k: number) => `street-${k}` : plate(String(streets)) <= columnWidth ? String : null;
+    if (name === null) return;
+    ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
-    for (let k = 0; k < streets; k++) {
+    const streetH = (l.sides * l.cell + l.road) * scale;
+    for (let k = stride - 1; k < streets; k += stride) {
       const { x, y } = placeOrigin(l, k * this.streetLen);
-      const name = `street-${k + 1}`;
-      ctx.fillStyle = name === this.selected ? 'rgb(125, 211, 252)' : 'rgb(91, 103, 128)';
-      ctx.fillText(name, x - Math.round(10 * this.ratio), y + (l.sides * l.cell + l.road) / 2);
+      const left = this.panX + x * scale;
+      const right = left + l.perSide * l.cell * scale;
+      const mid = this.panY + y * scale + streetH / 2;
+      if (mid < -10 * r || mid > this.viewH + 10 * r || right < 0 || left > this.viewW) continue;
+      const text = name(k + 1);
+      const w = plate(text);
+      const at = Math.min(Math.max(left, 4 * r), right - w);
+      if (at < left - 1) continue;
+      ctx.fillStyle = 'rgba(7, 11, 20, 0.78)';
+      ctx.fillRect(at, mid - 8 * r, w, 16 * r);
+      ctx.fillStyle = `street-${k + 1}` === this.selected ? 'rgb(125, 211, 252)' : 'rgb(172, 184, 204)';
+      ctx.fillText(text, at + 2 * r, mid + 0.5 * r);
     }
   }
 
   /** (Re)compute the layout for the current canvas size and lamps, then redraw every lamp. */
   private place(): void {
     const store = this.store;
-    const places = store.places;
+    const places = Math.max(1, store.places);
     const box = this.canvas.parentElement as HTMLElement;
     this.ratio = window.devicePixelRatio || 1;
-    const width = Math.max(1, Math.floor(box.clientWidth * this.ratio));
-    const height = Math.max(1, Math.floor(box.clientHeight * this.ratio));
-    const layout = this.layoutWithLabels(Math.max(1, places), width, height);
+    const viewW = Math.max(1, Math.floor(box.clientWidth * this.ratio));
+    const viewH = Math.max(1, Math.floor(box.clientHeight * this.ratio));
+    const fitted = layoutCity(places, this.streetLen, viewW, viewH);
+    // Lay the world out larger than the view while lamps are small, within the pixel budget.
+    let k = 1;
+    while (k < WORLD_SCALE_MAX && fitted.cell * k < WORLD_CELL && viewW * viewH * (k + 1) ** 2 <= WORLD_PIXELS) k++;
+    const layout = k === 1 ? fitted : layoutCity(places, this.streetLen, viewW * k, viewH * k);
     const same = this.layout !== null && this.image !== null && this.image.width === layout.width && this.image.height === layout.height &&
       this.layout.cell === layout.cell && this.layout.columns === layout.columns && this.layout.rows === layout.rows &&
       this.layout.x0 === layout.x0 && this.layout.y0 === layout.y0 && this.layout.sides === layout.sides;
-    this.rebuildIndex(places);
-    this.placesLaidOut = places;
+    this.rebuildIndex(store.places);
+    this.placesLaidOut = store.places;
     store.markAllDirty();
+    if (viewW !== this.viewW || viewH !== this.viewH) {
+      this.viewW = viewW;
+      this.viewH = viewH;
+      for (const c of [this.canvas, this.overlay]) {
+        c.width = viewW;
+        c.height = viewH;
+        c.style.width = `${viewW / this.ratio}px`;
+        c.style.height = `${viewH / this.ratio}px`;
+      }
+    }
     if (same) {
-      this.drawOverlay(); // the street names, for streets that just appeared
+      this.clampPan();
       return;
     }
     this.layout = layout;
-    for (const c of [this.canvas, this.overlay]) {
-      c.width = layout.width;
-      c.height = layout.height;
-      c.style.width = `${layout.width / this.ratio}px`;
-      c.style.height = `${layout.height / this.ratio}px`;
-    }
-    this.image = this.ctx.createImageData(layout.width, layout.height);
+    this.fitScale = Math.min(viewW / layout.width, viewH / layout.height);
+    this.zoom = 1;
+    this.clampPan();
+    this.world.width = layout.width;
+    this.world.height = layout.height;
+    this.image = this.worldCtx.createImageData(layout.width, layout.height);
     this.pixels = new Uint32Array(this.image.data.buffer);
     this.pixels.fill(pack(BACKGROUND));
     this.sprites = buildSprites(layout.cell);
-    this.ctx.putImageData(this.image, 0, 0);
-    this.drawOverlay();
+    this.worldCtx.putImageData(this.image, 0, 0);
   }
 
   private rebuildIndex(places: number): void {

@@ -1,21 +1,20 @@
 /**
  * The dashboard end to end: `lampnet up --lamps 1000` as a real process (compiled dist/, as
  * `npm start` runs it), the page in real headless Chromium, and a real mqtt.js client watching
- * the same broker. What the page shows must come from MQTT, and what it does must reach the lamps.
+ * the same broker. What the page shows must come from the gateway, and what it does must reach
+ * the lamps. (test/e2e/dashboard-scale.test.ts does the same at 100,000 lamps.)
  *
- * Writes test-artifacts/dashboard.png; with LAMPNET_UPDATE_DOCS=1 also docs/dashboard.png (the
- * README's screenshot).
+ * Writes test-artifacts/dashboard-1000-{desktop,phone}.png; with LAMPNET_UPDATE_DOCS=1 also
+ * docs/dashboard.png (the README's screenshot).
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { watch, type Watcher } from '../gateway/helpers/mqtt-watch.js';
-import { run, type RunningProcess } from './helpers/process.js';
+import {
+  DESKTOP, PHONE, ROOT, expectCountersFit, expectNoSidewaysScroll, launchChromium, openDashboard, screenshot, searchCard, startCity, type City,
+} from './helpers/dashboard.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LAMPS = 1000;
 
 interface LampState {
@@ -24,8 +23,7 @@ interface LampState {
   watts: number;
 }
 
-let city: RunningProcess;
-let dashboardUrl: string;
+let city: City;
 let watcher: Watcher;
 let browser: Browser;
 let page: Page;
@@ -73,30 +71,17 @@ async function hoverCard(id: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  for (const built of ['dist/cli/lampnet.js', 'dist/gateway/dashboard/index.html', 'dist/gateway/dashboard/vendor/mqtt.min.js']) {
-    if (!existsSync(path.join(ROOT, built))) throw new Error(`${built} is missing: run npm run build first (npm test does)`);
-  }
-  city = run(process.execPath, ['dist/cli/lampnet.js', 'up', '--lamps', String(LAMPS), '--mqtt-port', '0', '--ws-port', '0', '--metrics-port', 'off'], { cwd: ROOT });
-  await city.waitForLine(/^ready$/, 60_000);
-  dashboardUrl = (await city.waitForLine(/^dashboard\s+(http:\/\/\S+)/, 1000))[1];
-  const mqttUrl = (await city.waitForLine(/^MQTT\s+(mqtt:\/\/\S+)/, 1000))[1];
-  watcher = await watch(mqttUrl, ['lampnet/lamps/+/state', 'lampnet/stats']);
+  city = await startCity(LAMPS, 60_000);
+  watcher = await watch(city.mqttUrl, ['lampnet/lamps/+/state', 'lampnet/stats']);
   await watcher.json<{ online: number }>('lampnet/stats', (s) => s.online === LAMPS, 60_000);
-
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(dashboardUrl);
-  await page.waitForFunction(() => typeof window.lampnet === 'object', null, { timeout: 30_000 }).catch((err: Error) => {
-    throw new Error(`${err.message}; page errors: ${problems.join('; ') || 'none'}`);
-  });
+  browser = await launchChromium();
+  page = await openDashboard(browser, city.dashboardUrl, DESKTOP);
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   await watcher?.close();
-  await city?.kill();
+  await city?.process.kill();
 });
 
 describe('the dashboard of lampnet up --lamps 1000', () => {
@@ -104,7 +89,7 @@ describe('the dashboard of lampnet up --lamps 1000', () => {
     await page.locator('#map-caption[data-value="1000"]').waitFor({ timeout: 30_000 });
     await page.locator('#stat-lamps[data-value="1000"]').waitFor({ timeout: 30_000 });
     await page.locator('#stat-online[data-value="1000"]').waitFor({ timeout: 30_000 });
-    expect(await page.locator('#map-caption').textContent()).toContain('1,000 lamps');
+    expect(await page.locator('#map-caption').textContent()).toBe('1,000 lamps on the map · 10 streets of 100');
     expect(await page.locator('#stat-lamps').textContent()).toBe('1,000');
     expect(await page.locator('#conn').textContent()).toBe('connected');
     expect(await page.locator('#gateway').textContent()).toBe('gateway online');
@@ -144,6 +129,72 @@ describe('the dashboard of lampnet up --lamps 1000', () => {
     await page.locator('#group-stats', { hasText: '100 lamps' }).waitFor({ timeout: 10_000 });
   });
 
+  test('the search box finds a lamp by id and by address, zooms to it and shows its card', async () => {
+    const before = await page.evaluate(() => window.lampnet.cellOnScreen());
+    const byId = await searchCard(page, '742', '742');
+    expect(byId).toContain('fd6c:616d:706e::2e6');
+    expect(byId).toContain('street-8');
+    expect(await page.evaluate(() => window.lampnet.cellOnScreen())).toBeGreaterThanOrEqual(Math.min(24, before));
+    // The lamp is on screen, inside the map's box.
+    const at = await page.evaluate(() => window.lampnet.cellCenter('742'));
+    const box = (await page.locator('#map-wrap').boundingBox())!;
+    expect(at!.x).toBeGreaterThan(0);
+    expect(at!.x).toBeLessThan(box.width);
+    expect(at!.y).toBeGreaterThan(0);
+    expect(at!.y).toBeLessThan(box.height);
+
+    // Any spelling of the address: leading zeros and an uncompressed group.
+    await searchCard(page, 'FD6C:616D:706E:0:0:0:0:0019', '25');
+    await page.fill('#search-input', '99999');
+    await page.press('#search-input', 'Enter');
+    await expect.poll(() => page.locator('#search-result').textContent()).toBe('no lamp with id or address “99999”');
+    await page.fill('#search-input', '');
+    expect(await page.locator('#search-result').textContent()).toBe('');
+    await page.keyboard.press('Escape');
+    await page.click('#zoom-fit');
+  });
+
+  test('zooming in makes lamps bigger and keeps streets named; Fit shows the whole city again', async () => {
+    await page.click('#zoom-fit');
+    const fitted = await page.evaluate(() => window.lampnet.cellOnScreen());
+    await page.click('#zoom-in');
+    await expect.poll(() => page.evaluate(() => window.lampnet.cellOnScreen())).toBeCloseTo(2 * fitted, 5);
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await expect.poll(() => page.evaluate(() => window.lampnet.cellOnScreen())).toBeGreaterThan(2 * fitted);
+    await page.click('#zoom-fit');
+    await expect.poll(() => page.evaluate(() => window.lampnet.cellOnScreen())).toBeCloseTo(fitted, 5);
+  });
+
+  test('the charts start with the gateway\'s history and label their time axis as a clock', async () => {
+    // A new page gets every sample so far at once, before the next live one.
+    const history = await (await fetch(new URL('api/stats-history', city.dashboardUrl))).json() as { samples: unknown[] };
+    const fresh = await openDashboard(browser, city.dashboardUrl, DESKTOP);
+    try {
+      await expect.poll(() => fresh.evaluate(() => window.lampnet.chartPoints()), { timeout: 10_000 }).toBeGreaterThanOrEqual(history.samples.length);
+      // The page's own module, as it labels the axis: minute ticks read 17:21, not ":21".
+      const labels = (splits: number[]): Promise<string[]> => fresh.evaluate(`import('./charts.js').then((charts) => charts.timeLabels(${JSON.stringify(splits)}))`);
+      for (const label of await labels([Date.UTC(2026, 11, 7, 17, 21) / 1000, Date.UTC(2026, 11, 7, 17, 22) / 1000])) expect(label).toMatch(/^\d\d:\d\d$/);
+      for (const label of await labels([1000, 1010])) expect(label).toMatch(/^\d\d:\d\d:\d\d$/);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('at 390 px wide nothing is cut off, and the phone screenshot is saved', async () => {
+    const phone = await openDashboard(browser, city.dashboardUrl, PHONE);
+    try {
+      await phone.locator('#map-caption[data-value="1000"]').waitFor({ timeout: 30_000 });
+      await phone.locator('#stat-lamps[data-value="1000"]').waitFor({ timeout: 30_000 });
+      await expectCountersFit(phone);
+      await expectNoSidewaysScroll(phone);
+      await screenshot(phone, 'dashboard-1000-phone');
+    } finally {
+      await phone.close();
+    }
+  });
+
   test('the page follows group commands from other clients and is captured as a screenshot', async () => {
     // An evening in the city: a few streets dimmed or dark, so the map and the charts show it.
     await statsRounds(3);
@@ -162,17 +213,21 @@ describe('the dashboard of lampnet up --lamps 1000', () => {
       await expect.poll(() => hoverCard(id), { timeout: 10_000, message: `lamp ${id} shown ${shown}` }).toContain(shown);
     }
     await page.locator('aside').evaluate((aside) => aside.scrollTo(0, 0));
-    mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
-    const png = await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'dashboard.png') });
+    // The activity log is on screen without scrolling, with room for several lines.
+    const activity = (await page.locator('#activity').boundingBox())!;
+    expect(activity.y + 100).toBeLessThanOrEqual(DESKTOP.height);
+    await expectCountersFit(page);
+    await page.mouse.move(0, 0);
+    const png = await screenshot(page, 'dashboard-1000-desktop');
     if (process.env.LAMPNET_UPDATE_DOCS === '1') await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png') });
-    // PNG header: the whole 1440×900 viewport was captured.
-    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1440, 900]);
+    // PNG header: the whole 1400×900 viewport was captured.
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([DESKTOP.width, DESKTOP.height]);
   }, 120_000);
 
   test('SIGTERM stops lampnet up with exit code 0, and the page notices the broker is gone', async () => {
-    city.signal('SIGTERM');
-    expect(await city.exited).toEqual({ code: 0, signal: null });
-    await city.waitForLine(/^lampnet up: stopped$/, 1000);
+    city.process.signal('SIGTERM');
+    expect(await city.process.exited).toEqual({ code: 0, signal: null });
+    await city.process.waitForLine(/^lampnet up: stopped$/, 1000);
     await expect.poll(() => page.locator('#conn').textContent(), { timeout: 30_000 }).not.toBe('connected');
   });
 });
