@@ -26,6 +26,8 @@ import { defaultDashboardDir } from './broker/static-files.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
 import type { DatagramEndpoint } from '../protocol/datagram.js';
 import { openUdpTransport } from './lamps/transport-udp.js';
+import { boardEndpoint, parseBoardPrefix } from './siit/address.js';
+import { type BoardNetwork, openBoardNetwork, type PingWhen } from './siit/board-network.js';
 
 export interface GatewayOptions {
   /** External broker URL (mqtt://, mqtts://, ws://); null = the embedded aedes broker. */
@@ -74,6 +76,19 @@ export interface GatewayOptions {
   commandHoldMs: number;
   /** How long startGateway waits for the first MQTT connection. */
   connectTimeoutMs: number;
+  /** IPv4 boards served at IPv6 addresses through a translator (gateway/siit/), or null. */
+  boards: BoardOptions | null;
+}
+
+export interface BoardOptions {
+  /** `<prefix>/96`: board a.b.c.d is `<prefix>::a.b.c.d` (RFC 6052). */
+  prefix: string;
+  /** Name of the translator's TUN device. */
+  tun: string;
+  /** IPv4 ranges (CIDR) that stand for IPv6 clients `<prefix>::a.b.c.d`. */
+  clientRanges: string[];
+  /** `lit`: a board answers ping only while the registry says its light is on. */
+  pingWhen: PingWhen;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -104,6 +119,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   dashboardDir: defaultDashboardDir(),
   commandHoldMs: 300_000,
   connectTimeoutMs: 10_000,
+  boards: null,
 };
 
 export interface GatewayHandle {
@@ -117,6 +133,8 @@ export interface GatewayHandle {
   readonly wsPort: number | null;
   readonly metricsPort: number | null;
   readonly coapPort: number | null;
+  /** The board translator, when `boards` is set. */
+  readonly boardNetwork: BoardNetwork | null;
   close(): Promise<void>;
 }
 
@@ -145,7 +163,9 @@ async function assemble(
     ? await openUdpTransport({ host: options.coapHost, port: options.coapPort, multicastInterface: options.multicastInterface ?? undefined })
     : null;
   if (udp !== null) cleanups.push(() => udp.close());
-  const link: DatagramEndpoint = udp ?? (given as DatagramEndpoint);
+  const boardPrefix = options.boards === null ? null : parseBoardPrefix(options.boards.prefix);
+  const transport: DatagramEndpoint = udp ?? (given as DatagramEndpoint);
+  const link = boardPrefix === null ? transport : boardEndpoint(transport, boardPrefix);
 
   const registry = new LampRegistry({ maxLamps: options.maxLamps, graceMs: options.lifetimeGraceMs });
   // The gauges read parts built below; they are only read when /metrics is scraped.
@@ -203,8 +223,19 @@ async function assemble(
 
   const hold = new CommandHold(Date.now(), options.commandHoldMs);
   const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
+  let boardNetwork: BoardNetwork | null = null;
+  if (options.boards !== null && boardPrefix !== null) {
+    boardNetwork = await openBoardNetwork({
+      prefix: boardPrefix, tunName: options.boards.tun, clientRanges: options.boards.clientRanges,
+      pingWhen: options.boards.pingWhen, registry, metrics: metrics.registry,
+    });
+    const network = boardNetwork;
+    cleanups.push(() => network.close());
+  }
+
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
+      boardNetwork?.registered(i);
       metrics.registrations.inc();
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
       deliverHeldCommand(commands, i);
@@ -262,6 +293,7 @@ async function assemble(
     wsPort: broker?.wsPort ?? null,
     metricsPort: metricsServer?.port ?? null,
     coapPort: udp?.port ?? null,
+    boardNetwork,
     async close() {
       if (closed) return;
       if (client.connected) await withTimeout(pub.goingOffline(), 2000);
