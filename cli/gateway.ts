@@ -37,10 +37,6 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--max-in-flight <n>', 'most unconfirmed commands at once, over all lamps', String(D.maxCommandsInFlight))
     .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet this long (they register as they refresh)', String(D.commandHoldMs / 1000))
     .option('--max-lamps <n>', 'refuse registrations beyond this many lamps', String(D.maxLamps))
-    .option('--board-prefix <prefix/96>', 'serve IPv4 boards at <prefix>::a.b.c.d (RFC 6052) through a SIIT translator on a TUN device; the registry and MQTT show that address')
-    .option('--board-tun <name>', 'name of the translator\'s TUN device (with --board-prefix)', 'lampboard%d')
-    .option('--board-clients <cidr,...>', 'IPv4 ranges standing for the IPv6 clients <prefix>::w.x.y.z, routed into the TUN (with --board-prefix)')
-    .option('--ping-when <powered|lit>', 'lit: a board answers ping at its IPv6 address only while its light is on (with --board-prefix)', 'powered')
     .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
 }
 
@@ -79,11 +75,22 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     maxLamps: parseCount(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
     commandHoldMs: parseSecondsAsMs(String(o.commandHold), '--command-hold', 0, 86_400),
     dashboardDir: dashboard === null ? D.dashboardDir : dashboard === 'off' ? null : dashboard,
-    boards: boardOptionsFrom(text('boardPrefix'), String(o.boardTun), text('boardClients'), String(o.pingWhen)),
   };
 }
 
-function boardOptionsFrom(prefix: string | null, tun: string, clients: string | null, pingWhen: string): BoardOptions | null {
+/** The board translator's flags: `lampnet gateway` only (in `lampnet up`, --ping-when is the
+ * simulated fleet's). */
+function addBoardOptions(cmd: Command): Command {
+  return cmd
+    .option('--board-prefix <prefix/96>', 'serve IPv4 boards at <prefix>::a.b.c.d (RFC 6052) through a SIIT translator on a TUN device; the registry and MQTT show that address')
+    .option('--board-tun <name>', 'name of the translator\'s TUN device (with --board-prefix)', 'lampboard%d')
+    .option('--board-clients <cidr,...>', 'IPv4 ranges standing for the IPv6 clients <prefix>::w.x.y.z, routed into the TUN (with --board-prefix)')
+    .option('--ping-when <powered|lit>', 'lit: a board answers ping at its IPv6 address only while its light is on (with --board-prefix)', 'powered');
+}
+
+function boardOptionsFrom(o: Record<string, string | boolean | undefined>): BoardOptions | null {
+  const text = (k: string): string | null => (typeof o[k] === 'string' ? (o[k] as string) : null);
+  const prefix = text('boardPrefix'), clients = text('boardClients'), tun = String(o.boardTun), pingWhen = String(o.pingWhen);
   if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new InvalidArgumentError(`--ping-when must be powered or lit, got "${pingWhen}"`);
   if (prefix === null) {
     if (clients !== null || pingWhen !== 'powered') throw new InvalidArgumentError('--board-clients and --ping-when need --board-prefix');
@@ -135,8 +142,8 @@ export function registerGatewayCommand(program: Command): void {
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
 the module that section names.`);
-  addGatewayOptions(cmd).action(async (raw: Record<string, string | boolean | undefined>) => {
-    const gateway = await startGateway(gatewayOptionsFrom(raw));
+  addBoardOptions(addGatewayOptions(cmd)).action(async (raw: Record<string, string | boolean | undefined>) => {
+    const gateway = await startGateway({ ...gatewayOptionsFrom(raw), boards: boardOptionsFrom(raw) });
     await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
   });
 }

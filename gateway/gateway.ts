@@ -176,6 +176,18 @@ async function assemble(
     commandBacklog: (): number => cmd.backlog,
     inFlight: (): number => coap.inFlight,
   });
+  // Opened before the MQTT client: its awaits must not let the client connect before the
+  // handlers below are attached.
+  let boardNetwork: BoardNetwork | null = null;
+  if (options.boards !== null && boardPrefix !== null) {
+    boardNetwork = await openBoardNetwork({
+      prefix: boardPrefix, tunName: options.boards.tun, clientRanges: options.boards.clientRanges,
+      pingWhen: options.boards.pingWhen, registry, metrics: metrics.registry,
+    });
+    const network = boardNetwork;
+    cleanups.push(() => network.close());
+  }
+
   const send = (addr: string, port: number, data: Uint8Array): void => link.send(addr, port, data);
   const coap = new CoapClient(send, {
     ackTimeoutMs: options.ackTimeoutMs,
@@ -223,16 +235,6 @@ async function assemble(
 
   const hold = new CommandHold(Date.now(), options.commandHoldMs);
   const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
-  let boardNetwork: BoardNetwork | null = null;
-  if (options.boards !== null && boardPrefix !== null) {
-    boardNetwork = await openBoardNetwork({
-      prefix: boardPrefix, tunName: options.boards.tun, clientRanges: options.boards.clientRanges,
-      pingWhen: options.boards.pingWhen, registry, metrics: metrics.registry,
-    });
-    const network = boardNetwork;
-    cleanups.push(() => network.close());
-  }
-
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       boardNetwork?.registered(i);
