@@ -26,7 +26,8 @@ import { defaultDashboardDir } from './broker/static-files.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
 import type { DatagramEndpoint } from '../protocol/datagram.js';
 import { openUdpTransport } from './lamps/transport-udp.js';
-import { boardEndpoint, parseBoardPrefix } from './siit/address.js';
+import { boardEndpoint, embeddedIpv4, parseBoardPrefix } from './siit/address.js';
+import { isIpv4Mapped } from './lamps/transport.js';
 import { type BoardNetwork, openBoardNetwork, type PingWhen } from './siit/board-network.js';
 
 export interface GatewayOptions {
@@ -230,7 +231,12 @@ async function assemble(
       metrics.deliveries.inc({ result });
       if (result === 'timeout') metrics.timeouts.inc();
     },
-  }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true });
+  }, {
+    maxInFlight: options.maxCommandsInFlight,
+    multicast: options.groupMulticast ?? link.multicast === true,
+    // Boards keep the unicast fan-out at their board addresses: they are IPv4 hosts behind the translator.
+    isIpv4Lamp: (addr) => isIpv4Mapped(addr) || (boardPrefix !== null && embeddedIpv4(boardPrefix, addr) >= 0),
+  });
   cleanups.push(() => cmd.close());
 
   const hold = new CommandHold(Date.now(), options.commandHoldMs);
