@@ -13,8 +13,7 @@ import { TunLink } from '../../sim/link/tun.js';
 import { formatIpv6 } from '../../sim/net/wire/address.js';
 import type { LampRegistry } from '../registry.js';
 import { BOARD_PREFIX_BITS, embeddedIpv4 } from './address.js';
-import { siitDropReasonName, SiitDrop, Translator } from './translator.js';
-import { DROP_REASON_SLOTS } from '../../sim/net/wire/drop.js';
+import { SIIT_DROP_REASONS, siitDropReasonName, Translator } from './translator.js';
 
 export type PingWhen = 'powered' | 'lit';
 
@@ -76,7 +75,6 @@ export async function openBoardNetwork(options: BoardNetworkOptions): Promise<Bo
 /** The translator's counters as Prometheus series, read when /metrics is scraped. */
 function exposeCounters(translator: Translator, registry: Registry): void {
   const c = translator.counters;
-  const reasons = [...Array(DROP_REASON_SLOTS - 1).keys()].map((i) => i + 1).concat(Object.values(SiitDrop));
   new Counter({
     name: 'lampnet_gateway_siit_packets_total',
     help: 'Packets through the board translator (SIIT), by result',
@@ -97,7 +95,7 @@ function exposeCounters(translator: Translator, registry: Registry): void {
     registers: [registry],
     collect() {
       this.reset();
-      for (const reason of reasons) this.inc({ reason: siitDropReasonName(reason) }, c.drops[reason]);
+      for (const reason of SIIT_DROP_REASONS) this.inc({ reason: siitDropReasonName(reason) }, c.drops[reason]);
     },
   });
 }

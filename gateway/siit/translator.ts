@@ -65,6 +65,16 @@ export const SiitDrop = {
 } as const;
 
 const SIIT_REASON_SLOTS = DROP_REASON_SLOTS + Object.keys(SiitDrop).length;
+
+/** Every reason the translator can drop for: the IPv6 checks it shares with the simulator's host,
+ * and its own. */
+export const SIIT_DROP_REASONS: readonly number[] = [
+  Drop.shortFrame, Drop.payloadLengthExceedsFrame, Drop.notOurPrefix, Drop.badExtensionHeader,
+  Drop.misplacedHopByHop, Drop.unrecognizedOption, Drop.routingSegmentsLeft, Drop.fragment,
+  Drop.noNextHeader, Drop.unknownNextHeader, Drop.icmpTruncated, Drop.icmpBadChecksum,
+  Drop.icmpUnhandledType, Drop.udpBadLength, Drop.udpBadChecksum, Drop.udpZeroChecksum,
+  ...Object.values(SiitDrop),
+];
 const siitNames: string[] = [];
 for (const [name, reason] of Object.entries(SiitDrop)) siitNames[reason] = name;
 
