@@ -80,7 +80,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
 
 /** The board translator's flags: `lampnet gateway` only (in `lampnet up`, --ping-when is the
  * simulated fleet's). */
-function addBoardOptions(cmd: Command): Command {
+export function addBoardOptions(cmd: Command): Command {
   return cmd
     .option('--board-prefix <prefix/96>', 'serve IPv4 boards at <prefix>::a.b.c.d (RFC 6052) through a SIIT translator on a TUN device; the registry and MQTT show that address')
     .option('--board-tun <name>', 'name of the translator\'s TUN device (with --board-prefix)', 'lampboard%d')
@@ -88,7 +88,7 @@ function addBoardOptions(cmd: Command): Command {
     .option('--ping-when <powered|lit>', 'lit: a board answers ping at its IPv6 address only while its light is on (with --board-prefix)', 'powered');
 }
 
-function boardOptionsFrom(o: Record<string, string | boolean | undefined>): BoardOptions | null {
+export function boardOptionsFrom(o: Record<string, string | boolean | undefined>): BoardOptions | null {
   const text = (k: string): string | null => (typeof o[k] === 'string' ? (o[k] as string) : null);
   const prefix = text('boardPrefix'), clients = text('boardClients'), tun = String(o.boardTun), pingWhen = String(o.pingWhen);
   if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new InvalidArgumentError(`--ping-when must be powered or lit, got "${pingWhen}"`);
