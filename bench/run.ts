@@ -21,11 +21,12 @@ import { measureNetwork } from './figures/network.js';
 import { measureSoak } from './figures/soak.js';
 import { measureSparse } from './figures/sparse.js';
 import { measureStaleness } from './figures/staleness.js';
+import { measureSiit } from './figures/siit.js';
 import { describeMachine } from './machine.js';
 import { benchSourceDir, buildNative } from './native.js';
 import { Report } from './report.js';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'sparse', 'staleness'] as const;
+const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'staleness'] as const;
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -115,6 +116,7 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
   if (only.has('mqtt')) await measureMqtt(report, quick ? { lamps: 5000, rates: [1000, 10_000], seconds: 0.5 } : { lamps: 10_000, rates: [1000, 10_000], seconds: 5 }, cpuProf);
   if (only.has('firmware')) await measureFirmware(report);
   if (only.has('jsvars')) await measureJsVars(report, quick ? 1 : 5, quick ? 100 : 1000);
+  if (only.has('siit')) await measureSiit(report, quick ? { pings: 5000, gets: 100, rounds: 1 } : { pings: 20_000, gets: 500, rounds: 3 });
   if (only.has('sparse')) await measureSparse(report, quick ? 10_000 : 1_000_000);
   // Last: a million lamps registering through the gateway is the longest step of the run.
   if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);

@@ -4,10 +4,12 @@
  * flags with the same names and checks.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
+import { isIPv4 } from 'node:net';
+import { type BoardOptions, DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/broker/mqtt-size-guard.js';
 import { parseCount, parsePort, parsePortOrOff, parseSecondsAsMs } from './options.js';
 import { serveUntilSignal } from './run.js';
+import { parseBoardPrefix } from '../gateway/siit/address.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
 const portText = (port: number | null): string => (port === null ? 'off' : String(port));
@@ -76,6 +78,41 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
   };
 }
 
+/** The board translator's flags: `lampnet gateway` only (in `lampnet up`, --ping-when is the
+ * simulated fleet's). */
+export function addBoardOptions(cmd: Command): Command {
+  return cmd
+    .option('--board-prefix <prefix/96>', 'serve IPv4 boards at <prefix>::a.b.c.d (RFC 6052) through a SIIT translator on a TUN device; the registry and MQTT show that address')
+    .option('--board-tun <name>', 'name of the translator\'s TUN device (with --board-prefix)', 'lampboard%d')
+    .option('--board-clients <cidr,...>', 'IPv4 ranges standing for the IPv6 clients <prefix>::w.x.y.z, routed into the TUN (with --board-prefix)')
+    .option('--ping-when <powered|lit>', 'lit: a board answers ping at its IPv6 address only while its light is on (with --board-prefix)', 'powered');
+}
+
+export function boardOptionsFrom(o: Record<string, string | boolean | undefined>): BoardOptions | null {
+  const text = (k: string): string | null => (typeof o[k] === 'string' ? (o[k] as string) : null);
+  const prefix = text('boardPrefix'), clients = text('boardClients'), tun = String(o.boardTun), pingWhen = String(o.pingWhen);
+  if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new InvalidArgumentError(`--ping-when must be powered or lit, got "${pingWhen}"`);
+  if (prefix === null) {
+    if (clients !== null || pingWhen !== 'powered') throw new InvalidArgumentError('--board-clients and --ping-when need --board-prefix');
+    return null;
+  }
+  try {
+    parseBoardPrefix(prefix);
+  } catch (err) {
+    throw new InvalidArgumentError(`--board-prefix: ${(err as Error).message}`);
+  }
+  if (clients === null) throw new InvalidArgumentError('--board-prefix needs --board-clients: the IPv4 range(s) its IPv6 clients appear as to the boards');
+  const clientRanges = clients.split(',').map((r) => r.trim());
+  for (const range of clientRanges) {
+    const [addr, bits, extra] = range.split('/');
+    if (extra !== undefined || !isIPv4(addr) || !/^([0-9]|[12][0-9]|3[0-2])$/.test(bits ?? '')) {
+      throw new InvalidArgumentError(`--board-clients must be IPv4 ranges like 192.0.2.0/24, got "${range}"`);
+    }
+  }
+  if (tun.length > 15) throw new InvalidArgumentError(`--board-tun must be at most 15 characters (a Linux interface name), got "${tun}"`);
+  return { prefix, tun, clientRanges, pingWhen };
+}
+
 /** One line per service, for the operator. */
 export function describeGateway(g: GatewayHandle): string {
   const o = g.options;
@@ -83,7 +120,13 @@ export function describeGateway(g: GatewayHandle): string {
   const lines = [`MQTT       ${g.mqttUrl}${o.mqttUrl === null ? ' (embedded aedes)' : ''}`];
   if (g.wsPort !== null) lines.push(`WebSocket  ws://${host}:${g.wsPort}${o.dashboardDir ? ` (dashboard: http://${host}:${g.wsPort}/)` : ''}`);
   if (g.metricsPort !== null) lines.push(`metrics    http://${host}:${g.metricsPort}/metrics`);
-  if (g.coapPort !== null) lines.push(`CoAP       udp [${o.coapHost}]:${g.coapPort} (IPv4 lamps appear as ::ffff:a.b.c.d)`);
+  if (g.coapPort !== null) {
+    const v4 = o.boards === null ? '::ffff:a.b.c.d' : `${o.boards.prefix.replace(/\/\d+$/, '')}a.b.c.d`;
+    lines.push(`CoAP       udp [${o.coapHost}]:${g.coapPort} (IPv4 lamps appear as ${v4})`);
+  }
+  if (g.boardNetwork !== null && o.boards !== null) {
+    lines.push(`boards     ${o.boards.prefix} translated (SIIT) on ${g.boardNetwork.tunName}; IPv6 clients appear to boards from ${o.boards.clientRanges.join(', ')}`);
+  }
   if (o.mqttUrl === null) {
     const auth = o.brokerCredentials === null ? '' : ' -u <user> -P <password>';
     lines.push(`watch      mosquitto_sub -h ${host.replace(/^\[|\]$/g, '')} -p ${g.mqttPort}${auth} -t 'lampnet/#' -v`);
@@ -99,8 +142,8 @@ export function registerGatewayCommand(program: Command): void {
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
 the module that section names.`);
-  addGatewayOptions(cmd).action(async (raw: Record<string, string | boolean | undefined>) => {
-    const gateway = await startGateway(gatewayOptionsFrom(raw));
+  addBoardOptions(addGatewayOptions(cmd)).action(async (raw: Record<string, string | boolean | undefined>) => {
+    const gateway = await startGateway({ ...gatewayOptionsFrom(raw), boards: boardOptionsFrom(raw) });
     await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
   });
 }

@@ -27,6 +27,9 @@ import { dashboardApi, STATS_HISTORY_PERIOD_MS, StatsHistoryRecorder } from './d
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
 import type { DatagramEndpoint } from '../protocol/datagram.js';
 import { openUdpTransport } from './lamps/transport-udp.js';
+import { boardEndpoint, embeddedIpv4, parseBoardPrefix } from './siit/address.js';
+import { isIpv4Mapped } from './lamps/transport.js';
+import { type BoardNetwork, openBoardNetwork, type PingWhen } from './siit/board-network.js';
 
 export interface GatewayOptions {
   /** External broker URL (mqtt://, mqtts://, ws://); null = the embedded aedes broker. */
@@ -75,6 +78,19 @@ export interface GatewayOptions {
   commandHoldMs: number;
   /** How long startGateway waits for the first MQTT connection. */
   connectTimeoutMs: number;
+  /** IPv4 boards served at IPv6 addresses through a translator (gateway/siit/), or null. */
+  boards: BoardOptions | null;
+}
+
+export interface BoardOptions {
+  /** `<prefix>/96`: board a.b.c.d is `<prefix>::a.b.c.d` (RFC 6052). */
+  prefix: string;
+  /** Name of the translator's TUN device. */
+  tun: string;
+  /** IPv4 ranges (CIDR) that stand for IPv6 clients `<prefix>::a.b.c.d`. */
+  clientRanges: string[];
+  /** `lit`: a board answers ping only while the registry says its light is on. */
+  pingWhen: PingWhen;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -105,6 +121,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   dashboardDir: defaultDashboardDir(),
   commandHoldMs: 300_000,
   connectTimeoutMs: 10_000,
+  boards: null,
 };
 
 export interface GatewayHandle {
@@ -118,6 +135,8 @@ export interface GatewayHandle {
   readonly wsPort: number | null;
   readonly metricsPort: number | null;
   readonly coapPort: number | null;
+  /** The board translator, when `boards` is set. */
+  readonly boardNetwork: BoardNetwork | null;
   close(): Promise<void>;
 }
 
@@ -146,7 +165,9 @@ async function assemble(
     ? await openUdpTransport({ host: options.coapHost, port: options.coapPort, multicastInterface: options.multicastInterface ?? undefined })
     : null;
   if (udp !== null) cleanups.push(() => udp.close());
-  const link: DatagramEndpoint = udp ?? (given as DatagramEndpoint);
+  const boardPrefix = options.boards === null ? null : parseBoardPrefix(options.boards.prefix);
+  const transport: DatagramEndpoint = udp ?? (given as DatagramEndpoint);
+  const link = boardPrefix === null ? transport : boardEndpoint(transport, boardPrefix);
 
   const registry = new LampRegistry({ maxLamps: options.maxLamps, graceMs: options.lifetimeGraceMs });
   // The gauges read parts built below; they are only read when /metrics is scraped.
@@ -157,6 +178,18 @@ async function assemble(
     commandBacklog: (): number => cmd.backlog,
     inFlight: (): number => coap.inFlight,
   });
+  // Opened before the MQTT client: its awaits must not let the client connect before the
+  // handlers below are attached.
+  let boardNetwork: BoardNetwork | null = null;
+  if (options.boards !== null && boardPrefix !== null) {
+    boardNetwork = await openBoardNetwork({
+      prefix: boardPrefix, tunName: options.boards.tun, clientRanges: options.boards.clientRanges,
+      pingWhen: options.boards.pingWhen, registry, metrics: metrics.registry,
+    });
+    const network = boardNetwork;
+    cleanups.push(() => network.close());
+  }
+
   const send = (addr: string, port: number, data: Uint8Array): void => link.send(addr, port, data);
   const coap = new CoapClient(send, {
     ackTimeoutMs: options.ackTimeoutMs,
@@ -200,13 +233,19 @@ async function assemble(
       metrics.deliveries.inc({ result });
       if (result === 'timeout') metrics.timeouts.inc();
     },
-  }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true });
+  }, {
+    maxInFlight: options.maxCommandsInFlight,
+    multicast: options.groupMulticast ?? link.multicast === true,
+    // Boards keep the unicast fan-out at their board addresses: they are IPv4 hosts behind the translator.
+    isIpv4Lamp: (addr) => isIpv4Mapped(addr) || (boardPrefix !== null && embeddedIpv4(boardPrefix, addr) >= 0),
+  });
   cleanups.push(() => cmd.close());
 
   const hold = new CommandHold(Date.now(), options.commandHoldMs);
   const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
+      boardNetwork?.registered(i);
       metrics.registrations.inc();
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
       deliverHeldCommand(commands, i);
@@ -267,6 +306,7 @@ async function assemble(
     wsPort: broker?.wsPort ?? null,
     metricsPort: metricsServer?.port ?? null,
     coapPort: udp?.port ?? null,
+    boardNetwork,
     async close() {
       if (closed) return;
       if (client.connected) await withTimeout(pub.goingOffline(), 2000);

@@ -23,6 +23,7 @@ export interface Requirement {
 
 const BENCH = 'test/bench/quick.test.ts';
 const BOARDS = 'test/firmware/espruino-board.test.ts';
+const BOARD_SIIT = 'test/gateway/siit-board.test.ts';
 const FLEET = 'test/gateway/fleet.test.ts';
 const FLEET_TUN = 'test/sim/fleet-tun.test.ts';
 const RESTART = 'test/faults/gateway-restart.test.ts';
@@ -43,23 +44,24 @@ function apt(pkg: string): string {
 export const REQUIREMENTS: Requirement[] = [
   {
     name: 'root (network namespaces, TUN devices)', install: 'run the tests as root (sudo npm test)',
-    suites: [BENCH, BOARDS, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: () => process.getuid?.() === 0,
+    suites: [BENCH, BOARDS, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: () => process.getuid?.() === 0,
   },
-  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: onPath('ip') },
-  { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
+  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: onPath('ip') },
+  { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART], present: onPath('mosquitto') },
-  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, FLEET, RESTART, TUN_IMPAIRED, UP_TUN],
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
   {
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
-    suites: [BOARDS, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
+    suites: [BOARDS, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
   },
   { name: 'curl', install: apt('curl'), suites: [GROUP_IPV4, TUN_IMPAIRED], present: onPath('curl') },
-  { name: 'python3', install: apt('python3'), suites: [FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
+  { name: 'python3', install: apt('python3'), suites: [BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
+  { name: 'tshark', install: apt('tshark'), suites: [BOARD_SIIT], present: onPath('tshark') },
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   {
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
-    suites: [BOARDS, GROUP_IPV4], present: () => existsSync(ESPRUINO),
+    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4], present: () => existsSync(ESPRUINO),
   },
   { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];

@@ -41,6 +41,9 @@ export interface CommanderOptions {
   maxInFlight?: number;
   /** Send group commands to the group's multicast address (the transport supports it). */
   multicast?: boolean;
+  /** Whether the lamp at `addr` is an IPv4 host, which IPv6 multicast cannot reach (default: its
+   * address is IPv4-mapped). */
+  isIpv4Lamp?: (addr: string) => boolean;
 }
 
 /** What happened to a group command. */
@@ -61,6 +64,7 @@ interface Slot {
 export class LampCommander {
   private readonly maxInFlight: number;
   private readonly multicast: boolean;
+  private readonly isIpv4Lamp: (addr: string) => boolean;
   /** By lamp index, in an array: a long-lived Map whose size swings between 0 and 1 on every
    * command keeps rehashing, and its new tables, once the Map is old, grow V8's old generation (a
    * major-GC source at 10k commands/s, bench/ANALYSIS.md). Kept dense (filled, never holes far
@@ -87,6 +91,7 @@ export class LampCommander {
   ) {
     this.maxInFlight = options.maxInFlight ?? 1000;
     this.multicast = options.multicast ?? false;
+    this.isIpv4Lamp = options.isIpv4Lamp ?? isIpv4Mapped;
     this.midBase = Math.floor(Math.random() * 0x8000);
     this.multicastMid = Math.floor(Math.random() * 0x8000);
   }
@@ -134,7 +139,7 @@ export class LampCommander {
         code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload: commandJson(resolved.on, resolved.level, resolved.fadeMs),
       });
     }
-    for (const i of members) if (!viaMulticast || isIpv4Mapped(this.registry.address(i))) this.toLamp(i, resolved, topic);
+    for (const i of members) if (!viaMulticast || this.isIpv4Lamp(this.registry.address(i))) this.toLamp(i, resolved, topic);
     return { members: members.length, multicast: viaMulticast };
   }
 
