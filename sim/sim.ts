@@ -2,12 +2,12 @@
  * Starts a simulator: fleet + userspace IPv6 host + link, from options a user (CLI, `lampnet up`,
  * a test) gives in text form. The one place that validates those options and wires the parts.
  */
-import { Ipv6Host } from './net/host.js';
-import { formatIpv6, parseIpv6 } from './net/wire/address.js';
+import { Ipv6Host } from './host.js';
+import { formatIpv6, parseIpv6 } from '../ipv6/wire/address.js';
 import { Fleet, type FleetOptions } from './fleet/fleet.js';
-import type { Link } from './link/link.js';
+import type { Link } from '../ipv6/link/link.js';
 import type { DatagramEndpoint } from '../protocol/datagram.js';
-import { MemoryLink } from './link/memory.js';
+import { MemoryLink } from '../ipv6/link/memory.js';
 import { realClock, type FleetClock } from './scheduler.js';
 
 export const DEFAULT_PREFIX = 'fd6c:616d:706e::/64';
@@ -125,7 +125,7 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     memory = new MemoryLink();
     link = memory;
   } else {
-    const { openTunLink } = await import('./link/tun.js');
+    const { openTunLink } = await import('../ipv6/link/tun.js');
     link = await openTunLink({ name: options.tun ?? 'lampnet0', prefix, hostAddress: gateway });
   }
   const given = options.clock;

@@ -13,7 +13,7 @@ import { ESPRUINO } from '../bench/espruino-board.js';
 import { PROJECT_ROOT } from '../tools/espruino/paths.js';
 import { describeMissing, missingRequirements, requireAll } from './requirements.js';
 
-const SOURCE_TREES = ['protocol', 'firmware', 'tools', 'sim', 'gateway', 'bench', 'cli'];
+const SOURCE_TREES = ['protocol', 'firmware', 'tools', 'ipv6', 'sim', 'gateway', 'bench', 'cli'];
 
 function sources(path: string): string[] {
   if (!statSync(path).isDirectory()) return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];

@@ -8,8 +8,8 @@
  * state to the measurement, by chance of timing). After the measurement, lamps spread over the fleet
  * are pinged (echo-check.ts): a fleet that booted without answering is not a fleet.
  */
-import type { MemoryLink } from '../../sim/link/memory.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
+import type { MemoryLink } from '../../ipv6/link/memory.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { startSim } from '../../sim/sim.js';
 import { EchoCheck } from './echo-check.js';

@@ -5,9 +5,9 @@
  * number; the link delivers a packet's replies before `inject` returns, so each request is judged
  * at once and nothing is kept per request.
  */
-import type { MemoryLink } from '../../sim/link/memory.js';
-import { emitIcmpv6Header, fillIcmpv6Checksum } from '../../sim/net/wire/icmpv6.js';
-import { emitIpv6Header, NextHeader } from '../../sim/net/wire/ipv6.js';
+import type { MemoryLink } from '../../ipv6/link/memory.js';
+import { emitIcmpv6Header, fillIcmpv6Checksum } from '../../ipv6/wire/icmpv6.js';
+import { emitIpv6Header, NextHeader } from '../../ipv6/wire/ipv6.js';
 
 const ECHO_LEN = 8 + 8;
 const ECHO_REQUEST = 128;

@@ -4,11 +4,11 @@
  * lamp on its first packet. Measures the heap those lamps added (after full collections), per lamp,
  * and how the requests were answered (echo-check.ts).
  */
-import { MemoryLink } from '../../sim/link/memory.js';
+import { MemoryLink } from '../../ipv6/link/memory.js';
 import { Prng } from '../../sim/random.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { startSim } from '../../sim/sim.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
 import { EchoCheck } from './echo-check.js';
 import { numberArg, progress, reply, runMain, settledHeap } from './probe.js';
 

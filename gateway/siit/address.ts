@@ -6,7 +6,7 @@
  */
 import { isIPv4 } from 'node:net';
 import type { DatagramEndpoint } from '../../protocol/datagram.js';
-import { formatIpv6, parseIpv6 } from '../../sim/net/wire/address.js';
+import { formatIpv6, parseIpv6 } from '../../ipv6/wire/address.js';
 
 /** The only prefix length implemented: the IPv4 address is the last 32 bits (no u-octet). */
 export const BOARD_PREFIX_BITS = 96;

@@ -9,8 +9,8 @@
  */
 import { execFile } from 'node:child_process';
 import { Counter, type Registry } from 'prom-client';
-import { TunLink } from '../../sim/link/tun.js';
-import { formatIpv6 } from '../../sim/net/wire/address.js';
+import { TunLink } from '../../ipv6/link/tun.js';
+import { formatIpv6 } from '../../ipv6/wire/address.js';
 import type { LampRegistry } from '../registry.js';
 import { BOARD_PREFIX_BITS, embeddedIpv4 } from './address.js';
 import { SIIT_DROP_REASONS, siitDropReasonName, Translator } from './translator.js';

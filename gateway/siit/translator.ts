@@ -17,14 +17,14 @@
  * The steady state allocates nothing: reusable views, typed-array counters, writes straight into the
  * link's outgoing batch.
  */
-import type { Link } from '../../sim/link/link.js';
-import { finishChecksum, foldSum, pseudoHeaderSum, sumVerifies, sumWords } from '../../sim/net/wire/checksum.js';
-import { copyBytes, read32 } from '../../sim/net/wire/bytes.js';
-import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from '../../sim/net/wire/drop.js';
-import { fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type } from '../../sim/net/wire/icmpv6.js';
-import { IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from '../../sim/net/wire/ipv6.js';
-import { ExtensionHeaderWalk } from '../../sim/net/wire/ipv6ext.js';
-import { UDP_HEADER_LEN, UdpPacket } from '../../sim/net/wire/udp.js';
+import type { Link } from '../../ipv6/link/link.js';
+import { finishChecksum, foldSum, pseudoHeaderSum, sumVerifies, sumWords } from '../../ipv6/wire/checksum.js';
+import { copyBytes, read32 } from '../../ipv6/wire/bytes.js';
+import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from '../../ipv6/wire/drop.js';
+import { fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
+import { IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from '../../ipv6/wire/ipv6.js';
+import { ExtensionHeaderWalk } from '../../ipv6/wire/ipv6ext.js';
+import { UDP_HEADER_LEN, UdpPacket } from '../../ipv6/wire/udp.js';
 
 const IPV4_HEADER_LEN = 20;
 const PROTO_ICMPV4 = 1;

@@ -1,6 +1,6 @@
 /**
  * The simulated fleet: N lamps, each running the real firmware core, behind one HAL and one
- * scheduler, answering for the /64 through the userspace IPv6 host (sim/net/host.ts).
+ * scheduler, answering for the /64 through the userspace IPv6 host (sim/host.ts).
  *
  * Memory is what decides the shape (DESIGN.md: ≤ 400 B per lamp at 1,000,000 lamps):
  * - a lamp is the core's flat record; lamps of one street share one config object (the core copies
@@ -22,9 +22,9 @@
 import { answersPing, boot, halt, readState, receive, setFault, wake } from '../../firmware/core.js';
 import { COAP_PORT, type LampSnapshot } from '../../protocol/registration.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
-import type { LampDirectory, Ipv6Host } from '../net/host.js';
-import { inPrefix } from '../net/wire/address.js';
-import { read32, write32 } from '../net/wire/bytes.js';
+import type { LampDirectory, Ipv6Host } from '../host.js';
+import { inPrefix } from '../../ipv6/wire/address.js';
+import { read32, write32 } from '../../ipv6/wire/bytes.js';
 import { Prng } from '../random.js';
 import { FleetScheduler, type FleetClock } from '../scheduler.js';
 import { GroupTable } from './groups.js';

@@ -3,8 +3,8 @@
  * member lamp indices, found from a packet's destination bytes without building a string.
  */
 import { groupAddress } from '../../protocol/registration.js';
-import { read32 } from '../net/wire/bytes.js';
-import { parseIpv6 } from '../net/wire/address.js';
+import { read32 } from '../../ipv6/wire/bytes.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
 
 interface Group {
   addr: Uint8Array;

@@ -2,7 +2,7 @@
  * The fleet's peers: every address a lamp talks to, interned once into a small number (the core's
  * opaque `Addr` in the simulator), so a datagram costs no string and trust is decided once per peer.
  */
-import { read32 } from '../net/wire/bytes.js';
+import { read32 } from '../../ipv6/wire/bytes.js';
 
 /**
  * Interns peer addresses (16 bytes) into small numbers.

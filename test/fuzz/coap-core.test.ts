@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { receive } from '../../firmware/core.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
 import { Prng } from '../../sim/random.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { checkCoapCodec, CodecStats } from '../../tools/fuzz/codec-check.js';

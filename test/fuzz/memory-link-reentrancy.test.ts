@@ -7,10 +7,10 @@
  * during a delivery that `reserve` started now wait for the next turn of the event loop.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryLink } from '../../sim/link/memory.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
-import { emitIpv6Header, IPV6_HEADER_LEN, NextHeader } from '../../sim/net/wire/ipv6.js';
-import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN } from '../../sim/net/wire/udp.js';
+import { MemoryLink } from '../../ipv6/link/memory.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
+import { emitIpv6Header, IPV6_HEADER_LEN, NextHeader } from '../../ipv6/wire/ipv6.js';
+import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN } from '../../ipv6/wire/udp.js';
 
 const LAMP = parseIpv6('2001:db8::7')!;
 const GATEWAY = '2001:db8::ffff:0:0:1';

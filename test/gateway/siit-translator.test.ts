@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { boardAddressText, embeddedIpv4, ipv4Number, parseBoardPrefix } from '../../gateway/siit/address.js';
 import { Translator } from '../../gateway/siit/translator.js';
-import { MemoryLink } from '../../sim/link/memory.js';
+import { MemoryLink } from '../../ipv6/link/memory.js';
 import { Prng } from '../../sim/random.js';
 
 const PREFIX = parseBoardPrefix('2001:db8:b0a:d::/96');

@@ -6,8 +6,8 @@
  * the payload back to its sender (a "UDP echo lamp"), unless `echoUdp` is off; datagrams are
  * also recorded in `delivered`. Groups are joined with `join`.
  */
-import { formatIpv6 } from '../../sim/net/wire/address.js';
-import type { Ipv6Host, LampDirectory } from '../../sim/net/host.js';
+import { formatIpv6 } from '../../ipv6/wire/address.js';
+import type { Ipv6Host, LampDirectory } from '../../sim/host.js';
 
 export interface Delivery {
   index: number;

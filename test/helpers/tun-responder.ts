@@ -9,9 +9,9 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Ipv6Host } from '../../sim/net/host.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
-import { openTunLink } from '../../sim/link/tun.js';
+import { Ipv6Host } from '../../sim/host.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
+import { openTunLink } from '../../ipv6/link/tun.js';
 import { RangeDirectory } from './range-directory.js';
 
 const { values } = parseArgs({

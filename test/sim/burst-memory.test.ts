@@ -3,7 +3,7 @@
  * reply checked to come from the lamp that was asked.
  */
 import { describe, expect, it } from 'vitest';
-import { fillIcmpv6Checksum, Icmpv6Type } from '../../sim/net/wire/icmpv6.js';
+import { fillIcmpv6Checksum, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
 import { hostOnMemoryLink, REQUESTER } from './fixture.js';
 import { echoRequest } from './packets.js';
 

@@ -2,8 +2,8 @@
  * One simulator host on an in-memory link over a `RangeDirectory`, with everything it sends
  * decoded into `sent`. The prefix is 2001:db8::/64 like the namespace tests.
  */
-import { Ipv6Host, type Ipv6HostOptions } from '../../sim/net/host.js';
-import { MemoryLink } from '../../sim/link/memory.js';
+import { Ipv6Host, type Ipv6HostOptions } from '../../sim/host.js';
+import { MemoryLink } from '../../ipv6/link/memory.js';
 import { RangeDirectory } from '../helpers/range-directory.js';
 import { addr, decode, type Decoded } from './packets.js';
 

@@ -8,7 +8,7 @@ import { CON, GET, NON, PUT } from '../../protocol/coap.js';
 import { emitCoap, parseCoap, type CoapMessage } from '../helpers/coap-message.js';
 import { groupAddress } from '../../protocol/registration.js';
 import { Prng } from '../../sim/random.js';
-import type { MemoryLink } from '../../sim/link/memory.js';
+import type { MemoryLink } from '../../ipv6/link/memory.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { startSim, type Sim, type SimOptions } from '../../sim/sim.js';
 import { decode, echoRequest, udpPacket, type Decoded } from './packets.js';

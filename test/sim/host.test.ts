@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Icmpv6Type, UnreachableCode } from '../../sim/net/wire/icmpv6.js';
-import { NextHeader } from '../../sim/net/wire/ipv6.js';
+import { Icmpv6Type, UnreachableCode } from '../../ipv6/wire/icmpv6.js';
+import { NextHeader } from '../../ipv6/wire/ipv6.js';
 import { hostOnMemoryLink, REQUESTER } from './fixture.js';
 import { addr, echoRequest, icmpPacket, udpPacket } from './packets.js';
 

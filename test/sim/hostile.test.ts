@@ -3,7 +3,7 @@
  * nothing, and counts each drop under its reason.
  */
 import { describe, expect, it } from 'vitest';
-import { NextHeader } from '../../sim/net/wire/ipv6.js';
+import { NextHeader } from '../../ipv6/wire/ipv6.js';
 import { hostOnMemoryLink, REQUESTER } from './fixture.js';
 import { echoRequest, udpPacket } from './packets.js';
 

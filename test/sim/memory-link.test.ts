@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryLink } from '../../sim/link/memory.js';
-import { Ipv6Host } from '../../sim/net/host.js';
+import { MemoryLink } from '../../ipv6/link/memory.js';
+import { Ipv6Host } from '../../sim/host.js';
 import { RangeDirectory } from '../helpers/range-directory.js';
 import { hostOnMemoryLink, REQUESTER } from './fixture.js';
 import { addr, echoRequest } from './packets.js';

@@ -1,11 +1,11 @@
 /**
  * Building and reading whole IPv6 packets in tests, through the wire codecs' representations.
  */
-import { parseIpv6, formatIpv6 } from '../../sim/net/wire/address.js';
-import { Icmpv6Packet, Icmpv6Repr, Icmpv6Type } from '../../sim/net/wire/icmpv6.js';
-import { IPV6_HEADER_LEN, Ipv6Packet, Ipv6Repr, NextHeader } from '../../sim/net/wire/ipv6.js';
-import { UdpPacket, UdpRepr } from '../../sim/net/wire/udp.js';
-import { OK } from '../../sim/net/wire/drop.js';
+import { parseIpv6, formatIpv6 } from '../../ipv6/wire/address.js';
+import { Icmpv6Packet, Icmpv6Repr, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
+import { IPV6_HEADER_LEN, Ipv6Packet, Ipv6Repr, NextHeader } from '../../ipv6/wire/ipv6.js';
+import { UdpPacket, UdpRepr } from '../../ipv6/wire/udp.js';
+import { OK } from '../../ipv6/wire/drop.js';
 
 export function addr(text: string): Uint8Array {
   const bytes = parseIpv6(text);

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleScript } from '../helpers/bundle.js';
 import { Netns } from '../../bench/netns.js';
-import { formatIpv6, parseIpv6 } from '../../sim/net/wire/address.js';
+import { formatIpv6, parseIpv6 } from '../../ipv6/wire/address.js';
 
 const PREFIX = '2001:db8::';
 const LAMPS = 100_000;

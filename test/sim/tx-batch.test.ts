@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TxBatch } from '../../sim/link/link.js';
+import { TxBatch } from '../../ipv6/link/link.js';
 
 function batch(bytes: number, packets: number) {
   const sent: number[][] = [];

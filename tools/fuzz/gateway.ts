@@ -10,7 +10,7 @@
 import { coapReader, readCoap } from '../../protocol/coap.js';
 import { COAP_PORT } from '../../protocol/registration.js';
 import type { DatagramEndpoint } from '../../protocol/datagram.js';
-import { inPrefix, writeIpv6 } from '../../sim/net/wire/address.js';
+import { inPrefix, writeIpv6 } from '../../ipv6/wire/address.js';
 import type { Prng } from '../../sim/random.js';
 import type { FleetClock } from '../../sim/scheduler.js';
 import { LampRegistry } from '../../gateway/registry.js';

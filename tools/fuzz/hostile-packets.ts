@@ -8,12 +8,12 @@
  */
 import { ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CREATED, EMPTY, INTERNAL_SERVER_ERROR, NON, NOT_FOUND, RST } from '../../protocol/coap.js';
 import { COAP_PORT } from '../../protocol/registration.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
-import { OK } from '../../sim/net/wire/drop.js';
-import { fillIcmpv6Checksum, Icmpv6Type } from '../../sim/net/wire/icmpv6.js';
-import { IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../../sim/net/wire/ipv6.js';
-import { ExtensionHeaderWalk } from '../../sim/net/wire/ipv6ext.js';
-import { fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../../sim/net/wire/udp.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
+import { OK } from '../../ipv6/wire/drop.js';
+import { fillIcmpv6Checksum, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
+import { IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../../ipv6/wire/ipv6.js';
+import { ExtensionHeaderWalk } from '../../ipv6/wire/ipv6ext.js';
+import { fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../../ipv6/wire/udp.js';
 import type { Prng } from '../../sim/random.js';
 import { skewedLength, writeHostileCoap } from './hostile-coap.js';
 import type { FuzzTarget } from './target.js';

@@ -5,12 +5,12 @@
  */
 import { ACK, coapReader, readCoap, type CoapReader } from '../../protocol/coap.js';
 import { COAP_PORT } from '../../protocol/registration.js';
-import { addressEquals, inPrefix, isMulticast, isUnspecified } from '../../sim/net/wire/address.js';
-import { pseudoHeaderSum, sumVerifies, sumWords } from '../../sim/net/wire/checksum.js';
-import { OK } from '../../sim/net/wire/drop.js';
-import { Icmpv6Type } from '../../sim/net/wire/icmpv6.js';
-import { IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../../sim/net/wire/ipv6.js';
-import { UdpPacket } from '../../sim/net/wire/udp.js';
+import { addressEquals, inPrefix, isMulticast, isUnspecified } from '../../ipv6/wire/address.js';
+import { pseudoHeaderSum, sumVerifies, sumWords } from '../../ipv6/wire/checksum.js';
+import { OK } from '../../ipv6/wire/drop.js';
+import { Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
+import { IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../../ipv6/wire/ipv6.js';
+import { UdpPacket } from '../../ipv6/wire/udp.js';
 
 export function hex(buf: Uint8Array, off: number, len: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + off, len).toString('hex');

@@ -20,7 +20,7 @@
  * - the CoAP codec agrees with itself.
  */
 import { codeString } from '../../protocol/coap.js';
-import { IPV6_HEADER_LEN } from '../../sim/net/wire/ipv6.js';
+import { IPV6_HEADER_LEN } from '../../ipv6/wire/ipv6.js';
 import { Prng } from '../../sim/random.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { checkCoapCodec, CodecStats } from './codec-check.js';

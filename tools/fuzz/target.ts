@@ -5,10 +5,10 @@
  */
 import { groupAddress } from '../../protocol/registration.js';
 import type { Fleet } from '../../sim/fleet/fleet.js';
-import type { MemoryLink } from '../../sim/link/memory.js';
-import type { HostCounters, Ipv6Host } from '../../sim/net/host.js';
-import { parseIpv6 } from '../../sim/net/wire/address.js';
-import { DROP_REASON_SLOTS } from '../../sim/net/wire/drop.js';
+import type { MemoryLink } from '../../ipv6/link/memory.js';
+import type { HostCounters, Ipv6Host } from '../../sim/host.js';
+import { parseIpv6 } from '../../ipv6/wire/address.js';
+import { DROP_REASON_SLOTS } from '../../ipv6/wire/drop.js';
 import { Prng } from '../../sim/random.js';
 import type { ManualClock } from '../../sim/scheduler.js';
 import { startSim, type Sim } from '../../sim/sim.js';

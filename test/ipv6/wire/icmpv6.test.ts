@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Drop, OK } from '../../../sim/net/wire/drop.js';
-import { Icmpv6Packet, Icmpv6Repr, Icmpv6Type } from '../../../sim/net/wire/icmpv6.js';
-import { IPV6_HEADER_LEN } from '../../../sim/net/wire/ipv6.js';
-import { capturedEchoReply, capturedEchoRequest } from '../captured.js';
+import { Drop, OK } from '../../../ipv6/wire/drop.js';
+import { Icmpv6Packet, Icmpv6Repr, Icmpv6Type } from '../../../ipv6/wire/icmpv6.js';
+import { IPV6_HEADER_LEN } from '../../../ipv6/wire/ipv6.js';
+import { capturedEchoReply, capturedEchoRequest } from '../../sim/captured.js';
 
 const SRC = 8;
 const DST = 24;

@@ -24,16 +24,16 @@
  * handled is kept in fields, which is safe because a link never re-enters `handlePacket` (the memory
  * link queues packets injected while it is delivering).
  */
-import { COAP_PORT } from '../../protocol/registration.js';
-import type { Link } from '../link/link.js';
-import { addressEquals, isMulticast, isUnspecified } from './wire/address.js';
-import { adjustChecksum } from './wire/checksum.js';
-import { copyBytes, read32, write32 } from './wire/bytes.js';
-import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from './wire/drop.js';
-import { emitIcmpv6Header, fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type, UnreachableCode } from './wire/icmpv6.js';
-import { emitIpv6Header, IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from './wire/ipv6.js';
-import { ExtensionHeaderWalk } from './wire/ipv6ext.js';
-import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from './wire/udp.js';
+import { COAP_PORT } from '../protocol/registration.js';
+import type { Link } from '../ipv6/link/link.js';
+import { addressEquals, isMulticast, isUnspecified } from '../ipv6/wire/address.js';
+import { adjustChecksum } from '../ipv6/wire/checksum.js';
+import { copyBytes, read32, write32 } from '../ipv6/wire/bytes.js';
+import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from '../ipv6/wire/drop.js';
+import { emitIcmpv6Header, fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type, UnreachableCode } from '../ipv6/wire/icmpv6.js';
+import { emitIpv6Header, IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from '../ipv6/wire/ipv6.js';
+import { ExtensionHeaderWalk } from '../ipv6/wire/ipv6ext.js';
+import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../ipv6/wire/udp.js';
 
 /**
  * The fleet as the host sees it. Lamps are named by an index the fleet chooses; the host never

@@ -2,7 +2,7 @@
  * The TUN link: the fleet's /64 routed by the kernel into a TUN device that this process reads, so
  * `ping -6 <prefix>::2a` from any shell on the machine reaches lamp 42.
  *
- * `openTunLink` creates the device through the native addon (sim/link/tun-addon.cc, built by
+ * `openTunLink` creates the device through the native addon (ipv6/link/tun-addon.cc, built by
  * node-gyp at `npm ci`), then configures it with `ip`: MTU, queue length and link up, the host-side address
  * (normally the gateway address `<prefix>:ffff:0:0:1`) as a /128, and a route for the /64 to the
  * device. Both steps need CAP_NET_ADMIN; without it the error is one line that names `--link memory`.
@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatIpv6 } from '../net/wire/address.js';
+import { formatIpv6 } from '../wire/address.js';
 import { DEFAULT_TX_BYTES, DEFAULT_TX_PACKETS, type Link, type PacketHandler, TxBatch } from './link.js';
 
 export interface TunLinkOptions {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Drop, OK } from '../../../sim/net/wire/drop.js';
-import { IPV6_HEADER_LEN, Ipv6Packet, Ipv6Repr, NextHeader } from '../../../sim/net/wire/ipv6.js';
-import { ExtensionHeaderWalk } from '../../../sim/net/wire/ipv6ext.js';
-import { capturedEchoRequest, hex } from '../captured.js';
+import { Drop, OK } from '../../../ipv6/wire/drop.js';
+import { IPV6_HEADER_LEN, Ipv6Packet, Ipv6Repr, NextHeader } from '../../../ipv6/wire/ipv6.js';
+import { ExtensionHeaderWalk } from '../../../ipv6/wire/ipv6ext.js';
+import { capturedEchoRequest, hex } from '../../sim/captured.js';
 
 describe('IPv6 fixed header', () => {
   it('reads the fields of a captured packet', () => {

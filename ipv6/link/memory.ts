@@ -19,11 +19,11 @@
  * batch was full) ends inside the sender's write — a lamp's `hal.send`, which must not re-enter
  * the lamp core — so its backlog waits for the next turn of the event loop.
  */
-import { formatIpv6, parseIpv6, addressEquals } from '../net/wire/address.js';
-import { copyBytes } from '../net/wire/bytes.js';
-import { OK } from '../net/wire/drop.js';
-import { emitIpv6Header, IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../net/wire/ipv6.js';
-import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../net/wire/udp.js';
+import { formatIpv6, parseIpv6, addressEquals } from '../wire/address.js';
+import { copyBytes } from '../wire/bytes.js';
+import { OK } from '../wire/drop.js';
+import { emitIpv6Header, IPV6_HEADER_LEN, Ipv6Packet, NextHeader } from '../wire/ipv6.js';
+import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../wire/udp.js';
 import type { DatagramEndpoint } from '../../protocol/datagram.js';
 import { DEFAULT_TX_BYTES, DEFAULT_TX_PACKETS, type Link, type PacketHandler, TxBatch } from './link.js';
 

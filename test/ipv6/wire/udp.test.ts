@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Drop, OK } from '../../../sim/net/wire/drop.js';
-import { IPV6_HEADER_LEN } from '../../../sim/net/wire/ipv6.js';
-import { UdpPacket, UdpRepr } from '../../../sim/net/wire/udp.js';
-import { capturedUdp } from '../captured.js';
+import { Drop, OK } from '../../../ipv6/wire/drop.js';
+import { IPV6_HEADER_LEN } from '../../../ipv6/wire/ipv6.js';
+import { UdpPacket, UdpRepr } from '../../../ipv6/wire/udp.js';
+import { capturedUdp } from '../../sim/captured.js';
 
 const SRC = 8;
 const DST = 24;

@@ -1,4 +1,4 @@
-// lampnet's TUN device for the simulator's fast path (Linux only), used by sim/link/tun.ts.
+// lampnet's TUN device for the userspace IPv6 fast path (Linux only): the simulator's lamps and the gateway's board translator, used by ipv6/link/tun.ts.
 //
 // Why an addon: Node has no API for /dev/net/tun, and a bridge through another process or a socket
 // costs most of the throughput (see shared/DESIGN.md). This file does the minimum natively:

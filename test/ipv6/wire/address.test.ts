@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIpv6, inPrefix, isMulticast, parseIpv6 } from '../../../sim/net/wire/address.js';
-import { hex } from '../captured.js';
+import { formatIpv6, inPrefix, isMulticast, parseIpv6 } from '../../../ipv6/wire/address.js';
+import { hex } from '../../sim/captured.js';
 
 describe('IPv6 address text', () => {
   it('parses a compressed address', () => {

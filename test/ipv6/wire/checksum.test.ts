@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adjustChecksum, finishChecksum, foldSum, sumVerifies, sumWords } from '../../../sim/net/wire/checksum.js';
-import { capturedEchoReply, capturedEchoRequest } from '../captured.js';
+import { adjustChecksum, finishChecksum, foldSum, sumVerifies, sumWords } from '../../../ipv6/wire/checksum.js';
+import { capturedEchoReply, capturedEchoRequest } from '../../sim/captured.js';
 
 describe('Internet checksum', () => {
   it('sums the RFC 1071 §3 example to 0xddf2', () => {
