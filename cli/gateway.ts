@@ -33,7 +33,8 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--lifetime-grace <s>', 'seconds past a lamp\'s registration lifetime before it counts as offline', String(D.lifetimeGraceMs / 1000))
     .option('--ack-timeout <s>', 'CoAP ACK_TIMEOUT for commands (RFC 7252; retransmitted 4 times with backoff)', String(D.ackTimeoutMs / 1000))
     .option('--max-in-flight <n>', 'most unconfirmed commands at once, over all lamps', String(D.maxCommandsInFlight))
-    .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet this long (they register as they refresh)', String(D.commandHoldMs / 1000))
+    .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet at most this long (they register as they refresh)', String(D.commandHoldMs / 1000))
+    .option('--registrations-settle <s>', 'end the command hold sooner, once no new lamp has registered for this long', String(D.registrationsSettleMs / 1000))
     .option('--max-lamps <n>', 'refuse registrations beyond this many lamps', String(D.maxLamps))
     .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
 }
@@ -72,6 +73,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     maxCommandsInFlight: parseCount(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
     maxLamps: parseCount(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
     commandHoldMs: parseSecondsAsMs(String(o.commandHold), '--command-hold', 0, 86_400),
+    registrationsSettleMs: parseSecondsAsMs(String(o.registrationsSettle), '--registrations-settle', 0, 86_400),
     dashboardDir: dashboard === null ? D.dashboardDir : dashboard === 'off' ? null : dashboard,
   };
 }

@@ -2,6 +2,8 @@
  * `lampnet sim`: run a fleet on a TUN device (or the in-memory link) until interrupted, with a
  * line-based control console on stdin (kill/revive/fault/status) for fault experiments.
  */
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet/fleet.js';
@@ -67,13 +69,34 @@ export function progressBar(label: string): (done: number, total: number) => voi
   };
 }
 
-/** Ready-to-paste lines for reaching lamp 1. */
+/** libcoap's CoAP client under the names distributions give it: Debian ships only the variants
+ * named after their TLS library (`coap-client-notls`, ...). */
+const COAP_CLIENTS = ['coap-client', 'coap-client-notls', 'coap-client-gnutls', 'coap-client-openssl', 'coap-client-mbedtls'];
+
+/** The name of the CoAP client on this machine's PATH, or Debian's name when there is none. */
+export function coapClientName(searchPath = process.env.PATH ?? ''): string {
+  for (const name of COAP_CLIENTS) {
+    for (const dir of searchPath.split(path.delimiter)) {
+      if (dir === '') continue;
+      try {
+        accessSync(path.join(dir, name), constants.X_OK);
+        return name;
+      } catch {
+        // not in this directory
+      }
+    }
+  }
+  return 'coap-client-notls';
+}
+
+/** Ready-to-paste lines for reaching lamp 1, whose address is a lamp in any fleet (also `all`). */
 export function lampHints(sim: Sim): string[] {
   const a = sim.lampAddress(1);
+  const coap = coapClientName();
   return [
     `  ping -6 -c 3 ${a}`,
-    `  coap-client -m get coap://[${a}]/3311/0/5850`,
-    `  coap-client -m put -e 1 coap://[${a}]/3311/0/5850`,
+    `  ${coap} -m get coap://[${a}]/3311/0/5850`,
+    `  ${coap} -m put -e 1 coap://[${a}]/3311/0/5850`,
   ];
 }
 

@@ -126,7 +126,12 @@ Examples:
   cmd.option('--http-port <port|off>', 'alias of --ws-port: the port of the dashboard and of MQTT over WebSocket (one HTTP server serves both)');
   cmd.action(async (raw: Record<string, string | boolean | string[] | undefined>) => {
     const simOptions = simOptionsFrom(raw as Record<string, string | string[] | undefined>);
-    const gatewayOptions = gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) });
+    const gatewayOptions: GatewayOptions = {
+      ...gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) }),
+      // The gateway knows the fleet it runs with: once it has registered, an unknown lamp is an
+      // error at once (lamps of --lamps all never register, so there is nothing to wait for).
+      fleetSize: simOptions.lamps === 'all' ? 0 : simOptions.lamps,
+    };
     const started = performance.now();
     const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions);
     await serveUntilSignal('lampnet up', city, describeCity(city, simOptions, (performance.now() - started) / 1000));

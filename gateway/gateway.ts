@@ -15,7 +15,7 @@ import { COAP_PORT } from '../protocol/registration.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
 import { CoapClient } from './lamps/coap-client.js';
 import { CommandHold } from './mqtt/command-hold.js';
-import { type CommandContext, deliverHeldCommand, expireHeldCommands, handleCommandMessage } from './mqtt/commands.js';
+import { type CommandContext, type CommandOutcome, deliverHeldCommand, expireHeldCommands, handleCommandMessage } from './mqtt/commands.js';
 import { LampCommander } from './lamps/commander.js';
 import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
@@ -72,6 +72,11 @@ export interface GatewayOptions {
    * they do: a restarted gateway learns its lamps only as they refresh, by default within 85 % of
    * their 300 s lifetime. 0 = refuse at once. */
   commandHoldMs: number;
+  /** The number of lamps to expect, when known (`lampnet up` runs the fleet): once all have
+   * registered the hold ends, and an unknown lamp is an error at once. null = not known. */
+  fleetSize: number | null;
+  /** The hold also ends once no new lamp has registered for this long. */
+  registrationsSettleMs: number;
   /** How long startGateway waits for the first MQTT connection. */
   connectTimeoutMs: number;
 }
@@ -103,6 +108,10 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   maxLamps: 2_000_000,
   dashboardDir: defaultDashboardDir(),
   commandHoldMs: 300_000,
+  fleetSize: null,
+  // Long enough that a restarted gateway's lamps, refreshing at random over their 255 s, are
+  // mostly back before an unknown lamp counts as an error.
+  registrationsSettleMs: 60_000,
   connectTimeoutMs: 10_000,
 };
 
@@ -193,7 +202,7 @@ async function assemble(
   const discovery = options.haDiscovery ? DIRTY_DISCOVERY : 0;
   const cmd: LampCommander = new LampCommander(registry, coap, {
     confirmed: (i) => pub.mark(i, DIRTY_STATE),
-    failed: (topic, lamp, kind, reason) => pub.reportError({ topic, kind, lamp, reason }),
+    failed: (topic, lamp, kind, reason) => reportCommand({ outcome: 'failed', error: { topic, kind, lamp, reason } }),
     finished: (result) => {
       metrics.deliveries.inc({ result });
       if (result === 'timeout') metrics.timeouts.inc();
@@ -201,11 +210,17 @@ async function assemble(
   }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true });
   cleanups.push(() => cmd.close());
 
-  const hold = new CommandHold(Date.now(), options.commandHoldMs);
-  const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
+  // Where every command's outcome leaves the gateway (a response to its sender belongs here too).
+  function reportCommand(o: CommandOutcome): void {
+    if (o.outcome === 'failed') pub.reportError(o.error);
+    else pub.reportCommand(o);
+  }
+  const hold = new CommandHold(Date.now(), { holdMs: options.commandHoldMs, fleetSize: options.fleetSize, settleMs: options.registrationsSettleMs });
+  const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand };
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       metrics.registrations.inc();
+      hold.registered(Date.now(), registry.size);
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
       deliverHeldCommand(commands, i);
     },

@@ -22,7 +22,7 @@ const ERROR_KINDS = [
   'timeout',       // the lamp did not confirm within the CoAP retransmission window
   'lamp-refused',  // the lamp answered with a CoAP error code
 ] as const;
-const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'status'] as const;
+const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'command-notice', 'status'] as const;
 const DROP_KINDS = ['malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported'] as const;
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -53,7 +53,7 @@ export class GatewayMetrics {
     this.errors = new Counter({ name: 'lampnet_gateway_errors_total', help: 'Reports published on lampnet/gateway/errors, by kind', labelNames: ['kind'], registers });
     this.publishes = new Counter({ name: 'lampnet_gateway_mqtt_publishes_total', help: 'MQTT messages published by the gateway, by kind', labelNames: ['kind'], registers });
     this.coapDrops = new Counter({ name: 'lampnet_gateway_coap_dropped_total', help: 'CoAP datagrams dropped or refused, by reason', labelNames: ['reason'], registers });
-    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports not published because too many were waiting for MQTT', registers });
+    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports and command notices not published because too many were waiting for MQTT', registers });
     this.retransmissions = new Counter({ name: 'lampnet_gateway_coap_retransmissions_total', help: 'CoAP confirmable requests sent again after no acknowledgement', registers });
     this.mqttPacketsRefused = new Counter({ name: 'lampnet_gateway_mqtt_packets_refused_total', help: 'Client connections to the embedded broker closed at a packet header, by reason (too-large: over --mqtt-max-packet)', labelNames: ['reason'], registers });
     // Every labelled series starts at 0, so rate() and dashboards see it before its first event.
