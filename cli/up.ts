@@ -98,11 +98,14 @@ export function describeCity(city: City, simOptions: SimOptions, secs: number): 
   lines.push(`dashboard  ${dashboardUrl(gateway)}`);
   lines.push(describeGateway(gateway));
   const target = mosquittoTarget(gateway);
-  if (target !== null) {
+  if (simOptions.lamps === 'all') {
+    lines.push('note       with --lamps all a lamp exists only once it is addressed, and such lamps do not register with the gateway: MQTT and the dashboard show no lamps; reach them by address'
+      + (simOptions.link === 'tun' ? '' : ' (with --link tun)'));
+  } else if (target !== null) {
     // describeGateway already prints the watch line for the embedded broker.
     if (o.mqttUrl !== null) lines.push(`watch      mosquitto_sub ${target} -t 'lampnet/#' -v`);
-    lines.push(`command    mosquitto_pub ${target} -t lampnet/lamps/42/set -m ON`);
-    lines.push(`group      mosquitto_pub ${target} -t lampnet/groups/street-1/set -m 30`);
+    lines.push(`command    mosquitto_pub ${target} -t lampnet/lamps/${Math.min(42, simOptions.lamps)}/set -m ON`);
+    if ((simOptions.streetSize ?? 0) > 0) lines.push(`group      mosquitto_pub ${target} -t lampnet/groups/street-1/set -m 30`);
   }
   if (simOptions.link === 'tun') lines.push(['lamps:', ...lampHints(sim)].join('\n'));
   return lines.join('\n');

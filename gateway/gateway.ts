@@ -279,7 +279,9 @@ async function assemble(
     coapPort: udp?.port ?? null,
     async close() {
       if (closed) return;
-      if (client.connected) await withTimeout(pub.goingOffline(), 2000);
+      // With the embedded broker, `offline` must have gone out to the subscribers, not only be
+      // acknowledged, before the broker closes their connections.
+      if (client.connected) await withTimeout(Promise.all([broker?.delivered(STATUS_TOPIC), pub.goingOffline()]), 2000);
       closed = true;
       await cleanup();
     },
@@ -312,7 +314,7 @@ function firstConnection(client: MqttClient, options: GatewayOptions, lastError:
   });
 }
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 }
 
