@@ -17,7 +17,7 @@ import { CoapClient } from './lamps/coap-client.js';
 import { CommandHold } from './mqtt/command-hold.js';
 import { type CommandContext, type CommandOutcome, deliverHeldCommand, expireHeldCommands, handleCommandMessage } from './mqtt/commands.js';
 import { LampCommander } from './lamps/commander.js';
-import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
+import { GatewayMetrics, type MetricsServer, type Readiness, serveMetrics } from './metrics.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
 import { LampRegistry } from './registry.js';
@@ -261,7 +261,7 @@ async function assemble(
 
   let metricsServer: MetricsServer | null = null;
   if (options.metricsPort !== null) {
-    metricsServer = await serveMetrics(metrics, options.metricsPort, options.listenHost);
+    metricsServer = await serveMetrics(metrics, options.metricsPort, options.listenHost, () => readiness(client, registry, hold, options.fleetSize));
     const server = metricsServer;
     cleanups.push(() => server.close());
   }
@@ -284,6 +284,23 @@ async function assemble(
       if (client.connected) await withTimeout(Promise.all([broker?.delivered(STATUS_TOPIC), pub.goingOffline()]), 2000);
       closed = true;
       await cleanup();
+    },
+  };
+}
+
+/** Ready: connected to the broker, and the fleet registered — all of it when its size is known,
+ * else as far as the command hold can tell (it has ended: time is up or registrations settled).
+ * Lamps that go offline later do not make the gateway unready: it still serves the others. */
+function readiness(client: MqttClient, registry: LampRegistry, hold: CommandHold, fleetSize: number | null): Readiness {
+  const connected = client.connected;
+  const known = registry.size;
+  const registered = fleetSize === null ? !hold.holding(Date.now()) : known >= fleetSize;
+  const progress = fleetSize === null ? `${known} registered` : `${known} of ${fleetSize} registered`;
+  return {
+    ready: connected && registered,
+    checks: {
+      mqtt: connected ? 'connected' : 'not connected',
+      lamps: `${progress}, ${registry.onlineCount} online; ${registered ? 'registration complete' : 'still registering'}`,
     },
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The gateway's Prometheus metrics and the HTTP endpoint that serves them (`--metrics-port`).
+ * The gateway's Prometheus metrics and the HTTP endpoint that serves them (`--metrics-port`),
+ * with the health and readiness probes beside them.
  *
  * One prom-client Registry per gateway (not the global one), so several gateways in one process —
  * tests, `lampnet up` — keep separate counts. Label values come from small fixed sets (never a lamp
@@ -84,17 +85,35 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serve `GET /metrics` on `host:port` (0 = any free port). */
-export async function serveMetrics(metrics: GatewayMetrics, port: number, host: string): Promise<MetricsServer> {
+/** Whether the gateway does its job now, and what each check found (the /readyz document). */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+}
+
+/**
+ * Serve on `host:port` (0 = any free port): `GET /metrics` (Prometheus), `GET /healthz` (200
+ * while the process answers at all: for a liveness probe) and `GET /readyz` (200 when `readiness`
+ * says ready, else 503, with its checks as JSON: for a readiness probe or a load balancer).
+ */
+export async function serveMetrics(metrics: GatewayMetrics, port: number, host: string, readiness: () => Readiness): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; metrics are at /metrics\n');
-      return;
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET' }).end(`${req.method} not allowed; GET /metrics, /healthz or /readyz\n`);
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const r = readiness();
+      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(r)}\n`);
+    } else if (path === '/metrics') {
+      metrics.text().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}; served here: /metrics, /healthz, /readyz\n`);
     }
-    metrics.text().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
-    );
   });
   await listen(server, port, host, 'metrics');
   return {
