@@ -164,6 +164,7 @@ async function assemble(
     publishBacklog: (): number => pub.backlog,
     commandBacklog: (): number => cmd.backlog,
     inFlight: (): number => coap.inFlight,
+    aggregate: () => registry.aggregate(),
   });
   const send = (addr: string, port: number, data: Uint8Array): void => link.send(addr, port, data);
   const coap = new CoapClient(send, {
@@ -203,8 +204,10 @@ async function assemble(
   const cmd: LampCommander = new LampCommander(registry, coap, {
     confirmed: (i) => pub.mark(i, DIRTY_STATE),
     failed: (topic, lamp, kind, reason) => reportCommand({ outcome: 'failed', error: { topic, kind, lamp, reason } }),
-    finished: (result) => {
+    finished: (result, roundTripS, exchangeS) => {
       metrics.deliveries.inc({ result });
+      metrics.commandRoundTrip.observe({ result }, roundTripS);
+      metrics.coapExchange.observe({ result }, exchangeS);
       if (result === 'timeout') metrics.timeouts.inc();
     },
   }, { maxInFlight: options.maxCommandsInFlight, multicast: options.groupMulticast ?? link.multicast === true });

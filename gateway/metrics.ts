@@ -8,7 +8,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FleetStats } from '../protocol/mqtt-topics.js';
 import { listen } from './listen.js';
 import { PACKET_REFUSALS } from './broker/mqtt-size-guard.js';
 
@@ -26,12 +27,38 @@ const ERROR_KINDS = [
 const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'command-notice', 'status'] as const;
 const DROP_KINDS = ['malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported'] as const;
 
+/** Per-group series only while a fleet has at most this many groups: beyond it they would
+ * outnumber what a Prometheus server keeps comfortably, and the fleet totals remain. */
+export const MAX_GROUP_SERIES = 1000;
+const LAMP_STATES = ['online', 'offline', 'on', 'off', 'fault'] as const;
+/** From a lamp on loopback (well under 1 ms) to the RFC 7252 retransmission window (~93 s). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 export type PublishKind = (typeof PUBLISH_KINDS)[number];
 export type CoapDropKind = (typeof DROP_KINDS)[number];
 
+export interface FleetAggregate {
+  fleet: FleetStats;
+  groups: Map<string, FleetStats>;
+}
+
+export interface MetricsSources {
+  lamps(): number;
+  online(): number;
+  publishBacklog(): number;
+  commandBacklog(): number;
+  inFlight(): number;
+  /** One pass over the registry, taken once per scrape. */
+  aggregate(): FleetAggregate;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** From a command's arrival for a lamp to the lamp's answer (queueing included), by result. */
+  readonly commandRoundTrip: Histogram<'result'>;
+  /** From a CoAP request's first transmission to its answer or last timeout, by result. */
+  readonly coapExchange: Histogram<'result'>;
   readonly registrations: Counter;
   readonly updates: Counter;
   readonly commands: Counter<'target'>;
@@ -44,8 +71,11 @@ export class GatewayMetrics {
   readonly errorReportsDropped: Counter;
   readonly mqttPacketsRefused: Counter<'reason'>;
 
-  constructor(read: { lamps(): number; online(): number; publishBacklog(): number; commandBacklog(): number; inFlight(): number }) {
+  private scrape: FleetAggregate | null = null;
+
+  constructor(private readonly read: MetricsSources) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     this.registrations = new Counter({ name: 'lampnet_gateway_registrations_total', help: 'Lamp registrations (POST /rd) accepted', registers });
     this.updates = new Counter({ name: 'lampnet_gateway_updates_total', help: 'Registration updates and state reports (POST /rd/<id>) accepted', registers });
     this.commands = new Counter({ name: 'lampnet_gateway_commands_total', help: 'Commands from MQTT accepted for delivery to lamps, by target', labelNames: ['target'], registers });
@@ -72,11 +102,52 @@ export class GatewayMetrics {
     gauge('lampnet_gateway_publish_backlog', 'Lamps with a state or availability change not yet published', read.publishBacklog);
     gauge('lampnet_gateway_command_backlog', 'Lamps with a command waiting or in flight', read.commandBacklog);
     gauge('lampnet_gateway_coap_in_flight', 'Confirmable requests awaiting an acknowledgement', read.inFlight);
+
+    const results = ['confirmed', 'refused', 'timeout'];
+    this.commandRoundTrip = new Histogram({ name: 'lampnet_gateway_command_round_trip_seconds', help: 'From a command for a lamp arriving (MQTT) to the lamp confirming or the command failing, by result', labelNames: ['result'], buckets: LATENCY_BUCKETS, registers });
+    this.coapExchange = new Histogram({ name: 'lampnet_gateway_coap_exchange_seconds', help: 'From a confirmable CoAP request\'s first transmission to its answer or final timeout, by result', labelNames: ['result'], buckets: LATENCY_BUCKETS, registers });
+    for (const result of results) {
+      this.commandRoundTrip.zero({ result });
+      this.coapExchange.zero({ result });
+    }
+
+    const fleet = (): FleetAggregate => this.scrape ?? this.read.aggregate();
+    const groups = (): [string, FleetStats][] => {
+      const all = fleet().groups;
+      return all.size > MAX_GROUP_SERIES ? [] : [...all];
+    };
+    new Gauge({
+      name: 'lampnet_fleet_lamps', help: 'Lamps known to the gateway, by state (on, off and fault count online lamps only)', labelNames: ['state'], registers,
+      collect() { const f = fleet().fleet; for (const state of LAMP_STATES) this.set({ state }, f[state]); },
+    });
+    new Gauge({ name: 'lampnet_fleet_watts', help: 'Power drawn by the online lamps (W)', registers, collect() { this.set(fleet().fleet.watts); } });
+    // Joules, Prometheus's base unit of energy (1 Wh = 3600 J), as promtool asks.
+    new Gauge({ name: 'lampnet_fleet_energy_joules', help: 'Energy the known lamps have metered (J)', registers, collect() { this.set(fleet().fleet.energyWh * 3600); } });
+    new Gauge({
+      name: 'lampnet_group_lamps', help: `Lamps of each group by state, while there are at most ${MAX_GROUP_SERIES} groups`, labelNames: ['group', 'state'], registers,
+      collect() {
+        this.reset();
+        for (const [group, g] of groups()) for (const state of LAMP_STATES) this.set({ group, state }, g[state]);
+      },
+    });
+    new Gauge({
+      name: 'lampnet_group_watts', help: `Power drawn by each group's online lamps (W), while there are at most ${MAX_GROUP_SERIES} groups`, labelNames: ['group'], registers,
+      collect() { this.reset(); for (const [group, g] of groups()) this.set({ group }, g.watts); },
+    });
+    new Gauge({
+      name: 'lampnet_group_energy_joules', help: `Energy each group's lamps have metered (J), while there are at most ${MAX_GROUP_SERIES} groups`, labelNames: ['group'], registers,
+      collect() { this.reset(); for (const [group, g] of groups()) this.set({ group }, g.energyWh * 3600); },
+    });
   }
 
-  /** The Prometheus text exposition of every metric. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The Prometheus text exposition of every metric (the fleet aggregated once for all of it). */
+  async text(): Promise<string> {
+    this.scrape = this.read.aggregate();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scrape = null;
+    }
   }
 }
 

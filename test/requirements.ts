@@ -30,6 +30,7 @@ const TUN_HOSTILE = 'test/sim/tun-hostile.test.ts';
 const UP_TUN = 'test/e2e/up-tun.test.ts';
 const UP_OPERATOR = 'test/cli/up-operator.test.ts';
 const HEALTH = 'test/gateway/health.test.ts';
+const PROMETHEUS = 'test/gateway/prometheus.test.ts';
 
 function onPath(command: string): () => boolean {
   return () => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
@@ -48,6 +49,7 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH], present: onPath('mosquitto') },
   { name: 'curl', install: apt('curl'), suites: [HEALTH], present: onPath('curl') },
+  { name: 'promtool', install: apt('prometheus'), suites: [PROMETHEUS], present: onPath('promtool') },
   { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, FLEET, RESTART, UP_TUN, UP_OPERATOR],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
   {
