@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/broker/mqtt-size-guard.js';
 import { parseCount, parsePort, parsePortOrOff, parseSecondsAsMs } from './options.js';
+import { withConfig } from './config.js';
 import { serveUntilSignal } from './run.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
@@ -101,7 +102,7 @@ export function registerGatewayCommand(program: Command): void {
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
 the module that section names.`);
-  addGatewayOptions(cmd).action(async (raw: Record<string, string | boolean | undefined>) => {
+  withConfig(addGatewayOptions(cmd), (raw) => gatewayOptionsFrom(raw as Record<string, string | boolean | undefined>)).action(async (raw: Record<string, string | boolean | undefined>) => {
     const gateway = await startGateway(gatewayOptionsFrom(raw));
     await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
   });

@@ -9,6 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet/fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
 import { parseCount, parseFraction, parseNumber } from './options.js';
+import { withConfig } from './config.js';
 import { serveUntilSignal } from './run.js';
 
 /** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
@@ -154,7 +155,7 @@ Examples:
   lampnet sim --lamps all --link tun --gateway none
 
 On stdin: ${HELP_CONSOLE}`);
-  addSimOptions(cmd, { lamps: '1000', link: 'tun' }).action(async (o: Record<string, string>) => {
+  withConfig(addSimOptions(cmd, { lamps: '1000', link: 'tun' }), (raw) => simOptionsFrom(raw as Record<string, string | string[] | undefined>)).action(async (o: Record<string, string>) => {
     const options = simOptionsFrom(o);
     const started = performance.now();
     const sim = await startSim({ ...options, onProgress: progressBar('booting lamps') });

@@ -14,6 +14,7 @@ import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gatewa
 import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim.js';
 import { startSim, type Sim, type SimOptions } from '../sim/sim.js';
+import { withConfig } from './config.js';
 import { serveUntilSignal } from './run.js';
 
 export interface City {
@@ -58,7 +59,7 @@ function webPort(cmd: Command, raw: Record<string, unknown>): string {
   const http = raw.httpPort as string | undefined;
   const ws = String(raw.wsPort);
   if (http === undefined) return ws;
-  if (cmd.getOptionValueSource('wsPort') === 'cli' && ws !== http) {
+  if (cmd.getOptionValueSource('wsPort') !== 'default' && ws !== http) {
     throw new InvalidArgumentError(`--http-port ${http} and --ws-port ${ws} disagree: they name the same port (the dashboard is served over HTTP on the WebSocket port)`);
   }
   return http;
@@ -127,7 +128,8 @@ Examples:
   addSimOptions(cmd, { lamps: '1000', link: 'memory' });
   addGatewayOptions(cmd);
   cmd.option('--http-port <port|off>', 'alias of --ws-port: the port of the dashboard and of MQTT over WebSocket (one HTTP server serves both)');
-  cmd.action(async (raw: Record<string, string | boolean | string[] | undefined>) => {
+  /** Both parts' options, checked, from commander's text. */
+  const optionsFrom = (raw: Record<string, unknown>): { simOptions: SimOptions; gatewayOptions: GatewayOptions } => {
     const simOptions = simOptionsFrom(raw as Record<string, string | string[] | undefined>);
     const gatewayOptions: GatewayOptions = {
       ...gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) }),
@@ -135,6 +137,11 @@ Examples:
       // error at once (lamps of --lamps all never register, so there is nothing to wait for).
       fleetSize: simOptions.lamps === 'all' ? 0 : simOptions.lamps,
     };
+    return { simOptions, gatewayOptions };
+  };
+  withConfig(cmd, optionsFrom);
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const { simOptions, gatewayOptions } = optionsFrom(raw);
     const started = performance.now();
     const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions);
     await serveUntilSignal('lampnet up', city, describeCity(city, simOptions, (performance.now() - started) / 1000));
