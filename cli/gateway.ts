@@ -8,6 +8,8 @@ import { DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, typ
 import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/broker/mqtt-size-guard.js';
 import { parseCount, parsePort, parsePortOrOff, parseSecondsAsMs } from './options.js';
 import { withConfig } from './config.js';
+import { addLogOptions, terminalOptionsFrom, type TerminalOptions } from './log.js';
+import { Reporter } from './reporter.js';
 import { serveUntilSignal } from './run.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
@@ -102,8 +104,15 @@ export function registerGatewayCommand(program: Command): void {
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
 the module that section names.`);
-  withConfig(addGatewayOptions(cmd), (raw) => gatewayOptionsFrom(raw as Record<string, string | boolean | undefined>)).action(async (raw: Record<string, string | boolean | undefined>) => {
-    const gateway = await startGateway(gatewayOptionsFrom(raw));
-    await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
+  const optionsFrom = (raw: Record<string, unknown>): { gateway: GatewayOptions; terminal: TerminalOptions } => ({
+    gateway: gatewayOptionsFrom(raw as Record<string, string | boolean | undefined>),
+    terminal: terminalOptionsFrom(raw),
+  });
+  withConfig(addLogOptions(addGatewayOptions(cmd)), optionsFrom).action(async (raw: Record<string, unknown>) => {
+    const options = optionsFrom(raw);
+    const reporter = new Reporter(options.terminal.logger, { summaryIntervalMs: options.terminal.summaryIntervalMs, fleetSize: null });
+    const gateway = await startGateway(options.gateway, undefined, reporter.observe);
+    const service = { close: () => { reporter.stop(); return gateway.close(); } };
+    await serveUntilSignal('lampnet gateway', service, describeGateway(gateway), () => reporter.start(gateway));
   });
 }

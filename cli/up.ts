@@ -11,10 +11,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gateway.js';
-import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
+import { startGateway, urlHost, type GatewayEvent, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim.js';
 import { startSim, type Sim, type SimOptions } from '../sim/sim.js';
 import { withConfig } from './config.js';
+import { addLogOptions, terminalOptionsFrom, type TerminalOptions } from './log.js';
+import { Reporter } from './reporter.js';
 import { serveUntilSignal } from './run.js';
 
 export interface City {
@@ -29,12 +31,12 @@ export interface City {
  * simulator's endpoint at the gateway address; on TUN through its own udp6 socket, which the kernel
  * reaches because the simulator gave the TUN device that address.
  */
-export async function startCity(simOptions: SimOptions, gatewayOptions: GatewayOptions): Promise<City> {
+export async function startCity(simOptions: SimOptions, gatewayOptions: GatewayOptions, observe?: (e: GatewayEvent) => void): Promise<City> {
   if (simOptions.gateway === 'none') throw new Error('--gateway none makes no sense for lampnet up, which runs the gateway; use lampnet sim for standalone lamps');
   const sim = await startSim(simOptions);
   let gateway: GatewayHandle;
   try {
-    gateway = await startGateway(gatewayOptions, simOptions.link === 'tun' ? undefined : sim.gatewayEndpoint());
+    gateway = await startGateway(gatewayOptions, simOptions.link === 'tun' ? undefined : sim.gatewayEndpoint(), observe);
   } catch (err) {
     await sim.close();
     throw err;
@@ -127,9 +129,10 @@ Examples:
   lampnet up --link tun --lamps 10000          lamps reachable by ping and coap-client (needs CAP_NET_ADMIN)`);
   addSimOptions(cmd, { lamps: '1000', link: 'memory' });
   addGatewayOptions(cmd);
+  addLogOptions(cmd);
   cmd.option('--http-port <port|off>', 'alias of --ws-port: the port of the dashboard and of MQTT over WebSocket (one HTTP server serves both)');
   /** Both parts' options, checked, from commander's text. */
-  const optionsFrom = (raw: Record<string, unknown>): { simOptions: SimOptions; gatewayOptions: GatewayOptions } => {
+  const optionsFrom = (raw: Record<string, unknown>): { simOptions: SimOptions; gatewayOptions: GatewayOptions; terminal: TerminalOptions } => {
     const simOptions = simOptionsFrom(raw as Record<string, string | string[] | undefined>);
     const gatewayOptions: GatewayOptions = {
       ...gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) }),
@@ -137,13 +140,15 @@ Examples:
       // error at once (lamps of --lamps all never register, so there is nothing to wait for).
       fleetSize: simOptions.lamps === 'all' ? 0 : simOptions.lamps,
     };
-    return { simOptions, gatewayOptions };
+    return { simOptions, gatewayOptions, terminal: terminalOptionsFrom(raw) };
   };
   withConfig(cmd, optionsFrom);
   cmd.action(async (raw: Record<string, unknown>) => {
-    const { simOptions, gatewayOptions } = optionsFrom(raw);
+    const { simOptions, gatewayOptions, terminal } = optionsFrom(raw);
+    const reporter = new Reporter(terminal.logger, { summaryIntervalMs: terminal.summaryIntervalMs, fleetSize: gatewayOptions.fleetSize });
     const started = performance.now();
-    const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions);
-    await serveUntilSignal('lampnet up', city, describeCity(city, simOptions, (performance.now() - started) / 1000));
+    const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions, reporter.observe);
+    const service = { close: () => { reporter.stop(); return city.close(); } };
+    await serveUntilSignal('lampnet up', service, describeCity(city, simOptions, (performance.now() - started) / 1000), () => reporter.start(city.gateway));
   });
 }

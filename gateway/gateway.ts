@@ -20,7 +20,7 @@ import { LampCommander } from './lamps/commander.js';
 import { GatewayMetrics, type MetricsServer, type Readiness, serveMetrics } from './metrics.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
-import { LampRegistry } from './registry.js';
+import { columnWith, LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
 import { defaultDashboardDir } from './broker/static-files.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
@@ -115,6 +115,14 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   connectTimeoutMs: 10_000,
 };
 
+/** What an operator's terminal reports as it happens (cli/reporter.ts); counts are in `metrics`. */
+export type GatewayEvent =
+  | { event: 'broker-lost'; reason: string }
+  | { event: 'broker-back' }
+  | { event: 'lamp-fault'; lamp: string; fault: boolean }
+  | { event: 'client-refused'; client: string; reason: string }
+  | { event: 'command'; outcome: CommandOutcome };
+
 export interface GatewayHandle {
   readonly options: GatewayOptions;
   readonly registry: LampRegistry;
@@ -126,17 +134,21 @@ export interface GatewayHandle {
   readonly wsPort: number | null;
   readonly metricsPort: number | null;
   readonly coapPort: number | null;
+  /** What /readyz answers. */
+  readiness(): Readiness;
+  /** Lamps whose change is not yet published, and lamps with a command waiting or in flight. */
+  backlog(): { publish: number; command: number };
   close(): Promise<void>;
 }
 
-export async function startGateway(overrides: Partial<GatewayOptions> = {}, transport?: DatagramEndpoint): Promise<GatewayHandle> {
+export async function startGateway(overrides: Partial<GatewayOptions> = {}, transport?: DatagramEndpoint, observe: (e: GatewayEvent) => void = () => {}): Promise<GatewayHandle> {
   const options: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...overrides };
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const step of cleanups.splice(0).reverse()) await step();
   };
   try {
-    return await assemble(options, transport, cleanups, cleanup);
+    return await assemble(options, transport, observe, cleanups, cleanup);
   } catch (err) {
     await cleanup();
     throw err;
@@ -146,6 +158,7 @@ export async function startGateway(overrides: Partial<GatewayOptions> = {}, tran
 async function assemble(
   options: GatewayOptions,
   given: DatagramEndpoint | undefined,
+  observe: (e: GatewayEvent) => void,
   cleanups: (() => Promise<void> | void)[],
   cleanup: () => Promise<void>,
 ): Promise<GatewayHandle> {
@@ -183,8 +196,16 @@ async function assemble(
     broker = await startEmbeddedBroker({
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
       credentials: options.brokerCredentials, staticDir: options.dashboardDir,
-      maxPacketBytes: options.mqttMaxPacketBytes, packetRefused: (reason) => metrics.mqttPacketsRefused.inc({ reason }),
+      maxPacketBytes: options.mqttMaxPacketBytes,
+      packetRefused: (reason) => {
+        metrics.mqttPacketsRefused.inc({ reason });
+        observe({ event: 'client-refused', client: '(unknown)', reason: `packet ${reason} (over --mqtt-max-packet)` });
+      },
     });
+    // A client the broker turned away (credentials, a publish it may not make) or that broke the protocol.
+    const refused = (c: { id?: string } | null, err: Error): void => observe({ event: 'client-refused', client: c?.id || '(before CONNECT)', reason: err.message });
+    broker.aedes.on('clientError', refused);
+    broker.aedes.on('connectionError', refused);
     cleanups.push(() => broker?.close());
     const embedded = broker;
     client = new MqttClient(() => embedded.connectGateway(), { ...clientOptions, clean: true });
@@ -217,19 +238,33 @@ async function assemble(
   function reportCommand(o: CommandOutcome): void {
     if (o.outcome === 'failed') pub.reportError(o.error);
     else pub.reportCommand(o);
+    observe({ event: 'command', outcome: o });
   }
+  // A lamp's fault is worth a line when it appears or clears, not on every report.
+  let faultSeen = new Uint8Array(1024);
+  const noteFault = (i: number): void => {
+    faultSeen = columnWith(faultSeen, i);
+    const fault = registry.isFault(i) ? 1 : 0;
+    if (fault === faultSeen[i]) return;
+    faultSeen[i] = fault;
+    observe({ event: 'lamp-fault', lamp: registry.id(i), fault: fault === 1 });
+  };
   const hold = new CommandHold(Date.now(), { holdMs: options.commandHoldMs, fleetSize: options.fleetSize, settleMs: options.registrationsSettleMs });
   const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand };
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       metrics.registrations.inc();
       hold.registered(Date.now(), registry.size);
+      noteFault(i);
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
       deliverHeldCommand(commands, i);
     },
     updated(i, reported) {
       metrics.updates.inc();
-      if (reported) pub.mark(i, DIRTY_STATE);
+      if (reported) {
+        pub.mark(i, DIRTY_STATE);
+        noteFault(i);
+      }
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   });
@@ -246,13 +281,21 @@ async function assemble(
   });
 
   client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain));
-  client.on('connect', () => {
-    client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
-    pub.connected();
-  });
   // mqtt.js reconnects by itself; errors are reported through 'error' and must not be unhandled.
   let lastMqttError: Error | null = null;
   client.on('error', (err) => { lastMqttError = err; });
+  let brokerLost = false;
+  client.on('connect', () => {
+    client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
+    pub.connected();
+    if (brokerLost) observe({ event: 'broker-back' });
+    brokerLost = false;
+  });
+  client.on('offline', () => {
+    if (closed || brokerLost) return;
+    brokerLost = true;
+    observe({ event: 'broker-lost', reason: lastMqttError?.message ?? 'connection closed' });
+  });
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -280,6 +323,8 @@ async function assemble(
     wsPort: broker?.wsPort ?? null,
     metricsPort: metricsServer?.port ?? null,
     coapPort: udp?.port ?? null,
+    readiness: () => readiness(client, registry, hold, options.fleetSize),
+    backlog: () => ({ publish: pub.backlog, command: cmd.backlog }),
     async close() {
       if (closed) return;
       // With the embedded broker, `offline` must have gone out to the subscribers, not only be

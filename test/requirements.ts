@@ -31,6 +31,7 @@ const UP_TUN = 'test/e2e/up-tun.test.ts';
 const UP_OPERATOR = 'test/cli/up-operator.test.ts';
 const HEALTH = 'test/gateway/health.test.ts';
 const PROMETHEUS = 'test/gateway/prometheus.test.ts';
+const TERMINAL = 'test/cli/terminal.test.ts';
 
 function onPath(command: string): () => boolean {
   return () => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
@@ -47,10 +48,10 @@ export const REQUIREMENTS: Requirement[] = [
   },
   { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, FLEET, FLEET_TUN, RESTART, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ip') },
   { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
-  { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH], present: onPath('mosquitto') },
+  { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH, TERMINAL], present: onPath('mosquitto') },
   { name: 'curl', install: apt('curl'), suites: [HEALTH], present: onPath('curl') },
   { name: 'promtool', install: apt('prometheus'), suites: [PROMETHEUS], present: onPath('promtool') },
-  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, FLEET, RESTART, UP_TUN, UP_OPERATOR],
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, FLEET, RESTART, UP_TUN, UP_OPERATOR, TERMINAL],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
   {
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
