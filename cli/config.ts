@@ -2,7 +2,8 @@
  * Settings from a file and from the environment, under the flags' own names, for the long-running
  * commands (`sim`, `gateway`, `up`): a city's settings live in a file, not in a long command line.
  *
- *   --config <file>      JSON or YAML; keys are the flags' long names (`mqtt-port: 1883`, `lamps: 1000`)
+ *   --config <file>      JSON or YAML; keys are the flags' long names (`mqtt-port: 1883`, `lamps: 1000`);
+ *                        LAMPNET_CONFIG names the file when the flag does not
  *   LAMPNET_<NAME>       the flag `--name` in capitals with `_` for `-` (LAMPNET_MQTT_PORT=1883)
  *   --print-config       print the merged settings, each with where it came from, and exit
  *
@@ -62,7 +63,7 @@ function replaceable(cmd: Command, option: Option, by: Source): boolean {
 /** Apply LAMPNET_* variables from `env` and the --config file to the options the command line left unset. */
 export function applySettings(cmd: Command, env: NodeJS.ProcessEnv): void {
   const options = settings(cmd);
-  const file = cmd.getOptionValue('config') as string | undefined;
+  const file = (cmd.getOptionValue('config') as string | undefined) ?? env[`${ENV_PREFIX}CONFIG`];
   if (file !== undefined) {
     const values = readConfigFile(file);
     const byName = new Map(options.map((o) => [o.long!.slice(2), o]));

@@ -202,8 +202,12 @@ async function assemble(
         observe({ event: 'client-refused', client: '(unknown)', reason: `packet ${reason} (over --mqtt-max-packet)` });
       },
     });
-    // A client the broker turned away (credentials, a publish it may not make) or that broke the protocol.
-    const refused = (c: { id?: string } | null, err: Error): void => observe({ event: 'client-refused', client: c?.id || '(before CONNECT)', reason: err.message });
+    // A client the broker turned away (credentials, a publish it may not make) or that broke the
+    // protocol; a connection that merely dropped is not news.
+    const refused = (c: { id?: string } | null, err: Error): void => {
+      if (CONNECTION_DROPPED.includes((err as NodeJS.ErrnoException).code ?? '')) return;
+      observe({ event: 'client-refused', client: c?.id || '(before CONNECT)', reason: err.message });
+    };
     broker.aedes.on('clientError', refused);
     broker.aedes.on('connectionError', refused);
     cleanups.push(() => broker?.close());
@@ -352,6 +356,9 @@ function readiness(client: MqttClient, registry: LampRegistry, hold: CommandHold
     },
   };
 }
+
+/** Socket errors of a client that went away, not of one the broker refused. */
+const CONNECTION_DROPPED = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'];
 
 /** MQTT CONNACK codes that retrying will not fix: bad credentials, not authorized (v3.1.1 and v5). */
 const REFUSED_FOR_GOOD = [4, 5, 134, 135];

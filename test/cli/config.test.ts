@@ -49,9 +49,9 @@ describe('lampnet up --print-config', () => {
     ]));
   });
 
-  it('reads a JSON file too, and takes LAMPNET_* booleans as true or false', async () => {
+  it('reads a JSON file named by LAMPNET_CONFIG too, and takes LAMPNET_* booleans as true or false', async () => {
     const config = file('city.json', JSON.stringify({ lamps: 7, 'ws-port': 'off', 'ha-discovery': true }));
-    const { code, lines } = await output(['up', '--config', config, '--print-config'], { LAMPNET_HA_DISCOVERY: 'false' });
+    const { code, lines } = await output(['up', '--print-config'], { LAMPNET_CONFIG: config, LAMPNET_HA_DISCOVERY: 'false' });
     expect(code, lines.join('\n')).toBe(0);
     expect(lines).toEqual(expect.arrayContaining(['lamps: 7  # config file', 'ws-port: off  # config file', 'ha-discovery: false  # LAMPNET_HA_DISCOVERY']));
   });
