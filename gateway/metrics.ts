@@ -38,6 +38,17 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
 export type PublishKind = (typeof PUBLISH_KINDS)[number];
 export type CoapDropKind = (typeof DROP_KINDS)[number];
 
+/** prom-client's process and Node metrics: one set per process, however many gateways it runs
+ * (each collection sets up its own event-loop and GC observers, which nothing tears down). */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (processRegistry === null) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export interface FleetAggregate {
   fleet: FleetStats;
   groups: Map<string, FleetStats>;
@@ -75,7 +86,7 @@ export class GatewayMetrics {
 
   constructor(private readonly read: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    processMetrics(); // from now, not from the first scrape: GC and event-loop figures start here
     this.registrations = new Counter({ name: 'lampnet_gateway_registrations_total', help: 'Lamp registrations (POST /rd) accepted', registers });
     this.updates = new Counter({ name: 'lampnet_gateway_updates_total', help: 'Registration updates and state reports (POST /rd/<id>) accepted', registers });
     this.commands = new Counter({ name: 'lampnet_gateway_commands_total', help: 'Commands from MQTT accepted for delivery to lamps, by target', labelNames: ['target'], registers });
@@ -140,11 +151,13 @@ export class GatewayMetrics {
     });
   }
 
-  /** The Prometheus text exposition of every metric (the fleet aggregated once for all of it). */
+  /** The Prometheus text exposition of every metric, the process's included (the fleet
+   * aggregated once for all of it). */
   async text(): Promise<string> {
     this.scrape = this.read.aggregate();
     try {
-      return await this.registry.metrics();
+      const own = await this.registry.metrics();
+      return `${own}${own.endsWith('\n') ? '' : '\n'}${await processMetrics().metrics()}`;
     } finally {
       this.scrape = null;
     }
