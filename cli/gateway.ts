@@ -8,6 +8,9 @@ import { isIPv4 } from 'node:net';
 import { type BoardOptions, DEFAULT_GATEWAY_OPTIONS, startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { MQTT_MAX_REMAINING_LENGTH } from '../gateway/broker/mqtt-size-guard.js';
 import { parseCount, parsePort, parsePortOrOff, parseSecondsAsMs } from './options.js';
+import { withConfig } from './config.js';
+import { addLogOptions, terminalOptionsFrom, type TerminalOptions } from './log.js';
+import { Reporter } from './reporter.js';
 import { serveUntilSignal } from './run.js';
 import { parseBoardPrefix } from '../gateway/siit/address.js';
 
@@ -35,7 +38,8 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--lifetime-grace <s>', 'seconds past a lamp\'s registration lifetime before it counts as offline', String(D.lifetimeGraceMs / 1000))
     .option('--ack-timeout <s>', 'CoAP ACK_TIMEOUT for commands (RFC 7252; retransmitted 4 times with backoff)', String(D.ackTimeoutMs / 1000))
     .option('--max-in-flight <n>', 'most unconfirmed commands at once, over all lamps', String(D.maxCommandsInFlight))
-    .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet this long (they register as they refresh)', String(D.commandHoldMs / 1000))
+    .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet at most this long (they register as they refresh)', String(D.commandHoldMs / 1000))
+    .option('--registrations-settle <s>', 'end the command hold sooner, once no new lamp has registered for this long', String(D.registrationsSettleMs / 1000))
     .option('--max-lamps <n>', 'refuse registrations beyond this many lamps', String(D.maxLamps))
     .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
 }
@@ -74,6 +78,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     maxCommandsInFlight: parseCount(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
     maxLamps: parseCount(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
     commandHoldMs: parseSecondsAsMs(String(o.commandHold), '--command-hold', 0, 86_400),
+    registrationsSettleMs: parseSecondsAsMs(String(o.registrationsSettle), '--registrations-settle', 0, 86_400),
     dashboardDir: dashboard === null ? D.dashboardDir : dashboard === 'off' ? null : dashboard,
   };
 }
@@ -142,8 +147,15 @@ export function registerGatewayCommand(program: Command): void {
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
 the module that section names.`);
-  addBoardOptions(addGatewayOptions(cmd)).action(async (raw: Record<string, string | boolean | undefined>) => {
-    const gateway = await startGateway({ ...gatewayOptionsFrom(raw), boards: boardOptionsFrom(raw) });
-    await serveUntilSignal('lampnet gateway', gateway, describeGateway(gateway));
+  const optionsFrom = (raw: Record<string, unknown>): { gateway: GatewayOptions; terminal: TerminalOptions } => ({
+    gateway: { ...gatewayOptionsFrom(raw as Record<string, string | boolean | undefined>), boards: boardOptionsFrom(raw as Record<string, string | boolean | undefined>) },
+    terminal: terminalOptionsFrom(raw),
+  });
+  withConfig(addLogOptions(addBoardOptions(addGatewayOptions(cmd))), optionsFrom).action(async (raw: Record<string, unknown>) => {
+    const options = optionsFrom(raw);
+    const reporter = new Reporter(options.terminal.logger, { summaryIntervalMs: options.terminal.summaryIntervalMs, fleetSize: null });
+    const gateway = await startGateway(options.gateway, undefined, reporter.observe);
+    const service = { close: () => { reporter.stop(); return gateway.close(); } };
+    await serveUntilSignal('lampnet gateway', service, describeGateway(gateway), () => reporter.start(gateway));
   });
 }

@@ -11,8 +11,9 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** Print `banner` and `ready`, then serve until a signal, close `service` and exit the process. */
-export async function serveUntilSignal(name: string, service: Service, banner: string): Promise<never> {
+/** Print `banner` and `ready`, call `onReady` (what the command prints from then on starts there),
+ * then serve until a signal, close `service` and exit the process. */
+export async function serveUntilSignal(name: string, service: Service, banner: string, onReady: () => void = () => {}): Promise<never> {
   // Listening before `ready`, so a signal sent on seeing it stops the service cleanly. `on`, not
   // `once`: one Ctrl-C can arrive twice (from the terminal to the whole process group, and forwarded
   // by npm or npx), and the second must not kill a process that is still closing.
@@ -22,6 +23,7 @@ export async function serveUntilSignal(name: string, service: Service, banner: s
   });
   console.log(banner);
   console.log('ready');
+  onReady();
   await stopped;
   // A close that hangs must not leave a process the user believes stopped.
   setTimeout(() => {

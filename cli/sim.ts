@@ -2,11 +2,14 @@
  * `lampnet sim`: run a fleet on a TUN device (or the in-memory link) until interrupted, with a
  * line-based control console on stdin (kill/revive/fault/status) for fault experiments.
  */
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet/fleet.js';
 import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
 import { parseCount, parseFraction, parseNumber } from './options.js';
+import { withConfig } from './config.js';
 import { serveUntilSignal } from './run.js';
 
 /** Options shared by `lampnet sim` and `lampnet up`, with the same names. */
@@ -67,13 +70,34 @@ export function progressBar(label: string): (done: number, total: number) => voi
   };
 }
 
-/** Ready-to-paste lines for reaching lamp 1. */
+/** libcoap's CoAP client under the names distributions give it: Debian ships only the variants
+ * named after their TLS library (`coap-client-notls`, ...). */
+const COAP_CLIENTS = ['coap-client', 'coap-client-notls', 'coap-client-gnutls', 'coap-client-openssl', 'coap-client-mbedtls'];
+
+/** The name of the CoAP client on this machine's PATH, or Debian's name when there is none. */
+export function coapClientName(searchPath = process.env.PATH ?? ''): string {
+  for (const name of COAP_CLIENTS) {
+    for (const dir of searchPath.split(path.delimiter)) {
+      if (dir === '') continue;
+      try {
+        accessSync(path.join(dir, name), constants.X_OK);
+        return name;
+      } catch {
+        // not in this directory
+      }
+    }
+  }
+  return 'coap-client-notls';
+}
+
+/** Ready-to-paste lines for reaching lamp 1, whose address is a lamp in any fleet (also `all`). */
 export function lampHints(sim: Sim): string[] {
   const a = sim.lampAddress(1);
+  const coap = coapClientName();
   return [
     `  ping -6 -c 3 ${a}`,
-    `  coap-client -m get coap://[${a}]/3311/0/5850`,
-    `  coap-client -m put -e 1 coap://[${a}]/3311/0/5850`,
+    `  ${coap} -m get coap://[${a}]/3311/0/5850`,
+    `  ${coap} -m put -e 1 coap://[${a}]/3311/0/5850`,
   ];
 }
 
@@ -131,7 +155,7 @@ Examples:
   lampnet sim --lamps all --link tun --gateway none
 
 On stdin: ${HELP_CONSOLE}`);
-  addSimOptions(cmd, { lamps: '1000', link: 'tun' }).action(async (o: Record<string, string>) => {
+  withConfig(addSimOptions(cmd, { lamps: '1000', link: 'tun' }), (raw) => simOptionsFrom(raw as Record<string, string | string[] | undefined>)).action(async (o: Record<string, string>) => {
     const options = simOptionsFrom(o);
     const started = performance.now();
     const sim = await startSim({ ...options, onProgress: progressBar('booting lamps') });

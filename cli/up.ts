@@ -11,9 +11,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gateway.js';
-import { startGateway, urlHost, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
+import { startGateway, urlHost, type GatewayEvent, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
 import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim.js';
 import { startSim, type Sim, type SimOptions } from '../sim/sim.js';
+import { withConfig } from './config.js';
+import { addLogOptions, terminalOptionsFrom, type TerminalOptions } from './log.js';
+import { Reporter } from './reporter.js';
 import { serveUntilSignal } from './run.js';
 
 export interface City {
@@ -28,12 +31,12 @@ export interface City {
  * simulator's endpoint at the gateway address; on TUN through its own udp6 socket, which the kernel
  * reaches because the simulator gave the TUN device that address.
  */
-export async function startCity(simOptions: SimOptions, gatewayOptions: GatewayOptions): Promise<City> {
+export async function startCity(simOptions: SimOptions, gatewayOptions: GatewayOptions, observe?: (e: GatewayEvent) => void): Promise<City> {
   if (simOptions.gateway === 'none') throw new Error('--gateway none makes no sense for lampnet up, which runs the gateway; use lampnet sim for standalone lamps');
   const sim = await startSim(simOptions);
   let gateway: GatewayHandle;
   try {
-    gateway = await startGateway(gatewayOptions, simOptions.link === 'tun' ? undefined : sim.gatewayEndpoint());
+    gateway = await startGateway(gatewayOptions, simOptions.link === 'tun' ? undefined : sim.gatewayEndpoint(), observe);
   } catch (err) {
     await sim.close();
     throw err;
@@ -58,7 +61,7 @@ function webPort(cmd: Command, raw: Record<string, unknown>): string {
   const http = raw.httpPort as string | undefined;
   const ws = String(raw.wsPort);
   if (http === undefined) return ws;
-  if (cmd.getOptionValueSource('wsPort') === 'cli' && ws !== http) {
+  if (cmd.getOptionValueSource('wsPort') !== 'default' && ws !== http) {
     throw new InvalidArgumentError(`--http-port ${http} and --ws-port ${ws} disagree: they name the same port (the dashboard is served over HTTP on the WebSocket port)`);
   }
   return http;
@@ -98,11 +101,14 @@ export function describeCity(city: City, simOptions: SimOptions, secs: number): 
   lines.push(`dashboard  ${dashboardUrl(gateway)}`);
   lines.push(describeGateway(gateway));
   const target = mosquittoTarget(gateway);
-  if (target !== null) {
+  if (simOptions.lamps === 'all') {
+    lines.push('note       with --lamps all a lamp exists only once it is addressed, and such lamps do not register with the gateway: MQTT and the dashboard show no lamps; reach them by address'
+      + (simOptions.link === 'tun' ? '' : ' (with --link tun)'));
+  } else if (target !== null) {
     // describeGateway already prints the watch line for the embedded broker.
     if (o.mqttUrl !== null) lines.push(`watch      mosquitto_sub ${target} -t 'lampnet/#' -v`);
-    lines.push(`command    mosquitto_pub ${target} -t lampnet/lamps/42/set -m ON`);
-    lines.push(`group      mosquitto_pub ${target} -t lampnet/groups/street-1/set -m 30`);
+    lines.push(`command    mosquitto_pub ${target} -t lampnet/lamps/${Math.min(42, simOptions.lamps)}/set -m ON`);
+    if ((simOptions.streetSize ?? 0) > 0) lines.push(`group      mosquitto_pub ${target} -t lampnet/groups/street-1/set -m 30`);
   }
   if (simOptions.link === 'tun') lines.push(['lamps:', ...lampHints(sim)].join('\n'));
   return lines.join('\n');
@@ -123,12 +129,26 @@ Examples:
   lampnet up --link tun --lamps 10000          lamps reachable by ping and coap-client (needs CAP_NET_ADMIN)`);
   addSimOptions(cmd, { lamps: '1000', link: 'memory' });
   addGatewayOptions(cmd);
+  addLogOptions(cmd);
   cmd.option('--http-port <port|off>', 'alias of --ws-port: the port of the dashboard and of MQTT over WebSocket (one HTTP server serves both)');
-  cmd.action(async (raw: Record<string, string | boolean | string[] | undefined>) => {
+  /** Both parts' options, checked, from commander's text. */
+  const optionsFrom = (raw: Record<string, unknown>): { simOptions: SimOptions; gatewayOptions: GatewayOptions; terminal: TerminalOptions } => {
     const simOptions = simOptionsFrom(raw as Record<string, string | string[] | undefined>);
-    const gatewayOptions = gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) });
+    const gatewayOptions: GatewayOptions = {
+      ...gatewayOptionsFrom({ ...(raw as Record<string, string | boolean | undefined>), wsPort: webPort(cmd, raw) }),
+      // The gateway knows the fleet it runs with: once it has registered, an unknown lamp is an
+      // error at once (lamps of --lamps all never register, so there is nothing to wait for).
+      fleetSize: simOptions.lamps === 'all' ? 0 : simOptions.lamps,
+    };
+    return { simOptions, gatewayOptions, terminal: terminalOptionsFrom(raw) };
+  };
+  withConfig(cmd, optionsFrom);
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const { simOptions, gatewayOptions, terminal } = optionsFrom(raw);
+    const reporter = new Reporter(terminal.logger, { summaryIntervalMs: terminal.summaryIntervalMs, fleetSize: gatewayOptions.fleetSize });
     const started = performance.now();
-    const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions);
-    await serveUntilSignal('lampnet up', city, describeCity(city, simOptions, (performance.now() - started) / 1000));
+    const city = await startCity({ ...simOptions, onProgress: progressBar('booting lamps') }, gatewayOptions, reporter.observe);
+    const service = { close: () => { reporter.stop(); return city.close(); } };
+    await serveUntilSignal('lampnet up', service, describeCity(city, simOptions, (performance.now() - started) / 1000), () => reporter.start(city.gateway));
   });
 }

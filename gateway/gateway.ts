@@ -15,12 +15,12 @@ import { COAP_PORT } from '../protocol/registration.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
 import { CoapClient } from './lamps/coap-client.js';
 import { CommandHold } from './mqtt/command-hold.js';
-import { type CommandContext, deliverHeldCommand, expireHeldCommands, handleCommandMessage } from './mqtt/commands.js';
+import { type CommandContext, type CommandOutcome, deliverHeldCommand, expireHeldCommands, handleCommandMessage } from './mqtt/commands.js';
 import { LampCommander } from './lamps/commander.js';
-import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
+import { GatewayMetrics, type MetricsServer, type Readiness, serveMetrics } from './metrics.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
-import { LampRegistry } from './registry.js';
+import { columnWith, LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
 import { defaultDashboardDir } from './broker/static-files.js';
 import { dashboardApi, STATS_HISTORY_PERIOD_MS, StatsHistoryRecorder } from './dashboard-api.js';
@@ -76,6 +76,11 @@ export interface GatewayOptions {
    * they do: a restarted gateway learns its lamps only as they refresh, by default within 85 % of
    * their 300 s lifetime. 0 = refuse at once. */
   commandHoldMs: number;
+  /** The number of lamps to expect, when known (`lampnet up` runs the fleet): once all have
+   * registered the hold ends, and an unknown lamp is an error at once. null = not known. */
+  fleetSize: number | null;
+  /** The hold also ends once no new lamp has registered for this long. */
+  registrationsSettleMs: number;
   /** How long startGateway waits for the first MQTT connection. */
   connectTimeoutMs: number;
   /** IPv4 boards served at IPv6 addresses through a translator (gateway/siit/), or null. */
@@ -120,9 +125,21 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   maxLamps: 2_000_000,
   dashboardDir: defaultDashboardDir(),
   commandHoldMs: 300_000,
+  fleetSize: null,
+  // Long enough that a restarted gateway's lamps, refreshing at random over their 255 s, are
+  // mostly back before an unknown lamp counts as an error.
+  registrationsSettleMs: 60_000,
   connectTimeoutMs: 10_000,
   boards: null,
 };
+
+/** What an operator's terminal reports as it happens (cli/reporter.ts); counts are in `metrics`. */
+export type GatewayEvent =
+  | { event: 'broker-lost'; reason: string }
+  | { event: 'broker-back' }
+  | { event: 'lamp-fault'; lamp: string; fault: boolean }
+  | { event: 'client-refused'; client: string; reason: string }
+  | { event: 'command'; outcome: CommandOutcome };
 
 export interface GatewayHandle {
   readonly options: GatewayOptions;
@@ -137,17 +154,21 @@ export interface GatewayHandle {
   readonly coapPort: number | null;
   /** The board translator, when `boards` is set. */
   readonly boardNetwork: BoardNetwork | null;
+  /** What /readyz answers. */
+  readiness(): Readiness;
+  /** Lamps whose change is not yet published, and lamps with a command waiting or in flight. */
+  backlog(): { publish: number; command: number };
   close(): Promise<void>;
 }
 
-export async function startGateway(overrides: Partial<GatewayOptions> = {}, transport?: DatagramEndpoint): Promise<GatewayHandle> {
+export async function startGateway(overrides: Partial<GatewayOptions> = {}, transport?: DatagramEndpoint, observe: (e: GatewayEvent) => void = () => {}): Promise<GatewayHandle> {
   const options: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...overrides };
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const step of cleanups.splice(0).reverse()) await step();
   };
   try {
-    return await assemble(options, transport, cleanups, cleanup);
+    return await assemble(options, transport, observe, cleanups, cleanup);
   } catch (err) {
     await cleanup();
     throw err;
@@ -157,6 +178,7 @@ export async function startGateway(overrides: Partial<GatewayOptions> = {}, tran
 async function assemble(
   options: GatewayOptions,
   given: DatagramEndpoint | undefined,
+  observe: (e: GatewayEvent) => void,
   cleanups: (() => Promise<void> | void)[],
   cleanup: () => Promise<void>,
 ): Promise<GatewayHandle> {
@@ -177,6 +199,7 @@ async function assemble(
     publishBacklog: (): number => pub.backlog,
     commandBacklog: (): number => cmd.backlog,
     inFlight: (): number => coap.inFlight,
+    aggregate: () => registry.aggregate(),
   });
   // Opened before the MQTT client: its awaits must not let the client connect before the
   // handlers below are attached.
@@ -208,8 +231,20 @@ async function assemble(
     broker = await startEmbeddedBroker({
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
       credentials: options.brokerCredentials, staticDir: options.dashboardDir, api: dashboardApi(registry, history),
-      maxPacketBytes: options.mqttMaxPacketBytes, packetRefused: (reason) => metrics.mqttPacketsRefused.inc({ reason }),
+      maxPacketBytes: options.mqttMaxPacketBytes,
+      packetRefused: (reason) => {
+        metrics.mqttPacketsRefused.inc({ reason });
+        observe({ event: 'client-refused', client: '(unknown)', reason: `packet ${reason} (over --mqtt-max-packet)` });
+      },
     });
+    // A client the broker turned away (credentials, a publish it may not make) or that broke the
+    // protocol; a connection that merely dropped is not news.
+    const refused = (c: { id?: string } | null, err: Error): void => {
+      if (CONNECTION_DROPPED.includes((err as NodeJS.ErrnoException).code ?? '')) return;
+      observe({ event: 'client-refused', client: c?.id || '(before CONNECT)', reason: err.message });
+    };
+    broker.aedes.on('clientError', refused);
+    broker.aedes.on('connectionError', refused);
     cleanups.push(() => broker?.close());
     const embedded = broker;
     client = new MqttClient(() => embedded.connectGateway(), { ...clientOptions, clean: true });
@@ -228,9 +263,11 @@ async function assemble(
   const discovery = options.haDiscovery ? DIRTY_DISCOVERY : 0;
   const cmd: LampCommander = new LampCommander(registry, coap, {
     confirmed: (i) => pub.mark(i, DIRTY_STATE),
-    failed: (topic, lamp, kind, reason) => pub.reportError({ topic, kind, lamp, reason }),
-    finished: (result) => {
+    failed: (topic, lamp, kind, reason) => reportCommand({ outcome: 'failed', error: { topic, kind, lamp, reason } }),
+    finished: (result, roundTripS, exchangeS) => {
       metrics.deliveries.inc({ result });
+      metrics.commandRoundTrip.observe({ result }, roundTripS);
+      metrics.coapExchange.observe({ result }, exchangeS);
       if (result === 'timeout') metrics.timeouts.inc();
     },
   }, {
@@ -241,18 +278,38 @@ async function assemble(
   });
   cleanups.push(() => cmd.close());
 
-  const hold = new CommandHold(Date.now(), options.commandHoldMs);
-  const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
+  // Where every command's outcome leaves the gateway (a response to its sender belongs here too).
+  function reportCommand(o: CommandOutcome): void {
+    if (o.outcome === 'failed') pub.reportError(o.error);
+    else pub.reportCommand(o);
+    observe({ event: 'command', outcome: o });
+  }
+  // A lamp's fault is worth a line when it appears or clears, not on every report.
+  let faultSeen = new Uint8Array(1024);
+  const noteFault = (i: number): void => {
+    faultSeen = columnWith(faultSeen, i);
+    const fault = registry.isFault(i) ? 1 : 0;
+    if (fault === faultSeen[i]) return;
+    faultSeen[i] = fault;
+    observe({ event: 'lamp-fault', lamp: registry.id(i), fault: fault === 1 });
+  };
+  const hold = new CommandHold(Date.now(), { holdMs: options.commandHoldMs, fleetSize: options.fleetSize, settleMs: options.registrationsSettleMs });
+  const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand };
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       boardNetwork?.registered(i);
       metrics.registrations.inc();
+      hold.registered(Date.now(), registry.size);
+      noteFault(i);
       pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
       deliverHeldCommand(commands, i);
     },
     updated(i, reported) {
       metrics.updates.inc();
-      if (reported) pub.mark(i, DIRTY_STATE);
+      if (reported) {
+        pub.mark(i, DIRTY_STATE);
+        noteFault(i);
+      }
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   });
@@ -269,13 +326,21 @@ async function assemble(
   });
 
   client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain));
-  client.on('connect', () => {
-    client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
-    pub.connected();
-  });
   // mqtt.js reconnects by itself; errors are reported through 'error' and must not be unhandled.
   let lastMqttError: Error | null = null;
   client.on('error', (err) => { lastMqttError = err; });
+  let brokerLost = false;
+  client.on('connect', () => {
+    client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
+    pub.connected();
+    if (brokerLost) observe({ event: 'broker-back' });
+    brokerLost = false;
+  });
+  client.on('offline', () => {
+    if (closed || brokerLost) return;
+    brokerLost = true;
+    observe({ event: 'broker-lost', reason: lastMqttError?.message ?? 'connection closed' });
+  });
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -290,7 +355,7 @@ async function assemble(
 
   let metricsServer: MetricsServer | null = null;
   if (options.metricsPort !== null) {
-    metricsServer = await serveMetrics(metrics, options.metricsPort, options.listenHost);
+    metricsServer = await serveMetrics(metrics, options.metricsPort, options.listenHost, () => readiness(client, registry, hold, options.fleetSize));
     const server = metricsServer;
     cleanups.push(() => server.close());
   }
@@ -307,14 +372,38 @@ async function assemble(
     metricsPort: metricsServer?.port ?? null,
     coapPort: udp?.port ?? null,
     boardNetwork,
+    readiness: () => readiness(client, registry, hold, options.fleetSize),
+    backlog: () => ({ publish: pub.backlog, command: cmd.backlog }),
     async close() {
       if (closed) return;
-      if (client.connected) await withTimeout(pub.goingOffline(), 2000);
+      // With the embedded broker, `offline` must have gone out to the subscribers, not only be
+      // acknowledged, before the broker closes their connections.
+      if (client.connected) await withTimeout(Promise.all([broker?.delivered(STATUS_TOPIC), pub.goingOffline()]), 2000);
       closed = true;
       await cleanup();
     },
   };
 }
+
+/** Ready: connected to the broker, and the fleet registered — all of it when its size is known,
+ * else as far as the command hold can tell (it has ended: time is up or registrations settled).
+ * Lamps that go offline later do not make the gateway unready: it still serves the others. */
+function readiness(client: MqttClient, registry: LampRegistry, hold: CommandHold, fleetSize: number | null): Readiness {
+  const connected = client.connected;
+  const known = registry.size;
+  const registered = fleetSize === null ? !hold.holding(Date.now()) : known >= fleetSize;
+  const progress = fleetSize === null ? `${known} registered` : `${known} of ${fleetSize} registered`;
+  return {
+    ready: connected && registered,
+    checks: {
+      mqtt: connected ? 'connected' : 'not connected',
+      lamps: `${progress}, ${registry.onlineCount} online; ${registered ? 'registration complete' : 'still registering'}`,
+    },
+  };
+}
+
+/** Socket errors of a client that went away, not of one the broker refused. */
+const CONNECTION_DROPPED = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'];
 
 /** MQTT CONNACK codes that retrying will not fix: bad credentials, not authorized (v3.1.1 and v5). */
 const REFUSED_FOR_GOOD = [4, 5, 134, 135];
@@ -342,7 +431,7 @@ function firstConnection(client: MqttClient, options: GatewayOptions, lastError:
   });
 }
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
   return Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
 }
 

@@ -142,6 +142,7 @@ export class LampRegistry {
   online(i: number): boolean { return (this.flags[i] & ONLINE) !== 0; }
   hasReport(i: number): boolean { return (this.flags[i] & HAS_STATE) !== 0; }
   isOn(i: number): boolean { return (this.flags[i] & ON) !== 0; }
+  isFault(i: number): boolean { return (this.flags[i] & FAULT) !== 0; }
   reportedAt(i: number): number { return this.updatedAt[i]; }
 
   /** The last reported state (allocates; for publishing one lamp). */

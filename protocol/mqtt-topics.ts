@@ -10,6 +10,7 @@
  *   lampnet/stats                     retained fleet aggregates
  *   lampnet/gateway/status            retained `online`, `offline` as the gateway's last will
  *   lampnet/gateway/errors            one JSON report per rejected command or failed delivery
+ *   lampnet/gateway/commands          JSON notices of held commands: held (with deadline), delivered
  *   homeassistant/light/<id>/config   Home Assistant discovery (with --ha-discovery)
  *
  * Lamp ids and group names become single topic levels, so they must not contain the MQTT
@@ -21,6 +22,7 @@ import type { LampSnapshot } from './registration.js';
 export const TOPIC_ROOT = 'lampnet';
 export const STATUS_TOPIC = `${TOPIC_ROOT}/gateway/status`;
 export const ERRORS_TOPIC = `${TOPIC_ROOT}/gateway/errors`;
+export const COMMAND_NOTICES_TOPIC = `${TOPIC_ROOT}/gateway/commands`;
 export const FLEET_STATS_TOPIC = `${TOPIC_ROOT}/stats`;
 
 /** Longest lamp id or group name accepted (bytes of UTF-8). Keeps topics and records small. */

@@ -60,6 +60,10 @@ export interface EmbeddedBroker {
   readonly wsPort: number | null;
   /** A new in-process connection for the gateway's MQTT client (a stream builder). */
   connectGateway(): Duplex;
+  /** Resolves once the next message published on `topic` has been written to every subscriber's
+   * connection (the publisher's PUBACK comes sooner). */
+  delivered(topic: string): Promise<void>;
+  /** Close every connection once what was written to it has gone out, then the listeners. */
   close(): Promise<void>;
 }
 
@@ -116,7 +120,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // No Nagle: a lamp's state is one small packet that must reach its subscribers now, not after the
   // subscriber's delayed ACK (measured: MQTT round trip p50 1.1 ms with Nagle, 0.03 ms without).
   // Node's HTTP server, which carries MQTT over WebSocket, already sets it.
-  const tcp = net.createServer({ noDelay: true }, (socket) => handleClient(socket));
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    handleClient(socket);
+  });
   const closers: (() => Promise<void>)[] = [];
   try {
     await listen(tcp, options.mqttPort, options.host, 'MQTT (--mqtt-port)');
@@ -160,7 +169,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         aedes.handle(brokerSide);
         return gatewaySide;
       },
+      delivered(topic) {
+        return new Promise((resolve) => {
+          const published = (packet: { topic: string }): void => {
+            if (packet.topic !== topic) return;
+            aedes.off('publish', published);
+            resolve();
+          };
+          aedes.on('publish', published);
+        });
+      },
       async close() {
+        // aedes destroys each connection: what is still in a socket's buffer (the gateway's last
+        // `offline`, say) must reach its client first.
+        await Promise.race([drained(sockets), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await Promise.all(closers.map((close) => close()));
       },
@@ -170,6 +192,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     await Promise.all(closers.map((close) => close()));
     throw err;
   }
+}
+
+/** Longest a closing broker waits for its clients' sockets to take what was written to them. */
+const DRAIN_TIMEOUT_MS = 1000;
+
+function drained(sockets: Iterable<net.Socket>): Promise<unknown> {
+  return Promise.all([...sockets].filter((s) => s.writableLength > 0).map((s) => new Promise((resolve) => {
+    s.once('drain', resolve);
+    s.once('close', resolve);
+  })));
 }
 
 /** A WebSocket client's connection as a stream. mqtt-packet corks the stream while it writes a

@@ -32,8 +32,9 @@ export interface CommandEvents {
   confirmed(i: number): void;
   /** The command did not take effect: the lamp refused it or never answered. */
   failed(topic: string, lampId: string, kind: ErrorKind, reason: string): void;
-  /** Every CoAP command exchange that ended, by result (for metrics). */
-  finished(result: 'confirmed' | 'refused' | 'timeout'): void;
+  /** Every CoAP command exchange that ended, by result, with the seconds since the command (the
+   * oldest one merged into it) arrived and since the exchange's first transmission (for metrics). */
+  finished(result: 'confirmed' | 'refused' | 'timeout', roundTripS: number, exchangeS: number): void;
 }
 
 export interface CommanderOptions {
@@ -57,6 +58,8 @@ interface Slot {
   /** The command waiting to be sent (merged), or null. */
   next: SetCommand | null;
   topic: string;
+  /** When the waiting command's oldest part arrived (performance.now()). */
+  since: number;
   inFlight: boolean;
   queued: boolean;
 }
@@ -107,10 +110,11 @@ export class LampCommander {
     while (this.slots.length <= i) this.slots.push(undefined);
     let slot = this.slots[i];
     if (slot === undefined) {
-      slot = { next: null, topic, inFlight: false, queued: false };
+      slot = { next: null, topic, since: 0, inFlight: false, queued: false };
       this.slots[i] = slot;
       this.pendingLamps++;
     }
+    if (slot.next === null) slot.since = performance.now();
     slot.next = slot.next === null ? { ...command } : mergeCommands(slot.next, command);
     slot.topic = topic;
     if (!slot.inFlight && !slot.queued) {
@@ -181,24 +185,27 @@ export class LampCommander {
     const topic = slot.topic;
     const on = command.toggle ? !this.registry.isOn(i) : command.on;
     const payload = commandJson(on, command.level, command.fadeMs);
+    const arrived = slot.since;
+    const sentAt = performance.now();
     slot.inFlight = true;
     this.inFlight++;
     this.coap.request(
       { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i), code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload },
-      (outcome) => this.settle(i, slot, topic, { ...command, on }, outcome),
+      (outcome) => this.settle(i, slot, topic, { ...command, on }, outcome, arrived, sentAt),
     );
   }
 
-  private settle(i: number, slot: Slot, topic: string, sent: SetCommand, outcome: CoapOutcome): void {
+  private settle(i: number, slot: Slot, topic: string, sent: SetCommand, outcome: CoapOutcome, arrived: number, sentAt: number): void {
     if (this.closed) return;
     this.inFlight--;
     slot.inFlight = false;
+    const now = performance.now();
+    const result = outcome.ok ? 'confirmed' : outcome.timedOut ? 'timeout' : 'refused';
+    this.events.finished(result, (now - arrived) / 1000, (now - sentAt) / 1000);
     if (outcome.ok) {
       this.applyConfirmed(i, sent);
-      this.events.finished('confirmed');
       this.events.confirmed(i);
     } else {
-      this.events.finished(outcome.timedOut ? 'timeout' : 'refused');
       this.events.failed(topic, this.registry.id(i), outcome.timedOut ? 'timeout' : 'lamp-refused', `lamp ${this.registry.id(i)}: ${outcome.reason}`);
     }
     if (slot.next !== null) {

@@ -3,10 +3,14 @@
  *
  * After a gateway restart the registry is empty until each lamp's next refresh (at most 85 % of its
  * lifetime later), while a persistent MQTT session delivers the commands published during the gap
- * at once. Rather than refusing those as `unknown-lamp`, the gateway holds them for `holdMs` from
- * its start: a lamp that registers in time gets its command, the rest are reported failed when the
- * hold ends — delivered or reported, never silently lost. One command per id (later ones merge
- * into it, latest wins), at most MAX_HELD_IDS ids, so the hold is bounded.
+ * at once. Rather than refusing those as `unknown-lamp`, the gateway holds them until the hold ends:
+ * a lamp that registers in time gets its command, the rest are reported failed — delivered or
+ * reported, never silently lost. One command per id (later ones merge into it, latest wins), at most
+ * MAX_HELD_IDS ids, so the hold is bounded.
+ *
+ * The hold ends at the first of: `holdMs` after the start; the whole fleet registered, when its size
+ * is known (`lampnet up` runs the fleet itself); registrations settled, no new lamp for `settleMs`.
+ * After that an unknown lamp is an error at once.
  */
 import { type SetCommand, mergeCommands } from '../lamps/commander.js';
 
@@ -17,17 +21,55 @@ export interface HeldCommand {
   topic: string;
 }
 
+export interface HoldRules {
+  /** Longest hold after the start; 0 = no hold. */
+  holdMs: number;
+  /** The hold ends once this many lamps have registered; null = the fleet's size is not known. */
+  fleetSize: number | null;
+  /** The hold ends once no new lamp has registered for this long (after at least one did). */
+  settleMs: number;
+}
+
 export class CommandHold {
   private readonly held = new Map<string, HeldCommand>();
   private readonly until: number;
+  private lastNewLamp: number | null = null;
+  private known = 0;
+  private complete: boolean;
 
-  constructor(startedAt: number, readonly holdMs: number) {
-    this.until = startedAt + holdMs;
+  constructor(startedAt: number, readonly rules: HoldRules) {
+    this.until = startedAt + rules.holdMs;
+    this.complete = rules.fleetSize === 0;
+  }
+
+  /** A lamp registered at `now`, and `known` lamps are now registered (a lamp that registers
+   * again after a lapse is not new, and does not delay the settling). */
+  registered(now: number, known: number): void {
+    if (known <= this.known) return;
+    this.known = known;
+    this.lastNewLamp = now;
+    if (this.rules.fleetSize !== null && known >= this.rules.fleetSize) this.complete = true;
   }
 
   /** Whether commands for unknown lamps are still being held at `now`. */
   holding(now: number): boolean {
-    return now < this.until;
+    if (this.complete) return false;
+    return now < (this.lastNewLamp === null ? this.until : Math.min(this.until, this.lastNewLamp + this.rules.settleMs));
+  }
+
+  /** The latest a held command waits (epoch ms); the hold may end sooner, when the fleet is
+   * complete or registrations settle. */
+  deadline(): number {
+    return this.until;
+  }
+
+  /** Why the hold is over, for the report of a command that waited in vain. */
+  whyOver(): string {
+    if (this.complete) return `all ${this.rules.fleetSize} lamps of the fleet have registered`;
+    if (this.lastNewLamp !== null && this.lastNewLamp + this.rules.settleMs < this.until) {
+      return `registrations have settled (no new lamp for ${this.rules.settleMs / 1000} s)`;
+    }
+    return `the command hold of ${this.rules.holdMs / 1000} s after the gateway's start is over`;
   }
 
   /** Hold a command for lamp `id`; false when the hold is full (the caller reports it). */

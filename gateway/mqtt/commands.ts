@@ -9,6 +9,9 @@
  * sends the CoAP PUT through lamps/coap-client.ts and records the state the lamp confirmed. Commands
  * for lamps that have not registered since the gateway started wait in the CommandHold until they
  * do (deliverHeldCommand) or the hold ends (expireHeldCommands).
+ *
+ * Every outcome that is not the lamp's new state leaves through one function, CommandContext.report:
+ * a refusal or failure, a command held (with its deadline), a held command delivered.
  */
 import type { CommandHold } from './command-hold.js';
 import { parseCommandPayload } from './command-payload.js';
@@ -24,24 +27,36 @@ export interface CommandContext {
   hold: CommandHold;
   commander: LampCommander;
   metrics: GatewayMetrics;
-  reportError(report: ErrorReport): void;
+  report(outcome: CommandOutcome): void;
 }
+
+/** What became of a command, other than the state its lamp confirms. */
+export type CommandOutcome =
+  | { outcome: 'failed'; error: ErrorReport }
+  /** Waiting for lamp `lamp` to register, at most until `until` (epoch ms). */
+  | { outcome: 'held'; topic: string; lamp: string; until: number }
+  /** A held command handed to its lamp, which has just registered. */
+  | { outcome: 'delivered'; topic: string; lamp: string };
+
+const fail = (ctx: CommandContext, error: ErrorReport): void => ctx.report({ outcome: 'failed', error });
 
 type CommandHandler = (ctx: CommandContext, name: string, command: SetCommand, topic: string) => void;
 
 const handlers: Record<CommandTarget, CommandHandler> = {
   lamp(ctx, id, command, topic) {
     const i = ctx.registry.find(id);
-    if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) return;
-    if (i < 0) return ctx.reportError({ topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
-    if (!ctx.registry.online(i)) return ctx.reportError({ topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
+    if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) {
+      return ctx.report({ outcome: 'held', topic, lamp: id, until: ctx.hold.deadline() });
+    }
+    if (i < 0) return fail(ctx, { topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
+    if (!ctx.registry.online(i)) return fail(ctx, { topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
     deliverToLamp(ctx, i, command, topic);
   },
 
   group(ctx, group, command, topic) {
-    if (!ctx.registry.hasGroup(group)) return ctx.reportError({ topic, kind: 'unknown-group', reason: `no registered lamp is in group '${group}'` });
+    if (!ctx.registry.hasGroup(group)) return fail(ctx, { topic, kind: 'unknown-group', reason: `no registered lamp is in group '${group}'` });
     const delivery = ctx.commander.toGroup(group, command, topic);
-    if (delivery.members === 0) return ctx.reportError({ topic, kind: 'offline', reason: `no lamp of group '${group}' is online` });
+    if (delivery.members === 0) return fail(ctx, { topic, kind: 'offline', reason: `no lamp of group '${group}' is online` });
     ctx.metrics.commands.inc({ target: 'group' });
   },
 };
@@ -51,7 +66,7 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
   const target = parseCommandTopic(topic);
   if (target === null) return; // a deeper topic under lampnet/lamps/ that is not a command: not ours
   const excerpt = payloadExcerpt(payload);
-  const reject = (kind: ErrorReport['kind'], reason: string): void => ctx.reportError({ topic, kind, reason, ...(excerpt === undefined ? {} : { payload: excerpt }) });
+  const reject = (kind: ErrorReport['kind'], reason: string): void => fail(ctx, { topic, kind, reason, ...(excerpt === undefined ? {} : { payload: excerpt }) });
   if (retained) {
     return reject('retained', 'retained command ignored: a retained command would be replayed on every gateway start; publish commands without the retain flag');
   }
@@ -64,15 +79,18 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
 
 /** Lamp `i` has just registered: deliver the command held for it since the gateway started, if any. */
 export function deliverHeldCommand(ctx: CommandContext, i: number): void {
-  const held = ctx.hold.take(ctx.registry.id(i));
-  if (held !== null) deliverToLamp(ctx, i, held.command, held.topic);
+  const id = ctx.registry.id(i);
+  const held = ctx.hold.take(id);
+  if (held === null) return;
+  ctx.report({ outcome: 'delivered', topic: held.topic, lamp: id });
+  deliverToLamp(ctx, i, held.command, held.topic);
 }
 
 /** Once the hold is over at `now`, report every command still held: its lamp never registered. */
 export function expireHeldCommands(ctx: CommandContext, now: number): void {
-  ctx.hold.expire(now, (id, held) => ctx.reportError({
+  ctx.hold.expire(now, (id, held) => fail(ctx, {
     topic: held.topic, kind: 'unknown-lamp', lamp: id,
-    reason: `no lamp '${id}' registered within ${ctx.hold.holdMs / 1000} s of the gateway's start; the command was not delivered`,
+    reason: `no lamp '${id}' registered while the command was held, and now ${ctx.hold.whyOver()}; the command was not delivered`,
   }));
 }
 

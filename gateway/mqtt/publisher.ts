@@ -1,7 +1,7 @@
 /**
  * Everything the gateway publishes on MQTT: lamp state, availability and Home Assistant discovery
  * (retained, per lamp), fleet aggregates every period and group aggregates when they change, the
- * gateway's status and error reports.
+ * gateway's status, error reports and notices of held commands.
  *
  * Backpressure: a lamp change only sets bits in a per-lamp dirty mask and puts the lamp in a FIFO
  * the first time; the FIFO is drained at the MQTT client's pace (a bounded number of publishes
@@ -15,7 +15,7 @@ import { compactFifo } from '../fifo.js';
 import type { ErrorKind, GatewayMetrics, PublishKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
 import {
-  ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
+  COMMAND_NOTICES_TOPIC, ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
   lampStateDocument, lampStateTopic,
 } from '../../protocol/mqtt-topics.js';
 
@@ -23,8 +23,8 @@ export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;
 export const DIRTY_DISCOVERY = 4;
 
-/** Error reports waiting beyond this many are dropped (and counted): the errors topic must not
- * become the unbounded queue the rest of the design avoids. */
+/** Error reports and command notices waiting beyond this many are dropped (and counted): they
+ * must not become the unbounded queue the rest of the design avoids. */
 export const MAX_WAITING_ERRORS = 100_000;
 
 export interface PublisherOptions {
@@ -51,8 +51,17 @@ interface Message {
   retain: boolean;
 }
 
+/** A command that waits for its lamp to register, or was handed to it when it did. */
+export interface CommandNotice {
+  topic: string;
+  lamp: string;
+  outcome: 'held' | 'delivered';
+  /** For `held`: the latest the command waits before it is reported as `unknown-lamp` (epoch ms). */
+  until?: number;
+}
+
 /**
- * One paced stream of publishes: error reports first (they answer someone), then the current round
+ * One paced stream of publishes: error reports and command notices first (they answer someone), then the current round
  * of aggregates, then dirty lamps. At most `maxInFlight` publishes wait for their write callback,
  * which mqtt.js gives only once the socket has taken the bytes.
  */
@@ -129,11 +138,23 @@ export class Publisher {
   /** Report a rejected command or failed delivery on the errors topic (never retained). */
   reportError(report: ErrorReport): void {
     this.metrics.errors.inc({ kind: report.kind });
+    this.answer({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
+  }
+
+  /** Tell the senders of a held command that it waits, or that it went to its lamp (never retained). */
+  reportCommand(notice: CommandNotice): void {
+    const { until, ...rest } = notice;
+    const document = { ...rest, ...(until === undefined ? {} : { until: new Date(until).toISOString() }), at: new Date().toISOString() };
+    this.answer({ kind: 'command-notice', topic: COMMAND_NOTICES_TOPIC, payload: JSON.stringify(document), retain: false });
+  }
+
+  /** Queue a message that answers a client, bounded like the rest. */
+  private answer(msg: Message): void {
     if (this.errors.length - this.errorsHead >= MAX_WAITING_ERRORS) {
       this.metrics.errorReportsDropped.inc();
       return;
     }
-    this.errors.push({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
+    this.errors.push(msg);
     this.schedulePump();
   }
 

@@ -28,7 +28,7 @@ async function setUp(lamps: number) {
   await new Promise<void>((resolve) => c.once('connect', () => resolve()));
   const registry = new LampRegistry();
   for (let n = 1; n <= lamps; n++) registry.register(String(n), `2001:db8::${n.toString(16)}`, 5683, 300, '', () => true, 0);
-  const metrics = new GatewayMetrics({ lamps: () => registry.size, online: () => registry.onlineCount, publishBacklog: () => 0, commandBacklog: () => 0, inFlight: () => 0 });
+  const metrics = new GatewayMetrics({ lamps: () => registry.size, online: () => registry.onlineCount, publishBacklog: () => 0, commandBacklog: () => 0, inFlight: () => 0, aggregate: () => registry.aggregate() });
   const publisher = new Publisher(c, registry, metrics, { haDiscovery: false, maxInFlight: 16 });
   watcher = await watch(`mqtt://127.0.0.1:${b.mqttPort}`, ['lampnet/lamps/+/state']);
   return { registry, publisher, watcher };

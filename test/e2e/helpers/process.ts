@@ -30,20 +30,20 @@ export function run(command: string, args: string[], options: { cwd: string; env
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
   let exit: Exit | null = null;
-  // 'close', not 'exit': the process has exited and its output has been read to the end, so the
-  // last lines it printed are in `lines`.
+  const readers = [child.stdout, child.stderr].map((stream) => createInterface({ input: stream! }).on('line', (line) => {
+    lines.push(line);
+    for (const listener of [...listeners]) listener(line);
+  }));
+  // 'exit' can come before the last lines are read from the pipes: `exited` waits for both, so a
+  // test that checks the last line after the exit sees it.
+  const outputEnded = Promise.all(readers.map((r) => new Promise((resolve) => r.once('close', resolve))));
   const exited = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
+    child.once('exit', (code, signal) => {
+      const e: Exit = { code, signal };
+      exit = e;
+      void outputEnded.then(() => resolve(e));
     });
   });
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => {
-      lines.push(line);
-      for (const listener of [...listeners]) listener(line);
-    });
-  }
   const transcript = (): string => lines.slice(-40).join('\n');
 
   return {
