@@ -40,7 +40,7 @@ export interface Answers {
 }
 
 export interface Figure {
-  /** Stable key (`echo`, `coap`, `boot`, `mqtt`, `staleness`, `firmware`, `sparse`, `soak`). */
+  /** Stable key (`echo`, `coap`, `boot`, `mqtt`, `staleness`, `firmware`, `sparse`, `dashboard`, `soak`). */
   key: string;
   title: string;
   target: string;

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureBoot } from './figures/boot.js';
+import { measureDashboard } from './figures/dashboard.js';
 import { measureFirmware, measureJsVars } from './figures/firmware.js';
 import { measureMqtt } from './figures/mqtt.js';
 import { measureNetwork } from './figures/network.js';
@@ -26,7 +27,7 @@ import { describeMachine } from './machine.js';
 import { benchSourceDir, buildNative } from './native.js';
 import { Report } from './report.js';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'staleness'] as const;
+const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness'] as const;
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -49,7 +50,8 @@ Measures lampnet against references in the same run and writes the figures with 
 Every figure counts only confirmed answers (the right address, code and content) against a stated
 bound of errors and losses; beyond it the figure is 'failed' whatever its speed, and the run exits 1.
 
-Needs root (network namespaces, TUN), cc, ping (iputils) and a built tree (npm run build).
+Needs root (network namespaces, TUN), cc, ping (iputils), /usr/bin/chromium (the dashboard figure) and a
+built tree (npm run build).
 Every network figure runs inside namespaces lampnet-bench-<pid>-<responder>, deleted at the end.`;
 
 async function main(): Promise<void> {
@@ -118,6 +120,7 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
   if (only.has('jsvars')) await measureJsVars(report, quick ? 1 : 5, quick ? 100 : 1000);
   if (only.has('siit')) await measureSiit(report, quick ? { pings: 5000, gets: 100, rounds: 1 } : { pings: 20_000, gets: 500, rounds: 3 });
   if (only.has('sparse')) await measureSparse(report, quick ? 10_000 : 1_000_000);
+  if (only.has('dashboard')) await measureDashboard(report, quick ? { lamps: 5000, loads: 3 } : { lamps: 100_000, loads: 5 });
   // Last: a million lamps registering through the gateway is the longest step of the run.
   if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);
 }

@@ -68,7 +68,7 @@ export const REQUIREMENTS: Requirement[] = [
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
     suites: [BOARDS, BOARD_SIIT, GROUP_IPV4], present: () => existsSync(ESPRUINO),
   },
-  { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
+  { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];
 
 /** Whether a missing need fails the run instead of leaving out the suites that need it. */

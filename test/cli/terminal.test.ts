@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run, type RunningProcess } from '../e2e/helpers/process.js';
+import { run, type RunningProcess } from '../../bench/process.js';
 import { startMosquitto, type Mosquitto } from '../gateway/helpers/mosquitto.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run, type RunningProcess } from '../e2e/helpers/process.js';
+import { run, type RunningProcess } from '../../bench/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -9,10 +9,10 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { watch } from '../gateway/helpers/mqtt-watch.js';
 import {
-  DESKTOP, PHONE, expectCountersFit, expectNoSidewaysScroll, launchChromium, openDashboard, screenshot, searchCard, startCity, type City,
-} from './helpers/dashboard.js';
+  DESKTOP, PHONE, fleetDrawnMs, launchChromium, openDashboard, settleCity, startCity, type City,
+} from '../../bench/dashboard-city.js';
+import { expectCountersFit, expectNoSidewaysScroll, screenshot, searchCard } from './helpers/dashboard.js';
 
 const LAMPS = 100_000;
 /** From the page's navigation until every lamp is on the map: a bound for a broken snapshot path
@@ -25,8 +25,7 @@ let browser: Browser;
 /** The dashboard at `viewport`, once every lamp is on the map; with how long that took. */
 async function loaded(viewport: { width: number; height: number }): Promise<{ page: Page; drawnMs: number }> {
   const page = await openDashboard(browser, city.dashboardUrl, viewport);
-  await page.waitForFunction(() => window.lampnet.fleetDrawnMs() !== null, null, { timeout: 30_000 });
-  const drawnMs = (await page.evaluate(() => window.lampnet.fleetDrawnMs())) as number;
+  const drawnMs = await fleetDrawnMs(page, 30_000);
   await page.locator(`#map-caption[data-value="${LAMPS}"]`).waitFor({ timeout: 10_000 });
   await page.locator(`#stat-online[data-value="${LAMPS}"]`).waitFor({ timeout: 30_000 });
   await page.locator('#gateway', { hasText: 'gateway online' }).waitFor({ timeout: 30_000 });
@@ -35,16 +34,7 @@ async function loaded(viewport: { width: number; height: number }): Promise<{ pa
 
 beforeAll(async () => {
   city = await startCity(LAMPS, 120_000);
-  // The city has settled: every lamp online, and the gateway through its start-up burst of 200,000
-  // state and availability publishes (in registration order, so the last lamp's state comes last)
-  // that keeps its event loop, which also serves the page, busy for some seconds.
-  const watcher = await watch(city.mqttUrl, ['lampnet/stats', `lampnet/lamps/${LAMPS}/state`]);
-  try {
-    await watcher.json<{ online: number }>('lampnet/stats', (s) => s.online === LAMPS, 120_000);
-    await watcher.until(`the state of lamp ${LAMPS}`, () => watcher.last.has(`lampnet/lamps/${LAMPS}/state`), 120_000);
-  } finally {
-    await watcher.close();
-  }
+  await settleCity(city, LAMPS, 120_000);
   browser = await launchChromium();
 }, 300_000);
 

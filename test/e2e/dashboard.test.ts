@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { watch, type Watcher } from '../gateway/helpers/mqtt-watch.js';
-import {
-  DESKTOP, PHONE, ROOT, expectCountersFit, expectNoSidewaysScroll, launchChromium, openDashboard, screenshot, searchCard, startCity, type City,
-} from './helpers/dashboard.js';
+import { DESKTOP, PHONE, launchChromium, openDashboard, startCity, type City } from '../../bench/dashboard-city.js';
+import { PROJECT_ROOT } from '../../tools/espruino/paths.js';
+import { expectCountersFit, expectNoSidewaysScroll, screenshot, searchCard } from './helpers/dashboard.js';
 
 const LAMPS = 1000;
 
@@ -219,7 +219,7 @@ describe('the dashboard of lampnet up --lamps 1000', () => {
     await expectCountersFit(page);
     await page.mouse.move(0, 0);
     const png = await screenshot(page, 'dashboard-1000-desktop');
-    if (process.env.LAMPNET_UPDATE_DOCS === '1') await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png') });
+    if (process.env.LAMPNET_UPDATE_DOCS === '1') await page.screenshot({ path: path.join(PROJECT_ROOT, 'docs', 'dashboard.png') });
     // PNG header: the whole 1400×900 viewport was captured.
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([DESKTOP.width, DESKTOP.height]);
   }, 120_000);

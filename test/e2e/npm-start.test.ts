@@ -7,7 +7,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
 import { watch, type Watcher } from '../gateway/helpers/mqtt-watch.js';
-import { run, type RunningProcess } from './helpers/process.js';
+import { run, type RunningProcess } from '../../bench/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_PORTS = { 'MQTT (--mqtt-port)': 1883, 'WebSocket and dashboard (--ws-port)': 9001, 'metrics (--metrics-port)': 9464 };

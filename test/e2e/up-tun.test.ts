@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { mosquittoSubUntil } from '../helpers/mosquitto-sub.js';
 import { Netns } from '../../bench/netns.js';
-import { run, type RunningProcess } from './helpers/process.js';
+import { run, type RunningProcess } from '../../bench/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = '2001:db8:75::';

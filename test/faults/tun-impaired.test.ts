@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { metricValue } from '../gateway/helpers/gateway-fixture.js';
 import { Netns } from '../../bench/netns.js';
-import { run, type RunningProcess } from '../e2e/helpers/process.js';
+import { run, type RunningProcess } from '../../bench/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = '2001:db8:36::';

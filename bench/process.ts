@@ -1,7 +1,7 @@
 /**
- * A command the end-to-end tests run as a real child process in its own process group (so a
- * signal reaches `npm` and the `node` it starts alike, as Ctrl-C in a terminal does), with its
- * output kept line by line for the test to wait on. Only this group is ever signalled.
+ * A command the end-to-end tests and the bench run as a real child process in its own process group
+ * (so a signal reaches `npm` and the `node` it starts alike, as Ctrl-C in a terminal does), with its
+ * output kept line by line to wait on. Only this group is ever signalled.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
