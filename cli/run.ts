@@ -21,10 +21,14 @@ export async function serveUntilSignal(name: string, service: Service, banner: s
     process.on('SIGINT', () => resolve());
     process.on('SIGTERM', () => resolve());
   });
+  // A pending promise does not keep Node running: without this, a service with no handle of its
+  // own (`lampnet sim --link memory` with stdin at its end) would exit right after `ready`.
+  const alive = setInterval(() => {}, 2 ** 30);
   console.log(banner);
   console.log('ready');
   onReady();
   await stopped;
+  clearInterval(alive);
   // A close that hangs must not leave a process the user believes stopped.
   setTimeout(() => {
     console.error(`${name}: did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
