@@ -174,6 +174,12 @@ async function assemble(
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
       credentials: options.brokerCredentials, staticDir: options.dashboardDir,
       maxPacketBytes: options.mqttMaxPacketBytes, packetRefused: (reason) => metrics.mqttPacketsRefused.inc({ reason }),
+      publishRefused(refusal, topic, payload) {
+        metrics.mqttPublishesRefused.inc({ reason: refusal.reason });
+        // Reported like a retained command an external broker replays (the broker runs in this
+        // process: no client publish can arrive before `commands` exists below).
+        if (refusal.reason === 'retained-command') handleCommandMessage(commands, topic, payload, true);
+      },
     });
     cleanups.push(() => broker?.close());
     const embedded = broker;

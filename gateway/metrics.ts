@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { listen } from './listen.js';
 import { PACKET_REFUSALS } from './broker/mqtt-size-guard.js';
+import { PUBLISH_REFUSALS } from './broker/publish-rule.js';
 
 /** Why a command or CoAP message was refused; the label of the errors metric. */
 const ERROR_KINDS = [
@@ -42,6 +43,7 @@ export class GatewayMetrics {
   readonly retransmissions: Counter;
   readonly errorReportsDropped: Counter;
   readonly mqttPacketsRefused: Counter<'reason'>;
+  readonly mqttPublishesRefused: Counter<'reason'>;
 
   constructor(read: { lamps(): number; online(): number; publishBacklog(): number; commandBacklog(): number; inFlight(): number }) {
     const registers = [this.registry];
@@ -56,11 +58,13 @@ export class GatewayMetrics {
     this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports not published because too many were waiting for MQTT', registers });
     this.retransmissions = new Counter({ name: 'lampnet_gateway_coap_retransmissions_total', help: 'CoAP confirmable requests sent again after no acknowledgement', registers });
     this.mqttPacketsRefused = new Counter({ name: 'lampnet_gateway_mqtt_packets_refused_total', help: 'Client connections to the embedded broker closed at a packet header, by reason (too-large: over --mqtt-max-packet)', labelNames: ['reason'], registers });
+    this.mqttPublishesRefused = new Counter({ name: 'lampnet_gateway_mqtt_publishes_refused_total', help: 'Publishes and wills of embedded-broker clients refused, by reason (only the gateway speaks for lamps; clients may publish unretained .../set commands)', labelNames: ['reason'], registers });
     // Every labelled series starts at 0, so rate() and dashboards see it before its first event.
     for (const kind of ERROR_KINDS) this.errors.inc({ kind }, 0);
     for (const kind of PUBLISH_KINDS) this.publishes.inc({ kind }, 0);
     for (const reason of DROP_KINDS) this.coapDrops.inc({ reason }, 0);
     for (const reason of PACKET_REFUSALS) this.mqttPacketsRefused.inc({ reason }, 0);
+    for (const reason of PUBLISH_REFUSALS) this.mqttPublishesRefused.inc({ reason }, 0);
     for (const target of ['lamp', 'group']) this.commands.inc({ target }, 0);
     for (const result of ['confirmed', 'refused', 'timeout']) this.deliveries.inc({ result }, 0);
     const gauge = (name: string, help: string, value: () => number): void => {

@@ -3,13 +3,12 @@
  * (`--ws-port`, whose HTTP side also serves the dashboard's static files).
  *
  * The gateway's own MQTT client connects through an in-process stream pair, not a socket: aedes
- * then knows which client is the gateway without any password, and with client credentials set
- * (`--broker-user/--broker-password`) the access rules are
- *   - a client without the credentials cannot connect;
- *   - clients may publish only commands (`lampnet/lamps/<id>/set`, `lampnet/groups/<g>/set`);
- *     any other publish closes their connection (MQTT 3.1.1 has no way to refuse one publish);
- *   - only the gateway publishes state, availability, stats, status and errors.
- * Without credentials the broker is open, like a fresh Mosquitto on localhost.
+ * then knows which client is the gateway without any password. With or without client credentials,
+ * only the gateway publishes state, availability, stats, status, errors and discovery; clients may
+ * publish only unretained commands (publish-rule.ts). A refused publish closes the client's
+ * connection (MQTT 3.1.1 has no way to refuse one publish); a refused will refuses the CONNECT.
+ * With client credentials set (`--broker-user/--broker-password`), a client without them cannot
+ * connect.
  *
  * Client sockets (TCP and WebSocket, not the gateway's own stream) are closed at the header of a
  * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body.
@@ -23,9 +22,9 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { listen } from '../listen.js';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
+import { type PublishRefusal, publishRefusal } from './publish-rule.js';
 import { LampnetPersistence } from './retained-store.js';
 import { serveStatic } from './static-files.js';
-import { parseCommandTopic } from '../../protocol/mqtt-topics.js';
 
 export interface BrokerCredentials {
   username: string;
@@ -45,6 +44,8 @@ export interface EmbeddedBrokerOptions {
   maxPacketBytes?: number;
   /** Called once per client connection closed at a refused packet header. */
   packetRefused?: (why: PacketRefusal) => void;
+  /** Called for every publish or will of a client the broker refused (publish-rule.ts). */
+  publishRefused?: (refusal: PublishRefusal, topic: string, payload: Buffer) => void;
 }
 
 export interface EmbeddedBroker {
@@ -67,21 +68,43 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     aedes.handle(stream, req);
   };
 
+  const publishRefused = options.publishRefused ?? (() => {});
+  /** The rule for one publish or will, with the refusal reported. client is null for a will
+   * published after its client is gone: that will was judged when its client connected. */
+  const judge = (client: Client | null, topic: string, retain: boolean, payload: Buffer): PublishRefusal | null => {
+    const refusal = publishRefusal(client?.id ?? '(will)', client === null || isGateway(client), topic, retain);
+    if (refusal !== null) publishRefused(refusal, topic, payload);
+    return refusal;
+  };
+  /** The will each connecting client asked for: aedes hands the CONNECT packet only to preConnect. */
+  const wills = new WeakMap<Client, { topic: string; payload: Buffer; retain: boolean }>();
+
   const aedes = await Aedes.createBroker({
     persistence: new LampnetPersistence(),
+    preConnect(client, packet, done) {
+      if (packet.will) wills.set(client, { topic: packet.will.topic, payload: Buffer.from(packet.will.payload), retain: packet.will.retain === true });
+      done(null, true);
+    },
     authenticate(client, username, password, done) {
-      if (isGateway(client) || credentials === null) return done(null, true);
-      if (username === credentials.username && password !== undefined && sameSecret(password, credentials.password)) return done(null, true);
-      const error = new Error(`client '${client.id}' gave wrong or no credentials`) as AuthenticateError;
-      error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
-      done(error, false);
+      const known = isGateway(client) || credentials === null ||
+        (username === credentials.username && password !== undefined && sameSecret(password, credentials.password));
+      if (!known) {
+        const error = new Error(`client '${client.id}' gave wrong or no credentials`) as AuthenticateError;
+        error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
+        return done(error, false);
+      }
+      const will = wills.get(client);
+      const refusal = will === undefined ? null : judge(client, will.topic, will.retain, will.payload);
+      if (refusal !== null) {
+        const error = new Error(`will refused: ${refusal.message}`) as AuthenticateError;
+        error.returnCode = 5; // NOT_AUTHORIZED
+        return done(error, false);
+      }
+      done(null, true);
     },
     authorizePublish(client, packet, done) {
-      if (packet.topic.startsWith('$SYS/')) return done(new Error('$SYS/ topics are reserved for the broker'));
-      // client is null for a will published after its client is gone: aedes already accepted it.
-      if (credentials === null || client === null || isGateway(client)) return done(null);
-      if (parseCommandTopic(packet.topic) !== null) return done(null);
-      done(new Error(`client '${client.id}' may publish only .../set commands, not '${packet.topic}'`));
+      const refusal = judge(client, packet.topic, packet.retain, packet.payload as Buffer);
+      done(refusal === null ? null : new Error(refusal.message));
     },
   });
 
