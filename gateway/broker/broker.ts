@@ -64,8 +64,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const packetRefused = options.packetRefused ?? (() => {});
   const handleClient = (stream: Duplex, req?: http.IncomingMessage): void => {
-    guardPacketSizes(stream, maxPacketBytes, packetRefused);
-    aedes.handle(stream, req);
+    let client: Client | null = null;
+    guardPacketSizes(stream, maxPacketBytes, (why) => {
+      packetRefused(why);
+      closeAtRefusedPacket(stream, client !== null && client.version === 5 && client.connected, why);
+    });
+    client = aedes.handle(stream, req);
   };
 
   const publishRefused = options.publishRefused ?? (() => {});
@@ -169,6 +173,26 @@ function webSocketStream(socket: WebSocket): Duplex {
   const stream = createWebSocketStream(socket);
   stream._writev = (chunks, callback) => socket.send(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
   return stream;
+}
+
+/** How long a client told why its connection closes has to close it before the broker does. */
+const DISCONNECT_LINGER_MS = 1000;
+
+/** MQTT 5 DISCONNECT reason codes for a refused packet header (MQTT 5.0 §3.14.2.1). */
+const DISCONNECT_REASON: Record<PacketRefusal, number> = { 'too-large': 0x95, malformed: 0x81 };
+
+/**
+ * Close a client's connection at a refused packet header. An MQTT 5 client is first told why by a
+ * DISCONNECT (0x95 Packet too large, 0x81 Malformed packet), and the connection is half-closed: the
+ * rest of its packet is still arriving (and dropped by the guard), and closing with unread input
+ * would reset the connection, which can discard the DISCONNECT before the client reads it.
+ */
+function closeAtRefusedPacket(stream: Duplex, tellMqtt5Client: boolean, why: PacketRefusal): void {
+  if (!tellMqtt5Client) return void stream.destroy();
+  // Fixed header 0xE0, Remaining Length 2: the reason code and an empty property list.
+  stream.end(Buffer.from([0xe0, 0x02, DISCONNECT_REASON[why], 0x00]));
+  const linger = setTimeout(() => stream.destroy(), DISCONNECT_LINGER_MS).unref();
+  stream.once('close', () => clearTimeout(linger));
 }
 
 function sameSecret(given: Buffer, expected: string): boolean {
