@@ -20,6 +20,7 @@ import { LampCommander } from './lamps/commander.js';
 import { GatewayMetrics, type MetricsServer, serveMetrics } from './metrics.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
+import { CommandReplies, replyAddressOf } from './mqtt/replies.js';
 import { LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
 import { defaultDashboardDir } from './broker/static-files.js';
@@ -168,7 +169,8 @@ async function assemble(
   let broker: EmbeddedBroker | null = null;
   let client: MqttClient;
   const will = { topic: STATUS_TOPIC, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
-  const clientOptions: IClientOptions = { clientId: options.clientId, will, queueQoSZero: false, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs };
+  // MQTT 5 first, with any broker; fallBackToMqtt311 below turns to 3.1.1 where a broker has nothing newer.
+  const clientOptions: IClientOptions = { clientId: options.clientId, will, queueQoSZero: false, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs, protocolVersion: 5 };
   if (options.mqttUrl === null) {
     broker = await startEmbeddedBroker({
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
@@ -197,9 +199,16 @@ async function assemble(
 
   const pub: Publisher = new Publisher(client, registry, metrics, { haDiscovery: options.haDiscovery });
   const discovery = options.haDiscovery ? DIRTY_DISCOVERY : 0;
+  const replies = new CommandReplies((address, document) => pub.respond(address, document), (i) => pub.stateDocument(i));
   const cmd: LampCommander = new LampCommander(registry, coap, {
-    confirmed: (i) => pub.mark(i, DIRTY_STATE),
-    failed: (topic, lamp, kind, reason) => pub.reportError({ topic, kind, lamp, reason }),
+    confirmed: (i) => {
+      pub.mark(i, DIRTY_STATE);
+      replies.confirmed(i);
+    },
+    failed: (topic, lamp, kind, reason) => {
+      pub.reportError({ topic, kind, lamp, reason });
+      replies.failed(registry.find(lamp), kind, reason);
+    },
     finished: (result) => {
       metrics.deliveries.inc({ result });
       if (result === 'timeout') metrics.timeouts.inc();
@@ -208,7 +217,7 @@ async function assemble(
   cleanups.push(() => cmd.close());
 
   const hold = new CommandHold(Date.now(), options.commandHoldMs);
-  const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report) };
+  const commands: CommandContext = { registry, hold, commander: cmd, metrics, reportError: (report) => pub.reportError(report), replies };
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       metrics.registrations.inc();
@@ -217,7 +226,8 @@ async function assemble(
     },
     updated(i, reported) {
       metrics.updates.inc();
-      if (reported) pub.mark(i, DIRTY_STATE);
+      // On MQTT 5 the retained state expires with the registration: a refresh renews it.
+      if (reported || client.options.protocolVersion === 5) pub.mark(i, DIRTY_STATE);
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   });
@@ -233,14 +243,17 @@ async function assemble(
     } else metrics.coapDrops.inc({ reason: 'malformed' });
   });
 
-  client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain));
+  client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain, replyAddressOf(packet.properties)));
   client.on('connect', () => {
     client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
     pub.connected();
   });
   // mqtt.js reconnects by itself; errors are reported through 'error' and must not be unhandled.
   let lastMqttError: Error | null = null;
-  client.on('error', (err) => { lastMqttError = err; });
+  client.on('error', (err) => {
+    lastMqttError = err;
+    fallBackToMqtt311(client, err);
+  });
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -275,6 +288,16 @@ async function assemble(
       await cleanup();
     },
   };
+}
+
+/** CONNACK codes of a broker that does not speak the protocol version asked for: 3.1.1's
+ * "unacceptable protocol version" (1) and MQTT 5's "Unsupported Protocol Version" (0x84). */
+const UNSUPPORTED_PROTOCOL = [1, 0x84];
+
+/** A broker that refused the gateway's MQTT 5 CONNECT for its version gets 3.1.1 on the next
+ * attempt (mqtt.js reconnects by itself with the client's options). */
+function fallBackToMqtt311(client: MqttClient, err: Error): void {
+  if (client.options.protocolVersion === 5 && UNSUPPORTED_PROTOCOL.includes((err as { code?: unknown }).code as number)) client.options.protocolVersion = 4;
 }
 
 /** MQTT CONNACK codes that retrying will not fix: bad credentials, not authorized (v3.1.1 and v5). */

@@ -23,7 +23,7 @@ const ERROR_KINDS = [
   'timeout',       // the lamp did not confirm within the CoAP retransmission window
   'lamp-refused',  // the lamp answered with a CoAP error code
 ] as const;
-const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'status'] as const;
+const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'status', 'response'] as const;
 const DROP_KINDS = ['malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported'] as const;
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];

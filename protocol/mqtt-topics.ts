@@ -11,6 +11,7 @@
  *   lampnet/gateway/status            retained `online`, `offline` as the gateway's last will
  *   lampnet/gateway/errors            one JSON report per rejected command or failed delivery
  *   homeassistant/light/<id>/config   Home Assistant discovery (with --ha-discovery)
+ *   <Response Topic of a command>     the command's outcome (MQTT 5 request/response)
  *
  * Lamp ids and group names become single topic levels, so they must not contain the MQTT
  * separators and wildcards (`/`, `+`, `#`) and must not be empty; `nameProblem` says why one is
@@ -144,3 +145,12 @@ export interface FleetStats {
   watts: number;
   energyWh: number;
 }
+
+/** The answer to an MQTT 5 command published with a Response Topic, on that topic with the command's
+ * Correlation Data: for a lamp, the state it confirmed; for a group, how many online members the
+ * command went to (they report their states themselves); or why the command failed (`kind` as on
+ * lampnet/gateway/errors). */
+export type CommandResponseDocument =
+  | { topic: string; ok: true; state: LampStateDocument }
+  | { topic: string; ok: true; group: string; members: number }
+  | { topic: string; ok: false; kind: string; reason: string };

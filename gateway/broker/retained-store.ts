@@ -73,7 +73,9 @@ export class LampnetPersistence extends MemoryPersistence {
     payload.copy(record.bytes, 0, 0, payload.length);
     record.length = payload.length;
     record.qos = qos;
-    record.properties = properties;
+    // A lamp state's only property is its expiry, which messageExpiry carries: holding the packet's
+    // properties object for a second would age it into the old generation for nothing.
+    record.properties = properties === undefined || onlyExpiry(properties) ? undefined : properties;
     record.messageExpiry = messageExpiry;
   }
 
@@ -96,6 +98,11 @@ export class LampnetPersistence extends MemoryPersistence {
       yield packet;
     }
   }
+}
+
+function onlyExpiry(properties: Record<string, unknown>): boolean {
+  for (const key in properties) if (key !== 'messageExpiryInterval') return false;
+  return true;
 }
 
 function capacityFor(length: number): number {

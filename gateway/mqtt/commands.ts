@@ -8,13 +8,15 @@
  * command-payload.ts) → the lamp or group handler below → LampCommander (lamps/commander.ts), which
  * sends the CoAP PUT through lamps/coap-client.ts and records the state the lamp confirmed. Commands
  * for lamps that have not registered since the gateway started wait in the CommandHold until they
- * do (deliverHeldCommand) or the hold ends (expireHeldCommands).
+ * do (deliverHeldCommand) or the hold ends (expireHeldCommands). An MQTT 5 command with a Response
+ * Topic is answered there too (replies.ts): refused at once, or when its lamp answers.
  */
 import type { CommandHold } from './command-hold.js';
 import { parseCommandPayload } from './command-payload.js';
 import type { SetCommand, LampCommander } from '../lamps/commander.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ErrorReport } from './publisher.js';
+import type { CommandReplies, ReplyAddress } from './replies.js';
 import type { LampRegistry } from '../registry.js';
 import { type CommandTarget, nameProblem, parseCommandTopic } from '../../protocol/mqtt-topics.js';
 
@@ -25,33 +27,43 @@ export interface CommandContext {
   commander: LampCommander;
   metrics: GatewayMetrics;
   reportError(report: ErrorReport): void;
+  replies: CommandReplies;
 }
 
-type CommandHandler = (ctx: CommandContext, name: string, command: SetCommand, topic: string) => void;
+type CommandHandler = (ctx: CommandContext, name: string, command: SetCommand, topic: string, reply: ReplyAddress | null) => void;
 
 const handlers: Record<CommandTarget, CommandHandler> = {
-  lamp(ctx, id, command, topic) {
+  lamp(ctx, id, command, topic, reply) {
     const i = ctx.registry.find(id);
     if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) return;
-    if (i < 0) return ctx.reportError({ topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
-    if (!ctx.registry.online(i)) return ctx.reportError({ topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
+    if (i < 0) return refuse(ctx, reply, { topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
+    if (!ctx.registry.online(i)) return refuse(ctx, reply, { topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
+    ctx.replies.awaitLamp(i, topic, reply);
     deliverToLamp(ctx, i, command, topic);
   },
 
-  group(ctx, group, command, topic) {
-    if (!ctx.registry.hasGroup(group)) return ctx.reportError({ topic, kind: 'unknown-group', reason: `no registered lamp is in group '${group}'` });
+  group(ctx, group, command, topic, reply) {
+    if (!ctx.registry.hasGroup(group)) return refuse(ctx, reply, { topic, kind: 'unknown-group', reason: `no registered lamp is in group '${group}'` });
     const delivery = ctx.commander.toGroup(group, command, topic);
-    if (delivery.members === 0) return ctx.reportError({ topic, kind: 'offline', reason: `no lamp of group '${group}' is online` });
+    if (delivery.members === 0) return refuse(ctx, reply, { topic, kind: 'offline', reason: `no lamp of group '${group}' is online` });
     ctx.metrics.commands.inc({ target: 'group' });
+    ctx.replies.answer(reply, { topic, ok: true, group, members: delivery.members });
   },
 };
 
-/** Handle one message received on a command subscription. */
-export function handleCommandMessage(ctx: CommandContext, topic: string, payload: Uint8Array, retained: boolean): void {
+/** Report a refused command on the errors topic, and to its sender when it asked for an answer. */
+function refuse(ctx: CommandContext, reply: ReplyAddress | null, report: ErrorReport): void {
+  ctx.reportError(report);
+  ctx.replies.answer(reply, { topic: report.topic, ok: false, kind: report.kind, reason: report.reason });
+}
+
+/** Handle one message received on a command subscription; `reply` is where an MQTT 5 sender asked
+ * for the outcome. */
+export function handleCommandMessage(ctx: CommandContext, topic: string, payload: Uint8Array, retained: boolean, reply: ReplyAddress | null = null): void {
   const target = parseCommandTopic(topic);
   if (target === null) return; // a deeper topic under lampnet/lamps/ that is not a command: not ours
   const excerpt = payloadExcerpt(payload);
-  const reject = (kind: ErrorReport['kind'], reason: string): void => ctx.reportError({ topic, kind, reason, ...(excerpt === undefined ? {} : { payload: excerpt }) });
+  const reject = (kind: ErrorReport['kind'], reason: string): void => refuse(ctx, reply, { topic, kind, reason, ...(excerpt === undefined ? {} : { payload: excerpt }) });
   if (retained) {
     return reject('retained', 'retained command ignored: a retained command would be replayed on every gateway start; publish commands without the retain flag');
   }
@@ -59,7 +71,7 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
   if (problem !== null) return reject('name', problem);
   const parsed = parseCommandPayload(payload);
   if (!parsed.ok) return reject('payload', parsed.reason);
-  handlers[target.target](ctx, target.name, parsed.command, topic);
+  handlers[target.target](ctx, target.name, parsed.command, topic, reply);
 }
 
 /** Lamp `i` has just registered: deliver the command held for it since the gateway started, if any. */

@@ -15,9 +15,10 @@ import { compactFifo } from '../fifo.js';
 import type { ErrorKind, GatewayMetrics, PublishKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
 import {
-  ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
-  lampStateDocument, lampStateTopic,
+  type CommandResponseDocument, ERRORS_TOPIC, FLEET_STATS_TOPIC, type LampStateDocument, STATUS_TOPIC, groupStatsTopic,
+  haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic, lampStateDocument, lampStateTopic,
 } from '../../protocol/mqtt-topics.js';
+import type { ReplyAddress } from './replies.js';
 
 export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;
@@ -49,6 +50,8 @@ interface Message {
   topic: string;
   payload: string;
   retain: boolean;
+  /** MQTT 5 properties (mqtt.js leaves them out on a 3.1.1 connection). */
+  properties?: { messageExpiryInterval?: number; correlationData?: Buffer; contentType?: string };
 }
 
 /**
@@ -129,11 +132,29 @@ export class Publisher {
   /** Report a rejected command or failed delivery on the errors topic (never retained). */
   reportError(report: ErrorReport): void {
     this.metrics.errors.inc({ kind: report.kind });
+    this.answerSomeone({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
+  }
+
+  /** Answer an MQTT 5 command on its Response Topic, with its Correlation Data (never retained). */
+  respond(address: ReplyAddress, document: CommandResponseDocument): void {
+    const properties = { contentType: 'application/json', ...(address.correlationData === undefined ? {} : { correlationData: address.correlationData }) };
+    this.answerSomeone({ kind: 'response', topic: address.topic, payload: JSON.stringify(document), retain: false, properties });
+  }
+
+  /** The state document of lamp `i`, as published on its state topic. */
+  stateDocument(i: number): LampStateDocument {
+    const r = this.registry;
+    return lampStateDocument(r.report(i), r.address(i), r.groupsOf(i), r.reportedAt(i));
+  }
+
+  /** Queue a message that answers someone (an error report or a response) ahead of everything else;
+   * beyond MAX_WAITING_ERRORS waiting it is dropped and counted. */
+  private answerSomeone(msg: Message): void {
     if (this.errors.length - this.errorsHead >= MAX_WAITING_ERRORS) {
       this.metrics.errorReportsDropped.inc();
       return;
     }
-    this.errors.push({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
+    this.errors.push(msg);
     this.schedulePump();
   }
 
@@ -171,14 +192,13 @@ export class Publisher {
     const r = this.registry;
     const id = r.id(i);
     if (what & DIRTY_DISCOVERY) this.send({ kind: 'discovery', topic: haDiscoveryTopic(id), payload: haDiscoveryConfig(id), retain: true });
-    if (what & DIRTY_STATE && r.hasReport(i)) this.send({ kind: 'state', topic: lampStateTopic(id), payload: this.stateJson(i), retain: true });
+    if (what & DIRTY_STATE && r.hasReport(i)) {
+      // MQTT 5: the retained state lives as long as the lamp's registration, so a dead gateway's
+      // states leave an external broker; every registration refresh publishes it again.
+      const properties = { messageExpiryInterval: r.lifetimeS(i) + Math.ceil(r.graceMs / 1000) };
+      this.send({ kind: 'state', topic: lampStateTopic(id), payload: JSON.stringify(this.stateDocument(i)), retain: true, properties });
+    }
     if (what & DIRTY_AVAILABILITY) this.send({ kind: 'availability', topic: lampAvailabilityTopic(id), payload: r.online(i) ? 'online' : 'offline', retain: true });
-  }
-
-  /** The retained state document of lamp `i`. */
-  private stateJson(i: number): string {
-    const r = this.registry;
-    return JSON.stringify(lampStateDocument(r.report(i), r.address(i), r.groupsOf(i), r.reportedAt(i)));
   }
 
   private send(msg: Message, qos: 0 | 1 = 0, done?: () => void): void {
@@ -187,7 +207,7 @@ export class Publisher {
     const generation = this.generation;
     // The callback also reports a write failure while disconnected; the reconnect republishes
     // every lamp, so nothing is retried here.
-    this.client.publish(msg.topic, msg.payload, { qos, retain: msg.retain }, () => {
+    this.client.publish(msg.topic, msg.payload, { qos, retain: msg.retain, ...(msg.properties === undefined ? {} : { properties: msg.properties }) }, () => {
       if (generation !== this.generation) return;
       this.inFlight--;
       done?.();
