@@ -22,6 +22,7 @@ const ERROR_KINDS = [
   'retained',      // a retained command replayed by the broker (stale, ignored)
   'timeout',       // the lamp did not confirm within the CoAP retransmission window
   'lamp-refused',  // the lamp answered with a CoAP error code
+  'response-topic', // an MQTT 5 command asked for its answer on one of the gateway's own topics
 ] as const;
 const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'status', 'response'] as const;
 const DROP_KINDS = ['malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported'] as const;

@@ -11,7 +11,8 @@
  *   lampnet/gateway/status            retained `online`, `offline` as the gateway's last will
  *   lampnet/gateway/errors            one JSON report per rejected command or failed delivery
  *   homeassistant/light/<id>/config   Home Assistant discovery (with --ha-discovery)
- *   <Response Topic of a command>     the command's outcome (MQTT 5 request/response)
+ *   <Response Topic of a command>     the command's outcome (MQTT 5 request/response): outside
+ *                                     lampnet/ and homeassistant/, or under lampnet/replies/
  *
  * Lamp ids and group names become single topic levels, so they must not contain the MQTT
  * separators and wildcards (`/`, `+`, `#`) and must not be empty; `nameProblem` says why one is
@@ -23,6 +24,9 @@ export const TOPIC_ROOT = 'lampnet';
 export const STATUS_TOPIC = `${TOPIC_ROOT}/gateway/status`;
 export const ERRORS_TOPIC = `${TOPIC_ROOT}/gateway/errors`;
 export const FLEET_STATS_TOPIC = `${TOPIC_ROOT}/stats`;
+/** Where clients may ask for answers inside lampnet's tree (the Mosquitto ACL lets each client
+ * read lampnet/replies/<its client id>/#). */
+export const REPLIES_ROOT = `${TOPIC_ROOT}/replies`;
 
 /** Longest lamp id or group name accepted (bytes of UTF-8). Keeps topics and records small. */
 export const MAX_NAME_LENGTH = 64;
@@ -71,6 +75,17 @@ export function nameProblem(kind: string, name: string): string | null {
     const c = name.charCodeAt(i);
     if (c === 0x2f || c === 0x2b || c === 0x23) return `${kind} '${name}' contains '${name[i]}' (MQTT separators and wildcards / + # are not allowed)`;
     if (c < 0x20 || c === 0x7f) return `${kind} '${name.replace(/[\x00-\x1f\x7f]/g, '?')}' contains a control character`;
+  }
+  return null;
+}
+
+/** Why the gateway will not publish a command's answer on `topic`, or null when it will. Its answer
+ * must not land where it speaks for lamps or where it takes commands. */
+export function responseTopicProblem(topic: string): string | null {
+  const inTree = (root: string): boolean => topic === root || topic.startsWith(`${root}/`);
+  if (topic.length === 0 || topic.includes('+') || topic.includes('#')) return `response topic '${topic}' is empty or has a wildcard`;
+  if (topic.startsWith('$') || inTree('homeassistant') || (inTree(TOPIC_ROOT) && !topic.startsWith(`${REPLIES_ROOT}/`))) {
+    return `response topic '${topic}' is the gateway's own; answers go outside ${TOPIC_ROOT}/ and homeassistant/, or under ${REPLIES_ROOT}/`;
   }
   return null;
 }

@@ -18,7 +18,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { ErrorReport } from './publisher.js';
 import type { CommandReplies, ReplyAddress } from './replies.js';
 import type { LampRegistry } from '../registry.js';
-import { type CommandTarget, nameProblem, parseCommandTopic } from '../../protocol/mqtt-topics.js';
+import { type CommandTarget, nameProblem, parseCommandTopic, responseTopicProblem } from '../../protocol/mqtt-topics.js';
 
 export interface CommandContext {
   registry: LampRegistry;
@@ -64,6 +64,11 @@ export function handleCommandMessage(ctx: CommandContext, topic: string, payload
   if (target === null) return; // a deeper topic under lampnet/lamps/ that is not a command: not ours
   const excerpt = payloadExcerpt(payload);
   const reject = (kind: ErrorReport['kind'], reason: string): void => refuse(ctx, reply, { topic, kind, reason, ...(excerpt === undefined ? {} : { payload: excerpt }) });
+  const responseProblem = reply === null ? null : responseTopicProblem(reply.topic);
+  if (responseProblem !== null) {
+    // Refused without an answer: answering would publish on the topic it names.
+    return ctx.reportError({ topic, kind: 'response-topic', reason: responseProblem, ...(excerpt === undefined ? {} : { payload: excerpt }) });
+  }
   if (retained) {
     return reject('retained', 'retained command ignored: a retained command would be replayed on every gateway start; publish commands without the retain flag');
   }

@@ -28,7 +28,7 @@ async function mqtt5(url: string): Promise<MqttClient> {
 /** Publish `payload` on `topic` with a Response Topic and Correlation Data; resolves with the
  * answer (its document and packet). */
 async function request(client: MqttClient, topic: string, payload: string, correlation: string): Promise<{ doc: CommandResponseDocument; packet: IPublishPacket }> {
-  const responseTopic = `replies/${client.options.clientId}/${correlation}`;
+  const responseTopic = `lampnet/replies/${client.options.clientId}/${correlation}`;
   await client.subscribeAsync(responseTopic, { qos: 1 });
   const answered = new Promise<{ doc: CommandResponseDocument; packet: IPublishPacket }>((resolve) => {
     client.on('message', (t, body, packet) => {
@@ -68,6 +68,19 @@ describe('MQTT 5 on the embedded broker', () => {
     const client = await mqtt5(fixture.gateway.mqttUrl);
     const { doc } = await request(client, 'lampnet/groups/street-1/set', 'ON', 'req-4');
     expect(doc).toEqual({ topic: 'lampnet/groups/street-1/set', ok: true, group: 'street-1', members: 3 });
+  });
+
+  it('refuses a command whose Response Topic is one of the gateway\'s own topics, and publishes nothing there', async () => {
+    fixture = await startFixture(1);
+    const { watcher } = fixture;
+    await fixture.allOnline();
+    const client = await mqtt5(fixture.gateway.mqttUrl);
+    const statusBefore = watcher.count('lampnet/gateway/status');
+    await client.publishAsync('lampnet/lamps/1/set', 'ON', { qos: 1, properties: { responseTopic: 'lampnet/gateway/status' } });
+    const report = await watcher.json<{ kind: string; reason: string }>('lampnet/gateway/errors', (e) => e.kind === 'response-topic');
+    expect(report.reason).toMatch(/lampnet\/gateway\/status/);
+    expect(watcher.count('lampnet/gateway/status')).toBe(statusBefore);
+    expect(fixture.lamps.state(1).on).toBe(false);
   });
 
   it('answers mosquitto_rr (MQTT 5 request/response) with the confirmed state', async () => {
