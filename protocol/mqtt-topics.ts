@@ -36,6 +36,12 @@ export const lampAvailabilityTopic = (id: string): string => `${TOPIC_ROOT}/lamp
 export const lampSetTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/set`;
 export const groupStatsTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/stats`;
 export const haDiscoveryTopic = (id: string): string => `homeassistant/light/${id}/config`;
+export const haGroupDiscoveryTopic = (group: string): string => `homeassistant/light/lampnet-group-${group}/config`;
+export const groupSetTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/set`;
+
+/** Home Assistant's brightness is the lamp's level, 0–100, in state documents and commands alike
+ * (discovery announces `brightness_scale` 100). */
+export const HA_BRIGHTNESS_SCALE = 100;
 
 /**
  * What the gateway subscribes to. The second filter of each pair catches `set` topics whose id
@@ -119,8 +125,8 @@ export function topicMatcher(filter: string): (topic: string) => boolean {
 // ---------------------------------------------------------------------------------------------
 // The documents
 
-/** lampnet/lamps/<id>/state, retained JSON. `state`/`brightness` (0–255) repeat on/level in the
- * form Home Assistant's JSON light schema reads. */
+/** lampnet/lamps/<id>/state, retained JSON. `state`/`brightness` (0–HA_BRIGHTNESS_SCALE) repeat
+ * on/level in the form Home Assistant's JSON light schema reads. */
 export interface LampStateDocument extends LampSnapshot {
   address: string;
   groups: readonly string[];
@@ -143,7 +149,7 @@ export function lampStateDocument(s: LampSnapshot, address: string, groups: read
     groups,
     updatedAt: new Date(reportedAt).toISOString(),
     state: s.on ? 'ON' : 'OFF',
-    brightness: Math.round((s.level * 255) / 100),
+    brightness: Math.round((s.level * HA_BRIGHTNESS_SCALE) / 100),
   };
 }
 

@@ -15,8 +15,9 @@ import { compactFifo } from '../fifo.js';
 import type { ErrorKind, GatewayMetrics, PublishKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
 import {
-  type CommandResponseDocument, ERRORS_TOPIC, FLEET_STATS_TOPIC, type LampStateDocument, STATUS_TOPIC, groupStatsTopic,
-  haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic, lampStateDocument, lampStateTopic,
+  type CommandResponseDocument, ERRORS_TOPIC, FLEET_STATS_TOPIC, HA_BRIGHTNESS_SCALE, type LampStateDocument, STATUS_TOPIC,
+  groupSetTopic, groupStatsTopic, haDiscoveryTopic, haGroupDiscoveryTopic, lampAvailabilityTopic, lampSetTopic, lampStateDocument,
+  lampStateTopic,
 } from '../../protocol/mqtt-topics.js';
 import type { ReplyAddress } from './replies.js';
 
@@ -120,7 +121,12 @@ export class Publisher {
     // large fleet has thousands of groups and most are unchanged between lamp reports.
     for (const [group, stats] of groups) {
       const payload = JSON.stringify(stats);
-      if (this.lastGroupStats.get(group) === payload) continue;
+      const last = this.lastGroupStats.get(group);
+      if (last === payload) continue;
+      // A group seen for the first time since the connection came up is announced to HA.
+      if (last === undefined && this.options.haDiscovery) {
+        round.push({ kind: 'discovery', topic: haGroupDiscoveryTopic(group), payload: haGroupDiscoveryConfig(group), retain: true });
+      }
       this.lastGroupStats.set(group, payload);
       round.push({ kind: 'stats', topic: groupStatsTopic(group), payload, retain: true });
     }
@@ -191,7 +197,7 @@ export class Publisher {
   private publishLamp(i: number, what: number): void {
     const r = this.registry;
     const id = r.id(i);
-    if (what & DIRTY_DISCOVERY) this.send({ kind: 'discovery', topic: haDiscoveryTopic(id), payload: haDiscoveryConfig(id), retain: true });
+    if (what & DIRTY_DISCOVERY) this.send({ kind: 'discovery', topic: haDiscoveryTopic(id), payload: haDiscoveryConfig(id, r.firmware(i)), retain: true });
     if (what & DIRTY_STATE && r.hasReport(i)) {
       // MQTT 5: the retained state lives as long as the lamp's registration, so a dead gateway's
       // states leave an external broker; every registration refresh publishes it again.
@@ -216,21 +222,57 @@ export class Publisher {
   }
 }
 
-/** Home Assistant MQTT discovery for one lamp (JSON schema light, brightness 0–255). */
-export function haDiscoveryConfig(id: string): string {
+/**
+ * Home Assistant MQTT discovery, as HA's MQTT light with the JSON schema reads it (checked against
+ * home-assistant.io's MQTT Light page for HA 2026.x): `default_entity_id` (HA 2025.10 replaced
+ * `object_id`, honoured until 2026.4), brightness 0–100, available only while both the gateway and
+ * the lamp say `online` (a dead gateway's lamps are unavailable, not stale), one device per lamp
+ * with its firmware version.
+ */
+export function haDiscoveryConfig(id: string, firmware: string | null): string {
   return JSON.stringify({
     name: null,
     unique_id: `lampnet_${id}`,
-    object_id: `lampnet_${id}`,
-    schema: 'json',
-    command_topic: lampSetTopic(id),
+    default_entity_id: `light.lampnet_${entitySlug(id)}`,
+    ...haLight(lampSetTopic(id)),
     state_topic: lampStateTopic(id),
-    availability_topic: lampAvailabilityTopic(id),
+    availability: [{ topic: STATUS_TOPIC }, { topic: lampAvailabilityTopic(id) }],
+    availability_mode: 'all',
+    device: {
+      identifiers: [`lampnet_${id}`], name: `Lamp ${id}`, manufacturer: 'lampnet', model: 'street lamp',
+      ...(firmware === null ? {} : { sw_version: firmware }),
+    },
+  });
+}
+
+/** Home Assistant discovery for a street group: one light that commands every lamp of the group.
+ * It has no state topic (a group has no single state), so HA shows the last command sent. */
+export function haGroupDiscoveryConfig(group: string): string {
+  return JSON.stringify({
+    name: null,
+    unique_id: `lampnet_group_${group}`,
+    default_entity_id: `light.lampnet_group_${entitySlug(group)}`,
+    ...haLight(groupSetTopic(group)),
+    optimistic: true,
+    availability: [{ topic: STATUS_TOPIC }],
+    availability_mode: 'all',
+    device: { identifiers: [`lampnet_group_${group}`], name: `Street ${group}`, manufacturer: 'lampnet', model: 'street lamp group' },
+  });
+}
+
+/** What every lampnet light tells HA: JSON schema, brightness in the lamp's own 0–100. */
+function haLight(commandTopic: string): Record<string, unknown> {
+  return {
+    schema: 'json',
+    command_topic: commandTopic,
     payload_available: 'online',
     payload_not_available: 'offline',
     supported_color_modes: ['brightness'],
-    brightness: true,
-    brightness_scale: 255,
-    device: { identifiers: [`lampnet_${id}`], name: `Lamp ${id}`, manufacturer: 'lampnet', model: 'street lamp' },
-  });
+    brightness_scale: HA_BRIGHTNESS_SCALE,
+  };
+}
+
+/** `name` as the object part of an HA entity id (lower-case letters, digits and `_`). */
+function entitySlug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
