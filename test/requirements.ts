@@ -51,6 +51,10 @@ export const REQUIREMENTS: Requirement[] = [
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
     suites: [BOARDS, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
   },
+  {
+    name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/gateway/home-assistant.test.ts'],
+    present: () => spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt'], { stdio: 'ignore' }).status === 0,
+  },
   { name: 'python3', install: apt('python3'), suites: [FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts'], present: () => existsSync('/usr/bin/chromium') },
