@@ -57,7 +57,7 @@ export const REQUIREMENTS: Requirement[] = [
   },
   { name: 'python3', install: apt('python3'), suites: [FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
-  { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts'], present: () => existsSync('/usr/bin/chromium') },
+  { name: '/usr/bin/chromium', install: apt('chromium'), suites: ['test/e2e/dashboard.test.ts', 'test/e2e/dashboard-login.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];
 
 /** Whether a missing need fails the run instead of leaving out the suites that need it. */
