@@ -294,10 +294,14 @@ async function assemble(
  * "unacceptable protocol version" (1) and MQTT 5's "Unsupported Protocol Version" (0x84). */
 const UNSUPPORTED_PROTOCOL = [1, 0x84];
 
-/** A broker that refused the gateway's MQTT 5 CONNECT for its version gets 3.1.1 on the next
- * attempt (mqtt.js reconnects by itself with the client's options). */
+/** A broker that refused the gateway's MQTT 5 CONNECT for its version is asked again with 3.1.1
+ * (mqtt.js does not retry after a refusing CONNACK by itself; a connection reads the client's
+ * options anew). */
 function fallBackToMqtt311(client: MqttClient, err: Error): void {
-  if (client.options.protocolVersion === 5 && UNSUPPORTED_PROTOCOL.includes((err as { code?: unknown }).code as number)) client.options.protocolVersion = 4;
+  if (client.options.protocolVersion !== 5 || !UNSUPPORTED_PROTOCOL.includes((err as { code?: unknown }).code as number)) return;
+  client.options.protocolVersion = 4;
+  // After mqtt.js has finished handling the refusal that reported this error.
+  setImmediate(() => client.reconnect());
 }
 
 /** MQTT CONNACK codes that retrying will not fix: bad credentials, not authorized (v3.1.1 and v5). */

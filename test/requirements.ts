@@ -44,6 +44,7 @@ export const REQUIREMENTS: Requirement[] = [
   },
   { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, FLEET, FLEET_TUN, RESTART, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ip') },
   { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
+  { name: 'nats-server', install: apt('nats-server'), suites: ['test/gateway/mqtt311-fallback.test.ts'], present: onPath('nats-server') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART], present: onPath('mosquitto') },
   { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, FLEET, RESTART, UP_TUN, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },

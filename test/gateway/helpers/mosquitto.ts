@@ -16,7 +16,7 @@ export interface Mosquitto {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -24,7 +24,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function accepting(port: number): Promise<boolean> {
+export function accepting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.once('connect', () => { socket.destroy(); resolve(true); });
