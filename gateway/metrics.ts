@@ -56,7 +56,7 @@ export class GatewayMetrics {
     this.errors = new Counter({ name: 'lampnet_gateway_errors_total', help: 'Reports published on lampnet/gateway/errors, by kind', labelNames: ['kind'], registers });
     this.publishes = new Counter({ name: 'lampnet_gateway_mqtt_publishes_total', help: 'MQTT messages published by the gateway, by kind', labelNames: ['kind'], registers });
     this.coapDrops = new Counter({ name: 'lampnet_gateway_coap_dropped_total', help: 'CoAP datagrams dropped or refused, by reason', labelNames: ['reason'], registers });
-    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports not published because too many were waiting for MQTT', registers });
+    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports and MQTT 5 command answers not published because too many were waiting for MQTT', registers });
     this.retransmissions = new Counter({ name: 'lampnet_gateway_coap_retransmissions_total', help: 'CoAP confirmable requests sent again after no acknowledgement', registers });
     this.mqttPacketsRefused = new Counter({ name: 'lampnet_gateway_mqtt_packets_refused_total', help: 'Client connections to the embedded broker closed at a packet header, by reason (too-large: over --mqtt-max-packet)', labelNames: ['reason'], registers });
     this.mqttPublishesRefused = new Counter({ name: 'lampnet_gateway_mqtt_publishes_refused_total', help: 'Publishes and wills of embedded-broker clients refused, by reason (only the gateway speaks for lamps; clients may publish unretained .../set commands)', labelNames: ['reason'], registers });

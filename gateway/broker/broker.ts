@@ -5,13 +5,16 @@
  * The gateway's own MQTT client connects through an in-process stream pair, not a socket: aedes
  * then knows which client is the gateway without any password. With or without client credentials,
  * only the gateway publishes state, availability, stats, status, errors and discovery; clients may
- * publish only unretained commands (publish-rule.ts). A refused publish closes the client's
- * connection (MQTT 3.1.1 has no way to refuse one publish); a refused will refuses the CONNECT.
+ * publish only unretained commands (publish-rule.ts). A refused publish closes an MQTT 3.1.1
+ * client's connection (3.1.1 has no way to refuse one publish); aedes answers an MQTT 5 client's
+ * refused QoS 1 publish with PUBACK 0x87 and the rule's reason string, and keeps the connection. A
+ * refused will refuses the CONNECT.
  * With client credentials set (`--broker-user/--broker-password`), a client without them cannot
  * connect.
  *
  * Client sockets (TCP and WebSocket, not the gateway's own stream) are closed at the header of a
- * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body.
+ * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body; an
+ * MQTT 5 client is first sent DISCONNECT 0x95 (Packet too large).
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
