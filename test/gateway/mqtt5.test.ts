@@ -130,4 +130,31 @@ describe('MQTT 5 on the embedded broker', () => {
     expect(Number(expiry)).toBeLessThanOrEqual(61);
     expect(JSON.parse(payload.join(' '))).toMatchObject({ on: false });
   });
+
+  it('still serves MQTT 3.1.1 clients beside MQTT 5 ones: both see the state and both command', async () => {
+    fixture = await startFixture(2);
+    await fixture.allOnline();
+    const v311 = await mqtt.connectAsync(fixture.gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 });
+    clients.push(v311);
+    const v5 = await mqtt5(fixture.gateway.mqttUrl);
+    const seen = (client: MqttClient, level: number): Promise<void> => new Promise((resolve) => {
+      client.on('message', (topic, payload) => {
+        if (topic === 'lampnet/lamps/1/state' && (JSON.parse(payload.toString()) as { level: number }).level === level) resolve();
+      });
+    });
+    await v311.subscribeAsync('lampnet/lamps/1/state', { qos: 1 });
+    await v5.subscribeAsync('lampnet/lamps/1/state', { qos: 1 });
+    const both30 = Promise.all([seen(v311, 30), seen(v5, 30)]);
+    await v311.publishAsync('lampnet/lamps/1/set', '30', { qos: 1 });
+    await both30;
+    const both60 = Promise.all([seen(v311, 60), seen(v5, 60)]);
+    await v5.publishAsync('lampnet/lamps/1/set', '60', { qos: 1 });
+    await both60;
+    const port = new URL(fixture.gateway.mqttUrl).port;
+    const sub = spawn('mosquitto_sub', ['-V', 'mqttv311', '-h', '127.0.0.1', '-p', port, '-t', 'lampnet/lamps/1/state', '-C', '1', '-W', '20']);
+    let out = '';
+    sub.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    expect(await new Promise<number | null>((resolve) => sub.once('exit', resolve))).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ level: 60 });
+  });
 });
