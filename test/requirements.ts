@@ -53,7 +53,7 @@ export const REQUIREMENTS: Requirement[] = [
     suites: [BOARDS, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
   },
   {
-    name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/gateway/home-assistant.test.ts'],
+    name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/e2e/home-assistant.test.ts'],
     present: () => spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt'], { stdio: 'ignore' }).status === 0,
   },
   { name: 'python3', install: apt('python3'), suites: [FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },

@@ -78,11 +78,15 @@ client.loop_start()
 client.subscribe([('homeassistant/#', 1), ('lampnet/lamps/+/state', 1)])
 
 group_topic = 'homeassistant/light/lampnet-group-%s/config' % group
+is_group = lambda topic: topic.startswith('homeassistant/light/lampnet-group-')
 wait_for('%d lamp configs and the group config' % lamp_count,
-         lambda: sum(1 for t in configs if t != group_topic) >= lamp_count and group_topic in configs)
-lamps = {t: c for t, c in configs.items() if t != group_topic}
+         lambda: sum(1 for t in configs if not is_group(t)) >= lamp_count and group_topic in configs)
+lamps = {t: c for t, c in configs.items() if not is_group(t)}
+wait_for('the state of every lamp', lambda: all(c['state_topic'] in states for c in lamps.values()))
 for topic, config in configs.items():
     check_light(topic, config)
+if len(lamps) != lamp_count:
+    fail('%d lamp configs, expected %d' % (len(lamps), lamp_count))
 for topic, config in lamps.items():
     if not isinstance(config.get('state_topic'), str):
         fail(topic + ': a lamp has no state_topic')
@@ -97,9 +101,12 @@ first = lamps[sorted(lamps)[0]]
 client.publish(first['command_topic'], json.dumps({'state': 'ON', 'brightness': 50}), qos=1)
 wait_for('the lamp at brightness 50', lambda: states.get(first['state_topic'], {}).get('brightness') == 50)
 # Command the group: every lamp of it turns off.
+members = [c['state_topic'] for c in lamps.values() if group in states.get(c['state_topic'], {}).get('groups', [])]
+if not members:
+    fail('no lamp state names group %s' % group)
 client.publish(configs[group_topic]['command_topic'], json.dumps({'state': 'OFF'}), qos=1)
-wait_for('every lamp off', lambda: all(states.get(c['state_topic'], {}).get('state') == 'OFF' for c in lamps.values()))
+wait_for('every lamp of %s off' % group, lambda: all(states[t].get('state') == 'OFF' for t in members))
 
-print(json.dumps({'configs': len(configs), 'lamp': first['unique_id'], 'sw_version': first['device']['sw_version']}))
+print(json.dumps({'configs': len(configs), 'members': len(members), 'lamp': first['unique_id'], 'sw_version': first['device']['sw_version']}))
 client.loop_stop()
 client.disconnect()
