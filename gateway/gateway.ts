@@ -187,9 +187,11 @@ async function assemble(
     const embedded = broker;
     client = new MqttClient(() => embedded.connectGateway(), { ...clientOptions, clean: true });
   } else {
-    // A persistent session on an external broker keeps commands sent while the gateway is down.
+    // A persistent session on an external broker keeps commands sent while the gateway is down. On
+    // MQTT 5 a session ends with its connection unless it has a Session Expiry Interval: this one
+    // never expires, as a 3.1.1 session without Clean Session does not.
     client = mqtt.connect(options.mqttUrl, {
-      ...clientOptions, clean: false,
+      ...clientOptions, clean: false, properties: { sessionExpiryInterval: SESSION_NEVER_EXPIRES },
       ...(options.mqttUsername === null ? {} : { username: options.mqttUsername }),
       ...(options.mqttPassword === null ? {} : { password: options.mqttPassword }),
     });
@@ -289,6 +291,9 @@ async function assemble(
     },
   };
 }
+
+/** MQTT 5 Session Expiry Interval meaning "never" (§3.1.2.11.2). */
+const SESSION_NEVER_EXPIRES = 0xffffffff;
 
 /** CONNACK codes of a broker that does not speak the protocol version asked for: 3.1.1's
  * "unacceptable protocol version" (1) and MQTT 5's "Unsupported Protocol Version" (0x84). */
