@@ -144,7 +144,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         const path = requestPath(req);
         if (api === null || path === null || !api.paths.includes(path)) serveStatic(staticDir, req, res);
         else if (credentials === null || basicAuthMatches(req, credentials)) api.serve(path, req, res);
-        else res.writeHead(401, { 'www-authenticate': 'Basic realm="lampnet"', 'content-type': 'text/plain' }).end(`${req.url}: the broker's credentials are required (HTTP Basic)\n`);
+        // 403, not 401 with a Basic challenge: a browser answers that challenge with its own login
+        // dialog, which stalls the page that asks for the credentials itself.
+        else res.writeHead(403, { 'content-type': 'text/plain' }).end(`${req.url}: the broker's credentials are required (HTTP Basic)\n`);
       });
       // ws buffers a whole message before the stream sees any of it, so a message gets the packet
       // limit too (plus the largest fixed header); ws refuses it from its frame header.
