@@ -59,26 +59,27 @@ describe('gateway on Mosquitto', () => {
     expect([1, 2, 3].map((n) => lamps.state(n).on)).toEqual([true, true, false]);
   });
 
-  it('reconnects after a Mosquitto restart and republishes status, availability and state', async () => {
+  /** Two lamps online through Mosquitto, then Mosquitto restarted: a watcher connected after it. */
+  async function twoLampsAcrossARestart(): Promise<Awaited<ReturnType<typeof watch>>> {
     fixture = await onMosquitto(2);
     await fixture.allOnline();
     await fixture.watcher.close();
     await broker.restart();
-    // Mosquitto ran without persistence: everything retained now comes from the gateway again.
     const fresh = await watch(broker.url, ['lampnet/#']);
     fixture.watcher = fresh;
+    return fresh;
+  }
+
+  it('reconnects after a Mosquitto restart and republishes status, availability and state', async () => {
+    const fresh = await twoLampsAcrossARestart();
+    // Mosquitto ran without persistence: everything retained now comes from the gateway again.
     await fresh.until('status, availability and state republished', () =>
       fresh.last.get('lampnet/gateway/status') === 'online' &&
       [1, 2].every((n) => fresh.last.get(`lampnet/lamps/${n}/availability`) === 'online' && fresh.last.has(`lampnet/lamps/${n}/state`)), 30_000);
   });
 
   it('executes a command sent after a Mosquitto restart (the gateway subscribed again)', async () => {
-    fixture = await onMosquitto(2);
-    await fixture.allOnline();
-    await fixture.watcher.close();
-    await broker.restart();
-    const fresh = await watch(broker.url, ['lampnet/#']);
-    fixture.watcher = fresh;
+    const fresh = await twoLampsAcrossARestart();
     // The gateway subscribes before it announces itself online, so a command after that reaches it.
     await fresh.until('the gateway back online', () => fresh.last.get('lampnet/gateway/status') === 'online', 30_000);
     await fresh.publish('lampnet/lamps/2/set', 'ON', { qos: 1 });
