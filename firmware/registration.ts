@@ -11,7 +11,6 @@ import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHAN
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { gateway, hal, lamp, time } from './context.js';
 import { endpointName, snapshot } from './lamp.js';
-import { FIRMWARE_VERSION } from './version.js';
 import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from '../protocol/registration.js';
 
 /** Refresh when this fraction of the registration lifetime has passed. */
@@ -38,7 +37,7 @@ function sendToGateway(register: number): void {
   writeOption(writer, CONTENT_FORMAT, FORMAT_JSON);
   if (register) writeOption(writer, URI_QUERY, 'ep=' + ep);
   writeOption(writer, URI_QUERY, 'lt=' + cfg.lifetimeS);
-  writePayload(writer, register ? registrationJson(cfg.groups, FIRMWARE_VERSION, state) : updateJson(state));
+  writePayload(writer, register ? registrationJson(cfg.groups, state) : updateJson(state));
   const len = sendWritten(gateway, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp();

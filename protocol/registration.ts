@@ -4,8 +4,7 @@
  * by the gateway (its resource directory decodes with parseReportBody).
  *
  * Registration and updates are LwM2M-style CoAP requests from the lamp:
- *   POST /rd?ep=<id>&lt=<lifetimeS>   {"g":"<groups>","v":"<firmware version>","s":<state>}
- *                                     → 2.01, Location-Path rd/<id>
+ *   POST /rd?ep=<id>&lt=<lifetimeS>   {"g":"<groups>","s":<state>}   → 2.01, Location-Path rd/<id>
  *   POST /rd/<id>?lt=<lifetimeS>      {"s":<state>}                   → 2.04, or 4.04 = re-register
  * with <state> = {"on":0|1,"level":0-100,"w":watts,"wh":energyWh,"t":onTimeS,"f":0|1}.
  * Commands go the other way as PUTs on the IPSO Light Control resources: PUT /3311/0 with
@@ -50,12 +49,9 @@ export function stateJson(s: LampSnapshot): string {
   return '{"on":' + (s.on ? 1 : 0) + ',"level":' + s.level + ',"w":' + roundTo(s.watts, 100) + ',"wh":' + roundTo(s.energyWh, 1000) + ',"t":' + s.onTimeS + ',"f":' + (s.fault ? 1 : 0) + '}';
 }
 
-/** Longest firmware version a registration may name (printable ASCII). */
-export const MAX_FIRMWARE_VERSION_LENGTH = 32;
-
 /** The registration payload, around a `<state>` JSON. */
-export function registrationJson(groups: string, firmwareVersion: string, state: string): string {
-  return '{"g":' + asciiJson(JSON.stringify(groups)) + ',"v":' + asciiJson(JSON.stringify(firmwareVersion)) + ',"s":' + state + '}';
+export function registrationJson(groups: string, state: string): string {
+  return '{"g":' + asciiJson(JSON.stringify(groups)) + ',"s":' + state + '}';
 }
 
 /** The update payload, around a `<state>` JSON. */
@@ -63,21 +59,11 @@ export function updateJson(state: string): string {
   return '{"s":' + state + '}';
 }
 
-/** What a registration or update carries: the groups and firmware version (registration only)
- * and the state, each null when absent. */
+/** What a registration or update carries: the groups (registration only) and the state, each
+ * null when absent. */
 export interface ReportBody {
   groups: string | null;
-  firmware: string | null;
   state: LampSnapshot | null;
-}
-
-function isShortPrintable(value: unknown, maxLength: number): value is string {
-  if (typeof value !== 'string' || value.length > maxLength) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -87,7 +73,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The JSON text of a registration or update (already decoded from UTF-8), or why it is
  * unacceptable. */
 export function parseReportBody(text: string): ReportBody | string {
-  if (text === '') return { groups: null, firmware: null, state: null };
+  if (text === '') return { groups: null, state: null };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -97,13 +83,9 @@ export function parseReportBody(text: string): ReportBody | string {
   if (!isObject(value)) return 'registration payload is not a JSON object';
   const groups = value['g'];
   if (groups !== undefined && typeof groups !== 'string') return 'groups "g" ' + String(JSON.stringify(groups)).slice(0, 40) + ' is not a string';
-  const firmware = value['v'];
-  if (firmware !== undefined && !isShortPrintable(firmware, MAX_FIRMWARE_VERSION_LENGTH)) {
-    return 'firmware version "v" ' + String(JSON.stringify(firmware)).slice(0, 40) + ' is not printable ASCII of at most ' + MAX_FIRMWARE_VERSION_LENGTH + ' characters';
-  }
   const state = value['s'] === undefined ? null : parseState(value['s']);
   if (typeof state === 'string') return state;
-  return { groups: groups === undefined ? null : groups, firmware: firmware === undefined ? null : firmware, state: state };
+  return { groups: groups === undefined ? null : groups, state: state };
 }
 
 /** A `<state>` document as a snapshot, or why it is unacceptable. */

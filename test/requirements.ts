@@ -54,16 +54,11 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH, TERMINAL], present: onPath('mosquitto') },
   { name: 'promtool', install: apt('prometheus'), suites: [PROMETHEUS], present: onPath('promtool') },
-  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
-  { name: 'nats-server', install: apt('nats-server'), suites: ['test/gateway/mqtt311-fallback.test.ts'], present: onPath('nats-server') },
   {
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
     suites: [BOARDS, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
-  },
-  {
-    name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/e2e/home-assistant.test.ts'],
-    present: () => spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt'], { stdio: 'ignore' }).status === 0,
   },
   { name: 'curl', install: apt('curl'), suites: [GROUP_IPV4, HEALTH, TUN_IMPAIRED], present: onPath('curl') },
   { name: 'python3', install: apt('python3'), suites: [BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
@@ -73,7 +68,7 @@ export const REQUIREMENTS: Requirement[] = [
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
     suites: [BOARDS, BOARD_SIIT, GROUP_IPV4], present: () => existsSync(ESPRUINO),
   },
-  { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts', 'test/e2e/dashboard-login.test.ts'], present: () => existsSync('/usr/bin/chromium') },
+  { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];
 
 /** Whether a missing need fails the run instead of leaving out the suites that need it. */

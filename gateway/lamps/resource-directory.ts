@@ -137,7 +137,6 @@ export class ResourceDirectory {
     if (this.retransmitted(this.registry.find(ep), msg, from, port, now)) return { code: CREATED, location: [RD_PATH, ep] };
     const i = this.registry.register(ep, from, port, lt ?? DEFAULT_LIFETIME_S, body.groups ?? '', (g) => nameProblem('group', g) === null, now);
     if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
-    this.registry.setFirmware(i, body.firmware);
     if (body.state !== null) this.registry.setReport(i, body.state, now);
     this.remember(i, msg, CREATED, now);
     this.events.registered(i);

@@ -5,7 +5,6 @@ import { boot, command, receive } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
 import { REFRESH_FRACTION, RETRY_BASE_MS, RETRY_MAX_MS } from '../../firmware/registration.js';
 import { FakeHal, GATEWAY, gatewayAnswer, optionUint, optionValues, text } from './fake-hal.js';
-import { FIRMWARE_VERSION } from '../../firmware/version.js';
 
 let hal: FakeHal;
 let lamp: LampState;
@@ -30,7 +29,7 @@ function registered(): void {
 beforeEach(() => start());
 
 describe('registration', () => {
-  it('registers with POST /rd?ep=<id>&lt=<lifetime>, naming its firmware version, after the boot jitter', () => {
+  it('registers with POST /rd?ep=<id>&lt=<lifetime> after the boot jitter', () => {
     start({ bootJitterMs: 10_000 }, 0.5);
     hal.advance(lamp, 4999);
     expect(toGateway()).toEqual([]);
@@ -42,7 +41,7 @@ describe('registration', () => {
     expect(optionValues(msg, 11)).toEqual(['rd']);
     expect(optionValues(msg, 15)).toEqual(['ep=7', 'lt=300']);
     expect(optionUint(msg, 12)).toBe(50);
-    expect(JSON.parse(text(msg.payload))).toEqual({ g: 'north', v: FIRMWARE_VERSION, s: { on: 1, level: 100, w: 60, wh: 0.083, t: 5, f: 0 } });
+    expect(JSON.parse(text(msg.payload))).toEqual({ g: 'north', s: { on: 1, level: 100, w: 60, wh: 0.083, t: 5, f: 0 } });
   });
 
   it('refreshes before the lifetime ends with POST /rd/<id>?lt=<lifetime>', () => {
