@@ -21,7 +21,7 @@ import type { Link } from '../../ipv6/link/link.js';
 import { finishChecksum, foldSum, pseudoHeaderSum, sumVerifies, sumWords } from '../../ipv6/wire/checksum.js';
 import { copyBytes, read32 } from '../../ipv6/wire/bytes.js';
 import { Drop, DROP_REASON_SLOTS, dropReasonName, OK } from '../../ipv6/wire/drop.js';
-import { fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
+import { emitIcmpv6Header, fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';
 import { IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from '../../ipv6/wire/ipv6.js';
 import { ExtensionHeaderWalk } from '../../ipv6/wire/ipv6ext.js';
 import { UDP_HEADER_LEN, UdpPacket } from '../../ipv6/wire/udp.js';
@@ -406,14 +406,7 @@ export class Translator {
     const out = this.link.txBuf;
     this.emitIpv6FromIpv4(out, at, buf, ipOff, NextHeader.icmpv6, icmpLen, buf[ipOff + 8] - 1);
     const icmpAt = at + IPV6_HEADER_LEN;
-    out[icmpAt] = v6Type;
-    out[icmpAt + 1] = v6Code;
-    out[icmpAt + 2] = 0;
-    out[icmpAt + 3] = 0;
-    out[icmpAt + 4] = (rest >>> 24) & 0xff;
-    out[icmpAt + 5] = (rest >>> 16) & 0xff;
-    out[icmpAt + 6] = (rest >>> 8) & 0xff;
-    out[icmpAt + 7] = rest & 0xff;
+    emitIcmpv6Header(out, icmpAt, v6Type, v6Code, rest);
     const innerAt = icmpAt + ICMPV6_HEADER_LEN;
     this.emitIpv6FromIpv4(out, innerAt, buf, innerOff, innerProto === PROTO_UDP ? NextHeader.udp : NextHeader.icmpv6,
       Math.max(innerTotal - innerIhl, 0), buf[innerOff + 8]);
