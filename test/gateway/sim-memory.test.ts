@@ -4,19 +4,12 @@
  * The integrator's 1,000-lamp suites build on this; these are the small, exact cases.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readState } from '../../firmware/core.js';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import { startSim, type Sim } from '../../sim/sim.js';
 import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
 import { watch, type Watcher } from './helpers/mqtt-watch.js';
 
 let sim: Sim | null = null;
-/** Lamp n's state as its core reports it (n must be in the fleet). */
-function stateOf(fleetSim: Sim, n: number): ReturnType<typeof readState> {
-  const lamp = fleetSim.fleet.lamp(n);
-  if (lamp === undefined) throw new Error(`lamp ${n} is not in the fleet`);
-  return readState(fleetSim.fleet.hal, lamp);
-}
 let gateway: GatewayHandle | null = null;
 let watcher: Watcher | null = null;
 afterEach(async () => {
@@ -32,7 +25,7 @@ async function setUp(groupMulticast: boolean) {
   watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
   const w = watcher;
   await w.until('30 lamps online', () => (JSON.parse(w.last.get('lampnet/stats') ?? '{}') as { online?: number }).online === 30, 30_000);
-  const on = (n: number): boolean => stateOf(sim!, n).on;
+  const on = (n: number): boolean => sim!.fleet.state(n)?.on === true;
   return { sim, gateway, watcher: w, on };
 }
 
@@ -64,7 +57,7 @@ describe('gateway with simulated lamps in a group whose name is not ASCII', () =
     expect((await w.json<{ groups: string[] }>('lampnet/lamps/4/state')).groups).toEqual(['Hauptstraße-北']);
     await w.publish('lampnet/groups/Hauptstraße-北/set', 'OFF');
     await w.until('the group off', () => [1, 2, 3, 4, 5, 6].every((n) => !JSON.parse(w.last.get(`lampnet/lamps/${n}/state`)!).on));
-    for (let n = 1; n <= 6; n++) expect(stateOf(sim, n).on, `lamp ${n}`).toBe(false);
+    for (let n = 1; n <= 6; n++) expect(sim.fleet.state(n)?.on, `lamp ${n}`).toBe(false);
     const text = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
     expect(metricValue(text, 'lampnet_gateway_coap_dropped_total{reason="bad-request"}')).toBe(0);
   });
@@ -84,7 +77,7 @@ describe('gateway with the simulator on a lossy, slow link', () => {
       for (let n = 1; n <= 40; n++) if (JSON.parse(w.last.get(`lampnet/lamps/${n}/state`) ?? '{}').level !== 33) return false;
       return true;
     }, 60_000);
-    for (let n = 1; n <= 40; n++) expect(stateOf(sim, n).level).toBe(33);
+    for (let n = 1; n <= 40; n++) expect(sim.fleet.state(n)?.level).toBe(33);
     expect(w.count('lampnet/gateway/errors')).toBe(0);
     const text = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
     expect(metricValue(text, 'lampnet_gateway_coap_retransmissions_total')).toBeGreaterThan(0);
