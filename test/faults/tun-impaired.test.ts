@@ -46,7 +46,10 @@ async function everyLampState(check: (state: { on: boolean; level: number }) => 
         else done.delete(line.slice(0, space));
         if (done.size === LAMPS) resolve();
       });
-      sub.once('exit', () => reject(new Error(`${done.size} of ${LAMPS} lamps reached the state within ${timeoutS} s`)));
+      sub.once('exit', () => {
+        const missing = Array.from({ length: LAMPS }, (_, k) => `lampnet/lamps/${k + 1}/state`).filter((t) => !done.has(t));
+        reject(new Error(`${done.size} of ${LAMPS} lamps reached the state within ${timeoutS} s; not: ${missing.join(', ')}`));
+      });
     });
   } finally {
     sub.kill('SIGTERM');
