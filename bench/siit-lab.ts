@@ -20,6 +20,8 @@ export const BOARD_IPV6 = `2001:db8:b0a:d::${BOARD_IPV4}`;
 export const BOARD_IPV6_HEX = '2001:db8:b0a:d::a4d:2';
 export const CLIENT_IPV4_RANGE = '10.77.1.0/24';
 export const CLIENT_IPV6 = '2001:db8:b0a:d::10.77.1.1';
+/** A second address of the client (seen by the boards as 10.77.1.200), for a stranger's requests. */
+export const STRANGER_IPV6 = '2001:db8:b0a:d::10.77.1.200';
 /** The clients' translatable addresses: the IPv6 form of CLIENT_IPV4_RANGE. */
 const CLIENT_IPV6_RANGE = '2001:db8:b0a:d::10.77.1.0/120';
 /** The client's own IPv4 address, for traffic straight to the board without translation. */
@@ -48,6 +50,7 @@ export class SiitLab {
       await gw.ip('-6', 'route', 'add', CLIENT_IPV6_RANGE, 'via', LINK_CLIENT);
       await clientNs.ip('-6', 'addr', 'add', `${LINK_CLIENT}/64`, 'dev', 'gw6', 'nodad');
       await clientNs.ip('-6', 'addr', 'add', `${CLIENT_IPV6}/128`, 'dev', 'gw6', 'nodad');
+      await clientNs.ip('-6', 'addr', 'add', `${STRANGER_IPV6}/128`, 'dev', 'gw6', 'nodad');
       await clientNs.ip('addr', 'add', `${CLIENT_IPV4}/24`, 'dev', 'gw6');
       await clientNs.ip('link', 'set', 'gw6', 'up');
       await clientNs.ip('-6', 'route', 'add', BOARD_PREFIX, 'via', LINK_GATEWAY, 'src', CLIENT_IPV6);

@@ -20,6 +20,7 @@ interface BoardOptions {
   wifi?: string;
   password?: string;
   gateway?: string;
+  trust?: string[];
   ntp: string;
   lat?: number;
   lon?: number;
@@ -46,6 +47,23 @@ export function parseGatewayAddress(value: string): string {
   throw new InvalidArgumentError(`gateway ${JSON.stringify(value)} is not an IPv4 address (a.b.c.d)`);
 }
 
+/** A prefix the board trusts besides its gateway, `a.b.c.d/n` (a bare address is a /32). The board
+ * sees sources as IPv4 addresses: an IPv6 client through the gateway's translator by the IPv4
+ * address its own address embeds. Added to the earlier ones (the option takes several). */
+export function parseTrustPrefix(value: string, previous: string[] | undefined): string[] {
+  const [address, bits, extra] = value.split('/');
+  if (isIPv6(address)) {
+    throw new InvalidArgumentError(
+      `trust ${value} is an IPv6 prefix, but the board sees every source as an IPv4 address (an IPv6 client reaching it through the gateway's translator as the IPv4 address its <board-prefix>::w.x.y.z embeds): give an IPv4 prefix such as 10.77.1.0/24`,
+    );
+  }
+  if (!isIPv4(address) || extra !== undefined || (bits !== undefined && !/^\d{1,2}$/.test(bits)) || Number(bits ?? 32) > 32) {
+    throw new InvalidArgumentError(`trust ${JSON.stringify(value)} is not an IPv4 prefix (a.b.c.d/n, n from 0 to 32)`);
+  }
+  // As the board reads it back (firmware/espruino/hal.ts): no leading zeros.
+  return [...(previous ?? []), `${address}/${Number(bits ?? 32)}`];
+}
+
 function parseId(value: string): string {
   // The id goes into the registration's Uri-Query (ep=<id>) and into MQTT topic names.
   if (!/^[A-Za-z0-9._-]{1,63}$/.test(value)) {
@@ -66,6 +84,7 @@ function addBoardOptions(command: Command): Command {
     .option('--wifi <ssid>', 'Wifi network to join')
     .option('--password <password>', 'Wifi password')
     .option('--gateway <ipv4>', "gateway's IPv4 address (Espruino is IPv4-only)", parseGatewayAddress)
+    .option('--trust <prefix...>', 'IPv4 prefixes besides the gateway allowed to command the lamp (default none)', parseTrustPrefix)
     .option('--ntp <server>', 'SNTP server for the clock (schedule, energy)', 'pool.ntp.org')
     .option('--lat <degrees>', 'latitude for the dusk-to-dawn schedule', numberOption('--lat', { min: -90, max: 90 }))
     .option('--lon <degrees>', 'longitude for the dusk-to-dawn schedule', numberOption('--lon', { min: -180, max: 180 }))
@@ -81,6 +100,7 @@ export function boardConfig(options: BoardOptions): BoardConfig {
   if (options.wifi !== undefined) board.wifi = options.wifi;
   if (options.password !== undefined) board.password = options.password;
   if (options.gateway !== undefined) board.gateway = options.gateway;
+  if (options.trust !== undefined) board.trust = options.trust;
   if (options.pin !== undefined) board.pin = options.pin;
   board.ntp = options.ntp;
   if (options.id !== undefined) board.lamp.id = options.id;

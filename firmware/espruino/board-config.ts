@@ -16,6 +16,10 @@ export interface BoardConfig {
   password?: string;
   /** The gateway's IPv4 address ("192.168.1.10"): Espruino's network layer is IPv4-only. */
   gateway?: string;
+  /** IPv4 prefixes ("10.77.1.0/24") whose hosts may change the lamp's state besides the gateway,
+   * such as IPv6 clients that reach the board through the gateway's translator (the board sees
+   * their embedded IPv4 address). Absent: the gateway only. */
+  trust?: string[];
   /** The PWM pin that drives the lamp's driver (Espruino pin name such as "D2", or a number). */
   pin?: string | number;
   /** SNTP server: the schedule and the energy meter need wall-clock time, which a board lacks at

@@ -74,6 +74,12 @@ describe('lampnet firmware build --out', () => {
     expect(code.trimEnd().endsWith('\nload();')).toBe(true);
   });
 
+  it('stores the --trust prefixes, a bare address as a /32', async () => {
+    const out = join(work, 'board-t.js');
+    await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile, '--gateway', '192.168.4.1', '--trust', '10.77.1.0/24', '192.168.4.7');
+    expect(storedConfig(readFileSync(out, 'latin1')).trust).toEqual(['10.77.1.0/24', '192.168.4.7/32']);
+  });
+
   it('stores only the flags given', async () => {
     const out = join(work, 'board-b.js');
     await lampnet('firmware', 'build', '--out', out, '--bundle', bundleFile);
@@ -139,6 +145,18 @@ describe('lampnet firmware flags', () => {
   it('refuses a gateway that is not an address', async () => {
     await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--gateway', 'gateway.local')).rejects.toThrow(
       /gateway "gateway.local" is not an IPv4 address/,
+    );
+  });
+
+  it('refuses an IPv6 trust prefix, explaining that the board sees translated clients by their IPv4 address', async () => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--trust', '2001:db8:b0a:d::/96')).rejects.toThrow(
+      /IPv6 prefix, but the board sees every source as an IPv4 address/,
+    );
+  });
+
+  it.each(['10.1/8', '10.0.0.0/33', '10.0.0.0/', 'lamps'])('refuses the trust prefix %s', async (prefix) => {
+    await expect(lampnet('firmware', 'build', '--out', join(work, 'x.js'), '--bundle', bundleFile, '--trust', prefix)).rejects.toThrow(
+      `trust ${JSON.stringify(prefix)} is not an IPv4 prefix (a.b.c.d/n, n from 0 to 32)`,
     );
   });
 
@@ -213,8 +231,8 @@ describe('lampnet firmware flash', () => {
 
 describe('lampnet firmware --help', () => {
   it.each([
-    ['build', ['--out', '--wifi', '--password', '--gateway', '--lat', '--lon', '--pin', '--id']],
-    ['flash', ['--port', '--baud', '--wifi', '--password', '--gateway', '--lat', '--lon', '--pin', '--id']],
+    ['build', ['--out', '--wifi', '--password', '--gateway', '--trust', '--lat', '--lon', '--pin', '--id']],
+    ['flash', ['--port', '--baud', '--wifi', '--password', '--gateway', '--trust', '--lat', '--lon', '--pin', '--id']],
   ])('of %s lists its flags', async (command, flags) => {
     const help = await helpOf(command);
     for (const flag of flags) expect(help).toContain(flag);

@@ -12,15 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOARD_IPV4, boardsUnavailable, GATEWAY_IPV4 } from '../../bench/espruino-board.js';
+import { BOARD_IPV4, boardsUnavailable, GATEWAY_IPV4, type EspruinoBoard } from '../../bench/espruino-board.js';
 import type { Netns } from '../../bench/netns.js';
-import { BOARD_IPV6, BOARD_IPV6_HEX, BOARD_PREFIX, SiitLab, TUN_NAME } from '../../bench/siit-lab.js';
+import { BOARD_IPV6, BOARD_IPV6_HEX, BOARD_PREFIX, SiitLab, STRANGER_IPV6, TUN_NAME } from '../../bench/siit-lab.js';
 import { bundleFirmware } from '../../tools/espruino/build.js';
 import { PROJECT_ROOT } from '../../tools/espruino/paths.js';
 
 const unavailable = boardsUnavailable();
 const ID = 'esp-6';
 const GROUP = 'Nordring';
+/** The board's trusted prefix: it holds the client's translated address (10.77.1.1), not the
+ * stranger's (10.77.1.200). */
+const TRUSTED = '10.77.1.0/28';
+/** A stored entry that is not a.b.c.d/n (a hand-edited config): read as 0.0.0.0/0 it would trust
+ * everyone, so the stranger's refusal below shows the board ignored it. */
+const MALFORMED = '0/0';
 const lampUrl = (path: string): string => `coap://[${BOARD_IPV6_HEX}]/${path}`;
 
 interface State {
@@ -92,6 +98,7 @@ const BAD = 'ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksu
 describe.skipIf(unavailable !== null)('a board at its own IPv6 address through the gateway\'s translator', () => {
   let lab: SiitLab;
   let dir: string;
+  let board: EspruinoBoard;
 
   const stateUntil = async (check: (s: State) => boolean, timeoutS = 30): Promise<State> =>
     JSON.parse(await lab.boards.mqttUntil(`lampnet/lamps/${ID}/state`, (p) => check(JSON.parse(p) as State), timeoutS)) as State;
@@ -107,7 +114,7 @@ describe.skipIf(unavailable !== null)('a board at its own IPv6 address through t
     // Group commands may go by IPv6 multicast here (towards the client's link), which a board
     // cannot receive: it must still get them one by one.
     await lab.startGateway('--multicast-interface', 'cl0');
-    lab.boards.startBoard({ gateway: GATEWAY_IPV4, lamp: { id: ID, groups: GROUP, lifetimeS: 20 } }, bundle);
+    board = lab.boards.startBoard({ gateway: GATEWAY_IPV4, trust: [TRUSTED, MALFORMED], lamp: { id: ID, groups: GROUP, lifetimeS: 20 } }, bundle);
     await lab.boards.mqttUntil(`lampnet/lamps/${ID}/availability`, (p) => p === 'online');
   }, 120_000);
 
@@ -125,17 +132,34 @@ describe.skipIf(unavailable !== null)('a board at its own IPv6 address through t
     expect(r.stdout).toMatch(/3 packets transmitted, 3 received/);
   });
 
-  it('answers coap-client-notls GET at that address, and a PUT reaches it and is judged by its own rule', async () => {
+  it('answers coap-client-notls GET at that address', async () => {
     await lab.boards.publish(`lampnet/lamps/${ID}/set`, '30');
     await stateUntil((s) => s.on && s.level === 30);
     expect((await coap(['-m', 'get', lampUrl('3311/0/5851')])).stdout.trim()).toBe('30');
     const links = await coap(['-m', 'get', lampUrl('.well-known/core')]);
     expect(links.stdout).toContain('</3311/0/5851>;rt="ipso.5851"');
-    // The board obeys only its gateway's address (firmware/espruino/hal.ts `trusted`); the client's
-    // PUT crosses the translator both ways and comes back refused, leaving the state alone.
-    const put = await coap(['-m', 'put', '-e', '0', lampUrl('3311/0/5850')]);
+  });
+
+  it(`obeys coap-client-notls PUTs from a client whose IPv4 form is in its trusted prefix ${TRUSTED}, and its MQTT state follows`, async () => {
+    const off = await coap(['-m', 'put', '-e', '0', lampUrl('3311/0/5850')]);
+    expect(off.stdout + off.stderr).not.toContain('4.03');
+    expect(await stateUntil((s) => !s.on)).toMatchObject({ address: BOARD_IPV6 });
+    await coap(['-m', 'put', '-e', '55', lampUrl('3311/0/5851')]);
+    await coap(['-m', 'put', '-e', '1', lampUrl('3311/0/5850')]);
+    expect(await stateUntil((s) => s.on)).toMatchObject({ on: true, level: 55 });
+    expect((await coap(['-m', 'get', lampUrl('3311/0/5851')])).stdout.trim()).toBe('55');
+  });
+
+  it('ignores a stored trust entry that is not a.b.c.d/n, and says so on its console', async () => {
+    expect((await board.line(/lampnet: trust: ignoring ([^,]+),/))[1]).toBe(MALFORMED);
+  });
+
+  it('refuses a PUT from a client outside its trusted prefixes with 4.03, and the state stays', async () => {
+    const put = await coap(['-a', STRANGER_IPV6, '-m', 'put', '-e', '0', lampUrl('3311/0/5850')]);
     expect(put.stdout + put.stderr).toContain('4.03');
-    expect((await coap(['-m', 'get', lampUrl('3311/0/5850')])).stdout.trim()).toBe('1');
+    // The stranger may read: the GET crosses the translator from its address too.
+    expect((await coap(['-a', STRANGER_IPV6, '-m', 'get', lampUrl('3311/0/5850')])).stdout.trim()).toBe('1');
+    expect(await stateUntil(() => true)).toMatchObject({ on: true, level: 55 });
   });
 
   it('carries a command from MQTT to the board at its IPv6 address and its state back, seen by a GET over IPv6', async () => {
