@@ -18,7 +18,7 @@ export const FORMAT_TLV = 11542;
 /** LwM2M 1.0's own JSON (the "e" array). Named so that an Accept of it gets 4.06, not served. */
 export const FORMAT_LWM2M_JSON = 11543;
 
-/** `value` of `type` as LwM2M text/plain: integers in decimal, a float as JavaScript prints it,
+/** `value` of `type` as LwM2M text/plain: integers (within ±2^53) in decimal, a float as JavaScript prints it,
  * booleans "0"/"1", an Objlnk "obj:inst", a string as it is (the writer encodes it as UTF-8). Null
  * when the value does not fit the type, or for Opaque, which text/plain cannot carry (42 can). */
 export function formatText(type: number, value: Lwm2mValue): string | null {
@@ -26,21 +26,10 @@ export function formatText(type: number, value: Lwm2mValue): string | null {
   if (type === STRING) return typeof value === 'string' ? value : null;
   if (type === OBJLNK) return typeof value === 'string' && parseObjlnk(value) ? value : null;
   if (type === FLOAT) return typeof value === 'number' && isFinite(value) ? '' + value : null;
-  if (type === INTEGER || type === TIME || type === UNSIGNED) return isWhole(value as number) && !(type === UNSIGNED && (value as number) < 0) ? decimal(value as number) : null;
+  // Within ±2^53 (as TLV and parseText), where JavaScript prints whole numbers without exponent.
+  const n = value as number;
+  if (type === INTEGER || type === TIME || type === UNSIGNED) return isWhole(n) && Math.abs(n) <= 9007199254740991 && !(type === UNSIGNED && n < 0) ? '' + n : null;
   return null;
-}
-
-/** A whole number in plain decimal (JavaScript writes 1e21 and above with an exponent). */
-function decimal(n: number): string {
-  if (Math.abs(n) < 1e21) return '' + n;
-  let s = '';
-  let m = Math.abs(n);
-  while (m >= 1) {
-    const q = Math.floor(m / 10);
-    s = (m - q * 10) + s;
-    m = q;
-  }
-  return (n < 0 ? '-' : '') + s;
 }
 
 /** Whether `s` is a decimal number: optional '-', digits, then (when `real`) an optional fraction
