@@ -66,7 +66,7 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   {
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
-    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4], present: () => existsSync(ESPRUINO),
+    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4, 'test/protocol/lwm2m-espruino.test.ts'], present: () => existsSync(ESPRUINO),
   },
   { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];

@@ -7,7 +7,7 @@
  */
 import { FORMAT_LINK, FORMAT_TEXT } from '../coap.js';
 import { utf8Text } from '../text.js';
-import { BOOLEAN, FLOAT, INTEGER, OBJLNK, OPAQUE, STRING, TIME, UNSIGNED, isWhole, parseObjlnk, type Lwm2mValue } from './objects.js';
+import { BOOLEAN, FLOAT, INTEGER, OBJLNK, OPAQUE, STRING, TIME, UNSIGNED, isBool, isWhole, parseObjlnk, type Lwm2mValue } from './objects.js';
 
 export { FORMAT_LINK, FORMAT_TEXT };
 export const FORMAT_OPAQUE = 42;
@@ -22,7 +22,7 @@ export const FORMAT_LWM2M_JSON = 11543;
  * booleans "0"/"1", an Objlnk "obj:inst", a string as it is (the writer encodes it as UTF-8). Null
  * when the value does not fit the type, or for Opaque, which text/plain cannot carry (42 can). */
 export function formatText(type: number, value: Lwm2mValue): string | null {
-  if (type === BOOLEAN) return typeof value === 'boolean' ? (value ? '1' : '0') : null;
+  if (type === BOOLEAN) return isBool(value) ? (value ? '1' : '0') : null;
   if (type === STRING) return typeof value === 'string' ? value : null;
   if (type === OBJLNK) return typeof value === 'string' && parseObjlnk(value) ? value : null;
   if (type === FLOAT) return typeof value === 'number' && isFinite(value) ? '' + value : null;

@@ -13,7 +13,8 @@
  * objects without registration ("Objects Produced by Vendors to re-use", OMNA LwM2M registry, ObjectID
  * classes); its resource ids 0-2047 are object-specific by the same registry's resource classes.
  *
- * A value is a number (Integer, Unsigned Integer, Float, Time), a boolean, or a string: text for
+ * A value is a number (Integer, Unsigned Integer, Float, Time), a boolean (encoders also take 1
+ * and 0: the board's minifier turns boolean literals into numbers), or a string: text for
  * String, "obj:inst" for Objlnk (as LwM2M 1.1 text/plain and SenML `vlo` write it), and an 8-bit
  * string (one char per byte) for Opaque, as protocol/text.ts handles bytes.
  *
@@ -147,6 +148,11 @@ export function resourceOps(obj: number, res: number): number {
   return row ? row[3] : 0;
 }
 
+/** Whether `v` stands for a boolean: true/false, or 1/0 (see the file comment). */
+export function isBool(v: Lwm2mValue): boolean {
+  return typeof v === 'boolean' || v === 0 || v === 1;
+}
+
 /** Whether `n` is a whole number (Number.isInteger is missing on Espruino). */
 export function isWhole(n: number): boolean {
   return typeof n === 'number' && isFinite(n) && Math.floor(n) === n;
@@ -158,13 +164,13 @@ export function checkValue(type: number, value: Lwm2mValue, min: number, max: nu
   const t = typeof value;
   let ok = false;
   if (type === STRING || type === OPAQUE) ok = t === 'string';
-  else if (type === BOOLEAN) ok = t === 'boolean';
+  else if (type === BOOLEAN) ok = isBool(value);
   else if (type === OBJLNK) ok = t === 'string' && parseObjlnk(value as string) !== null;
   else if (type === FLOAT) ok = t === 'number' && isFinite(value as number);
   else if (type === INTEGER || type === TIME) ok = isWhole(value as number);
   else if (type === UNSIGNED) ok = isWhole(value as number) && (value as number) >= 0;
   if (!ok) return BRIEF ? 't' : 'value ' + JSON.stringify(value) + ' is not of type ' + TYPE_NAMES[type];
-  if (t === 'number' && ((value as number) < min || (value as number) > max)) return BRIEF ? 'r' : 'value ' + value + ' is outside ' + min + '..' + max;
+  if (t === 'number' && type !== BOOLEAN && ((value as number) < min || (value as number) > max)) return BRIEF ? 'r' : 'value ' + value + ' is outside ' + min + '..' + max;
   return '';
 }
 

@@ -18,7 +18,7 @@
  */
 import { BRIEF } from '../diagnostics.js';
 import { asciiJson, utf8Json } from '../text.js';
-import { BOOLEAN, OBJLNK, OPAQUE, STRING, parseObjlnk, parsePath, type Lwm2mValue } from './objects.js';
+import { BOOLEAN, OBJLNK, OPAQUE, STRING, isBool, parseObjlnk, parsePath, type Lwm2mValue } from './objects.js';
 
 /** Most records a payload may hold. */
 export const MAX_SENML_RECORDS = 64;
@@ -30,7 +30,7 @@ export const MAX_SENML_BYTES = 8192;
 export function senmlRecord(bn: string, n: string, type: number, value: Lwm2mValue): string {
   const t = typeof value;
   let field = '';
-  if (type === BOOLEAN) field = t === 'boolean' ? '"vb":' + value : '';
+  if (type === BOOLEAN) field = isBool(value) ? '"vb":' + (value ? 'true' : 'false') : '';
   else if (type === STRING) field = t === 'string' ? '"vs":' + asciiJson(JSON.stringify(value)) : '';
   else if (type === OPAQUE) field = t === 'string' ? '"vd":"' + base64url(value as string) + '"' : '';
   else if (type === OBJLNK) field = t === 'string' && parseObjlnk(value as string) ? '"vlo":"' + value + '"' : '';

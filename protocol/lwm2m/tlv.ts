@@ -24,7 +24,7 @@
  */
 import { BRIEF } from '../diagnostics.js';
 import { bytesToString, utf8Text, writeUtf8 } from '../text.js';
-import { BOOLEAN, FLOAT, INTEGER, OBJLNK, OPAQUE, STRING, TIME, UNSIGNED, isWhole, parseObjlnk, type Lwm2mValue } from './objects.js';
+import { BOOLEAN, FLOAT, INTEGER, OBJLNK, OPAQUE, STRING, TIME, UNSIGNED, isBool, isWhole, parseObjlnk, type Lwm2mValue } from './objects.js';
 
 export const TLV_OBJECT_INSTANCE = 0;
 export const TLV_RESOURCE_INSTANCE = 1;
@@ -176,7 +176,7 @@ export function writeTlv(buf: Uint8Array, pos: number, kind: number, id: number,
   const n = value as number;
   if (type === STRING && typeof value === 'string') len = writeUtf8(null, 0, value);
   else if (type === OPAQUE && typeof value === 'string') len = value.length;
-  else if (type === BOOLEAN && typeof value === 'boolean') len = 1;
+  else if (type === BOOLEAN && isBool(value)) len = 1;
   else if (type === OBJLNK && typeof value === 'string' && parseObjlnk(value)) len = 4;
   else if (type === FLOAT && typeof value === 'number' && isFinite(n)) {
     view.setFloat32(0, n, false);

@@ -45,9 +45,15 @@ describe('SenML JSON', () => {
     expect(readSenml(latin1('[' + record + ']'))).toEqual([{ obj: 3311, inst: 0, res: 5850, ri: -1, value: value }]);
   });
 
+  it("takes 1 and 0 for a boolean, as the board's minifier writes true and false", () => {
+    expect(senmlRecord('', '5850', BOOLEAN, 1)).toBe('{"n":"5850","vb":true}');
+    expect(senmlRecord('', '5850', BOOLEAN, 0)).toBe('{"n":"5850","vb":false}');
+  });
+
   it('gives no record for a value that is not of its type', () => {
     expect(senmlRecord('', '1', FLOAT, NaN)).toBe('');
-    expect(senmlRecord('', '1', BOOLEAN, 1)).toBe('');
+    expect(senmlRecord('', '1', BOOLEAN, 2)).toBe('');
+    expect(senmlRecord('', '1', STRING, 2)).toBe('');
     expect(senmlRecord('', '1', OBJLNK, '1:x')).toBe('');
   });
 

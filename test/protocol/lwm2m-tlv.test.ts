@@ -131,6 +131,12 @@ describe('TLV values', () => {
     expect([r.res[0], tlvValue(r, 0, type)]).toEqual([5850, value]);
   });
 
+  it("takes 1 and 0 for a boolean, as the board's minifier writes true and false", () => {
+    const buf = new Uint8Array(8);
+    expect(toHex(buf.subarray(0, writeTlv(buf, 0, TLV_RESOURCE, 1, BOOLEAN, 1)))).toBe('C10101');
+    expect(toHex(buf.subarray(0, writeTlv(buf, 0, TLV_RESOURCE, 1, BOOLEAN, 0)))).toBe('C10100');
+  });
+
   it('uses a 16-bit id, then 8-, 16- and 24-bit lengths as the value grows', () => {
     const buf = new Uint8Array(70000);
     writeTlv(buf, 0, TLV_RESOURCE, 300, STRING, 'x'.repeat(7));
@@ -148,7 +154,7 @@ describe('TLV values', () => {
     ['a negative unsigned integer', UNSIGNED, -1],
     ['an integer past 2^53', INTEGER, 2 ** 60],
     ['NaN as a float', FLOAT, NaN],
-    ['a number as a boolean', BOOLEAN, 1],
+    ['a number other than 1 or 0 as a boolean', BOOLEAN, 2],
     ['a malformed Objlnk', OBJLNK, '3311'],
     ['a number as a string', STRING, 5],
   ])('refuses to write %s', (_what, type, value) => {
