@@ -13,10 +13,11 @@
  * objects without registration ("Objects Produced by Vendors to re-use", OMNA LwM2M registry, ObjectID
  * classes); its resource ids 0-2047 are object-specific by the same registry's resource classes.
  *
- * A value is a number (Integer, Unsigned Integer, Float, Time), a boolean (encoders also take 1
- * and 0: the board's minifier turns boolean literals into numbers), or a string: text for
+ * A value is a number (Integer, Unsigned Integer, Float, Time), a boolean, or a string: text for
  * String, "obj:inst" for Objlnk (as LwM2M 1.1 text/plain and SenML `vlo` write it), and an 8-bit
- * string (one char per byte) for Opaque, as protocol/text.ts handles bytes.
+ * string (one char per byte) for Opaque, as protocol/text.ts handles bytes. On the board a boolean
+ * may be 1 or 0 anywhere (its minifier turns boolean literals into numbers, parseText's results
+ * included): encoders and checks take both (`isBool`), and readers of a value test its truth.
  *
  * Firmware rule: ES5-lowerable, no Map/Set.
  */
