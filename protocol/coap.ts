@@ -45,6 +45,7 @@ export const FORBIDDEN = 131;
 export const NOT_FOUND = 132;
 export const METHOD_NOT_ALLOWED = 133;
 export const NOT_ACCEPTABLE = 134;
+export const PRECONDITION_FAILED = 140;
 export const REQUEST_ENTITY_TOO_LARGE = 141;
 export const UNSUPPORTED_CONTENT_FORMAT = 143;
 export const INTERNAL_SERVER_ERROR = 160;
@@ -230,6 +231,13 @@ export function uriQuery(r: CoapReader, name: string): string | null {
     if (q.substring(0, name.length + 1) === name + '=') return q.substring(name.length + 1);
   }
   return null;
+}
+
+/** Every Uri-Query item, in order, as 8-bit strings. */
+export function uriQueries(r: CoapReader): string[] {
+  const q: string[] = [];
+  for (let i = 0; i < r.optCount; i++) if (r.optNum[i] === URI_QUERY) q.push(optionString(r, i));
+  return q;
 }
 
 /** The payload as an 8-bit string. */

@@ -62,11 +62,9 @@ export function asciiJson(json: string): string {
   return s;
 }
 
-/** The JSON text of a body received as bytes (an 8-bit string, one char per byte) with every
- * character beyond ASCII as a `\u` escape, or null when the bytes are not UTF-8 (RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF). JSON.parse of it then gives the same
- * strings on Node and on Espruino, whose parsers read raw bytes differently. */
-export function utf8Json(bytes: string): string | null {
+/** utf8Json's escaping; with `literal` also '"', '\\' and control characters, so that the result
+ * can stand inside a JSON string literal. */
+function utf8Escaped(bytes: string, literal: boolean): string | null {
   let s = '';
   for (let k = 0; k < bytes.length; k++) {
     let c = bytes.charCodeAt(k);
@@ -82,7 +80,23 @@ export function utf8Json(bytes: string): string | null {
       }
       if (c < (more === 1 ? 0x80 : more === 2 ? 0x800 : 0x10000) || (c >= 0xd800 && c < 0xe000) || c > 0x10ffff) return null;
       s += c > 0xffff ? jsonEscape(0xd7c0 + (c >> 10)) + jsonEscape(0xdc00 + (c & 1023)) : jsonEscape(c);
-    } else s += bytes.charAt(k);
+    } else s += literal && (c < 32 || c === 34 || c === 92) ? jsonEscape(c) : bytes.charAt(k);
   }
   return s;
+}
+
+/** The JSON text of a body received as bytes (an 8-bit string, one char per byte) with every
+ * character beyond ASCII as a `\u` escape, or null when the bytes are not UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF). JSON.parse of it then gives the same
+ * strings on Node and on Espruino, whose parsers read raw bytes differently. */
+export function utf8Json(bytes: string): string | null {
+  return utf8Escaped(bytes, false);
+}
+
+/** UTF-8 bytes (an 8-bit string) as the text they encode, or null when they are not UTF-8 (as
+ * utf8Json). Decoded by JSON.parse of an escaped literal, which gives the same string on Node and
+ * on Espruino. */
+export function utf8Text(bytes: string): string | null {
+  const json = utf8Escaped(bytes, true);
+  return json === null ? null : (JSON.parse('"' + json + '"') as string);
 }

@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { ESPRUINO } from '../bench/espruino-board.js';
 
 export interface Requirement {
@@ -41,6 +42,18 @@ function onPath(command: string): () => boolean {
   return () => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
 }
 
+/** Whether an npm package resolves from the project (a devDependency not installed yet does not). */
+function resolvable(pkg: string): () => boolean {
+  return () => {
+    try {
+      createRequire(import.meta.url).resolve(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
 function apt(pkg: string): string {
   return `apt-get install ${pkg}`;
 }
@@ -66,8 +79,9 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   {
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
-    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4], present: () => existsSync(ESPRUINO),
+    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4, 'test/protocol/lwm2m-espruino.test.ts'], present: () => existsSync(ESPRUINO),
   },
+  { name: 'lwm2m-codec (npm)', install: 'npm install --save-dev lwm2m-codec@0.1.1', suites: ['test/protocol/lwm2m-interop.test.ts'], present: resolvable('lwm2m-codec') },
   { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];
 
