@@ -88,8 +88,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   /** The will topic each connecting client asked for: aedes hands the CONNECT packet only to preConnect. */
   const willTopics = new WeakMap<Client, string>();
 
+  const persistence = new LampnetPersistence();
   const aedes = await Aedes.createBroker({
-    persistence: new LampnetPersistence(),
+    persistence,
     preConnect(client, packet, done) {
       if (packet.will) willTopics.set(client, packet.will.topic);
       done(null, true);
@@ -114,6 +115,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     authorizePublish(client, packet, done) {
       const refusal = publishRefusal(client, packet.topic);
       done(refusal === null ? null : new Error(refusal));
+    },
+    // aedes sends a new subscriber its retained messages some time after its subscription starts
+    // taking live ones (forwarded without the retain flag). A topic updated meanwhile reaches the
+    // subscriber live; the retained message read before the update must not follow it, or the
+    // subscriber keeps a lamp state that is no longer true.
+    authorizeForward(_client, packet) {
+      return packet.retain && !persistence.holds(packet.topic, packet.payload) ? null : packet;
     },
   });
 

@@ -12,6 +12,9 @@
  * the record owns (reallocated only when a payload outgrows them), so a steady stream of updates
  * leaves nothing behind that outlived its publish. A subscriber that asks for retained messages gets
  * copies, so the record's bytes are never held by a socket write in progress while they change.
+ *
+ * A copy read for a new subscriber waits behind the ones before it; `holds` tells the broker
+ * whether it is still the topic's message when it is forwarded (broker.ts).
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
@@ -66,6 +69,13 @@ export class LampnetPersistence extends MemoryPersistence {
     payload.copy(record.bytes, 0, 0, payload.length);
     record.length = payload.length;
     record.qos = qos;
+  }
+
+  /** Whether `payload` is still `topic`'s retained message. */
+  holds(topic: string, payload: Buffer | string): boolean {
+    const record = this.retained.get(topic);
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    return record !== undefined && record.length === bytes.length && bytes.compare(record.bytes, 0, record.length) === 0;
   }
 
   override createRetainedStream(pattern: string): Readable {

@@ -1,9 +1,11 @@
 /**
  * The embedded broker's retained messages (gateway/retained-store.ts), through a real aedes broker
  * and real mqtt.js clients: the latest wins, whatever its length; an empty message clears the
- * topic; new subscribers get what their filters match; and a payload already delivered is never
- * changed by a later update of its topic (the store reuses its own bytes).
+ * topic; new subscribers get what their filters match; a payload already delivered is never
+ * changed by a later update of its topic (the store reuses its own bytes); and a retained message on
+ * its way to a new subscriber never overtakes a later update of its topic.
  */
+import type { Readable } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/broker.js';
@@ -88,5 +90,39 @@ describe('retained messages of the embedded broker', () => {
     expect(handedOut.map((p) => p.payload.toString())).toEqual(['{"level":10}']);
     const now: { payload: Buffer }[] = await store.createRetainedStream('lampnet/lamps/1/state').toArray();
     expect(now.map((p) => p.payload.toString())).toEqual(['{"level":20}']);
+  });
+
+  it('never delivers a retained message after a later update of its topic to a new subscriber', async () => {
+    const { publish, connect } = await setUp();
+    const topics = Array.from({ length: 40 }, (_, k) => `lampnet/lamps/${k + 1}/state`);
+    for (const topic of topics) await publish(topic, 'old');
+    await publish('lampnet/lamps/last/state', 'last');
+    // The race, made to happen: the topic is updated just as the retained stream has read its old
+    // message for the new subscriber, which then still waits behind the messages before it, while
+    // the update goes to that subscriber live.
+    const raced = topics[30];
+    const store = (broker!.aedes as unknown as { persistence: LampnetPersistence }).persistence;
+    const createStream = store.createRetainedStreamCombi.bind(store);
+    store.createRetainedStreamCombi = (filters) => {
+      const stream = createStream(filters);
+      const push = stream.push.bind(stream);
+      stream.push = (packet: { topic: string } | null) => {
+        if (packet?.topic === raced) broker!.aedes.publish({ cmd: 'publish', topic: raced, payload: Buffer.from('new'), qos: 0, retain: true, dup: false }, () => {});
+        return push(packet);
+      };
+      return stream as Readable;
+    };
+    const subscriber = await connect();
+    const seen: string[] = [];
+    // The retained stream yields topics in the order they were first stored: `last` comes last.
+    const replayed = new Promise<void>((resolve) => {
+      subscriber.on('message', (topic, payload) => {
+        if (topic === raced) seen.push(payload.toString());
+        if (topic === 'lampnet/lamps/last/state') resolve();
+      });
+    });
+    await subscriber.subscribeAsync('lampnet/lamps/+/state', { qos: 1 });
+    await replayed;
+    expect(seen).toEqual(['new']);
   });
 });
