@@ -49,6 +49,7 @@ describe('hostile CoAP to the gateway', () => {
     }, {
       registered: () => {},
       updated: () => {},
+      deregistered: () => {},
       dropped: (kind) => drops.set(kind, (drops.get(kind) ?? 0) + 1),
     }, { now: () => now });
     const buf = new Uint8Array(70_000);
