@@ -16,11 +16,11 @@ import { watch, type Watcher } from './helpers/mqtt-watch.js';
 interface NodeLibClient {
   init(config: Record<string, unknown>): void;
   register(host: string, port: number, url: string | null, ep: string, done: (err: Error | null, device: NodeLibDevice) => void): void;
-  unregister(device: NodeLibDevice, done: (err: Error | null) => void): void;
+  unregister(device: NodeLibDevice, done: (err: Error | null, value?: unknown) => void): void;
   registry: {
-    create(uri: string, done: (err: Error | null) => void): void;
+    create(uri: string, done: (err: Error | null, value?: unknown) => void): void;
     get(uri: string, done: (err: Error | null, obj: { attributes: Record<string, unknown> }) => void): void;
-    setResource(uri: string, res: string, value: unknown, done: (err: Error | null) => void): void;
+    setResource(uri: string, res: string, value: unknown, done: (err: Error | null, value?: unknown) => void): void;
     reset(done: () => void): void;
   };
 }
