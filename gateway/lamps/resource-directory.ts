@@ -117,6 +117,9 @@ export class ResourceDirectory {
   private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(512);
   private nextMid = Math.floor(Math.random() * 0x10000);
+  /** The event of the request being served, raised once its answer is sent: a client takes the
+   * server's requests (Observe after Register) only once it has its 2.01. */
+  private event: (() => void) | null = null;
 
   constructor(
     private readonly registry: LampRegistry,
@@ -145,6 +148,9 @@ export class ResourceDirectory {
       ? this.emit(ACK, answer.code, msg.mid, msg, answer)
       : this.emit(NON, answer.code, this.takeMid(), msg, answer);
     this.send(from, port, bytes);
+    const event = this.event;
+    this.event = null;
+    event?.();
   }
 
   private serve(msg: CoapReader, from: string, port: number, now: number): Answer {
@@ -183,7 +189,7 @@ export class ResourceDirectory {
     if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
     this.registry.setClientCaps(i, caps);
     this.remember(i, msg, CREATED, now);
-    this.events.registered(i);
+    this.event = () => this.events.registered(i);
     return { code: CREATED, location: [RD_PATH, registrationLocation(i, this.registry.generation(i))] };
   }
 
@@ -206,7 +212,7 @@ export class ResourceDirectory {
     // The address may have changed (a NAT rebinding): the Update's source is where the client is now.
     this.registry.refresh(i, from, port, query.lifetimeS < 0 ? this.registry.lifetimeS(i) : query.lifetimeS, now);
     this.remember(i, msg, CHANGED, now);
-    this.events.updated(i, changed);
+    this.event = () => this.events.updated(i, changed);
     return { code: CHANGED };
   }
 
@@ -216,7 +222,7 @@ export class ResourceDirectory {
     if (i < 0) return this.refuse('stale', NOT_FOUND, `registration rd/${location.slice(0, 20)} is unknown or has ended`);
     this.registry.deregister(i);
     this.remember(i, msg, DELETED, now);
-    this.events.deregistered(i);
+    this.event = () => this.events.deregistered(i);
     return { code: DELETED };
   }
 
