@@ -36,6 +36,7 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--stats-interval <s>', 'period of lampnet/stats and group stats (seconds)', String(D.statsIntervalMs / 1000))
     .option('--ha-discovery', 'announce every lamp to Home Assistant (homeassistant/light/<id>/config)', false)
     .option('--lifetime-grace <s>', 'seconds past a lamp\'s registration lifetime before it counts as offline', String(D.lifetimeGraceMs / 1000))
+    .option('--energy-pmax <s>', 'LwM2M pmax the gateway sets on every lamp\'s Light Control /3311/0: the lamp notifies energy and on-time at least this often, so MQTT state is never older (seconds)', String(D.energyPmaxS))
     .option('--ack-timeout <s>', 'CoAP ACK_TIMEOUT for commands (RFC 7252; retransmitted 4 times with backoff)', String(D.ackTimeoutMs / 1000))
     .option('--max-in-flight <n>', 'most unconfirmed commands at once, over all lamps', String(D.maxCommandsInFlight))
     .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet at most this long (they register as they refresh)', String(D.commandHoldMs / 1000))
@@ -74,6 +75,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     statsIntervalMs: parseSecondsAsMs(String(o.statsInterval), '--stats-interval', 0.05, 86_400),
     haDiscovery: o.haDiscovery === true,
     lifetimeGraceMs: parseSecondsAsMs(String(o.lifetimeGrace), '--lifetime-grace', 0, 86_400),
+    energyPmaxS: parseCount(String(o.energyPmax), '--energy-pmax', 1, 86_400),
     ackTimeoutMs: parseSecondsAsMs(String(o.ackTimeout), '--ack-timeout', 0.01, 60),
     maxCommandsInFlight: parseCount(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
     maxLamps: parseCount(String(o.maxLamps), '--max-lamps', 1, 100_000_000),

@@ -2,8 +2,10 @@
  * The gateway assembled: lamps on a datagram transport on one side (lamps/), MQTT on the other
  * (mqtt/, and the embedded broker in broker/), the LampRegistry between them.
  *
- *   transport ──CoAP──► lamps/ResourceDirectory (POST /rd…) ──► LampRegistry ──► mqtt/Publisher ──► MQTT
+ *   transport ──CoAP──► lamps/ResourceDirectory (LwM2M Register…) ──► LampRegistry ──► mqtt/Publisher ──► MQTT
+ *             ──CoAP──► lamps/LampObserver (notifications) ─────────────┘
  *             ◄─CoAP─── lamps/CoapClient ◄── lamps/LampCommander ◄── mqtt/commands ◄── MQTT .../set
+ *                                         ◄── lamps/LampObserver (Write-Attributes, Observe after Register)
  *
  * `startGateway` is used by `lampnet gateway` (its own udp6 socket), by `lampnet up` (the
  * simulator's in-memory endpoint passed as `transport`) and by tests; `close()` undoes everything
@@ -22,6 +24,7 @@ import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
 import { columnWith, LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
+import { LampObserver } from './lamps/observer.js';
 import { defaultDashboardDir } from './broker/static-files.js';
 import { dashboardApi, STATS_HISTORY_PERIOD_MS, StatsHistoryRecorder } from './dashboard-api.js';
 import { COMMAND_SUBSCRIPTIONS, STATUS_TOPIC } from '../protocol/mqtt-topics.js';
@@ -64,6 +67,11 @@ export interface GatewayOptions {
   sweepIntervalMs: number;
   /** Grace after a lamp's lifetime before it counts as offline. */
   lifetimeGraceMs: number;
+  /** pmax (s) the gateway writes on every lamp's /3311/0: energy and on-time on MQTT are never
+   * older than this (plus the network's delay). */
+  energyPmaxS: number;
+  /** New endpoint names one address may register per minute. */
+  newEndpointsPerAddress: number;
   /** CoAP retransmission parameters (RFC 7252 §4.8). */
   ackTimeoutMs: number;
   maxRetransmit: number;
@@ -119,6 +127,8 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   haDiscovery: false,
   sweepIntervalMs: 1000,
   lifetimeGraceMs: 1000,
+  energyPmaxS: 60,
+  newEndpointsPerAddress: 64,
   ackTimeoutMs: 2000,
   maxRetransmit: 4,
   maxCommandsInFlight: 1000,
@@ -295,24 +305,34 @@ async function assemble(
   };
   const hold = new CommandHold(Date.now(), { holdMs: options.commandHoldMs, fleetSize: options.fleetSize, settleMs: options.registrationsSettleMs });
   const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand };
+  const observer = new LampObserver(registry, coap, send, (i) => cmd.nextMid(i), {
+    changed(i) {
+      pub.mark(i, DIRTY_STATE);
+      noteFault(i);
+    },
+    ready: (i) => deliverHeldCommand(commands, i),
+    dropped: (reason) => metrics.coapDrops.inc({ reason }),
+    notified: () => metrics.notifications.inc(),
+  }, { energyPmaxS: options.energyPmaxS });
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       boardNetwork?.registered(i);
       metrics.registrations.inc();
       hold.registered(Date.now(), registry.size);
-      noteFault(i);
-      pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
-      deliverHeldCommand(commands, i);
+      pub.mark(i, DIRTY_AVAILABILITY | discovery);
+      observer.start(i);
     },
-    updated(i, reported) {
+    updated(i, objectsChanged) {
       metrics.updates.inc();
-      if (reported) {
-        pub.mark(i, DIRTY_STATE);
-        noteFault(i);
-      }
+      // Observations the client ended or never took are set up again at its next Update.
+      if (objectsChanged || !observer.observed(i)) observer.start(i);
+    },
+    deregistered(i) {
+      metrics.deregistrations.inc();
+      pub.mark(i, DIRTY_AVAILABILITY);
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
-  });
+  }, { newEndpointsPerAddress: options.newEndpointsPerAddress });
 
   const reader = coapReader();
   link.onMessage((from, port, data) => {
@@ -321,7 +341,7 @@ async function assemble(
     const codeClass = reader.code >> 5;
     if (codeClass === 0) directory.handle(reader, from, port);
     else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {
-      if (!coap.handle(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
+      if (!coap.handle(reader, from, port) && !observer.notification(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
     } else metrics.coapDrops.inc({ reason: 'malformed' });
   });
 

@@ -25,7 +25,14 @@ const ERROR_KINDS = [
   'lamp-refused',  // the lamp answered with a CoAP error code
 ] as const;
 const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'command-notice', 'status'] as const;
-const DROP_KINDS = ['malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported'] as const;
+const DROP_KINDS = [
+  'malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported',
+  'too-large',          // a registration payload beyond what the link-format parser reads
+  'registration-flood', // new endpoint names from one address beyond the per-address rate
+  'stale',              // an update, de-registration or notification of an earlier registration
+  'bad-notification',   // a notification or read answer whose payload or values do not decode
+  'observe-failed',     // a Write-Attributes, Observe or read after Register the client refused or never answered
+] as const;
 
 /** Per-group series only while a fleet has at most this many groups: beyond it they would
  * outnumber what a Prometheus server keeps comfortably, and the fleet totals remain. */
@@ -72,6 +79,8 @@ export class GatewayMetrics {
   readonly coapExchange: Histogram<'result'>;
   readonly registrations: Counter;
   readonly updates: Counter;
+  readonly deregistrations: Counter;
+  readonly notifications: Counter;
   readonly commands: Counter<'target'>;
   readonly deliveries: Counter<'result'>;
   readonly timeouts: Counter;
@@ -87,8 +96,10 @@ export class GatewayMetrics {
   constructor(private readonly read: MetricsSources) {
     const registers = [this.registry];
     processMetrics(); // from now, not from the first scrape: GC and event-loop figures start here
-    this.registrations = new Counter({ name: 'lampnet_gateway_registrations_total', help: 'Lamp registrations (POST /rd) accepted', registers });
-    this.updates = new Counter({ name: 'lampnet_gateway_updates_total', help: 'Registration updates and state reports (POST /rd/<id>) accepted', registers });
+    this.registrations = new Counter({ name: 'lampnet_gateway_registrations_total', help: 'LwM2M registrations (POST /rd) accepted', registers });
+    this.updates = new Counter({ name: 'lampnet_gateway_updates_total', help: 'LwM2M registration updates (POST /rd/<location>) accepted', registers });
+    this.deregistrations = new Counter({ name: 'lampnet_gateway_deregistrations_total', help: 'LwM2M de-registrations (DELETE /rd/<location>) accepted', registers });
+    this.notifications = new Counter({ name: 'lampnet_gateway_notifications_total', help: 'Observe notifications and read answers taken into the registry', registers });
     this.commands = new Counter({ name: 'lampnet_gateway_commands_total', help: 'Commands from MQTT accepted for delivery to lamps, by target', labelNames: ['target'], registers });
     this.deliveries = new Counter({ name: 'lampnet_gateway_command_deliveries_total', help: 'CoAP command requests finished, by result', labelNames: ['result'], registers });
     this.timeouts = new Counter({ name: 'lampnet_gateway_command_timeouts_total', help: 'Commands a lamp never confirmed', registers });

@@ -9,7 +9,7 @@
  * offline with its last state, so it can be shown and counted, and a re-registration reuses it.
  */
 
-import type { FleetStats } from '../protocol/mqtt-topics.js';
+import type { FleetStats, LampReport } from '../protocol/mqtt-topics.js';
 import type { LampSnapshot } from '../protocol/registration.js';
 
 export interface RegistryOptions {
@@ -28,6 +28,18 @@ const ONLINE = 1;
 const HAS_STATE = 2;
 const ON = 4;
 const FAULT = 8;
+
+/** The fields of a lamp's state (setField). ON is always known once the lamp reported; the others
+ * are known only once its client reported them: an LwM2M light without a power meter, energy
+ * counter or dimmer leaves them out, and so does its MQTT state document. */
+export const F_ON = 0;
+export const F_LEVEL = 1;
+export const F_WATTS = 2;
+export const F_ENERGY = 3;
+export const F_ON_TIME = 4;
+export const F_FAULT = 5;
+/** `present` bits, one per field but F_ON. */
+const ALL_PRESENT = 0x3e;
 
 export const emptyStats = (): FleetStats => ({ lamps: 0, online: 0, offline: 0, on: 0, off: 0, fault: 0, watts: 0, energyWh: 0 });
 
@@ -56,6 +68,13 @@ export class LampRegistry {
   private ports = new Uint16Array(0);
   private lifetimes = new Uint32Array(0);
   private flags = new Uint8Array(0);
+  /** Which fields the lamp reported (bit 1 << F_*). */
+  private present = new Uint8Array(0);
+  /** Bumped on every registration: names one registration of the record (its location, its
+   * observations), so a request or notification for an earlier one is recognised as stale. */
+  private generations = new Uint8Array(0);
+  /** What the lamp's client registered (gateway/lamps/lwm2m.ts CAP_* bits). */
+  private caps = new Uint8Array(0);
   private levels = new Uint8Array(0);
   private groupLists = new Uint32Array(0);
   private expiresAt = new Float64Array(0);
@@ -82,11 +101,12 @@ export class LampRegistry {
   }
 
   /**
-   * Record a (re-)registration: address, lifetime and groups, online from `now`. Returns the
-   * record's index, or -1 when the registry is full. `groups` is the lamp's comma-separated list;
-   * names that `isUsableName` rejects are skipped.
+   * Record a (re-)registration: address, lifetime and groups, online from `now`, and a new
+   * generation. Returns the record's index, or -1 when the registry is full. `groups` is the lamp's
+   * comma-separated list (null: keep what the record has); names that `isUsableName` rejects are
+   * skipped.
    */
-  register(id: string, address: string, port: number, lifetimeS: number, groups: string, isUsableName: (group: string) => boolean, now: number): number {
+  register(id: string, address: string, port: number, lifetimeS: number, groups: string | null, isUsableName: (group: string) => boolean, now: number): number {
     let i = this.find(id);
     if (i < 0) {
       if (this.size >= this.maxLamps) return -1;
@@ -95,9 +115,22 @@ export class LampRegistry {
       this.byId.set(id, i);
       this.ids[i] = id;
     }
-    this.groupLists[i] = this.internGroupList(groups, isUsableName);
+    if (groups !== null) this.setGroups(i, groups, isUsableName);
+    this.generations[i]++;
     this.refresh(i, address, port, lifetimeS, now);
     return i;
+  }
+
+  /** The lamp's groups, a comma-separated list (see register). */
+  setGroups(i: number, groups: string, isUsableName: (group: string) => boolean): void {
+    this.groupLists[i] = this.internGroupList(groups, isUsableName);
+  }
+
+  /** The lamp ended its registration (LwM2M De-register): offline at once. */
+  deregister(i: number): void {
+    if (!(this.flags[i] & ONLINE)) return;
+    this.flags[i] &= ~ONLINE;
+    this.onlineCount--;
   }
 
   /** A lamp spoke (registration update): it is online until its lifetime lapses again. */
@@ -112,14 +145,42 @@ export class LampRegistry {
     }
   }
 
+  /** A whole state, every field known. */
   setReport(i: number, report: LampSnapshot, now: number): void {
     this.flags[i] = (this.flags[i] & ONLINE) | HAS_STATE | (report.on ? ON : 0) | (report.fault ? FAULT : 0);
+    this.present[i] = ALL_PRESENT;
     this.levels[i] = report.level;
     this.watts[i] = report.watts;
     this.energyWh[i] = report.energyWh;
     this.onTimeS[i] = report.onTimeS;
     this.updatedAt[i] = now;
   }
+
+  /** One field of the lamp's state (F_*) as its client reported it at `now`; a boolean as 0/1. */
+  setField(i: number, field: number, value: number, now: number): void {
+    if (field === F_ON) this.flags[i] = value ? this.flags[i] | ON : this.flags[i] & ~ON;
+    else if (field === F_FAULT) this.flags[i] = value ? this.flags[i] | FAULT : this.flags[i] & ~FAULT;
+    else if (field === F_LEVEL) this.levels[i] = value;
+    else if (field === F_WATTS) this.watts[i] = value;
+    else if (field === F_ENERGY) this.energyWh[i] = value;
+    else this.onTimeS[i] = value;
+    if (field !== F_ON) this.present[i] |= 1 << field;
+    this.flags[i] |= HAS_STATE;
+    this.updatedAt[i] = now;
+  }
+
+  /** The lamp does not report `field` (its client lacks the resource). */
+  clearField(i: number, field: number): void {
+    this.present[i] &= ~(1 << field);
+  }
+
+  has(i: number, field: number): boolean {
+    return field === F_ON || (this.present[i] & (1 << field)) !== 0;
+  }
+
+  generation(i: number): number { return this.generations[i]; }
+  clientCaps(i: number): number { return this.caps[i]; }
+  setClientCaps(i: number, caps: number): void { this.caps[i] = caps; }
 
   /** Mark every lamp whose lifetime has lapsed at `now` offline, calling `lapsed(index)` for each.
    * One pass over a Float64Array: cheap enough to run every second at a million lamps. */
@@ -145,10 +206,18 @@ export class LampRegistry {
   isFault(i: number): boolean { return (this.flags[i] & FAULT) !== 0; }
   reportedAt(i: number): number { return this.updatedAt[i]; }
 
-  /** The last reported state (allocates; for publishing one lamp). */
-  report(i: number): LampSnapshot {
+  /** The last reported state, without the fields the lamp does not report (allocates; for
+   * publishing one lamp). */
+  report(i: number): LampReport {
     const f = this.flags[i];
-    return { on: (f & ON) !== 0, level: this.levels[i], watts: this.watts[i], energyWh: this.energyWh[i], onTimeS: this.onTimeS[i], fault: (f & FAULT) !== 0 };
+    const p = this.present[i];
+    const r: LampReport = { on: (f & ON) !== 0 };
+    if (p & (1 << F_LEVEL)) r.level = this.levels[i];
+    if (p & (1 << F_WATTS)) r.watts = this.watts[i];
+    if (p & (1 << F_ENERGY)) r.energyWh = this.energyWh[i];
+    if (p & (1 << F_ON_TIME)) r.onTimeS = this.onTimeS[i];
+    if (p & (1 << F_FAULT)) r.fault = (f & FAULT) !== 0;
+    return r;
   }
 
   /** The lamp's group names. */
@@ -176,8 +245,9 @@ export class LampRegistry {
     for (let i = 0; i < this.size; i++) {
       const o = this.groupLists[i] * STAT_FIELDS;
       const f = this.flags[i];
+      const p = this.present[i];
       perList[o + T_LAMPS]++;
-      perList[o + T_ENERGY] += this.energyWh[i];
+      if (p & (1 << F_ENERGY)) perList[o + T_ENERGY] += this.energyWh[i];
       if (!(f & ONLINE)) {
         perList[o + T_OFFLINE]++;
         continue;
@@ -185,7 +255,7 @@ export class LampRegistry {
       perList[o + T_ONLINE]++;
       perList[o + ((f & ON) !== 0 ? T_ON : T_OFF)]++;
       if (f & FAULT) perList[o + T_FAULT]++;
-      perList[o + T_WATTS] += this.watts[i];
+      if (p & (1 << F_WATTS)) perList[o + T_WATTS] += this.watts[i];
     }
     const fleet = emptyStats();
     const perGroup = this.groupNames.map(emptyStats);
@@ -238,6 +308,9 @@ export class LampRegistry {
     this.ports = widen(this.ports, (n) => new Uint16Array(n));
     this.lifetimes = widen(this.lifetimes, (n) => new Uint32Array(n));
     this.flags = widen(this.flags, (n) => new Uint8Array(n));
+    this.present = widen(this.present, (n) => new Uint8Array(n));
+    this.generations = widen(this.generations, (n) => new Uint8Array(n));
+    this.caps = widen(this.caps, (n) => new Uint8Array(n));
     this.levels = widen(this.levels, (n) => new Uint8Array(n));
     this.groupLists = widen(this.groupLists, (n) => new Uint32Array(n));
     this.expiresAt = widen(this.expiresAt, (n) => new Float64Array(n));

@@ -17,7 +17,6 @@
  * separators and wildcards (`/`, `+`, `#`) and must not be empty; `nameProblem` says why one is
  * unusable, for registrations and commands alike.
  */
-import type { LampSnapshot } from './registration.js';
 
 export const TOPIC_ROOT = 'lampnet';
 export const STATUS_TOPIC = `${TOPIC_ROOT}/gateway/status`;
@@ -105,31 +104,44 @@ export function topicMatcher(filter: string): (topic: string) => boolean {
 // ---------------------------------------------------------------------------------------------
 // The documents
 
+/** A lamp's last reported state: `on` always, the rest only when the lamp reports it (an LwM2M
+ * light may have no dimmer 5851, no energy 5805, no on-time 5852, no power meter 3305/5800, no
+ * Device error code 3/0/11). */
+export interface LampReport {
+  on: boolean;
+  level?: number;
+  watts?: number;
+  energyWh?: number;
+  onTimeS?: number;
+  fault?: boolean;
+}
+
 /** lampnet/lamps/<id>/state, retained JSON. `state`/`brightness` (0–255) repeat on/level in the
- * form Home Assistant's JSON light schema reads. */
-export interface LampStateDocument extends LampSnapshot {
+ * form Home Assistant's JSON light schema reads. A field the lamp does not report is absent (not
+ * 0): level and brightness, watts, energyWh, onTimeS, fault. */
+export interface LampStateDocument extends LampReport {
   address: string;
   groups: readonly string[];
   /** When the lamp last reported (ISO 8601). */
   updatedAt: string;
   state: 'ON' | 'OFF';
-  brightness: number;
+  brightness?: number;
 }
 
 /** The state document of a lamp that reported `s` from `address` at `reportedAt` (ms). */
-export function lampStateDocument(s: LampSnapshot, address: string, groups: readonly string[], reportedAt: number): LampStateDocument {
+export function lampStateDocument(s: LampReport, address: string, groups: readonly string[], reportedAt: number): LampStateDocument {
   return {
     on: s.on,
-    level: s.level,
-    watts: s.watts,
-    energyWh: s.energyWh,
-    onTimeS: s.onTimeS,
-    fault: s.fault,
+    ...(s.level === undefined ? {} : { level: s.level }),
+    ...(s.watts === undefined ? {} : { watts: s.watts }),
+    ...(s.energyWh === undefined ? {} : { energyWh: s.energyWh }),
+    ...(s.onTimeS === undefined ? {} : { onTimeS: s.onTimeS }),
+    ...(s.fault === undefined ? {} : { fault: s.fault }),
     address,
     groups,
     updatedAt: new Date(reportedAt).toISOString(),
     state: s.on ? 'ON' : 'OFF',
-    brightness: Math.round((s.level * 255) / 100),
+    ...(s.level === undefined ? {} : { brightness: Math.round((s.level * 255) / 100) }),
   };
 }
 

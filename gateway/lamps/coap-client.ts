@@ -10,8 +10,8 @@
  * holds one timer while it waits.
  */
 import {
-  ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, MAX_RETRANSMIT, NON, RST,
-  URI_PATH, codeString, coapWriter, firstAckTimeout, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
+  ACCEPT, ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, MAX_RETRANSMIT, NON, OBSERVE, RST,
+  URI_PATH, URI_QUERY, codeString, coapWriter, firstAckTimeout, optionUint, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../../protocol/coap.js';
 
 export interface CoapRequest {
@@ -21,14 +21,24 @@ export interface CoapRequest {
   code: number;
   /** Uri-Path, segments joined by '/' ("3311/0"). */
   path: string;
+  /** Uri-Query items ("pmax=60"). */
+  query?: readonly string[];
   /** Content-Format of the payload, when there is one. */
   format?: number;
-  /** Payload as an 8-bit string (the protocol's JSON is ASCII). */
-  payload?: string;
+  /** Accept, when the answer's format matters. */
+  accept?: number;
+  /** Observe (RFC 7641): 0 registers an observation, 1 cancels one. */
+  observe?: number;
+  /** With a tag the token is 8 bytes, the exchange's 4 then the tag's: notifications of an
+   * observation carry it long after the exchange has ended, and the caller finds its observation
+   * by the tag (RFC 7641 §3.2: the token names the observation). */
+  tag?: number;
+  /** Payload: a string goes as UTF-8 (SenML JSON and text are ASCII), bytes as they are (TLV). */
+  payload?: string | Uint8Array;
 }
 
 export type CoapOutcome =
-  | { ok: true; code: number; payload: string }
+  | { ok: true; code: number; payload: string; format: number; observe: number }
   | { ok: false; timedOut: boolean; code: number; reason: string };
 
 export interface CoapClientOptions {
@@ -84,7 +94,7 @@ export class CoapClient {
   private readonly tokenKey: number;
   private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(MAX_MESSAGE);
-  private readonly tokenBytes = new Uint8Array(4);
+  private readonly tokenBytes = new Uint8Array(8);
 
   constructor(private readonly send: (addr: string, port: number, data: Uint8Array) => void, options: CoapClientOptions = {}) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT;
@@ -166,7 +176,7 @@ export class CoapClient {
       if (!this.tokenMatches(msg, ex.token)) return false;
       return this.finish(ex, outcomeOf(msg));
     }
-    if (msg.tokenLen !== 4) return false;
+    if (msg.tokenLen !== 4 && msg.tokenLen !== 8) return false;
     const ex = this.findByToken(tokenNumber(msg));
     if (ex === null || ex.req!.addr !== from || ex.req!.port !== port) return false;
     if (msg.type === CON) this.send(from, port, this.emptyAck(msg.mid));
@@ -290,7 +300,7 @@ export class CoapClient {
   }
 
   private tokenMatches(msg: CoapReader, token: number): boolean {
-    return msg.tokenLen === 4 && tokenNumber(msg) === token;
+    return (msg.tokenLen === 4 || msg.tokenLen === 8) && tokenNumber(msg) === token;
   }
 
   private encode(type: number, req: CoapRequest, token: number): Uint8Array | null {
@@ -299,10 +309,18 @@ export class CoapClient {
     t[1] = token >>> 16;
     t[2] = token >>> 8;
     t[3] = token;
+    const tag = req.tag ?? 0;
+    t[4] = tag >>> 24;
+    t[5] = tag >>> 16;
+    t[6] = tag >>> 8;
+    t[7] = tag;
     const w = this.writer;
-    writeBegin(w, this.scratch, 0, type, req.code, req.mid, t, 0, 4);
+    writeBegin(w, this.scratch, 0, type, req.code, req.mid, t, 0, req.tag === undefined ? 4 : 8);
+    if (req.observe !== undefined) writeOption(w, OBSERVE, req.observe);
     for (const segment of req.path.split('/')) writeOption(w, URI_PATH, segment);
     if (req.format !== undefined) writeOption(w, CONTENT_FORMAT, req.format);
+    for (const q of req.query ?? []) writeOption(w, URI_QUERY, q);
+    if (req.accept !== undefined) writeOption(w, ACCEPT, req.accept);
     if (req.payload) writePayload(w, req.payload);
     const n = writeEnd(w);
     return n < 0 ? null : this.scratch.slice(0, n);
@@ -329,6 +347,6 @@ function tokenNumber(msg: CoapReader): number {
 
 function outcomeOf(msg: CoapReader): CoapOutcome {
   const payload = payloadOf(msg);
-  if (msg.code >> 5 === 2) return { ok: true, code: msg.code, payload };
+  if (msg.code >> 5 === 2) return { ok: true, code: msg.code, payload, format: optionUint(msg, CONTENT_FORMAT), observe: optionUint(msg, OBSERVE) };
   return { ok: false, timedOut: false, code: msg.code, reason: `lamp answered ${codeString(msg.code)}${payload ? ` (${payload.slice(0, 80)})` : ''}` };
 }

@@ -1,20 +1,29 @@
 /**
- * Delivery of commands to lamps: one confirmable PUT /3311/0 (JSON) per lamp, never more than one
- * in flight to the same lamp (RFC 7252 NSTART = 1), and at most `maxInFlight` in flight overall.
+ * Delivery of commands to lamps as LwM2M Writes (contract: issue 15, "Commands"): a partial update
+ * POST /3311/0 of 5850 and/or 5851 in SenML JSON (TLV for a TLV-only client; PUT of each resource
+ * in text/plain for a client that speaks neither), led for a transition on a lampnet lamp by a
+ * write of its fade /32311/0/14. Never more than one confirmable request in flight to the same lamp
+ * (RFC 7252 NSTART = 1: the writes of one command go one after the other), and at most
+ * `maxInFlight` commands in flight overall.
  *
  * Backpressure without a growing queue: each lamp has at most one waiting command, and a newer
  * command for the same lamp merges into it (latest wins field by field), so the waiting work is
  * bounded by the number of lamps however fast commands arrive. Group commands go as one
- * non-confirmable PUT to the group's multicast address when the transport carries multicast, plus
- * one by one to the members it cannot reach that way (IPv4 lamps); otherwise one by one to every
- * online member. Lamps report the resulting state themselves (POST /rd/<id>), so multicast needs
- * no per-member acknowledgement.
+ * non-confirmable SenML POST to the group's multicast address when the transport carries multicast
+ * (RFC 7390; groups are lampnet's, so their members speak SenML), plus one by one to the members it
+ * cannot reach that way (IPv4 lamps); otherwise one by one to every online member. Lamps notify
+ * the resulting state (their observations), so multicast needs no per-member acknowledgement.
  */
-import { FORMAT_JSON, PUT } from '../../protocol/coap.js';
-import { COAP_PORT, LIGHT_PATH, commandJson, groupAddress, type LampSnapshot } from '../../protocol/registration.js';
-import type { CoapClient, CoapOutcome } from './coap-client.js';
+import { POST, PUT } from '../../protocol/coap.js';
+import { FORMAT_SENML_JSON, FORMAT_TEXT, FORMAT_TLV } from '../../protocol/lwm2m/formats.js';
+import { BOOLEAN, DIMMER, INTEGER, LAMPNET_CONFIG, LIGHT_CONTROL, NEXT_FADE_MS, ON_OFF } from '../../protocol/lwm2m/objects.js';
+import { senmlRecord } from '../../protocol/lwm2m/senml.js';
+import { TLV_RESOURCE, writeTlv } from '../../protocol/lwm2m/tlv.js';
+import { COAP_PORT, groupAddress } from '../../protocol/registration.js';
+import type { CoapClient, CoapOutcome, CoapRequest } from './coap-client.js';
+import { CAP_CONFIG, CAP_SENML, CAP_TLV } from './resource-directory.js';
 import type { ErrorKind } from '../metrics.js';
-import { columnWith, type LampRegistry } from '../registry.js';
+import { F_LEVEL, F_ON, columnWith, type LampRegistry } from '../registry.js';
 import { compactFifo } from '../fifo.js';
 import { isIpv4Mapped } from './transport.js';
 
@@ -137,11 +146,10 @@ export class LampCommander {
     const resolved: SetCommand = command.toggle ? { ...withoutToggle(command), on: !anyOn } : command;
     const viaMulticast = this.multicast && members.length > 0;
     if (viaMulticast) {
-      this.multicastMid = (this.multicastMid + 1) & 0x7fff;
-      this.coap.notify({
-        addr: groupAddress(group), port: COAP_PORT, mid: 0x8000 | this.multicastMid,
-        code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload: commandJson(resolved.on, resolved.level, resolved.fadeMs),
-      });
+      for (const write of lampWrites(CAP_SENML | CAP_CONFIG, resolved.on, resolved.level, resolved.fadeMs)) {
+        this.multicastMid = (this.multicastMid + 1) & 0x7fff;
+        this.coap.notify({ ...write, addr: groupAddress(group), port: COAP_PORT, mid: 0x8000 | this.multicastMid });
+      }
     }
     for (const i of members) if (!viaMulticast || this.isIpv4Lamp(this.registry.address(i))) this.toLamp(i, resolved, topic);
     return { members: members.length, multicast: viaMulticast };
@@ -184,15 +192,18 @@ export class LampCommander {
   private send(i: number, slot: Slot, command: SetCommand): void {
     const topic = slot.topic;
     const on = command.toggle ? !this.registry.isOn(i) : command.on;
-    const payload = commandJson(on, command.level, command.fadeMs);
+    const writes = lampWrites(this.registry.clientCaps(i), on, command.level, command.fadeMs);
     const arrived = slot.since;
     const sentAt = performance.now();
     slot.inFlight = true;
     this.inFlight++;
-    this.coap.request(
-      { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i), code: PUT, path: LIGHT_PATH, format: FORMAT_JSON, payload },
-      (outcome) => this.settle(i, slot, topic, { ...command, on }, outcome, arrived, sentAt),
-    );
+    const sent = { ...command, on };
+    // The writes one after the other; the first that fails ends the command.
+    const next = (k: number, outcome: CoapOutcome): void => {
+      if (!outcome.ok || k === writes.length) return this.settle(i, slot, topic, sent, outcome, arrived, sentAt);
+      this.coap.request({ ...writes[k], addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i) }, (o) => next(k + 1, o));
+    };
+    next(0, NOTHING_SENT);
   }
 
   private settle(i: number, slot: Slot, topic: string, sent: SetCommand, outcome: CoapOutcome, arrived: number, sentAt: number): void {
@@ -218,20 +229,52 @@ export class LampCommander {
     this.pump();
   }
 
-  /** The lamp confirmed (2.04, no body): apply what it accepted to its last reported state; its own
-   * state report (POST /rd/<id>) follows with the power figures. */
+  /** The lamp confirmed (2.04): what it accepted is its state until its next notification says
+   * otherwise (with the power figures). */
   private applyConfirmed(i: number, sent: SetCommand): void {
-    const known: LampSnapshot = this.registry.report(i);
-    if (sent.on !== undefined) known.on = sent.on;
-    if (sent.level !== undefined) known.level = sent.level;
-    this.registry.setReport(i, known, Date.now());
+    const now = Date.now();
+    if (sent.on !== undefined) this.registry.setField(i, F_ON, sent.on ? 1 : 0, now);
+    if (sent.level !== undefined) this.registry.setField(i, F_LEVEL, sent.level, now);
   }
 
-  private nextMid(i: number): number {
+  /** The next message id for a request to lamp i (shared by everything the gateway asks a lamp). */
+  nextMid(i: number): number {
     this.mids = columnWith(this.mids, i);
     this.mids[i] = (this.mids[i] + 1) & 0x7fff;
     return (this.midBase + this.mids[i]) & 0x7fff;
   }
+}
+
+/** Where a command with no write at all starts (and ends, confirmed). */
+const NOTHING_SENT: CoapOutcome = { ok: true, code: 0, payload: '', format: -1, observe: -1 };
+
+type Write = Pick<CoapRequest, 'code' | 'path' | 'format' | 'payload'>;
+
+/** The writes that set on/off, level and (on a lampnet lamp) the transition of a client with
+ * capability bits `caps`, in the order they go. */
+export function lampWrites(caps: number, on: boolean | undefined, level: number | undefined, fadeMs: number | undefined): Write[] {
+  const writes: Write[] = [];
+  const format = caps & CAP_SENML ? FORMAT_SENML_JSON : caps & CAP_TLV ? FORMAT_TLV : FORMAT_TEXT;
+  const instance = (obj: number, values: [number, number, number | boolean][]): void => {
+    if (values.length === 0) return;
+    if (format === FORMAT_TEXT) {
+      for (const [res, , v] of values) writes.push({ code: PUT, path: `${obj}/0/${res}`, format, payload: typeof v === 'boolean' ? (v ? '1' : '0') : String(v) });
+    } else if (format === FORMAT_SENML_JSON) {
+      const records = values.map(([res, type, v], k) => senmlRecord(k === 0 ? `/${obj}/0/` : '', String(res), type, v));
+      writes.push({ code: POST, path: `${obj}/0`, format, payload: `[${records.join(',')}]` });
+    } else {
+      const buf = new Uint8Array(64);
+      let pos = 0;
+      for (const [res, type, v] of values) pos = writeTlv(buf, pos, TLV_RESOURCE, res, type, v);
+      writes.push({ code: POST, path: `${obj}/0`, format, payload: buf.slice(0, pos) });
+    }
+  };
+  if (fadeMs !== undefined && caps & CAP_CONFIG) instance(LAMPNET_CONFIG, [[NEXT_FADE_MS, INTEGER, fadeMs]]);
+  const light: [number, number, number | boolean][] = [];
+  if (on !== undefined) light.push([ON_OFF, BOOLEAN, on]);
+  if (level !== undefined) light.push([DIMMER, INTEGER, level]);
+  instance(LIGHT_CONTROL, light);
+  return writes;
 }
 
 /** `later` applied on top of `earlier`: fields it sets win; a toggle inverts what `earlier` set. */

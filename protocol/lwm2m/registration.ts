@@ -152,7 +152,9 @@ export function parseRegisterQuery(queries: string[]): RegisterQuery | Registrat
 
 /** The Uri-Query items of an Update request (POST /rd/{id}) as its parameters, or the refusal. */
 export function parseUpdateQuery(queries: string[]): UpdateQuery | RegistrationRefusal {
-  const params = queryParams(queries, ['lt', 'b', 'sms', 'Q']);
+  // `lwm2m` does not belong in an Update, but LwM2M 1.0 clients (lwm2m-node-lib) repeat it there:
+  // tolerated and ignored.
+  const params = queryParams(queries, ['lt', 'b', 'sms', 'Q', 'lwm2m']);
   if ('code' in params) return params as RegistrationRefusal;
   const common = checkCommon(params);
   if (common) return refuse(BAD_REQUEST, common);

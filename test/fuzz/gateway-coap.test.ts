@@ -1,12 +1,13 @@
 /**
  * The other direction of hostile CoAP: what a device on the lamps' network may send the gateway.
- * 100,000 messages — the fuzzer's hostile CoAP, and registrations with hostile endpoint names,
- * lifetimes, groups and bodies — into the gateway's resource directory over a real registry: it
+ * 100,000 messages — the fuzzer's hostile CoAP, and LwM2M registrations, updates and
+ * de-registrations with hostile endpoint names, lifetimes, locations and link-format bodies — into
+ * the gateway's resource directory over a real registry: it
  * never throws, answers every confirmable request with an ACK or RST carrying its message id, and
  * registers only names that can be MQTT topic levels.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, CON, NON, POST, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption, writePayload } from '../../protocol/coap.js';
+import { ACK, CON, DELETE, NON, POST, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption, writePayload } from '../../protocol/coap.js';
 import { ResourceDirectory } from '../../gateway/lamps/resource-directory.js';
 import { LampRegistry } from '../../gateway/registry.js';
 import { nameProblem } from '../../protocol/mqtt-topics.js';
@@ -17,20 +18,23 @@ const MESSAGES = 100_000;
 const NAMES = ['42', 'lamp-7', '', 'a/b', 'a+b', '#', '+', 'x'.repeat(64), 'x'.repeat(65), 'tab\there', 'nul\u0000', 'ünïcödé', '💡',
   'street 1', ' ', '%2F', 'é'.repeat(33)];
 const LIFETIMES = ['300', '60', '0', '-1', '1e9', 'abc', '', '31536000', '31536001', '99999999999999999999', '12.5'];
-const BODIES = ['{"g":"street-1","s":{"on":1,"level":40,"w":20,"wh":1,"t":5,"f":0}}', '{"s":{"on":0}}', '{"g":"a/b,c+d,#,ok"}',
-  '{"g":5}', '{"s":"on"}', '{"s":{"level":1e400}}', '[]', 'null', '{', '{"g":"' + 'g,'.repeat(600) + '"}', '\u00ff\u00fe'];
+const BODIES = ['</3311/0>', '</>;rt="oma.lwm2m";ct=110,</1/0>,</3/0>,</3305/0>,</3311/0>,</32311/0>', '</3311/0>,</3311/0>', '</3/0>',
+  '</>;rt="oma.lwm2m";ct="x",</3311/0>', '<', '</3311/0>;' + 'a=1;'.repeat(20), '</3311/0>,' + '</9/0>,'.repeat(300) + '</9/1>', '', '\u00ff\u00fe', '{"g":5}'];
+const LOCATIONS = ['0', '1', 'a', 'zz', '7ps', '-', 'ZZ', '999999999', '0'.repeat(9)];
 
-/** A registration (POST /rd) or update (POST /rd/<id>) with hostile parts, as a lamp would build it. */
+/** A registration (POST /rd), update (POST /rd/<location>) or de-registration (DELETE) with
+ * hostile parts, as a lamp would build it. */
 function hostileRegistration(rng: Prng, out: Uint8Array): number {
   const w = coapWriter();
-  writeBegin(w, out, 0, rng.chance(0.8) ? CON : NON, POST, rng.u32() & 0xffff, null, 0, rng.below(9));
+  const update = rng.chance(0.3);
+  writeBegin(w, out, 0, rng.chance(0.8) ? CON : NON, update && rng.chance(0.3) ? DELETE : POST, rng.u32() & 0xffff, null, 0, rng.below(9));
   const name = rng.pick(NAMES);
   writeOption(w, 11, 'rd');
-  const update = rng.chance(0.3);
-  if (update) writeOption(w, 11, name);
-  if (rng.chance(0.5)) writeOption(w, 12, 50);
+  if (update) writeOption(w, 11, rng.pick(LOCATIONS));
+  if (rng.chance(0.5)) writeOption(w, 12, rng.chance(0.9) ? 40 : 50);
   if (!update && rng.chance(0.9)) writeOption(w, 15, new TextEncoder().encode(`ep=${name}`));
   if (rng.chance(0.6)) writeOption(w, 15, `lt=${rng.pick(LIFETIMES)}`);
+  if (rng.chance(0.3)) writeOption(w, 15, `lwm2m=${rng.pick(['1.0', '1.1', '2.0', ''])}`);
   writePayload(w, new TextEncoder().encode(rng.pick(BODIES)));
   return writeEnd(w);
 }
@@ -49,6 +53,7 @@ describe('hostile CoAP to the gateway', () => {
     }, {
       registered: () => {},
       updated: () => {},
+      deregistered: () => {},
       dropped: (kind) => drops.set(kind, (drops.get(kind) ?? 0) + 1),
     }, { now: () => now });
     const buf = new Uint8Array(70_000);

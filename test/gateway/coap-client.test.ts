@@ -49,7 +49,7 @@ describe('CoapClient', () => {
     const req = await lamp.next();
     expect(req.msg).toMatchObject({ type: CON, code: PUT, mid: 100 });
     lamp.send(reply(ACK, CHANGED, 100, req.msg!.token), transport.port);
-    expect(await done).toEqual({ ok: true, code: CHANGED, payload: '' });
+    expect(await done).toEqual({ ok: true, code: CHANGED, payload: '', format: -1, observe: -1 });
   });
 
   it('retransmits the identical message MAX_RETRANSMIT times with doubling timeouts, then reports a timeout', async () => {
@@ -66,7 +66,7 @@ describe('CoapClient', () => {
     const req = await lamp.next();
     lamp.send(reply(ACK, EMPTY, 200, new Uint8Array(0)), transport.port);
     lamp.send(reply(CON, CONTENT, 9000, req.msg!.token, '{"on":1}'), transport.port);
-    expect(await done).toEqual({ ok: true, code: CONTENT, payload: '{"on":1}' });
+    expect(await done).toEqual({ ok: true, code: CONTENT, payload: '{"on":1}', format: -1, observe: -1 });
     const ack = await lamp.next();
     expect(ack.msg).toMatchObject({ type: ACK, code: EMPTY, mid: 9000 });
   });
@@ -142,9 +142,9 @@ describe('CoapClient', () => {
     for (const { n, token } of separate.reverse()) expect(offer(addr(n), reply(CON, CONTENT, 40_000 + n, token, `{"level":${n % 100}}`))).toBe(true);
 
     for (let n = 0; n < lamps; n++) {
-      if (n % 3 === 0) expect(outcomes[n]).toEqual({ ok: true, code: CONTENT, payload: `{"level":${n % 100}}` });
+      if (n % 3 === 0) expect(outcomes[n]).toEqual({ ok: true, code: CONTENT, payload: `{"level":${n % 100}}`, format: -1, observe: -1 });
       else if (n % 5 === 0) expect(outcomes[n]).toMatchObject({ ok: false, timedOut: false, reason: expect.stringMatching(/reset/) });
-      else expect(outcomes[n]).toEqual({ ok: true, code: CHANGED, payload: '' });
+      else expect(outcomes[n]).toEqual({ ok: true, code: CHANGED, payload: '', format: -1, observe: -1 });
     }
     expect(c.inFlight).toBe(1);
     // A late duplicate of an answer matches nothing now, and its lamp's slot serves a new exchange.

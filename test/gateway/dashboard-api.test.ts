@@ -41,7 +41,7 @@ describe('the dashboard documents', () => {
       expect(lamps.flags[k] & (SNAPSHOT_ONLINE | SNAPSHOT_REPORTED)).toBe(SNAPSHOT_ONLINE | SNAPSHOT_REPORTED);
       expect(Boolean(lamps.flags[k] & SNAPSHOT_ON)).toBe(retained.on);
       expect(lamps.level[k]).toBe(retained.level);
-      expect(lamps.watts[k]).toBeCloseTo(retained.watts, 2);
+      expect(lamps.watts[k]).toBeCloseTo(retained.watts!, 2);
       expect(lamps.address[k]).toBe(retained.address);
       expect(groupLists[lamps.groups[k]]).toEqual(retained.groups);
       expect(lamps.reportedAt[k]).toBeGreaterThanOrEqual(Date.parse(retained.updatedAt));

@@ -4,7 +4,9 @@
  * The lamp is a raw UDP socket, so it can answer exactly what a real board may answer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACK, BAD_REQUEST, CON, FORBIDDEN, POST, PUT } from '../../protocol/coap.js';
+import { ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CONTENT_FORMAT, FORBIDDEN, GET, OBSERVE, POST, PUT, URI_PATH } from '../../protocol/coap.js';
+import { FORMAT_SENML_JSON } from '../../protocol/lwm2m/formats.js';
+import type { CoapMessage } from '../helpers/coap-message.js';
 import { emitCoap } from '../helpers/coap-message.js';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
@@ -21,7 +23,21 @@ afterEach(async () => {
   watcher = lamp = gateway = null;
 });
 
-const STATE = '{"on":0,"level":100,"w":0.5,"wh":0,"t":0,"f":0}';
+const STATE = '[{"bn":"/3311/0/","n":"5850","vb":false},{"n":"5851","v":100}]';
+const path = (m: CoapMessage): string => m.options.filter((o) => o.num === URI_PATH).map((o) => Buffer.from(o.value).toString()).join('/');
+
+/** Answers the gateway's setup after Register (Write-Attributes 2.04, Observe 2.05 with the state)
+ * and returns its first other request: the command. */
+async function command(lamp: RawCoap, port: number): Promise<CoapMessage> {
+  for (;;) {
+    const m = (await lamp.next()).msg!;
+    if (m.code === PUT && path(m) === '3311/0') lamp.send(emitCoap({ type: ACK, code: CHANGED, mid: m.mid, token: m.token, options: [], payload: new Uint8Array(0) }), port);
+    else if (m.code === GET) {
+      const options = [{ num: OBSERVE, value: new Uint8Array([2]) }, { num: CONTENT_FORMAT, value: new Uint8Array([FORMAT_SENML_JSON]) }];
+      lamp.send(emitCoap({ type: ACK, code: CONTENT, mid: m.mid, token: m.token, options, payload: Buffer.from(STATE) }), port);
+    } else return m;
+  }
+}
 
 describe('a lamp that refuses a command', () => {
   it.each([
@@ -32,13 +48,12 @@ describe('a lamp that refuses a command', () => {
     lamp = await rawCoap('::1');
     watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
     const w = watcher;
-    lamp.send(request(CON, POST, 1, ['rd'], ['ep=stubborn', 'lt=60'], `{"g":"","s":${STATE}}`), gateway.coapPort!);
+    lamp.send(request(CON, POST, 1, ['rd'], ['ep=stubborn', 'lt=60'], '</>;rt="oma.lwm2m";ct=110,</3311/0>'), gateway.coapPort!);
     await lamp.next();
-    await w.until('the lamp online', () => w.last.get('lampnet/lamps/stubborn/availability') === 'online');
-
     await w.publish('lampnet/lamps/stubborn/set', 'ON');
-    const put = (await lamp.next()).msg!;
-    expect(put).toMatchObject({ type: CON, code: PUT });
+    const put = await command(lamp, gateway.coapPort!);
+    expect(put).toMatchObject({ type: CON, code: POST });
+    expect(path(put)).toBe('3311/0');
     lamp.send(emitCoap({ type: ACK, code, mid: put.mid, token: put.token, options: [], payload: Buffer.from(diagnostic) }), gateway.coapPort!);
 
     const report = await w.json<{ topic: string; kind: string; lamp: string; reason: string }>('lampnet/gateway/errors');

@@ -1,7 +1,8 @@
 /**
- * The lamp-facing side of a running gateway, spoken to byte by byte from a raw UDP socket:
- * registration answers, duplicate CON retransmissions, unknown registrations, refusals, and hostile
- * datagrams that must be dropped and counted.
+ * The lamp-facing side of a running gateway (the LwM2M registration interface), spoken to byte by
+ * byte from a raw UDP socket: registration answers, duplicate CON retransmissions, unknown
+ * registrations, refusals, and hostile datagrams that must be dropped and counted. More hostile
+ * clients: lwm2m-hostile.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACK, BAD_REQUEST, CHANGED, CON, CREATED, EMPTY, GET, LOCATION_PATH, NOT_FOUND, POST, RST } from '../../protocol/coap.js';
@@ -22,51 +23,65 @@ async function setUp() {
   gateway = await startGateway(EPHEMERAL);
   lamp = await rawCoap('::1');
   const port = gateway.coapPort!;
+  /** The next datagram that is not a request of the gateway's own (its Observe after Register). */
+  const next = async () => {
+    for (;;) {
+      const d = await lamp!.next();
+      if (!(d.msg && d.msg.type === CON && d.msg.code >> 5 === 0)) return d;
+    }
+  };
   const exchange = async (data: Uint8Array) => {
     lamp!.send(data, port);
-    return (await lamp!.next()).msg!;
+    return (await next()).msg!;
   };
   const metrics = async () => (await fetch(`http://127.0.0.1:${gateway!.metricsPort}/metrics`)).text();
-  return { gateway, lamp, port, exchange, metrics };
+  return { gateway, lamp, port, next, exchange, metrics };
 }
 
-const STATE = '{"on":1,"level":70,"w":42.15,"wh":1.5,"t":30,"f":0}';
+const LINKS = '</>;rt="oma.lwm2m";ct=110,</3/0>,</3311/0>';
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
+const location = (m: { options: { num: number; value: Uint8Array }[] }): string[] => m.options.filter((o) => o.num === LOCATION_PATH).map((o) => text(o.value));
 
 describe('resource directory', () => {
-  it('answers a registration with 2.01 and Location-Path rd/<id>, and records the lamp', async () => {
+  it('answers a registration with 2.01 and Location-Path rd/<location>, and records the lamp', async () => {
     const { gateway, exchange } = await setUp();
-    const answer = await exchange(request(CON, POST, 1, ['rd'], ['ep=lamp-a', 'lt=60'], `{"g":"north","s":${STATE}}`));
+    const answer = await exchange(request(CON, POST, 1, ['rd'], ['ep=lamp-a', 'lt=60', 'lwm2m=1.1', 'b=U'], LINKS));
     expect(answer).toMatchObject({ type: ACK, code: CREATED, mid: 1 });
     expect([...answer.token]).toEqual([1, 2, 3, 4]);
-    expect(answer.options.filter((o) => o.num === LOCATION_PATH).map((o) => text(o.value))).toEqual(['rd', 'lamp-a']);
+    const [rd, loc] = location(answer);
+    expect(rd).toBe('rd');
+    expect(loc).toMatch(/^[0-9a-z]+$/);
     const i = gateway.registry.find('lamp-a');
     expect(gateway.registry.address(i)).toBe('::1');
     expect(gateway.registry.lifetimeS(i)).toBe(60);
-    expect(gateway.registry.report(i)).toEqual({ on: true, level: 70, watts: 42.15, energyWh: 1.5, onTimeS: 30, fault: false });
-    expect(gateway.registry.groupsOf(i)).toEqual(['north']);
+    expect(gateway.registry.online(i)).toBe(true);
   });
 
-  it('answers an update of a known lamp with 2.04', async () => {
+  it('answers an update at the location it gave with 2.04', async () => {
     const { exchange } = await setUp();
-    await exchange(request(CON, POST, 1, ['rd'], ['ep=a', 'lt=60'], `{"g":"","s":${STATE}}`));
-    const answer = await exchange(request(CON, POST, 2, ['rd', 'a'], ['lt=60'], `{"s":${STATE}}`));
+    const at = location(await exchange(request(CON, POST, 1, ['rd'], ['ep=a', 'lt=60'], LINKS)));
+    const answer = await exchange(request(CON, POST, 2, at, ['lt=90']));
     expect(answer).toMatchObject({ type: ACK, code: CHANGED, mid: 2 });
   });
 
-  it('answers an update of an unknown lamp with 4.04 so the lamp registers again', async () => {
+  it('answers an update at an unknown location with 4.04 so the lamp registers again', async () => {
     const { exchange } = await setUp();
-    const answer = await exchange(request(CON, POST, 3, ['rd', 'ghost'], ['lt=60'], `{"s":${STATE}}`));
+    const answer = await exchange(request(CON, POST, 3, ['rd', 'ghost'], ['lt=60']));
     expect(answer).toMatchObject({ type: ACK, code: NOT_FOUND, mid: 3 });
   });
 
+  it('refuses an LwM2M version it does not speak with 4.12', async () => {
+    const { exchange } = await setUp();
+    expect((await exchange(request(CON, POST, 4, ['rd'], ['ep=v2', 'lwm2m=2.0'], LINKS))).code).toBe(140);
+  });
+
   it('answers a retransmitted registration with the same bytes and registers once', async () => {
-    const { lamp, port, metrics } = await setUp();
-    const registration = request(CON, POST, 77, ['rd'], ['ep=twice', 'lt=60'], `{"s":${STATE}}`);
+    const { lamp, port, next, metrics } = await setUp();
+    const registration = request(CON, POST, 77, ['rd'], ['ep=twice', 'lt=60'], LINKS);
     lamp.send(registration, port);
-    const first = await lamp.next();
+    const first = await next();
     lamp.send(registration, port);
-    const second = await lamp.next();
+    const second = await next();
     expect(second.data).toEqual(first.data);
     const m = await metrics();
     expect(metricValue(m, 'lampnet_gateway_registrations_total')).toBe(1);
@@ -74,16 +89,16 @@ describe('resource directory', () => {
   });
 
   it('answers a retransmitted update with the same bytes and takes it once; a new message id is a new update', async () => {
-    const { lamp, port, exchange, metrics } = await setUp();
-    await exchange(request(CON, POST, 1, ['rd'], ['ep=u', 'lt=60'], `{"s":${STATE}}`));
-    const update = request(CON, POST, 2, ['rd', 'u'], ['lt=60'], `{"s":${STATE}}`);
+    const { lamp, port, next, exchange, metrics } = await setUp();
+    const at = location(await exchange(request(CON, POST, 1, ['rd'], ['ep=u', 'lt=60'], LINKS)));
+    const update = request(CON, POST, 2, at, ['lt=60']);
     lamp.send(update, port);
-    const first = await lamp.next();
+    const first = await next();
     lamp.send(update, port);
-    const second = await lamp.next();
+    const second = await next();
     expect(first.msg).toMatchObject({ type: ACK, code: CHANGED, mid: 2 });
     expect(second.data).toEqual(first.data);
-    expect(await exchange(request(CON, POST, 3, ['rd', 'u'], ['lt=60'], `{"s":${STATE}}`))).toMatchObject({ code: CHANGED, mid: 3 });
+    expect(await exchange(request(CON, POST, 3, at, ['lt=60']))).toMatchObject({ code: CHANGED, mid: 3 });
     const m = await metrics();
     expect(metricValue(m, 'lampnet_gateway_updates_total')).toBe(2);
     expect(metricValue(m, 'lampnet_gateway_coap_dropped_total{reason="duplicate"}')).toBe(1);
@@ -91,10 +106,10 @@ describe('resource directory', () => {
 
   it('takes the same message id from another port of the lamp\'s address as a new request', async () => {
     const { gateway, lamp, port, exchange, metrics } = await setUp();
-    await exchange(request(CON, POST, 1, ['rd'], ['ep=moved', 'lt=60'], ''));
+    await exchange(request(CON, POST, 1, ['rd'], ['ep=moved', 'lt=60'], LINKS));
     const other = await rawCoap('::1');
     try {
-      other.send(request(CON, POST, 1, ['rd'], ['ep=moved', 'lt=60'], ''), port);
+      other.send(request(CON, POST, 1, ['rd'], ['ep=moved', 'lt=60'], LINKS), port);
       expect((await other.next()).msg).toMatchObject({ type: ACK, code: CREATED, mid: 1 });
       expect(gateway.registry.port(gateway.registry.find('moved'))).toBe(other.port);
     } finally {
@@ -108,7 +123,7 @@ describe('resource directory', () => {
 
   it('refuses a retransmitted bad request again, with the same answer', async () => {
     const { lamp, port, metrics } = await setUp();
-    const bad = request(CON, POST, 5, ['rd'], ['lt=60'], '');
+    const bad = request(CON, POST, 5, ['rd'], ['lt=60'], LINKS);
     lamp.send(bad, port);
     const first = await lamp.next();
     lamp.send(bad, port);
@@ -119,13 +134,13 @@ describe('resource directory', () => {
   });
 
   it.each([
-    ['no endpoint name', request(CON, POST, 4, ['rd'], ['lt=60'], `{"s":${STATE}}`), /no ep=/],
-    ['an endpoint name with a slash', request(CON, POST, 4, ['rd'], ['ep=a/b'], `{"s":${STATE}}`), /contains '\/'/],
-    ['an empty endpoint name', request(CON, POST, 4, ['rd'], ['ep='], ''), /is empty/],
-    ['a bad lifetime', request(CON, POST, 4, ['rd'], ['ep=x', 'lt=soon'], ''), /lifetime lt=soon/],
-    ['a payload that is not JSON', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":'), /registration payload is not JSON/],
-    ['a state with a level out of range', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":{"on":1,"level":900,"w":0,"wh":0,"t":0,"f":0}}'), /level/],
-    ['groups that are not a string', request(CON, POST, 4, ['rd'], ['ep=x'], '{"g":7}'), /groups/],
+    ['no endpoint name', request(CON, POST, 4, ['rd'], ['lt=60'], LINKS), /no endpoint name/],
+    ['an endpoint name with a slash', request(CON, POST, 4, ['rd'], ['ep=a/b'], LINKS), /contains '\/'/],
+    ['an empty endpoint name', request(CON, POST, 4, ['rd'], ['ep='], LINKS), /no endpoint name/],
+    ['a bad lifetime', request(CON, POST, 4, ['rd'], ['ep=x', 'lt=soon'], LINKS), /lifetime "soon"/],
+    ['an unknown parameter', request(CON, POST, 4, ['rd'], ['ep=x', 'colour=red'], LINKS), /unknown parameter "colour"/],
+    ['a payload that is not link format', request(CON, POST, 4, ['rd'], ['ep=x'], '{"s":'), /link format/],
+    ['no Light Control object', request(CON, POST, 4, ['rd'], ['ep=x'], '</3/0>'), /3311/],
   ])('refuses a registration with %s with 4.00 and a diagnostic', async (_what, data, reason) => {
     const { gateway, exchange } = await setUp();
     const answer = await exchange(data);
@@ -149,7 +164,7 @@ describe('resource directory', () => {
     const { lamp, port, exchange, metrics } = await setUp();
     const junk = [new Uint8Array([]), new Uint8Array([0xff]), new Uint8Array([0x48, 1, 0, 0]), Buffer.from('GET / HTTP/1.1\r\n\r\n'), new Uint8Array([0x40, 2, 0, 1, 0xdd])];
     for (const data of junk) lamp.send(data, port);
-    const answer = await exchange(request(CON, POST, 9, ['rd'], ['ep=after'], ''));
+    const answer = await exchange(request(CON, POST, 9, ['rd'], ['ep=after'], LINKS));
     expect(answer.code).toBe(CREATED);
     expect(metricValue(await metrics(), 'lampnet_gateway_coap_dropped_total{reason="malformed"}')).toBe(junk.length);
   });
@@ -170,20 +185,19 @@ describe('resource directory and real CoAP tools', () => {
     expect(text(answer.payload)).toMatch(/critical option 2049/);
   });
 
-  it("accepts a registration sent by libcoap's coap-client and publishes the lamp", async () => {
+  it("accepts a registration sent by libcoap's coap-client and publishes the lamp online", async () => {
     const { execFile } = await import('node:child_process');
     const { watch } = await import('./helpers/mqtt-watch.js');
     const { gateway, port } = await setUp();
     const watcher = await watch(gateway.mqttUrl, ['lampnet/lamps/#']);
     try {
       const output = await new Promise<string>((resolve, reject) => {
-        execFile('coap-client-notls', ['-m', 'post', '-t', '50', '-e', `{"g":"tools","s":${STATE}}`, '-B', '10', `coap://[::1]:${port}/rd?ep=libcoap&lt=60`],
+        execFile('coap-client-notls', ['-m', 'post', '-t', '40', '-e', LINKS, '-B', '10', `coap://[::1]:${port}/rd?ep=libcoap&lt=60&lwm2m=1.1`],
           { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`coap-client failed: ${err.message} ${stderr}`)) : resolve(stdout + stderr)));
       });
       expect(output).not.toMatch(/4\.\d\d|5\.\d\d/);
-      const state = await watcher.json<{ level: number; address: string; groups: string[] }>('lampnet/lamps/libcoap/state');
-      expect(state).toMatchObject({ level: 70, address: '::1', groups: ['tools'] });
-      expect(watcher.last.get('lampnet/lamps/libcoap/availability')).toBe('online');
+      await watcher.until('libcoap online', () => watcher.last.get('lampnet/lamps/libcoap/availability') === 'online');
+      expect(output).toMatch(/rd\/[0-9a-z]+|^$/);
     } finally {
       await watcher.close();
     }

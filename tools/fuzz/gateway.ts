@@ -58,6 +58,7 @@ export class FuzzGateway {
     }, {
       registered: () => { this.registered++; },
       updated: () => { this.updated++; },
+      deregistered: () => {},
       dropped: (kind) => { this.refused.set(kind, (this.refused.get(kind) ?? 0) + 1); },
     }, { now: () => clock.now() });
     endpoint.onMessage(this.onMessage);

@@ -1,6 +1,6 @@
 /** A bare UDP socket speaking hand-built CoAP (the firmware's codec), to play a lamp exactly. */
 import dgram from 'node:dgram';
-import { URI_PATH, URI_QUERY, CONTENT_FORMAT, FORMAT_JSON } from '../../../protocol/coap.js';
+import { URI_PATH, URI_QUERY, CONTENT_FORMAT, FORMAT_LINK } from '../../../protocol/coap.js';
 import { emitCoap, parseCoap, type CoapMessage } from '../../helpers/coap-message.js';
 
 export interface Datagram {
@@ -55,7 +55,7 @@ export async function rawCoap(host = '127.0.0.1'): Promise<RawCoap> {
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 
-/** A CoAP request as a lamp would build it. */
+/** A CoAP request as a lamp would build it (a payload is link format: a Register's or Update's). */
 export function request(type: number, code: number, mid: number, path: string[], query: string[] = [], payload = '', token = [1, 2, 3, 4]): Uint8Array {
   return emitCoap({
     type,
@@ -64,7 +64,7 @@ export function request(type: number, code: number, mid: number, path: string[],
     token: new Uint8Array(token),
     options: [
       ...path.map((p) => ({ num: URI_PATH, value: text(p) })),
-      ...(payload ? [{ num: CONTENT_FORMAT, value: new Uint8Array([FORMAT_JSON]) }] : []),
+      ...(payload ? [{ num: CONTENT_FORMAT, value: new Uint8Array([FORMAT_LINK]) }] : []),
       ...query.map((q) => ({ num: URI_QUERY, value: text(q) })),
     ],
     payload: text(payload),

@@ -1,0 +1,265 @@
+/**
+ * What the gateway does after a client registers (contract: issue 15, "What the gateway does"):
+ * Write-Attributes `pmax` on /3311/0 (so energy and on-time are never older than that), then
+ * Observe /3311/0 (SenML JSON or TLV, by what the client registered), /3305/0 for power, /3/0/11
+ * for faults, and one read of /32311/0/0 for a lampnet lamp's groups. A client that speaks neither
+ * SenML JSON nor TLV (an LwM2M 1.0 client such as lwm2m-node-lib) gets text/plain observations of
+ * 5850, 5851, 5805 and 5852 one by one; what it lacks (4.04) is absent from its state.
+ *
+ * Every notification and read answer goes into the registry's columns and the `changed` event. Its
+ * token says what it is: the 8-byte tokens of coap-client.ts carry a tag of the registry index,
+ * the observation's kind and the registration's generation, so a notification of an earlier
+ * registration or for a lamp now elsewhere is answered RST (which cancels it, RFC 7641 §3.6) —
+ * no table of observations. Per lamp the observer keeps two bytes in columns: the setup step
+ * running (one request at a time, NSTART = 1) and the observations established.
+ */
+import { ACK, CON, EMPTY, GET, NON, NOT_FOUND, PUT, RST, coapWriter, optionUint, CONTENT_FORMAT, payloadOf, writeBegin, writeEnd, type CoapReader } from '../../protocol/coap.js';
+import { FORMAT_SENML_JSON, FORMAT_TEXT, FORMAT_TLV, parseText } from '../../protocol/lwm2m/formats.js';
+import {
+  ACTIVE_POWER, CUMULATIVE_ENERGY, DEVICE, DIMMER, ERROR_CODE, GROUPS, LAMPNET_CONFIG, LIGHT_CONTROL, ON_OFF, ON_TIME, POWER_MEASUREMENT,
+  checkValue, resourceRow, type Lwm2mValue,
+} from '../../protocol/lwm2m/objects.js';
+import { readSenml } from '../../protocol/lwm2m/senml.js';
+import { readTlv, tlvReader, tlvValue } from '../../protocol/lwm2m/tlv.js';
+import type { CoapDropKind } from '../metrics.js';
+import { F_ENERGY, F_FAULT, F_LEVEL, F_ON, F_ON_TIME, F_WATTS, columnWith, type LampRegistry } from '../registry.js';
+import type { CoapClient, CoapOutcome, CoapRequest } from './coap-client.js';
+import { CAP_CONFIG, CAP_DEVICE, CAP_POWER, CAP_SENML, CAP_TLV, isUsableGroup } from './resource-directory.js';
+
+/** What a request of the setup is, and the kind a notification's tag names. */
+const K_LIGHT = 0; // Observe /3311/0 (SenML JSON or TLV)
+const K_POWER = 1; // Observe /3305/0 (text: /3305/0/5800)
+const K_FAULT = 2; // Observe /3/0/11
+const K_ON = 3; // Observe /3311/0/5850, 5851, 5805, 5852 one by one (text/plain clients)
+const K_DIMMER = 4;
+const K_ENERGY = 5;
+const K_ON_TIME = 6;
+const K_GROUPS = 7; // Read /32311/0/0
+const K_ATTRIBUTES = 8; // Write-Attributes /3311/0?pmax= (no tag)
+/** The setup, in order; steps that do not apply to a client are skipped. */
+const STEPS = [K_ATTRIBUTES, K_LIGHT, K_ON, K_DIMMER, K_ENERGY, K_ON_TIME, K_POWER, K_FAULT, K_GROUPS];
+
+/** The object and resource (-1: the whole instance) each kind reads, and the state field it fills. */
+const KIND_OBJECT = [LIGHT_CONTROL, POWER_MEASUREMENT, DEVICE, LIGHT_CONTROL, LIGHT_CONTROL, LIGHT_CONTROL, LIGHT_CONTROL, LAMPNET_CONFIG];
+const KIND_RESOURCE = [-1, -1, ERROR_CODE, ON_OFF, DIMMER, CUMULATIVE_ENERGY, ON_TIME, GROUPS];
+const KIND_FIELD = [-1, F_WATTS, F_FAULT, F_ON, F_LEVEL, F_ENERGY, F_ON_TIME, -1];
+
+/** The tag of a request: lamp index (21 bits: the registry holds up to 2,097,151 lamps for
+ * observations), kind (3 bits), generation (8 bits). */
+export const MAX_OBSERVED_LAMPS = 1 << 21;
+function tagOf(i: number, kind: number, generation: number): number {
+  return ((generation << 24) | (kind << 21) | i) >>> 0;
+}
+
+export interface ObserverEvents {
+  /** Lamp i's state changed (a notification or read answer was taken). */
+  changed(i: number): void;
+  /** Lamp i's setup is done (observations established as far as the client allows). */
+  ready(i: number): void;
+  dropped(kind: CoapDropKind, reason: string): void;
+  /** A notification or read answer was taken. */
+  notified(): void;
+}
+
+export interface ObserverOptions {
+  /** pmax written on /3311/0, seconds (--energy-pmax). */
+  energyPmaxS: number;
+  now?: () => number;
+}
+
+export class LampObserver {
+  private readonly now: () => number;
+  /** By lamp: the setup step running + 1 (0: none). */
+  private step = new Uint8Array(0);
+  /** By lamp: observations established for its current registration (bit 1 << kind). */
+  private observing = new Uint8Array(0);
+  private readonly tlv = tlvReader(64);
+  private readonly writer = coapWriter();
+  private readonly scratch = new Uint8Array(16);
+
+  constructor(
+    private readonly registry: LampRegistry,
+    private readonly coap: CoapClient,
+    private readonly send: (addr: string, port: number, data: Uint8Array) => void,
+    private readonly nextMid: (i: number) => number,
+    private readonly events: ObserverEvents,
+    private readonly options: ObserverOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Lamp i registered (or changed its objects): set its observations up. A setup still running
+   * for an earlier registration starts over by itself (it checks the generation per step). */
+  start(i: number): void {
+    if (i >= MAX_OBSERVED_LAMPS) return this.events.dropped('registry-full', `lamp ${this.registry.id(i)}: observations are for the first ${MAX_OBSERVED_LAMPS} lamps`);
+    this.step = columnWith(this.step, i);
+    this.observing = columnWith(this.observing, i);
+    if (this.step[i] !== 0) return;
+    this.begin(i);
+  }
+
+  /** Whether lamp i's state is observed (it may need a setup again after an Update). */
+  observed(i: number): boolean {
+    return i < this.observing.length && (this.observing[i] & ((1 << K_LIGHT) | (1 << K_ON))) !== 0;
+  }
+
+  /**
+   * A response (CON or NON) with an 8-byte token that no exchange waits for: a notification.
+   * Returns false when it is not one of the observer's (the caller counts it).
+   */
+  notification(msg: CoapReader, from: string, port: number): boolean {
+    if ((msg.type !== CON && msg.type !== NON) || msg.tokenLen !== 8) return false;
+    const o = msg.tokenOff + 4;
+    const b = msg.buf;
+    const tag = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    const i = tag & (MAX_OBSERVED_LAMPS - 1);
+    const kind = (tag >>> 21) & 7;
+    const r = this.registry;
+    const live = i < r.size && r.generation(i) === tag >>> 24 && r.online(i) && r.address(i) === from && r.port(i) === port && kind !== K_GROUPS;
+    if (!live) {
+      // Not (or no longer) wanted: RST cancels the observation at the client (RFC 7641 §3.6).
+      this.reply(RST, msg.mid, from, port);
+      this.events.dropped('stale', `notification from ${from} for an observation the gateway no longer holds`);
+      return true;
+    }
+    if (msg.type === CON) this.reply(ACK, msg.mid, from, port);
+    if (msg.code >> 5 === 2) this.take(i, kind, optionUint(msg, CONTENT_FORMAT), payloadOf(msg));
+    else {
+      // An error notification ends the observation (RFC 7641 §3.2); the next Update sets it up again.
+      this.observing[i] &= ~(1 << kind);
+      this.events.dropped('observe-failed', `lamp ${r.id(i)} ended an observation with code ${msg.code >> 5}.${String(msg.code & 31).padStart(2, '0')}`);
+    }
+    return true;
+  }
+
+  private begin(i: number): void {
+    this.observing[i] = 0;
+    const caps = this.registry.clientCaps(i);
+    if (!(caps & CAP_POWER)) this.registry.clearField(i, F_WATTS);
+    if (!(caps & CAP_DEVICE)) this.registry.clearField(i, F_FAULT);
+    this.run(i, this.registry.generation(i), 0);
+  }
+
+  /** Send setup step `from` or the next one that applies to lamp i's registration `generation`. */
+  private run(i: number, generation: number, from: number): void {
+    const r = this.registry;
+    if (r.generation(i) !== generation) {
+      // Registered again meanwhile: that registration's setup starts from the beginning.
+      this.step[i] = 0;
+      if (r.online(i)) this.begin(i);
+      return;
+    }
+    const caps = r.clientCaps(i);
+    let s = from;
+    while (s < STEPS.length && !applies(STEPS[s], caps)) s++;
+    if (s === STEPS.length || !r.online(i)) {
+      this.step[i] = 0;
+      if (r.online(i)) this.events.ready(i);
+      return;
+    }
+    this.step[i] = s + 1;
+    const kind = STEPS[s];
+    this.coap.request(this.request(i, kind, caps, generation), (outcome) => {
+      this.settle(i, kind, outcome);
+      this.run(i, generation, s + 1);
+    });
+  }
+
+  private request(i: number, kind: number, caps: number, generation: number): CoapRequest {
+    const base = { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i) };
+    if (kind === K_ATTRIBUTES) return { ...base, code: PUT, path: `${LIGHT_CONTROL}/0`, query: [`pmax=${this.options.energyPmaxS}`] };
+    const tag = tagOf(i, kind, generation);
+    const format = caps & CAP_SENML ? FORMAT_SENML_JSON : caps & CAP_TLV ? FORMAT_TLV : FORMAT_TEXT;
+    const obj = KIND_OBJECT[kind];
+    if (kind === K_GROUPS) return { ...base, code: GET, path: `${obj}/0/${GROUPS}`, accept: FORMAT_TEXT, tag };
+    // A text/plain client's power is its one resource; the multiple resource 3/0/11 has no text form,
+    // so such a client answers it in whatever format it has.
+    const res = KIND_RESOURCE[kind] >= 0 ? KIND_RESOURCE[kind] : format === FORMAT_TEXT ? ACTIVE_POWER : -1;
+    const accept = kind === K_FAULT && format === FORMAT_TEXT ? undefined : format;
+    return { ...base, code: GET, path: res < 0 ? `${obj}/0` : `${obj}/0/${res}`, observe: 0, ...(accept === undefined ? {} : { accept }), tag };
+  }
+
+  private settle(i: number, kind: number, outcome: CoapOutcome): void {
+    const r = this.registry;
+    if (outcome.ok) {
+      if (kind === K_ATTRIBUTES) return;
+      if (outcome.observe >= 0) this.observing[i] |= 1 << kind;
+      this.take(i, kind, outcome.format, outcome.payload);
+      return;
+    }
+    // A resource the client does not have is absent from its state, not an error.
+    if (outcome.code === NOT_FOUND && KIND_FIELD[kind] >= 0 && KIND_FIELD[kind] !== F_ON) return r.clearField(i, KIND_FIELD[kind]);
+    this.events.dropped('observe-failed', `lamp ${r.id(i)}: ${kind === K_ATTRIBUTES ? 'Write-Attributes' : kind === K_GROUPS ? 'read of its groups' : 'Observe'}: ${outcome.reason}`);
+  }
+
+  /** A notification's or read answer's payload (an 8-bit string) in `format` into lamp i's state. */
+  private take(i: number, kind: number, format: number, payload: string): void {
+    const obj = KIND_OBJECT[kind];
+    const res = KIND_RESOURCE[kind] >= 0 ? KIND_RESOURCE[kind] : kind === K_POWER ? ACTIVE_POWER : -1;
+    const now = this.now();
+    /** Fields the payload carried (bit 1 << F_*), and whether 3/0/11 holds an error. */
+    let seen = 0;
+    let fault = 0;
+    let bad = '';
+    const value = (o: number, rs: number, v: Lwm2mValue | null): void => {
+      if (o !== obj) return;
+      const row = resourceRow(o, rs);
+      if (row === null) return; // a resource lampnet does not use (5750, 5820...)
+      const problem = v === null ? 'not of its type' : checkValue(row[2], v, row[4], row[5]);
+      if (problem) {
+        bad = `/${o}/0/${rs}: ${problem}`;
+        return;
+      }
+      const field = fieldOf(o, rs);
+      if (field === F_FAULT) fault |= v !== 0 ? 1 : 0;
+      else if (field >= 0) this.registry.setField(i, field, typeof v === 'boolean' ? (v ? 1 : 0) : (v as number), now);
+      else if (o === LAMPNET_CONFIG && rs === GROUPS) this.registry.setGroups(i, v as string, isUsableGroup);
+      if (field >= 0) seen |= 1 << field;
+    };
+    if (format === FORMAT_SENML_JSON) {
+      const values = readSenml(payload);
+      if (typeof values === 'string') bad = values;
+      else for (const v of values) value(v.obj, v.res, v.value);
+    } else if (format === FORMAT_TLV) {
+      const bytes = Uint8Array.from(payload, (c) => c.charCodeAt(0));
+      if (!readTlv(this.tlv, bytes, 0, bytes.length)) bad = this.tlv.error;
+      else for (let n = 0; n < this.tlv.count; n++) {
+        const rs = this.tlv.res[n] >= 0 ? this.tlv.res[n] : res;
+        const row = resourceRow(obj, rs);
+        value(obj, rs, row === null ? null : tlvValue(this.tlv, n, row[2]));
+      }
+    } else if ((format === FORMAT_TEXT || format === -1) && res >= 0) {
+      const row = resourceRow(obj, res);
+      value(obj, res, row === null ? null : parseText(row[2], payload));
+    } else bad = `content format ${format}`;
+    if (seen & (1 << F_FAULT)) this.registry.setField(i, F_FAULT, fault, now);
+    // An instance's notification carries every resource the client has: what it leaves out, it lacks.
+    if (kind === K_LIGHT && !bad) for (const f of [F_LEVEL, F_ENERGY, F_ON_TIME]) if (!(seen & (1 << f))) this.registry.clearField(i, f);
+    if (bad) this.events.dropped('bad-notification', `lamp ${this.registry.id(i)}: ${bad}`);
+    this.events.notified();
+    this.events.changed(i);
+  }
+
+  private reply(type: number, mid: number, to: string, port: number): void {
+    writeBegin(this.writer, this.scratch, 0, type, EMPTY, mid, null, 0, 0);
+    this.send(to, port, this.scratch.slice(0, writeEnd(this.writer)));
+  }
+}
+
+/** Whether setup step `kind` applies to a client with capability bits `caps`. */
+function applies(kind: number, caps: number): boolean {
+  const structured = (caps & (CAP_SENML | CAP_TLV)) !== 0;
+  if (kind === K_LIGHT) return structured;
+  if (kind === K_ON || kind === K_DIMMER || kind === K_ENERGY || kind === K_ON_TIME) return !structured;
+  if (kind === K_POWER) return (caps & CAP_POWER) !== 0;
+  if (kind === K_FAULT) return (caps & CAP_DEVICE) !== 0;
+  if (kind === K_GROUPS) return (caps & CAP_CONFIG) !== 0;
+  return true;
+}
+
+/** The state field resource /obj/x/res fills, -1 for none. */
+function fieldOf(obj: number, res: number): number {
+  if (obj === LIGHT_CONTROL) return res === ON_OFF ? F_ON : res === DIMMER ? F_LEVEL : res === CUMULATIVE_ENERGY ? F_ENERGY : res === ON_TIME ? F_ON_TIME : -1;
+  if (obj === POWER_MEASUREMENT) return res === ACTIVE_POWER ? F_WATTS : -1;
+  return obj === DEVICE && res === ERROR_CODE ? F_FAULT : -1;
+}
