@@ -88,6 +88,9 @@ export const FADE_MS = 10;
 export const RATED_W = 11;
 export const STANDBY_W = 12;
 export const PING_WHEN = 13;
+/** The fade (ms) of the next change a Write to /3311/0 makes, then FADE_MS again: how a command's
+ * transition travels (LwM2M has no fade argument on 5850/5851). Write-only. */
+export const NEXT_FADE_MS = 14;
 
 /** Longest string a lamp accepts for a String resource (so any of its answers fits one datagram). */
 export const MAX_STRING = 160;
@@ -129,6 +132,7 @@ export const RESOURCES: number[][] = [
   [LAMPNET_CONFIG, RATED_W, FLOAT, RW, 0, 1e6], // W at 100 %
   [LAMPNET_CONFIG, STANDBY_W, FLOAT, RW, 0, 1e6], // W while off
   [LAMPNET_CONFIG, PING_WHEN, INTEGER, RW, 0, 1], // 0 answer ping while powered, 1 only while lit
+  [LAMPNET_CONFIG, NEXT_FADE_MS, INTEGER, W, 0, 3600000], // ms, fade of the next Write to /3311/0 only
 ];
 
 /** The table row of /obj/x/res, or null when lampnet does not know it. */

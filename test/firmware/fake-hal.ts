@@ -77,6 +77,15 @@ export class FakeHal implements Hal {
   log(lamp: LampState, message: string): void {
     this.logs.push(message);
   }
+  /** Reboots asked for (Execute /3/0/4); the test boots the lamp again when it wants to. */
+  reboots: number[] = [];
+  reboot(): void {
+    this.reboots.push(this.t);
+  }
+  memoryFreeKb = 123;
+  memoryFree(): number {
+    return this.memoryFreeKb;
+  }
 
   /** Runs the clock forward by `ms`, firing the lamp's timer at each deadline on the way. */
   advance(lamp: LampState, ms: number): void {

@@ -33,6 +33,8 @@ beforeEach(async () => {
     gateway: () => null,
     trusted: () => true,
     random: Math.random,
+    reboot: (l) => setImmediate(() => boot(hal, l)),
+    memoryFree: () => 0,
     log: () => {},
   };
   lamp = createLamp(defaultConfig('lo'), 1);

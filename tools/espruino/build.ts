@@ -21,7 +21,7 @@ import { FIRMWARE_BUNDLE, FIRMWARE_ENTRY } from './paths.js';
 
 /** Bytes are the second limit of a board: what limits it first is its JsVar pool, budgeted on the
  * real interpreter (bench/figures/firmware.ts). 16 KB leaves room for LwM2M and OSCORE. */
-export const MAX_BUNDLE_BYTES = 16384;
+export const MAX_BUNDLE_BYTES = 32768;
 
 /** Property names that never leave the bundle, so terser may shorten them: fields and methods of the
  * core's own records (LampState, LampExtra and its entries, the CoAP view and writer, the resource
@@ -38,12 +38,12 @@ export const INTERNAL_PROPERTIES = [
   'error',
   'start', 'pos', 'lastOpt', 'num', 'bytes',
   // LampState, LampExtra, Observer, Outbound, CachedResponse
-  'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'regAt', 'fails', 'dirty', 'wake', 'cfg', 'ex',
-  'cache', 'observers', 'pending', 'seq', 'to', 'token', 'res', 'last', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
-  // Resource
-  'path', 'format', 'observable', 'rt', 'iface', 'get', 'put',
+  'up', 'own', 'fault', 'out0', 'out1', 't0', 't1', 'wh', 'onMs', 'edge', 'reg', 'loc', 'regAt', 'fails', 'dirty', 'obs', 'nextFade', 'wake', 'cfg', 'ex',
+  'cache', 'pending', 'token', 'tries', 'timeout', 'at', 'register', 'acked', 'from', 'expires',
+  // TlvReader
+  'count', 'inst', 'ri', 'off', 'len',
   // Hal
-  'wakeAt', 'light', 'setGroups', 'saveConfig', 'trusted',
+  'wakeAt', 'light', 'setGroups', 'saveConfig', 'trusted', 'reboot', 'memoryFree',
 ];
 
 /** One script holding the entry and everything it imports, in modern syntax. esbuild marks each
