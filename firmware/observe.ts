@@ -194,8 +194,13 @@ export function writeAttributes(obj: number, inst: number, res: number, queries:
     refs[id]++;
     append(j);
   }
-  // New periods take effect now.
-  for (let j = lamp.obs; j >= 0; j = next[j]) if (kind[j] !== ATTR) check(j);
+  // New periods take effect from the last notification on (a pmax already passed: at once).
+  for (let j = lamp.obs; j >= 0; j = next[j]) {
+    if (kind[j] === ATTR) continue;
+    const ids = idsOf(path[j]);
+    const e = effective(ids[0], ids.length > 1 ? 0 : -1, ids.length > 2 ? ids[2] : -1);
+    schedule(j, e, notifyDelay(e, 0, 0, (time - at[j]) / 1000));
+  }
   return '';
 }
 
@@ -245,25 +250,26 @@ function check(i: number): void {
   const ids = idsOf(path[i]);
   const a = effective(ids[0], ids.length > 1 ? 0 : -1, ids.length > 2 ? ids[2] : -1);
   const v = valueNow(i, renderNotification(i));
-  const r = numeric(path[i]);
-  // A hash is compared for equality only: as text, so no threshold applies to it.
   const since = (time - at[i]) / 1000;
-  let d = r ? notifyDelay(a, v, last[i], since) : notifyDelay(a, '' + v, '' + last[i], since);
-  if (d === 0) {
-    lamp.mid = (lamp.mid + 1) & 0xffff;
-    seq = (seq + 1) & 0xffffff;
-    mids[i] = lamp.mid;
-    sendWritten(to[i], port[i]);
-    notified(i, a, v);
-  } else due[i] = time + d * 1000;
+  // A hash is compared for equality only: as text, so no threshold applies to it.
+  const d = numeric(path[i]) ? notifyDelay(a, v, last[i], since) : notifyDelay(a, '' + v, '' + last[i], since);
+  if (d > 0) return schedule(i, a, d);
+  lamp.mid = (lamp.mid + 1) & 0xffff;
+  seq = (seq + 1) & 0xffffff;
+  mids[i] = lamp.mid;
+  sendWritten(to[i], port[i]);
+  notified(i, a, v);
 }
 
-/** Observation i carried value `v` now: its next check is at pmax (or never), sooner for a drifting
- * number with a threshold. */
+/** Observation i carried value `v` now: its next check is at pmax (or never, or sooner, below). */
 function notified(i: number, a: Float64Array, v: number): void {
   at[i] = time;
   last[i] = v;
-  let d = notifyDelay(a, 0, 0, 0);
+  schedule(i, a, notifyDelay(a, 0, 0, 0));
+}
+
+/** Checks observation i again in `d` s, or sooner when it is a drifting number with a threshold. */
+function schedule(i: number, a: Float64Array, d: number): void {
   if (numeric(path[i]) && (a[GT] === a[GT] || a[LT] === a[LT] || a[ST] === a[ST])) d = Math.min(d, Math.max(a[PMIN] === a[PMIN] ? a[PMIN] : 0, CHECK_S));
   due[i] = time + d * 1000;
 }

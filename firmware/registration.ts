@@ -89,14 +89,14 @@ function answered(code: number): void {
   } else giveUp();
 }
 
-/** Sends an Update now, or when the exchange in flight ends (`lt` 2: with the lifetime); a Register
- * when not registered. The Registration Update Trigger /1/0/8 and a new lifetime come here. */
+/** Sends an Update (`lt` 2: with the lifetime) right after the request being answered, or when the
+ * exchange in flight ends; a Register when not registered. The Registration Update Trigger /1/0/8
+ * and a new lifetime come here. */
 export function updateNow(lt: number): void {
   if (gateway === null) return;
   lamp.dirty = Math.max(lamp.dirty, lt);
-  if (peekExtra().pending) return;
-  if (lamp.reg) sendToGateway(UPDATE);
-  else lamp.regAt = time;
+  // The timer fires at once (core.ts arm), after the answer has gone.
+  if (!peekExtra().pending) lamp.regAt = time;
 }
 
 /** Timer work: retransmit or give up on the request in flight, or register/refresh when due. */

@@ -26,13 +26,13 @@ import {
   uriQueries, writeBegin, writeOption, writePayload,
 } from '../protocol/coap.js';
 import { FORMAT_SENML_JSON, FORMAT_TLV } from '../protocol/lwm2m/formats.js';
-import { parsePath } from '../protocol/lwm2m/objects.js';
+import { MULTIPLE, parsePath } from '../protocol/lwm2m/objects.js';
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
 import type { CachedResponse } from './lamp.js';
 import { attachedParams, observeRequest, observeStarted, publish, writeAttributes } from './observe.js';
-import { discover, execute, exists, objectLinks, render, write } from './resources.js';
+import { discover, execute, exists, objectLinks, render, row, write } from './resources.js';
 
 /** Responses kept per lamp; the oldest goes first. */
 export const DEDUP_ENTRIES = 4;
@@ -98,7 +98,8 @@ export function handleRequest(multicast: boolean): void {
   if (!code && r.code !== GET) code = ids ? change(ids) : METHOD_NOT_ALLOWED;
   // A read: its format, then the answer is written below.
   const accept = optionUint(r, ACCEPT);
-  const single = ids && ids.length > 2;
+  // text/plain carries a single value: a resource that is not a multiple one, or an instance of one.
+  const single = !code && ids && ids.length > 2 && (ids.length > 3 || !(row(ids[0], ids[2])![3] & MULTIPLE));
   const format = !ids ? FORMAT_LINK : accept >= 0 ? accept : single ? FORMAT_TEXT : FORMAT_SENML_JSON;
   if (!code && format !== FORMAT_TEXT && format !== FORMAT_LINK && format !== FORMAT_SENML_JSON && format !== FORMAT_TLV) code = NOT_ACCEPTABLE;
   if (!code && !ids && accept >= 0 && accept !== FORMAT_LINK) code = NOT_ACCEPTABLE;

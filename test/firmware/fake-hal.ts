@@ -117,7 +117,8 @@ export interface Request {
   path?: string;
   query?: string[];
   options?: CoapOption[];
-  payload?: string;
+  /** Text (sent as UTF-8) or bytes. */
+  payload?: string | Uint8Array;
   from?: Addr;
   port?: number;
   multicast?: boolean;
@@ -158,7 +159,7 @@ export function requestMessage(req: Request): CoapMessage {
     mid: req.mid ?? nextMid++,
     token: Uint8Array.from(req.token ?? [0xab, 0xcd]),
     options,
-    payload: enc.encode(req.payload ?? ''),
+    payload: typeof req.payload === 'string' || req.payload === undefined ? enc.encode(req.payload ?? '') : req.payload,
   };
 }
 
