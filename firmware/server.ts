@@ -79,7 +79,9 @@ function change(ids: number[]): number {
     const e = writeAttributes(ids[0], ids.length > 1 ? 0 : -1, ids.length > 2 ? ids[2] : -1, queries);
     return e === 'n' ? SERVICE_UNAVAILABLE : e ? BAD_REQUEST : CHANGED;
   }
-  if (r.code === POST && ids.length === 3 && cf < 0) return execute(ids);
+  // POST on a resource can only be an Execute (its payload, if any, is arguments the lamp takes none of;
+  // some servers, lwm2m-node-lib's, send a Content-Format with it).
+  if (r.code === POST && ids.length === 3) return execute(ids);
   if (r.code === PUT || (r.code === POST && ids.length === 2)) return write(ids, cf < 0 ? (ids.length > 2 ? FORMAT_TEXT : -1) : cf, payloadOf(r));
   return METHOD_NOT_ALLOWED;
 }
