@@ -18,9 +18,9 @@ interface Lwm2mServer {
   setHandler(info: unknown, type: string, handler: (...args: unknown[]) => void): void;
   getDevice(name: string, cb: (err: Error | null, device: { id: number; name: string; address: string; port: number }) => void): void;
   read(id: number, obj: string, inst: string, res: string, cb: (err: Error | null, value: string) => void): void;
-  write(id: number, obj: string, inst: string, res: string, value: string, cb: (err: Error | null) => void): void;
-  execute(id: number, obj: string, inst: string, res: string, value: string, cb: (err: Error | null) => void): void;
-  writeAttributes(id: number, obj: string, inst: string, res: string, attrs: object, cb: (err: Error | null) => void): void;
+  write(id: number, obj: string, inst: string, res: string, value: string, cb: (err: Error | null, value?: unknown) => void): void;
+  execute(id: number, obj: string, inst: string, res: string, value: string, cb: (err: Error | null, value?: unknown) => void): void;
+  writeAttributes(id: number, obj: string, inst: string, res: string, attrs: object, cb: (err: Error | null, value?: unknown) => void): void;
   discover(id: number, obj: string, inst: string, res: string, cb: (err: Error | null, links: string) => void): void;
   observe(id: number, obj: string, inst: string, res: string, handler: (value: string) => void, cb: (err: Error | null, first: string) => void): void;
 }
