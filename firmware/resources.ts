@@ -166,9 +166,10 @@ export function discover(ids: number[], attrs: (obj: number, inst: number, res: 
   return s;
 }
 
-/** Values of the Write being checked, then applied: resource ids and values. */
-const wRes: number[] = [];
-const wVal: Lwm2mValue[] = [];
+/** Values of the Write being checked, then applied: resource ids and values. (Arrays made afresh
+ * per write: Espruino refuses `a.length = 0` on a module's const array, "Assignment to a constant".) */
+let wRes: number[] = [];
+let wVal: Lwm2mValue[] = [];
 
 /** Why value `v` may not be written to /obj/0/res beyond what checkWrite checks, '' when it may. */
 function refusal(obj: number, res: number, v: Lwm2mValue): string {
@@ -185,7 +186,8 @@ function refusal(obj: number, res: number, v: Lwm2mValue): string {
 function collect(ids: number[], format: number, payload: string): string {
   const obj = ids[0];
   const res = ids.length > 2 ? ids[2] : -1;
-  wRes.length = wVal.length = 0;
+  wRes = [];
+  wVal = [];
   if (ids.length > 3) return 'p';
   if (format === FORMAT_TEXT) {
     const r = res < 0 ? null : row(obj, res);
