@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { BOARD_IPV4, BoardLab, boardsUnavailable, GATEWAY_IPV4, type EspruinoBoard } from '../../bench/espruino-board.js';
 import { PROJECT_ROOT } from '../../tools/espruino/paths.js';
 import { bundleFirmware } from '../../tools/espruino/build.js';
+import { JSVAR_TARGET } from '../../bench/figures/firmware.js';
 
 /** The directory of lwm2m-node-lib, or null. */
 function lwm2mNodeLib(): string | null {
@@ -135,7 +136,8 @@ describe.skipIf(unavailable !== null)('the bundle on the real Espruino interpret
     const burst = await lab.run(process.execPath, [`${PROJECT_ROOT}/dist/bench/probes/board-commands.js`, GATEWAY_IPV4, BOARD_IPV4, '300'], 120_000);
     expect(JSON.parse(burst.stdout)).toEqual({ sent: 300, changed: 300, refused: 0, timeouts: 0 });
     const after = await board.jsVars();
-    console.log(`board JsVars in use (LwM2M bundle uploaded to RAM): ${bootJsVars} after boot, ${registered} registered and observed, ${after} after 300 commands (of ${process.env.JSVARS_POOL ?? "the pool the boot log names"})`);
+    const pool = (await board.line(/lampnet: memory \d+\/(\d+) JsVars/))[1];
+    console.log(`board JsVars in use (LwM2M bundle uploaded to RAM): ${bootJsVars} after boot, ${registered} registered and observed, ${after} after 300 commands (pool ${pool})`);
     expect(after - registered).toBeLessThan(100);
     expect(after).toBeLessThanOrEqual(JSVARS_WITH_LWM2M);
   }, 180_000);
@@ -146,4 +148,29 @@ describe.skipIf(unavailable !== null)('the bundle on the real Espruino interpret
     await server.next('the registration after the reboot', (l) => l.event === 'registered' && l.ep === ID, from);
     expect(await server.request('read', '3311/0/5850')).toBe('1');
   }, 60_000);
+});
+
+describe.skipIf(unavailable !== null)('the LwM2M bundle flashed and powered up from flash on the real interpreter', () => {
+  let lab: BoardLab;
+
+  afterAll(async () => {
+    await lab?.delete();
+  });
+
+  it('registers with lwm2m-node-lib and keeps its JsVars within the budget, observed, as in the field', async () => {
+    lab = await BoardLab.create('lwm2mf');
+    process.env.LWM2M_NODE_LIB = lib!;
+    const server = new ServerProcess(lab.gatewayNs.spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'bench', 'probes', 'lwm2m-server.js'), GATEWAY_IPV4]));
+    await server.next('ready', (l) => l.event === 'ready');
+    await lab.flash({ gateway: GATEWAY_IPV4, lamp: { id: ID } }, await bundleFirmware());
+    const board = lab.powerUp();
+    const boot = await board.bootJsVars();
+    await server.next('the registration', (l) => l.event === 'registered' && l.ep === ID);
+    await server.request('writeAttributes', '3311/0/5851', { attributes: { pmax: 60 } });
+    expect(await server.request('observe', '3311/0/5851')).toBe('100');
+    const observed = await board.jsVars();
+    console.log(`board JsVars in use (LwM2M bundle flashed): ${boot} after boot, ${observed} registered and observed`);
+    // Flashed, as in the field: the steady-state target itself.
+    expect(observed).toBeLessThanOrEqual(JSVAR_TARGET);
+  }, 120_000);
 });
