@@ -28,13 +28,13 @@ import { FIRMWARE_BUNDLE, FIRMWARE_ENTRY } from './paths.js';
 export const MAX_BUNDLE_BYTES = 32768;
 
 /** Property names that never leave the bundle, so terser may shorten them: fields and methods of the
- * core's own records (LampState, LampExtra and its entries, the CoAP view and writer, the resource
- * table, the snapshot) and the HAL methods no Espruino object shares a name with. Opt-in on purpose:
+ * core's own records (LampState, LampExtra and its entries, the CoAP view and writer, the TLV
+ * reader, the snapshot) and the HAL methods no Espruino object shares a name with. Opt-in on purpose:
  * a name missing here only costs bytes, a name wrongly here breaks the board. Never listed: LampConfig
- * and BoardConfig fields (stored in flash as JSON, served by /cfg), keys read from JSON bodies (`on`,
- * `level`, `fade`), and anything an Espruino API reads or returns (`send`, `port`, `address`, `log`,
- * `now`, `random`, `gateway`...). A name may be both a field here and a key on the wire (`wh`):
- * protocol/registration.ts writes wire keys as text, never as property names, and the wire check fails the build
+ * and BoardConfig fields (stored in flash as JSON, written through /32311/0 by name), keys read from
+ * SenML JSON (`bn`, `n`, `v`, `vb`, `vs`, `vd`, `vlo`), and anything an Espruino API reads or returns (`send`, `port`, `address`, `log`,
+ * `now`, `random`, `gateway`...). A name may be both a field here and a key on the wire: protocol/lwm2m
+ * writes wire keys as text, never as property names, and the wire check fails the build
  * for any message the gateway would no longer accept. */
 export const INTERNAL_PROPERTIES = [
   // CoapReader / CoapWriter
