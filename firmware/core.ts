@@ -15,8 +15,8 @@ import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js'
 import type { Addr, Hal } from './hal.js';
 import { integrate, lit, snapshot, type LampState } from './lamp.js';
 import type { LampSnapshot } from '../protocol/registration.js';
-import { observerReset, publish } from './observe.js';
-import { registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
+import { dropObservations, observeDue, observeWake, observerReset, publish } from './observe.js';
+import { deregister, registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
 import { expireCache, handleRequest } from './server.js';
 
 /** A command given at the lamp itself (a button, the simulator's console), not over the network;
@@ -31,14 +31,17 @@ export interface LocalCommand {
  * after releasing an emptied transient record (expireCache). */
 function arm(): void {
   const lamp = active;
-  const next = lamp.up ? Math.min(lamp.edge, registrationWake(), expireCache(), lamp.t1 > lamp.t0 ? lamp.t1 : Infinity) : Infinity;
+  const next = lamp.up ? Math.min(lamp.edge, registrationWake(), expireCache(), observeWake(), lamp.t1 > lamp.t0 ? lamp.t1 : Infinity) : Infinity;
   if (next !== lamp.wake) current.wakeAt(lamp, (lamp.wake = next));
 }
 
-/** Power-on: light per the schedule or cfg.powerOn, join the groups, register after the jitter. */
+/** Power-on (or a reboot, hal.reboot): light per the schedule or cfg.powerOn, join the groups,
+ * register after the jitter. Observations and attributes of a previous life are gone. */
 export function boot(hal: Hal, lamp: LampState): void {
   enter(hal, lamp);
   lamp.ex = null;
+  lamp.nextFade = -1;
+  dropObservations();
   lamp.mid = Math.floor(hal.random() * 65536);
   applyPowerOn();
   joinGroups('');
@@ -97,6 +100,7 @@ export function wake(hal: Hal, lamp: LampState): void {
     changed = true;
   }
   if (changed) publish();
+  observeDue();
   registrationDue();
   arm();
 }
@@ -131,13 +135,24 @@ export function setFault(hal: Hal, lamp: LampState, fault: boolean): void {
   arm();
 }
 
-/** Power cut: the lamp stops (meters kept), forgets its exchanges and registration. */
+/** Shutdown of the lamp's program: De-register from the gateway (one DELETE, LwM2M 1.1 §6.2.3).
+ * The light stays as it is (a board saving its code keeps its level); `halt` is the power cut. */
+export function shutdown(hal: Hal, lamp: LampState): void {
+  if (!lamp.up) return;
+  enter(hal, lamp);
+  deregister();
+  arm();
+}
+
+/** Power cut: the lamp stops (meters kept), forgets its exchanges, observations and registration. */
 export function halt(hal: Hal, lamp: LampState): void {
   if (!lamp.up) return;
   enter(hal, lamp);
   applyPowerOff();
+  dropObservations();
   lamp.ex = null;
   lamp.reg = 0;
+  lamp.loc = '';
   lamp.regAt = Infinity;
   lamp.wake = Infinity;
   hal.wakeAt(lamp, Infinity);

@@ -1,7 +1,8 @@
 /**
  * What the lamp's CoAP exchanges share: one reader and one writer over one send buffer for the whole
  * fleet (the core is single-threaded and every send is copied by the platform), message ids, and
- * the per-lamp `ex` record that exists only while a lamp has exchanges in flight.
+ * the per-lamp `ex` record that exists only while a lamp has exchanges in flight (observations live
+ * in observe.ts's columns).
  */
 import { coapReader, coapWriter, writeEnd } from '../protocol/coap.js';
 import { BRIEF } from '../protocol/diagnostics.js';
@@ -12,9 +13,9 @@ import { groupNames } from '../protocol/registration.js';
 
 export const reader = coapReader();
 export const writer = coapWriter();
-/** Room for the largest message the lamp builds: /cfg with its two strings at their longest
- * (MAX_CONFIG_STRING each, resources.ts) stays under 800 bytes unless the strings are made of
- * characters JSON escapes; a message that does not fit is not sent (see sendWritten). */
+/** Room for the largest message the lamp builds: a read of /32311 in SenML JSON with its group list
+ * at its longest (MAX_STRING, protocol/lwm2m/objects.ts) stays under 900 bytes unless the list is
+ * made of characters JSON escapes; a message that does not fit is not sent (see sendWritten). */
 export const sendBuf = new Uint8Array(1024);
 
 /** A copy of bytes[off..off+len), to keep after the buffer is reused. */
@@ -28,7 +29,7 @@ export function nextMid(): number {
 }
 
 function emptyExtra(): LampExtra {
-  return { cache: [], observers: [], pending: null, seq: 0 };
+  return { cache: [], pending: null };
 }
 
 /** The lamp's transient record, created on first need. */
@@ -50,7 +51,7 @@ export function peekExtra(): LampExtra {
  * may leave the record empty. */
 export function releaseExtra(): void {
   const ex = lamp.ex;
-  if (ex && !ex.cache.length && !ex.observers.length && !ex.pending) lamp.ex = null;
+  if (ex && !ex.cache.length && !ex.pending) lamp.ex = null;
 }
 
 /** Finishes the message in the writer and sends it; returns its length (-1: it did not fit and
@@ -63,7 +64,7 @@ export function sendWritten(to: Addr, port: number): number {
 }
 
 /** Moves the lamp from the groups of `was` (a config's group list) to those of its config: at boot
- * (from none) and when /cfg changes them. */
+ * (from none) and when a Write to /32311/0/0 changes them. */
 export function joinGroups(was: string): void {
   hal.setGroups(lamp, groupNames(lamp.cfg.groups), groupNames(was));
 }

@@ -39,6 +39,12 @@ export interface Hal {
   trusted(lamp: LampState, from: Addr): boolean;
   /** A uniform random number in [0, 1), for CoAP jitter and boot spreading. */
   random(): number;
+  /** Restart the lamp (LwM2M Execute /3/0/4): later, never from inside this call, the platform
+   * calls `boot(hal, lamp)` again (after its own restart, on a board). */
+  reboot(lamp: LampState): void;
+  /** Free memory in kB (1000 bytes) for Device /3/0/10: the interpreter's free JsVars on a board,
+   * the process's free heap in the simulator (one number for the whole fleet). */
+  memoryFree(lamp: LampState): number;
   /** Diagnostics; the simulator may drop them. */
   log(lamp: LampState, message: string): void;
 }

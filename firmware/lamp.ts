@@ -34,7 +34,7 @@ export interface LampConfig {
   nightTo: number;
   /** Multicast groups, comma-separated names. */
   groups: string;
-  /** Registration lifetime at the gateway (s). */
+  /** Registration lifetime at the gateway (s): LwM2M /1/0/1. */
   lifetimeS: number;
   /** Ping policy: 0 answer while powered, 1 only while the light is lit. */
   pingWhen: number;
@@ -58,19 +58,6 @@ export interface CachedResponse {
   code: number;
 }
 
-/** An RFC 7641 observer of one resource. */
-export interface Observer {
-  to: Addr;
-  port: number;
-  token: Uint8Array;
-  /** Index of the observed resource in the server's table. */
-  res: number;
-  /** Message id of the last notification (an RST naming it removes the observer). */
-  mid: number;
-  /** Last representation sent, so unchanged resources are not re-notified. */
-  last: string;
-}
-
 /** The one confirmable request the lamp has in flight to its gateway. */
 export interface Outbound {
   mid: number;
@@ -83,19 +70,18 @@ export interface Outbound {
   timeout: number;
   /** When to retransmit or give up. */
   at: number;
-  /** 1 for a registration (POST /rd), 0 for an update (POST /rd/<id>). */
+  /** REGISTER (POST /rd), UPDATE (POST /rd/<location>) or DEREGISTER (DELETE), registration.ts. */
   register: number;
   /** 1 after an empty ACK: the response will come separately, stop retransmitting. */
   acked: number;
 }
 
-/** Transient per-lamp CoAP state; exists only while non-empty. */
+/** Transient per-lamp CoAP state; exists only while non-empty. Observations and notification
+ * attributes are not here but in observe.ts's columns, so that a lamp the gateway observes for good
+ * costs a few dozen bytes, not an object graph. */
 export interface LampExtra {
   cache: CachedResponse[];
-  observers: Observer[];
   pending: Outbound | null;
-  /** Observe sequence number of the last notification. */
-  seq: number;
 }
 
 export interface LampState {
@@ -120,14 +106,20 @@ export interface LampState {
   onMs: number;
   /** Next schedule edge (ms); Infinity without a schedule. */
   edge: number;
-  /** 1 while registered with the gateway. */
+  /** 1 while registered with the gateway (its LwM2M server). */
   reg: number;
+  /** The Location-Path the server gave the registration ("rd/5a3f"), '' before one. */
+  loc: string;
   /** When to register, refresh or retry (ms); Infinity when standalone. */
   regAt: number;
   /** Consecutive failed exchanges with the gateway (exponent of the retry backoff). */
   fails: number;
-  /** 1 while a state report to the gateway is owed. */
+  /** An Update is owed once the exchange in flight ends: 1, or 2 with the lifetime (it changed). */
   dirty: number;
+  /** First of the lamp's observations and attributes in observe.ts's columns, -1 when none. */
+  obs: number;
+  /** Fade (ms) for the next Write to /3311/0 (/32311/0/14), -1 when none. */
+  nextFade: number;
   /** Next outgoing CoAP message id. */
   mid: number;
   /** Time the platform timer is armed for (Infinity = disarmed). */
@@ -176,9 +168,12 @@ export function createLamp(config: LampConfig, n: number): LampState {
     onMs: 0,
     edge: Infinity,
     reg: 0,
+    loc: '',
     regAt: Infinity,
     fails: 0,
     dirty: 0,
+    obs: -1,
+    nextFade: -1,
     mid: 0,
     wake: Infinity,
     cfg: config,

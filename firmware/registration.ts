@@ -1,17 +1,24 @@
 /**
- * Registration and telemetry: the lamp as a CoAP client of its gateway (protocol/registration.ts).
+ * The LwM2M registration interface, client side (1.1 Core §6.2; protocol/lwm2m/registration.ts):
+ * the lamp registers with its gateway (its LwM2M server), keeps the Location-Path the 2.01 gives,
+ * refreshes with an Update there when REFRESH_FRACTION of its lifetime has passed (or at once when
+ * the server Executes /1/0/8, or its lifetime /1/0/1 was written), registers afresh when an Update
+ * gets 4.04, and de-registers on shutdown (core.ts). State no longer travels here: servers observe it
+ * (observe.ts).
  *
- * One confirmable request in flight at a time. A state change while one is in flight only marks the
- * report as owed (`dirty`); when the exchange ends a fresh update carries the latest state, so a
- * burst of changes costs at most two messages (latest wins). Retransmission follows RFC 7252 §4.2
- * (firstAckTimeout, doubled per retry, give up after MAX_RETRANSMIT retries). A failed exchange drops the registration and retries the full
- * POST /rd after a jittered, doubling backoff; the lamp keeps running its schedule meanwhile.
+ * One confirmable request in flight at a time; an Update asked for meanwhile is sent when it ends.
+ * Retransmission follows RFC 7252 §4.2 (firstAckTimeout, doubled per retry, give up after
+ * MAX_RETRANSMIT retries). A failed exchange drops the registration and retries the Register after a
+ * jittered, doubling backoff (so a fleet powering up together spreads out); the lamp keeps running its
+ * schedule meanwhile.
  */
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, EXCHANGE_LIFETIME, FORMAT_JSON, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_PATH, URI_QUERY, firstAckTimeout, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CREATED, DELETE, EMPTY, EXCHANGE_LIFETIME, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_QUERY, firstAckTimeout, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
+import { locationOf, writeLocation, writeRegisterOptions } from '../protocol/lwm2m/registration.js';
+import { COAP_PORT } from '../protocol/registration.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { gateway, hal, lamp, time } from './context.js';
-import { endpointName, snapshot } from './lamp.js';
-import { COAP_PORT, RD_PATH, registrationJson, stateJson, updateJson } from '../protocol/registration.js';
+import { endpointName } from './lamp.js';
+import { objectLinks } from './resources.js';
 
 /** Refresh when this fraction of the registration lifetime has passed. */
 export const REFRESH_FRACTION = 0.85;
@@ -19,72 +26,84 @@ export const REFRESH_FRACTION = 0.85;
 export const RETRY_BASE_MS = 10000;
 export const RETRY_MAX_MS = 600000;
 
-/** Sends POST /rd (register) or POST /rd/<id> (update) with the present state. */
-function sendToGateway(register: number): void {
+/** What the exchange in flight is (Outbound.register). */
+export const UPDATE = 0;
+export const REGISTER = 1;
+export const DEREGISTER = 2;
+
+/** Sends a Register, an Update (with lt when lamp.dirty is 2) or a De-register to the gateway. */
+function sendToGateway(kind: number): void {
   const cfg = lamp.cfg;
   if (gateway === null) {
     lamp.regAt = Infinity;
     return;
   }
   const token = new Uint8Array(4);
-  const ep = endpointName(lamp);
   const mid = nextMid();
-  const state = stateJson(snapshot());
   for (let k = 0; k < 4; k++) token[k] = hal.random() * 256;
-  writeBegin(writer, sendBuf, 0, CON, POST, mid, token, 0, 4);
-  writeOption(writer, URI_PATH, RD_PATH);
-  if (!register) writeOption(writer, URI_PATH, ep);
-  writeOption(writer, CONTENT_FORMAT, FORMAT_JSON);
-  if (register) writeOption(writer, URI_QUERY, 'ep=' + ep);
-  writeOption(writer, URI_QUERY, 'lt=' + cfg.lifetimeS);
-  writePayload(writer, register ? registrationJson(cfg.groups, state) : updateJson(state));
+  writeBegin(writer, sendBuf, 0, CON, kind === DEREGISTER ? DELETE : POST, mid, token, 0, 4);
+  if (kind === REGISTER) {
+    writeRegisterOptions(writer, endpointName(lamp), cfg.lifetimeS);
+    writePayload(writer, objectLinks());
+  } else {
+    writeLocation(writer, lamp.loc);
+    if (lamp.dirty === 2 && kind === UPDATE) writeOption(writer, URI_QUERY, 'lt=' + cfg.lifetimeS);
+  }
   const len = sendWritten(gateway, COAP_PORT);
   lamp.dirty = 0;
   if (len < 0) return giveUp();
   const timeout = firstAckTimeout(hal.random(), ACK_TIMEOUT, ACK_RANDOM_FACTOR);
-  extra().pending = { mid: mid, token: token, bytes: copyOf(sendBuf, 0, len), tries: 0, timeout: timeout, at: time + timeout, register: register, acked: 0 };
+  extra().pending = { mid: mid, token: token, bytes: copyOf(sendBuf, 0, len), tries: 0, timeout: timeout, at: time + timeout, register: kind, acked: 0 };
 }
 
-/** Ends the exchange in flight (if any) as not registered; returns whether it was a registration. */
+/** Ends the exchange in flight (if any); returns its kind (UPDATE when none). */
 function endExchange(): number {
   const p = peekExtra().pending;
   if (lamp.ex) lamp.ex.pending = null;
-  lamp.reg = 0;
-  return p ? p.register : 0;
+  return p ? p.register : UPDATE;
 }
 
-/** The exchange failed: forget the registration and retry it after a backoff. */
+/** The exchange failed: forget the registration and register again after a backoff. */
 function giveUp(): void {
   endExchange();
+  lamp.reg = 0;
   const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, lamp.fails++));
   lamp.regAt = time + Math.floor(delay * (1 + hal.random() / 2));
 }
 
-/** The registration or update was answered with `code`. */
+/** The registration request in flight was answered with `code`. */
 function answered(code: number): void {
-  const register = endExchange();
-  if (code >> 5 === 2) {
+  const kind = endExchange();
+  const loc = kind === REGISTER && code === CREATED ? locationOf(reader) : '';
+  if (kind === DEREGISTER) return;
+  if (code >> 5 === 2 && loc !== null) {
+    if (loc) lamp.loc = loc;
     lamp.reg = 1;
     lamp.fails = 0;
     lamp.regAt = time + Math.floor(lamp.cfg.lifetimeS * 1000 * REFRESH_FRACTION);
-    if (lamp.dirty) sendToGateway(0);
-  } else if (code === NOT_FOUND && !register) {
-    // The gateway forgot us (restart, lapsed lifetime): register afresh, at once.
-    sendToGateway(1);
+    if (lamp.dirty) sendToGateway(UPDATE);
+  } else if (code === NOT_FOUND && kind === UPDATE) {
+    // The server forgot us (restart, lapsed lifetime): register afresh, at once.
+    lamp.reg = 0;
+    sendToGateway(REGISTER);
   } else giveUp();
 }
 
-/** A state change: report it now, or as soon as the exchange in flight ends. */
-export function reportState(): void {
-  lamp.dirty = 1;
-  if (lamp.reg && !peekExtra().pending) sendToGateway(0);
+/** Sends an Update (`lt` 2: with the lifetime) right after the request being answered, or when the
+ * exchange in flight ends; a Register when not registered. The Registration Update Trigger /1/0/8
+ * and a new lifetime come here. */
+export function updateNow(lt: number): void {
+  if (gateway === null) return;
+  lamp.dirty = Math.max(lamp.dirty, lt);
+  // The timer fires at once (core.ts arm), after the answer has gone.
+  if (!peekExtra().pending) lamp.regAt = time;
 }
 
 /** Timer work: retransmit or give up on the request in flight, or register/refresh when due. */
 export function registrationDue(): void {
   const p = peekExtra().pending;
   if (!p) {
-    if (time >= lamp.regAt) sendToGateway(lamp.reg ? 0 : 1);
+    if (time >= lamp.regAt) sendToGateway(lamp.reg ? UPDATE : REGISTER);
   } else if (time >= p.at) {
     if (p.acked || p.tries >= MAX_RETRANSMIT || gateway === null) return giveUp();
     p.tries++;
@@ -102,14 +121,21 @@ export function registrationWake(): number {
 /** Starts registration after the boot jitter (standalone when no gateway is configured). */
 export function startRegistration(): void {
   lamp.reg = lamp.fails = lamp.dirty = 0;
+  lamp.loc = '';
   lamp.regAt = gateway === null ? Infinity : time + Math.floor(hal.random() * lamp.cfg.bootJitterMs);
 }
 
-/** Registers afresh at once (the endpoint name or groups changed), abandoning any request in
- * flight (a late answer to it no longer matches). */
-export function reregister(): void {
-  endExchange();
-  sendToGateway(1);
+/** De-register (shutdown): one DELETE of the registration, not retransmitted (the lamp is going
+ * down), and the lamp is no longer registered. */
+export function deregister(): void {
+  if (lamp.reg && lamp.loc) {
+    endExchange();
+    sendToGateway(DEREGISTER);
+    endExchange();
+  }
+  lamp.reg = 0;
+  lamp.loc = '';
+  lamp.regAt = Infinity;
 }
 
 /** Offers the message in `reader` (an ACK or RST, or a separate response) to the request in flight.

@@ -1,21 +1,38 @@
 /**
- * The CoAP server side (RFC 7252 §5, §8): one request in `reader` → one response, around the
- * resource handlers of resources.ts.
+ * The CoAP server side (RFC 7252 §5, §8) as the LwM2M device management and information reporting
+ * interfaces use it (1.1 Core §5.4, §5.5, §8.3): one request in `reader` → one response, around the
+ * objects of resources.ts and the observations of observe.ts.
+ *
+ *   GET  (Accept 0 text, 110 SenML JSON, 11542 TLV)   Read; with Observe 0/1 Observe/Cancel
+ *   GET  Accept 40                                      Discover
+ *   PUT  with a payload                                 Write (replace; on a resource, its value)
+ *   PUT  with Uri-Query only                            Write-Attributes (pmin, pmax, gt, lt, st)
+ *   POST on an object instance / an E resource          Write (partial update) / Execute
+ *   GET  /.well-known/core                              RFC 6690: the object instances
+ *
+ * Reads from anyone; what changes state (Write, Execute, Write-Attributes) only from a trusted peer
+ * (hal.trusted), 4.03 otherwise. No Accept: text/plain for a single resource, SenML JSON otherwise;
+ * an Accept the path cannot be served in: 4.06; a payload in a format it cannot take: 4.15.
  *
  * CON requests get a piggybacked ACK, NON requests a NON response; requests that came to a
  * multicast group are executed but never answered (RFC 7252 §8.2: a group of a million lamps must
- * not answer at once). Responses to CON requests that change state (PUT) are kept for DEDUP_MS (protocol/coap.ts) per
- * (peer, port, message id), so a retransmitted request is answered again without being executed
- * twice. A retransmitted GET is served afresh (RFC 7252 §4.5 allows it for safe requests): its
- * answer is the lamp's current state, and a lamp answering a million GETs keeps no state for them.
+ * not answer at once). Responses to CON requests that change state are kept for DEDUP_MS
+ * (protocol/coap.ts) per (peer, port, message id), so a retransmitted request is answered again
+ * without being executed twice. A retransmitted GET is served afresh (RFC 7252 §4.5 allows it).
  */
-import { ACCEPT, ACK, BAD_OPTION, CON, CONTENT, CONTENT_FORMAT, DEDUP_MS, FORBIDDEN, GET, METHOD_NOT_ALLOWED, NON, NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, PUT, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
+import {
+  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CONTENT, CONTENT_FORMAT, DEDUP_MS, FORBIDDEN, FORMAT_LINK, FORMAT_TEXT, GET, METHOD_NOT_ALLOWED, NON,
+  NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, POST, PUT, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath,
+  uriQueries, writeBegin, writeOption, writePayload,
+} from '../protocol/coap.js';
+import { FORMAT_SENML_JSON, FORMAT_TLV } from '../protocol/lwm2m/formats.js';
+import { MULTIPLE, parsePath } from '../protocol/lwm2m/objects.js';
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
 import { hal, lamp, peer, peerPort, time } from './context.js';
 import type { CachedResponse } from './lamp.js';
-import { observeRequest, publish } from './observe.js';
-import { resources } from './resources.js';
+import { attachedParams, observeRequest, observeStarted, publish, writeAttributes } from './observe.js';
+import { discover, execute, exists, objectLinks, render, row, write } from './resources.js';
 
 /** Responses kept per lamp; the oldest goes first. */
 export const DEDUP_ENTRIES = 4;
@@ -43,35 +60,30 @@ export function expireCache(): number {
   return cache.length ? cache[0].expires : Infinity;
 }
 
-/** Critical options the lamp understands: Uri-Host, Uri-Port, Uri-Path, Uri-Query, Accept. */
+/** Critical options the lamp understands: Uri-Host, Uri-Port, Uri-Path, Uri-Query, Accept (and
+ * Observe, which is elective). */
 const KNOWN_CRITICAL = [URI_HOST, URI_PORT, URI_PATH, URI_QUERY, ACCEPT];
 
-/** The representation `serve` answers a GET with (2.05 Content only). */
-let body = '';
-let format = -1;
-let observeSeq = -1;
+/** The attributes attached to a path, for Discover. */
+function params(obj: number, inst: number, res: number): string {
+  return attachedParams(obj, inst, res);
+}
 
-/** Executes the request and returns the response code (filling body, format and observeSeq for a
- * 2.05 Content). */
-function serve(): number {
+/** Executes a request that is not a read; returns the response code. */
+function change(ids: number[]): number {
   const r = reader;
-  const path = uriPath(r);
-  let res = -1;
-  for (let i = 0; i < r.optCount; i++) if (r.optNum[i] & 1 && KNOWN_CRITICAL.indexOf(r.optNum[i]) < 0) return BAD_OPTION;
-  for (let i = 0; i < resources.length; i++) if (resources[i].path === path) res = i;
-  if (res < 0) return NOT_FOUND;
-  const resource = resources[res];
-  const put = r.code === PUT ? resource.put : null;
-  if (!put && r.code !== GET) return METHOD_NOT_ALLOWED;
-  if (put && !hal.trusted(lamp, peer)) return FORBIDDEN;
-  // The body's Content-Format (PUT) or the format asked for (Accept, GET) must be the resource's.
-  const cf = optionUint(r, put ? CONTENT_FORMAT : ACCEPT);
-  if (cf >= 0 && cf !== resource.format) return put ? UNSUPPORTED_CONTENT_FORMAT : NOT_ACCEPTABLE;
-  if (put) return put(payloadOf(r));
-  body = resource.get();
-  format = resource.format;
-  observeSeq = observeRequest(res, body, optionUint(r, OBSERVE));
-  return CONTENT;
+  if (!hal.trusted(lamp, peer)) return FORBIDDEN;
+  const cf = optionUint(r, CONTENT_FORMAT);
+  const queries = uriQueries(r);
+  if (r.code === PUT && queries.length && !r.payloadLen) {
+    const e = writeAttributes(ids[0], ids.length > 1 ? 0 : -1, ids.length > 2 ? ids[2] : -1, queries);
+    return e === 'n' ? SERVICE_UNAVAILABLE : e ? BAD_REQUEST : CHANGED;
+  }
+  // POST on a resource can only be an Execute (its payload, if any, is arguments the lamp takes none of;
+  // some servers, lwm2m-node-lib's, send a Content-Format with it).
+  if (r.code === POST && ids.length === 3) return execute(ids);
+  if (r.code === PUT || (r.code === POST && ids.length === 2)) return write(ids, cf < 0 ? (ids.length > 2 ? FORMAT_TEXT : -1) : cf, payloadOf(r));
+  return METHOD_NOT_ALLOWED;
 }
 
 /** Handles the request in `reader` from the context's peer. */
@@ -80,28 +92,49 @@ export function handleRequest(multicast: boolean): void {
   const con = r.type === CON;
   if (con && replayCached()) return;
   const changesBefore = changes;
-  const code = serve();
-  if (!multicast) {
-    const mid = con ? r.mid : nextMid();
-    const type = con ? ACK : NON;
-    writeBegin(writer, sendBuf, 0, type, code, mid, r.buf, r.tokenOff, r.tokenLen);
-    if (code === CONTENT) {
-      if (observeSeq >= 0) writeOption(writer, OBSERVE, observeSeq);
-      writeOption(writer, CONTENT_FORMAT, format);
-      writePayload(writer, body);
+  const path = uriPath(r);
+  const ids = path === '.well-known/core' ? null : parsePath('/' + path);
+  let code = 0;
+  for (let i = 0; i < r.optCount; i++) if (r.optNum[i] & 1 && KNOWN_CRITICAL.indexOf(r.optNum[i]) < 0) code = BAD_OPTION;
+  if (!code && (ids ? !exists(ids) : path !== '.well-known/core')) code = NOT_FOUND;
+  if (!code && r.code !== GET) code = ids ? change(ids) : METHOD_NOT_ALLOWED;
+  // A read: its format, then the answer is written below.
+  const accept = optionUint(r, ACCEPT);
+  // text/plain carries a single value: a resource that is not a multiple one, or an instance of one.
+  const single = !code && ids && ids.length > 2 && (ids.length > 3 || !(row(ids[0], ids[2])![3] & MULTIPLE));
+  const format = !ids ? FORMAT_LINK : accept >= 0 ? accept : single ? FORMAT_TEXT : FORMAT_SENML_JSON;
+  if (!code && format !== FORMAT_TEXT && format !== FORMAT_LINK && format !== FORMAT_SENML_JSON && format !== FORMAT_TLV) code = NOT_ACCEPTABLE;
+  if (!code && !ids && accept >= 0 && accept !== FORMAT_LINK) code = NOT_ACCEPTABLE;
+  if (multicast) {
+    if (changes !== changesBefore) publish();
+    return;
+  }
+  const mid = con ? r.mid : nextMid();
+  writeBegin(writer, sendBuf, 0, con ? ACK : NON, code || CONTENT, mid, r.buf, r.tokenOff, r.tokenLen);
+  if (!code) {
+    const observe = ids && format !== FORMAT_LINK ? optionUint(r, OBSERVE) : -1;
+    if (observe >= 0) observeRequest(ids!, format, observe);
+    writeOption(writer, CONTENT_FORMAT, format);
+    const from = writer.pos;
+    if (ids && format !== FORMAT_LINK) code = render(ids, format);
+    else writePayload(writer, ids ? discover(ids, params) : objectLinks());
+    observeStarted(from, !code);
+    if (code) {
+      // Not readable as asked: the answer is the error alone.
+      writeBegin(writer, sendBuf, 0, con ? ACK : NON, code, mid, r.buf, r.tokenOff, r.tokenLen);
     }
-    if (sendWritten(peer, peerPort) > 0 && con && r.code !== GET) {
-      // The oldest entry is reused when the cache is full: an entry lives for seconds, long
-      // enough to reach the simulator's old generation, where each one dropped was collector work.
-      const cache = extra().cache;
-      const c = cache.length >= DEDUP_ENTRIES ? cache.shift()! : ({} as CachedResponse);
-      c.from = peer;
-      c.port = peerPort;
-      c.mid = mid;
-      c.expires = time + DEDUP_MS;
-      c.code = code;
-      cache.push(c);
-    }
+  }
+  if (sendWritten(peer, peerPort) > 0 && con && r.code !== GET) {
+    // The oldest entry is reused when the cache is full: an entry lives for seconds, long
+    // enough to reach the simulator's old generation, where each one dropped was collector work.
+    const cache = extra().cache;
+    const c = cache.length >= DEDUP_ENTRIES ? cache.shift()! : ({} as CachedResponse);
+    c.from = peer;
+    c.port = peerPort;
+    c.mid = mid;
+    c.expires = time + DEDUP_MS;
+    c.code = code;
+    cache.push(c);
   }
   if (changes !== changesBefore) publish();
 }

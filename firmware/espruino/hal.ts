@@ -12,7 +12,7 @@
 import type { Addr, Hal } from '../hal.js';
 import type { LampConfig, LampState } from '../lamp.js';
 import { configFrom } from '../lamp.js';
-import { wake } from '../core.js';
+import { boot, wake } from '../core.js';
 import { COAP_PORT } from '../../protocol/registration.js';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
 
@@ -46,7 +46,7 @@ declare function getSerial(): string;
 declare function require(module: 'dgram'): { createSocket(type: string): EspruinoSocket };
 declare function require(module: 'Storage'): EspruinoStorage;
 declare function require(module: 'Wifi'): EspruinoWifi;
-declare const process: { memory(): { free: number; usage: number; total: number } };
+declare const process: { memory(): { free: number; usage: number; total: number; blocksize?: number } };
 
 /** PWM fades are stepped at this period: smooth to the eye, cheap for the interpreter. */
 const FADE_STEP_MS = 40;
@@ -190,6 +190,19 @@ export function createHal(board: BoardConfig): Hal {
         if (((address & trust[i + 1]) >>> 0) === trust[i]) return true;
       }
       return false;
+    },
+    // The lamp program starts again from its config (as stored: every change is saved at once),
+    // once the answer to the Execute is out; the socket and the network stay up.
+    reboot: function (lamp: LampState) {
+      const started = epoch;
+      setTimeout(function () {
+        if (started === epoch) boot(hal, lamp);
+      }, 0);
+    },
+    // Free JsVars times their size (16 bytes where the build does not say), in kB.
+    memoryFree: function () {
+      const m = process.memory();
+      return (m.free * (m.blocksize || 16)) / 1000;
     },
     random: bootRandom(),
     log: function (_lamp: LampState, message: string) {

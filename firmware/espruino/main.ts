@@ -7,7 +7,7 @@
  * `init`, guarded to start once, and stops fully on `kill`, so that nothing it held (a socket, a
  * timer) outlives it and `init` starts afresh.
  */
-import { boot, receive } from '../core.js';
+import { boot, receive, shutdown } from '../core.js';
 import type { Hal } from '../hal.js';
 import { createLamp, type LampState } from '../lamp.js';
 import type { BoardConfig } from './board-config.js';
@@ -54,9 +54,10 @@ function start(): void {
   });
 }
 
-/** Stops everything the lamp runs on; the light keeps its level through save(), and `init` boots
- * the lamp afresh from its stored config. */
+/** Stops everything the lamp runs on, after de-registering from the gateway; the light keeps its
+ * level through save(), and `init` boots the lamp afresh from its stored config. */
 function stop(): void {
+  if (lamp) shutdown(hal!, lamp);
   bootPoll = clearTimer(bootPoll);
   memoryLog = clearTimer(memoryLog);
   releaseBoard();

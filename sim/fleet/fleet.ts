@@ -150,6 +150,14 @@ export class Fleet implements LampDirectory {
       counters: this.counters,
       // Sparse lamps never register: the gateway cannot hold 2^64 lamps.
       gatewayPeer: () => (this.gatewayBytes === null || this.sparse ? null : this.peers.intern(this.gatewayBytes, 0)),
+      // A reboot is a new boot of a lamp that stays powered, once the core has answered.
+      reboot: (n) => setImmediate(() => {
+        const lamp = this.lamps[n];
+        if (!lamp || !lamp.up) return;
+        this.groups.leaveAll(n);
+        boot(this.hal, lamp);
+        this.settle(lamp);
+      }),
       // Before `attach` there is no host: the lamp's datagram is lost like one to an expired peer.
       transmit: (n, addrs, at, port, data, len) => {
         if (this.host) this.host.sendUdp(n, addrs, at, port, COAP_PORT, data, 0, len);

@@ -4,6 +4,7 @@
  * one timer is a slot of the fleet's scheduler, the light is the lamp's record, addresses are
  * interned peers and datagrams go out through the userspace IPv6 host.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { Addr, Hal } from '../../firmware/hal.js';
 import type { LampState } from '../../firmware/lamp.js';
 import { KeyedStreams, type Prng } from '../random.js';
@@ -52,6 +53,8 @@ export interface FleetHalParts {
   counters: FleetCounters;
   /** The gateway as an interned peer, or null when lamps run standalone. */
   gatewayPeer(): number | null;
+  /** Boots lamp n again (LwM2M Execute /3/0/4), after the current entry point has returned. */
+  reboot(n: number): void;
   /** Sends lamp n's datagram from port 5683 to `port` at the address `addrs[at..at+16)`. */
   transmit(n: number, addrs: Uint8Array, at: number, port: number, data: Uint8Array, len: number): void;
 }
@@ -100,6 +103,16 @@ export class FleetHal implements Hal {
 
   random(): number {
     return this.parts.rng.float();
+  }
+
+  reboot(lamp: LampState): void {
+    this.parts.reboot(lamp.n);
+  }
+
+  /** The process's heap left to grow into (V8's total_available_size): shared by the whole fleet,
+   * which is what a simulated lamp runs on. */
+  memoryFree(): number {
+    return getHeapStatistics().total_available_size / 1000;
   }
 
   log(): void {}

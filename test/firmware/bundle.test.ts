@@ -159,12 +159,19 @@ describe('the bundle on an emulated Espruino', () => {
   it('fades the PWM output in steps to the commanded level', async () => {
     const b = await bootBoard({ powerOn: 1, defaultLevel: 100 });
     await until(() => b.pwm.length > 0, 'a PWM write');
+    // The transition first (/32311/0/14 NEXT_FADE_MS), then the level it applies to.
+    client.send(generate({ code: '0.03', messageId: 77, confirmable: true, options: [
+      { name: 'Uri-Path', value: Buffer.from('32311') },
+      { name: 'Uri-Path', value: Buffer.from('0') },
+      { name: 'Uri-Path', value: Buffer.from('14') },
+    ], payload: Buffer.from('1000') }), b.boundPorts[0]);
+    expect((await client.next((p) => p.messageId === 77, 'response to PUT /32311/0/14')).packet.code).toBe('2.04');
     client.send(generate({ code: '0.03', messageId: 78, confirmable: true, options: [
       { name: 'Uri-Path', value: Buffer.from('3311') },
       { name: 'Uri-Path', value: Buffer.from('0') },
-      { name: 'Content-Format', value: Buffer.from([50]) },
-    ], payload: Buffer.from('{"level":50,"fade":1000}') }), b.boundPorts[0]);
-    const { packet } = await client.next((p) => p.messageId === 78, 'response to PUT /3311/0');
+      { name: 'Uri-Path', value: Buffer.from('5851') },
+    ], payload: Buffer.from('50') }), b.boundPorts[0]);
+    const { packet } = await client.next((p) => p.messageId === 78, 'response to PUT /3311/0/5851');
     expect(packet.code).toBe('2.04');
     await until(() => b.pwm.at(-1)?.[1] === 0.5, 'the fade to end at 50 %');
     const steps = b.pwm.map(([, value]) => value).filter((v) => v < 1 && v > 0.5);

@@ -77,6 +77,15 @@ export class FakeHal implements Hal {
   log(lamp: LampState, message: string): void {
     this.logs.push(message);
   }
+  /** Reboots asked for (Execute /3/0/4); the test boots the lamp again when it wants to. */
+  reboots: number[] = [];
+  reboot(): void {
+    this.reboots.push(this.t);
+  }
+  memoryFreeKb = 123;
+  memoryFree(): number {
+    return this.memoryFreeKb;
+  }
 
   /** Runs the clock forward by `ms`, firing the lamp's timer at each deadline on the way. */
   advance(lamp: LampState, ms: number): void {
@@ -108,7 +117,8 @@ export interface Request {
   path?: string;
   query?: string[];
   options?: CoapOption[];
-  payload?: string;
+  /** Text (sent as UTF-8) or bytes. */
+  payload?: string | Uint8Array;
   from?: Addr;
   port?: number;
   multicast?: boolean;
@@ -149,7 +159,7 @@ export function requestMessage(req: Request): CoapMessage {
     mid: req.mid ?? nextMid++,
     token: Uint8Array.from(req.token ?? [0xab, 0xcd]),
     options,
-    payload: enc.encode(req.payload ?? ''),
+    payload: typeof req.payload === 'string' || req.payload === undefined ? enc.encode(req.payload ?? '') : req.payload,
   };
 }
 

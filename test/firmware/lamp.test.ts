@@ -112,7 +112,9 @@ describe('driver fault', () => {
     expect(hal.lights.at(-1)!.level).toBe(0);
     hal.advance(lamp, HOUR);
     expect(readState(hal, lamp)).toMatchObject({ on: true, level: 80, fault: true, watts: 0.5, energyWh: 0.5 });
-    expect(JSON.parse(new TextDecoder().decode(ask(hal, lamp, { code: 1, path: '3311/0' }).payload))).toMatchObject({ f: 1, w: 0.5 });
+    const read = (path: string) => new TextDecoder().decode(ask(hal, lamp, { code: 1, path }).payload);
+    // LwM2M: the fault is Device error code 8, the power Power Measurement 5800.
+    expect([read('3/0/11/0'), read('3305/0/5800')]).toEqual(['8', '0.5']);
   });
 
   it('lights again at the commanded level once repaired', () => {
@@ -151,7 +153,8 @@ describe('power-on', () => {
   });
 
   it('persists the power-on state and default level set over CoAP', () => {
-    expect(ask(hal, lamp, { code: PUT, path: 'cfg', payload: '{"powerOn":0,"defaultLevel":60}' }).code).toBe(68);
+    const senml = '[{"bn":"/32311/0/","n":"9","v":0},{"n":"5","v":60}]';
+    expect(ask(hal, lamp, { code: PUT, path: '32311/0', options: [{ num: 12, value: Uint8Array.of(110) }], payload: senml }).code).toBe(68);
     const rebooted = createLamp(hal.saved.at(-1)!, 1);
     boot(hal, rebooted);
     expect(readState(hal, rebooted)).toMatchObject({ on: false, level: 60 });
@@ -165,16 +168,17 @@ describe('lamp record', () => {
     const b = createLamp(shared, 2);
     boot(hal, a);
     boot(hal, b);
-    ask(hal, a, { code: PUT, path: 'cfg', payload: '{"ratedW":10}' });
+    expect(ask(hal, a, { code: PUT, path: '32311/0/11', payload: '10' }).code).toBe(68);
     expect(a.cfg.ratedW).toBe(10);
     expect(b.cfg).toBe(shared);
     expect(shared.ratedW).toBe(60);
   });
 
-  it('is a flat record of numbers plus the config and an empty extra slot', () => {
+  it('is a flat record of numbers plus the config, the registration location and an empty extra slot', () => {
     for (const [key, value] of Object.entries(lamp)) {
       if (key === 'cfg') continue;
-      if (key === 'ex') expect(value).toBeNull();
+      if (key === 'loc') expect(typeof value).toBe('string');
+      else if (key === 'ex') expect(value).toBeNull();
       else expect(typeof value).toBe('number');
     }
   });

@@ -1,6 +1,7 @@
 /**
  * The firmware core as a real CoAP server on loopback, talked to by libcoap's coap-client: proof
- * that the codec and the server interoperate with an independent implementation, Observe included.
+ * that the codec and the LwM2M server side interoperate with an independent implementation: Discover,
+ * Read in each content format, Write, Write-Attributes and Observe with pmin/pmax.
  * The HAL here is the smallest real platform: a udp6 socket on ::1, Node timers, the wall clock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,12 @@ import { createSocket, type Socket } from 'node:dgram';
 import { boot, command, halt, receive, wake } from '../../firmware/core.js';
 import type { Addr, Hal } from '../../firmware/hal.js';
 import { createLamp, defaultConfig, type LampState } from '../../firmware/lamp.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSenml } from '../../protocol/lwm2m/senml.js';
+import { readTlv, tlvReader, tlvValue } from '../../protocol/lwm2m/tlv.js';
+import { BOOLEAN, INTEGER } from '../../protocol/lwm2m/objects.js';
 
 const COAP_CLIENT = 'coap-client-notls';
 
@@ -33,6 +40,8 @@ beforeEach(async () => {
     gateway: () => null,
     trusted: () => true,
     random: Math.random,
+    reboot: (l) => setImmediate(() => boot(hal, l)),
+    memoryFree: () => 0,
     log: () => {},
   };
   lamp = createLamp(defaultConfig('lo'), 1);
@@ -52,14 +61,14 @@ afterEach(() => {
 });
 
 /** Runs coap-client against the lamp; resolves with its stdout and stderr. */
-function coapClient(args: string[], whileRunning?: () => void): Promise<{ out: string; err: string }> {
+function coapClient(args: string[], whileRunning?: (chunk: string) => void): Promise<{ out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(COAP_CLIENT, ['-B', '10', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
       out += d;
-      whileRunning?.();
+      whileRunning?.(String(d));
     });
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
@@ -79,8 +88,8 @@ describe('the firmware core with libcoap coap-client', () => {
     expect(lamp.on).toBe(0);
   });
 
-  it('lists its resources at /.well-known/core', async () => {
-    expect((await coapClient([uri('.well-known/core')])).out).toContain('</3311/0/5851>;rt="ipso.5851"');
+  it('lists its LwM2M object instances at /.well-known/core', async () => {
+    expect((await coapClient([uri('.well-known/core')])).out).toContain('</3311/0>');
   });
 
   it('answers 4.04 to an unknown path', async () => {
@@ -95,5 +104,48 @@ describe('the firmware core with libcoap coap-client', () => {
       dimmed = true;
     });
     expect(out.split('\n').filter(Boolean)).toEqual(['100', '40']);
+  });
+
+  it('discovers /3311/0 in link format with the attributes written to it (Write-Attributes)', async () => {
+    await coapClient(['-m', 'put', uri('3311/0?pmax=60')]);
+    const { out } = await coapClient(['-A', '40', uri('3311/0')]);
+    expect(out.trim()).toBe('</3311/0>;pmax=60,</3311/0/5850>,</3311/0/5851>,</3311/0/5852>,</3311/0/5805>');
+  });
+
+  it('reads in text/plain, SenML JSON and TLV, and refuses an Accept it does not serve with 4.06', async () => {
+    expect((await coapClient(['-A', '0', uri('3311/0/5851')])).out.trim()).toBe('100');
+    const senml = readSenml((await coapClient(['-A', '110', uri('3311/0')])).out.trim());
+    expect(senml).toContainEqual({ obj: 3311, inst: 0, res: 5850, ri: -1, value: true });
+    const dir = mkdtempSync(join(tmpdir(), 'lampnet-tlv-'));
+    try {
+      await coapClient(['-A', '11542', '-o', join(dir, 'tlv'), uri('3311/0')]);
+      const bytes = new Uint8Array(readFileSync(join(dir, 'tlv')));
+      const tlv = tlvReader(16);
+      expect(readTlv(tlv, bytes, 0, bytes.length)).toBe(true);
+      const at = (res: number) => [...tlv.res.subarray(0, tlv.count)].indexOf(res);
+      expect([tlvValue(tlv, at(5850), BOOLEAN), tlvValue(tlv, at(5851), INTEGER)]).toEqual([true, 100]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect((await coapClient(['-A', '50', uri('3311/0')])).err).toMatch(/4\.06/);
+  });
+
+  it('takes a SenML JSON partial update (POST) of /3311/0', async () => {
+    await coapClient(['-m', 'post', '-t', '110', '-e', '[{"bn":"/3311/0/","n":"5850","vb":true},{"n":"5851","v":30}]', uri('3311/0')]);
+    expect([lamp.on, lamp.level]).toEqual([1, 30]);
+  });
+
+  it('holds a change back until pmin and notifies an unchanged value at pmax', async () => {
+    await coapClient(['-m', 'put', uri('3311/0/5851?pmin=1&pmax=2')]);
+    const seen: { at: number; value: string }[] = [];
+    // The first representation printed means the observation is registered: then dim the lamp.
+    await coapClient(['-s', '5', '-w', uri('3311/0/5851')], (chunk) => {
+      for (const value of chunk.split('\n').filter(Boolean)) seen.push({ at: Date.now(), value });
+      if (seen.length === 1) setImmediate(() => command(hal, lamp, { level: 40 }));
+    });
+    expect(seen.map((s) => s.value).slice(0, 3)).toEqual(['100', '40', '40']);
+    // pmin: the change waits a second after the first value; pmax: the same value again 2 s on.
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(900);
+    expect(seen[2].at - seen[1].at).toBeGreaterThanOrEqual(1800);
   });
 });

@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CHANGED, CON, CREATED, MAX_RETRANSMIT, NOT_FOUND, POST } from '../../protocol/coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CHANGED, CON, CREATED, DELETE, DELETED, MAX_RETRANSMIT, NOT_FOUND, POST, PUT } from '../../protocol/coap.js';
+import { registrationObjects } from '../../protocol/lwm2m/link.js';
+import { parseRegisterQuery } from '../../protocol/lwm2m/registration.js';
 import { emitCoap, type CoapMessage } from '../helpers/coap-message.js';
-import { boot, command, receive } from '../../firmware/core.js';
+import { boot, command, receive, shutdown } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
 import { REFRESH_FRACTION, RETRY_BASE_MS, RETRY_MAX_MS } from '../../firmware/registration.js';
-import { FakeHal, GATEWAY, gatewayAnswer, optionUint, optionValues, text } from './fake-hal.js';
+import { FakeHal, GATEWAY, deliver, gatewayAnswer, optionUint, optionValues, text } from './fake-hal.js';
 
 let hal: FakeHal;
 let lamp: LampState;
@@ -19,17 +21,19 @@ function start(config: Partial<LampConfig> = {}, fixedRandom: number | null = nu
 const toGateway = () => hal.sent.filter((s) => s.to === GATEWAY);
 const lastToGateway = (): CoapMessage => toGateway().at(-1)!.msg;
 
-/** Boots, lets the first registration go out and accepts it. */
+const LOCATION = [{ num: 8, value: new TextEncoder().encode('rd') }, { num: 8, value: new TextEncoder().encode('k2') }];
+
+/** Boots, lets the first registration go out and accepts it at /rd/k2. */
 function registered(): void {
   start();
   hal.advance(lamp, 0);
-  expect(gatewayAnswer(hal, lamp, lastToGateway(), CREATED)).toBeNull();
+  expect(gatewayAnswer(hal, lamp, lastToGateway(), CREATED, LOCATION)).toBeNull();
 }
 
 beforeEach(() => start());
 
 describe('registration', () => {
-  it('registers with POST /rd?ep=<id>&lt=<lifetime> after the boot jitter', () => {
+  it('registers with POST /rd?ep=<id>&lt=<lifetime>&lwm2m=1.1&b=U and its objects in link format after the boot jitter', () => {
     start({ bootJitterMs: 10_000 }, 0.5);
     hal.advance(lamp, 4999);
     expect(toGateway()).toEqual([]);
@@ -39,12 +43,14 @@ describe('registration', () => {
     expect(msg.type).toBe(CON);
     expect(msg.code).toBe(POST);
     expect(optionValues(msg, 11)).toEqual(['rd']);
-    expect(optionValues(msg, 15)).toEqual(['ep=7', 'lt=300']);
-    expect(optionUint(msg, 12)).toBe(50);
-    expect(JSON.parse(text(msg.payload))).toEqual({ g: 'north', s: { on: 1, level: 100, w: 60, wh: 0.083, t: 5, f: 0 } });
+    expect(optionValues(msg, 15)).toEqual(['ep=7', 'lt=300', 'lwm2m=1.1', 'b=U']);
+    expect(parseRegisterQuery(optionValues(msg, 15))).toMatchObject({ ep: '7', lifetimeS: 300, version: '1.1', binding: 'U' });
+    expect(optionUint(msg, 12)).toBe(40);
+    expect(text(msg.payload)).toBe('</>;rt="oma.lwm2m";ct="110 11542",</1/0>,</3/0>,</3305/0>,</3311/0>,</32311/0>');
+    expect(registrationObjects(text(msg.payload))).toMatchObject({ root: '', formats: [110, 11542] });
   });
 
-  it('refreshes before the lifetime ends with POST /rd/<id>?lt=<lifetime>', () => {
+  it('refreshes before the lifetime ends with an Update, POST at the Location-Path it was given, no payload', () => {
     registered();
     const sent = toGateway().length;
     const refreshAt = 300_000 * REFRESH_FRACTION;
@@ -52,9 +58,10 @@ describe('registration', () => {
     expect(toGateway().length).toBe(sent);
     hal.advance(lamp, 1);
     const msg = lastToGateway();
-    expect(optionValues(msg, 11)).toEqual(['rd', '7']);
-    expect(optionValues(msg, 15)).toEqual(['lt=300']);
-    expect(Object.keys(JSON.parse(text(msg.payload)))).toEqual(['s']);
+    expect(msg.code).toBe(POST);
+    expect(optionValues(msg, 11)).toEqual(['rd', 'k2']);
+    expect(optionValues(msg, 15)).toEqual([]);
+    expect(msg.payload).toHaveLength(0);
   });
 
   it('keeps refreshing every time the gateway answers 2.04', () => {
@@ -63,7 +70,50 @@ describe('registration', () => {
       hal.advance(lamp, 300_000 * REFRESH_FRACTION);
       expect(gatewayAnswer(hal, lamp, lastToGateway(), CHANGED)).toBeNull();
     }
-    expect(toGateway().map((s) => optionValues(s.msg, 11).join('/'))).toEqual(['rd', 'rd/7', 'rd/7', 'rd/7']);
+    expect(toGateway().map((s) => optionValues(s.msg, 11).join('/'))).toEqual(['rd', 'rd/k2', 'rd/k2', 'rd/k2']);
+  });
+
+  it('sends an Update at once when the server executes the Registration Update Trigger /1/0/8', () => {
+    registered();
+    const { replies } = deliver(hal, lamp, { code: POST, path: '1/0/8', from: GATEWAY });
+    expect(replies.map((s) => s.msg.code)).toEqual([CHANGED]);
+    hal.advance(lamp, 0);
+    expect(lastToGateway().code).toBe(POST);
+    expect(optionValues(lastToGateway(), 11)).toEqual(['rd', 'k2']);
+  });
+
+  it('sends an Update with lt= when the server writes a new lifetime /1/0/1, and refreshes by it', () => {
+    registered();
+    const { replies } = deliver(hal, lamp, { code: PUT, path: '1/0/1', from: GATEWAY, options: [{ num: 12, value: new Uint8Array(0) }], payload: '120' });
+    expect(replies.map((s) => s.msg.code)).toEqual([CHANGED]);
+    hal.advance(lamp, 0);
+    const update = lastToGateway();
+    expect(optionValues(update, 11)).toEqual(['rd', 'k2']);
+    expect(optionValues(update, 15)).toEqual(['lt=120']);
+    gatewayAnswer(hal, lamp, update, CHANGED);
+    const sent = toGateway().length;
+    hal.advance(lamp, 120_000 * REFRESH_FRACTION);
+    expect(toGateway().length).toBe(sent + 1);
+    expect(optionValues(lastToGateway(), 15)).toEqual([]);
+  });
+
+  it('de-registers with DELETE at its Location-Path on shutdown', () => {
+    registered();
+    shutdown(hal, lamp);
+    const msg = lastToGateway();
+    expect(msg).toMatchObject({ type: CON, code: DELETE });
+    expect(optionValues(msg, 11)).toEqual(['rd', 'k2']);
+    expect(gatewayAnswer(hal, lamp, msg, DELETED)).toMatch(/matches no exchange/);
+    expect(lamp.reg).toBe(0);
+    hal.advance(lamp, 3600_000);
+    expect(lastToGateway()).toBe(msg);
+  });
+
+  it('takes a 2.01 without a usable Location-Path as a failure and registers again later', () => {
+    start({}, 0);
+    hal.advance(lamp, 0);
+    gatewayAnswer(hal, lamp, lastToGateway(), CREATED, [{ num: 8, value: new Uint8Array([0xff]) }]);
+    expect(lamp.reg).toBe(0);
   });
 
   it('retransmits with RFC 7252 exponential backoff and gives up after MAX_RETRANSMIT', () => {
@@ -93,40 +143,28 @@ describe('registration', () => {
     expect(Math.max(...waits)).toBe(RETRY_MAX_MS);
   });
 
-  it('reports a state change at once with POST /rd/<id>', () => {
+  it('sends no Update for a state change: servers observe the state', () => {
     registered();
-    command(hal, lamp, { level: 40 });
-    const msg = lastToGateway();
-    expect(optionValues(msg, 11)).toEqual(['rd', '7']);
-    expect(JSON.parse(text(msg.payload)).s).toMatchObject({ on: 1, level: 40 });
-  });
-
-  it('keeps one report in flight and sends the latest state when it is answered', () => {
-    registered();
-    command(hal, lamp, { level: 10 });
-    const inFlight = lastToGateway();
     const sent = toGateway().length;
-    command(hal, lamp, { level: 20 });
-    command(hal, lamp, { level: 30 });
+    command(hal, lamp, { level: 40 });
     expect(toGateway().length).toBe(sent);
-    gatewayAnswer(hal, lamp, inFlight, CHANGED);
-    expect(toGateway().length).toBe(sent + 1);
-    expect(JSON.parse(text(lastToGateway().payload)).s.level).toBe(30);
   });
 
-  it('registers again at once when the gateway answers an update with 4.04', () => {
+  it('registers again at once when the gateway answers an Update with 4.04, and uses the new location', () => {
     registered();
-    command(hal, lamp, { level: 10 });
+    hal.advance(lamp, 300_000 * REFRESH_FRACTION);
     gatewayAnswer(hal, lamp, lastToGateway(), NOT_FOUND);
     const msg = lastToGateway();
     expect(optionValues(msg, 11)).toEqual(['rd']);
-    expect(optionValues(msg, 15)).toEqual(['ep=7', 'lt=300']);
-    expect(JSON.parse(text(msg.payload)).s.level).toBe(10);
+    expect(optionValues(msg, 15)).toEqual(['ep=7', 'lt=300', 'lwm2m=1.1', 'b=U']);
+    gatewayAnswer(hal, lamp, msg, CREATED, [{ num: 8, value: new TextEncoder().encode('rd') }, { num: 8, value: new TextEncoder().encode('z9') }]);
+    hal.advance(lamp, 300_000 * REFRESH_FRACTION);
+    expect(optionValues(lastToGateway(), 11)).toEqual(['rd', 'z9']);
   });
 
   it('backs off and registers again when the gateway answers with an error', () => {
     registered();
-    command(hal, lamp, { level: 10 });
+    hal.advance(lamp, 300_000 * REFRESH_FRACTION);
     const failedAt = hal.t;
     gatewayAnswer(hal, lamp, lastToGateway(), 160);
     expect(lamp.reg).toBe(0);
@@ -149,7 +187,7 @@ describe('registration', () => {
     expect(receive(hal, lamp, GATEWAY, 5683, emptyAck, emptyAck.length)).toBeNull();
     hal.advance(lamp, 60_000);
     expect(toGateway()).toHaveLength(1);
-    const separate = emitCoap({ type: CON, code: CREATED, mid: 999, token: request.token, options: [], payload: new Uint8Array(0) });
+    const separate = emitCoap({ type: CON, code: CREATED, mid: 999, token: request.token, options: LOCATION, payload: new Uint8Array(0) });
     expect(receive(hal, lamp, GATEWAY, 5683, separate, separate.length)).toBeNull();
     expect(lastToGateway()).toMatchObject({ type: ACK, code: 0, mid: 999 });
     expect(lamp.reg).toBe(1);

@@ -115,14 +115,15 @@ describe('a dense fleet on the memory link', () => {
     const answered = (): boolean => ping(link, sent, lamp)?.src === lamp;
     expect(answered()).toBe(true);
     // Fading out: still lit until the fade ends, when the lamp's timer fires.
-    expect((await coap(sim, lamp, request(PUT, '3311/0', '{"on":0,"fade":1000}'))).code).toBe(68);
+    expect((await coap(sim, lamp, request(PUT, '32311/0/14', '1000', CON, 5))).code).toBe(68);
+    expect((await coap(sim, lamp, request(PUT, '3311/0/5850', '0'))).code).toBe(68);
     expect(answered()).toBe(true);
     sim.fleet.scheduler.advance(clock, 1000);
     expect(answered()).toBe(false);
     // A config change alone: answer while powered.
-    expect((await coap(sim, lamp, request(PUT, 'cfg', '{"pingWhen":0}', CON, 2))).code).toBe(68);
+    expect((await coap(sim, lamp, request(PUT, '32311/0/13', '0', CON, 2))).code).toBe(68);
     expect(answered()).toBe(true);
-    expect((await coap(sim, lamp, request(PUT, 'cfg', '{"pingWhen":1}', CON, 3))).code).toBe(68);
+    expect((await coap(sim, lamp, request(PUT, '32311/0/13', '1', CON, 3))).code).toBe(68);
     expect((await coap(sim, lamp, request(PUT, '3311/0/5850', '1', CON, 4))).code).toBe(68);
     expect(answered()).toBe(true);
     // A driver fault puts the light out.
@@ -191,9 +192,9 @@ describe('a dense fleet on the memory link', () => {
   it('a rebooted lamp restores its persisted default level and groups and registers again', async () => {
     const { sim, clock } = await fleet({ lamps: 100, bootJitterMs: 100 });
     const lamp = `${PREFIX}2a`;
-    const put = request(PUT, 'cfg', '{"defaultLevel":30,"groups":"plaza"}');
+    const put = request(PUT, '32311/0', '[{"bn":"/32311/0/","n":"5","v":30},{"n":"0","vs":"plaza"}]');
     const withFormat = parseCoap(put)!;
-    withFormat.options.push({ num: 12, value: Uint8Array.of(50) });
+    withFormat.options.push({ num: 12, value: Uint8Array.of(110) });
     withFormat.options.sort((a, b) => a.num - b.num);
     expect((await coap(sim, lamp, emitCoap(withFormat))).code).toBe(68);
 
@@ -214,12 +215,9 @@ describe('a dense fleet on the memory link', () => {
     expect(registrations).toContain('ep=42');
   });
 
-  it('a lamp whose /cfg moves it to another group no longer takes the old group multicast', async () => {
+  it('a lamp whose groups (/32311/0/0) move it to another group no longer takes the old group multicast', async () => {
     const { sim, link } = await fleet({ lamps: 300, streetSize: 100 });
-    const put = parseCoap(request(PUT, 'cfg', '{"groups":"plaza"}'))!;
-    put.options.push({ num: 12, value: Uint8Array.of(50) });
-    put.options.sort((a, b) => a.num - b.num);
-    expect((await coap(sim, `${PREFIX}2a`, emitCoap(put))).code).toBe(68);
+    expect((await coap(sim, `${PREFIX}2a`, request(PUT, '32311/0/0', 'plaza'))).code).toBe(68);
     expect(sim.fleet.groupMembers('street-1')).not.toContain(42);
     expect(sim.fleet.groupMembers('plaza')).toEqual([42]);
 

@@ -21,9 +21,11 @@ const REQUEST_CODES = [GET, GET, PUT, PUT, PUT, POST, DELETE];
 const OTHER_CODES = [EMPTY, 5, 6, 7, 31, CREATED, DELETED, VALID, CHANGED, CONTENT, BAD_REQUEST, NOT_FOUND,
   INTERNAL_SERVER_ERROR, 32 | 1, 64 | 31, 96, 192, 224 | 31, 255];
 const PATHS = [
-  ['3311', '0', '5850'], ['3311', '0', '5851'], ['3311', '0'], ['cfg'], ['.well-known', 'core'],
-  ['3311', '0', '5852'], ['3311', '0', '5800'], ['3311', '0', '5805'], ['rd'], ['rd', '42'], [],
-  ['3311'], ['3311', '1'], ['3311', '0', '5850', 'x'], [''], ['..'], ['3311', '', '5850'],
+  ['3311', '0', '5850'], ['3311', '0', '5851'], ['3311', '0'], ['32311', '0'], ['.well-known', 'core'],
+  ['3311', '0', '5852'], ['3305', '0', '5800'], ['3311', '0', '5805'], ['rd'], ['rd', '42'], [],
+  ['3311'], ['3311', '1'], ['3311', '0', '5850', 'x'], [''], ['..'], ['3311', '', '5850'], ['1', '0', '8'],
+  ['3', '0', '11'], ['3', '0', '11', '0'], ['3', '0', '11', '1'], ['3', '0', '4'], ['1', '0', '1'], ['32311', '0', '14'],
+  ['32311', '0', '0'], ['65535', '0'], ['3311', '65535'], ['3311', '00'], ['3', '0', '10'],
 ];
 const BODIES = [
   '0', '1', '50', '100', '101', '-1', '1.5', ' 1', '01', '007', 'on', '1e2', '0x10', 'null', '[]', '[1]', '{}',
@@ -35,6 +37,14 @@ const BODIES = [
   '{"lat":52.5,"lon":13.4,"nightLevel":30,"nightFrom":0,"nightTo":300}', '{"lat":91}', '{"fadeMs":3600000}',
   '{"powerOn":2,"defaultLevel":70}', '{"tzMin":840}', '{"ratedW":100000,"standbyW":1000}', '{"bootJitterMs":3600000}',
   '{"nightFrom":1440}', `{"id":"${'i'.repeat(700)}"}`, `{"groups":"${'g,'.repeat(300)}"}`, '{"defaultLevel":0.5}', '{"on":1,"on":0}', '{"level":1e-400}', '"1"', 'true',
+  // SenML JSON (LwM2M), right and wrong.
+  '[{"bn":"/3311/0/","n":"5850","vb":true},{"n":"5851","v":30}]', '[{"bn":"/3311/0/","n":"5851","v":101}]',
+  '[{"bn":"/3311/0/","n":"5851","vs":"30"}]', '[{"n":"/3311/0/5851","v":30,"vb":true}]', '[{"bn":"/3311/0/","n":"5805","v":1}]',
+  '[{"bn":"/32311/0/","n":"14","v":2000}]', '[{"bn":"/32311/0/","n":"0","vs":"street-1,b"},{"n":"1","v":52.5},{"n":"2","v":13.4}]',
+  '[{"bn":"/32311/0/","n":"3","vb":false}]', '[{"bn":"/1/0/","n":"1","v":60}]', '[{"bn":"/3/0/","n":"11/0","v":0}]',
+  '[{"bn_":"x"}]', '[]', `[${'{"n":"/3311/0/5851","v":1},'.repeat(70)}{}]`, '[{"bn":"/3311/0/","n":"5850","vd":"AQ"}]',
+  // TLV: 5850 true, 5851 30, a multiple resource, an overrun.
+  '\xc1\x00\x01', '\xe1\x16\xdb\x1e', '\x88\x0b\x03\x41\x00\x00', '\xc8\x00\x10\x01', '\x08\x00\x03\xe1\x16\xda\x01',
 ];
 /** Option numbers beyond the ones the lamp reads: critical (odd) and elective (even), known and not. */
 const OTHER_OPTIONS = [1, 3, 4, 5, 7, 8, 9, 14, 20, 23, 27, 28, 35, 39, 60, 258, 2048, 2049, 65000, 65001, 65804];
@@ -86,14 +96,26 @@ function plannedOptions(rng: Prng): PlannedOption[] {
   return options.sort((a, b) => a.num - b.num);
 }
 
+/** A uint option value's bytes (minimal, RFC 7252 §3.2). */
+function bytesOf(n: number): number[] {
+  const out: number[] = [];
+  for (; n > 0; n = Math.floor(n / 256)) out.unshift(n & 255);
+  return out;
+}
+
 /** Requests a lamp carries out, when they come from a trusted address: resource, format, bodies. */
 const COMMANDS = [
   { path: ['3311', '0', '5850'], format: 0, bodies: ['0', '1'] },
   { path: ['3311', '0', '5851'], format: 0, bodies: ['0', '30', '100'] },
-  { path: ['3311', '0'], format: 50, bodies: ['{"on":1,"level":40}', '{"on":0}', '{"level":80,"fade":2000}', '{"on":1,"fade":0}'] },
-  { path: ['cfg'], format: 50, bodies: ['{"defaultLevel":70}', '{"pingWhen":1}', '{"pingWhen":0}', '{"groups":"street-1,lampnet-a"}',
-    '{"lat":52.5,"lon":13.4}', '{"lat":null,"lon":null}', '{"lat":90,"lon":180,"tzMin":-840}', '{"lat":-90,"lon":-180}',
-    '{"lat":78.2,"lon":15.6,"nightLevel":20,"nightFrom":1439,"nightTo":0}', '{"lat":0,"lon":0,"tzMin":840}', '{"powerOn":2}', '{"lifetimeS":60}', '{"id":"fuzz"}', '{"fadeMs":500}'] },
+  { path: ['3311', '0'], format: 110, bodies: ['[{"bn":"/3311/0/","n":"5850","vb":true},{"n":"5851","v":40}]', '[{"bn":"/3311/0/","n":"5850","vb":false}]', '[{"bn":"/3311/0/","n":"5851","v":80}]'] },
+  { path: ['3311', '0'], format: 11542, bodies: ['\xc1\x00\x01\xe1\x16\xdb\x28', '\xc1\x00\x00'] },
+  { path: ['32311', '0'], format: 110, bodies: ['[{"bn":"/32311/0/","n":"5","v":70}]', '[{"bn":"/32311/0/","n":"13","v":1}]', '[{"bn":"/32311/0/","n":"13","v":0}]',
+    '[{"bn":"/32311/0/","n":"0","vs":"street-1,lampnet-a"}]', '[{"bn":"/32311/0/","n":"1","v":52.5},{"n":"2","v":13.4}]', '[{"bn":"/32311/0/","n":"3","vb":false}]',
+    '[{"bn":"/32311/0/","n":"1","v":90},{"n":"2","v":180},{"n":"4","v":-840}]', '[{"bn":"/32311/0/","n":"1","v":78.2},{"n":"2","v":15.6},{"n":"6","v":20},{"n":"7","v":1439},{"n":"8","v":0}]',
+    '[{"bn":"/32311/0/","n":"9","v":2}]', '[{"bn":"/32311/0/","n":"10","v":500}]', '[{"bn":"/32311/0/","n":"14","v":500}]'] },
+  { path: ['1', '0', '1'], format: 0, bodies: ['60', '300'] },
+  // Write-Attributes: a PUT with queries only (the generator adds them to PUTs without a body sometimes).
+  { path: ['3311', '0'], format: 0, bodies: [''] },
 ];
 
 /** Options of a well-formed GET or PUT the lamp serves (Observe registrations and
@@ -105,11 +127,19 @@ function plausibleRequest(rng: Prng, code: number): { options: PlannedOption[]; 
     const path = rng.chance(0.7) ? command.path : rng.pick(PATHS);
     if (rng.chance(0.4)) options.push({ num: 6, value: uintBytes(rng.below(2), rng.below(2)) });
     for (const segment of path) options.push({ num: 11, value: latin1(segment) });
+    // Accept: the LwM2M formats, Discover's, and ones a lamp refuses (4.06).
+    if (rng.chance(0.5)) options.push({ num: 17, value: Uint8Array.from(bytesOf(rng.pick([0, 40, 110, 11542, 11543, 50, 60])))});
     return { options, body: '' };
   }
   for (const segment of command.path) options.push({ num: 11, value: latin1(segment) });
-  if (rng.chance(0.5)) options.push({ num: 12, value: uintBytes(command.format, command.format ? 1 : 0) });
-  return { options, body: rng.pick(command.bodies) };
+  const body = rng.pick(command.bodies);
+  if (body === '') {
+    // Write-Attributes: notification attributes, right and wrong.
+    for (let i = rng.below(4); i > 0; i--) options.push({ num: 15, value: latin1(rng.pick(['pmin=0', 'pmin=10', 'pmax=60', 'pmax=1', 'gt=50', 'lt=10', 'st=1', 'pmin', 'pmax=-1', 'pmin=x', 'epmin=5', 'bogus=1'])) });
+    return { options, body };
+  }
+  if (rng.chance(0.8)) options.push({ num: 12, value: Uint8Array.from(bytesOf(command.format)) });
+  return { options, body };
 }
 
 /** A body for the payload: the commands and configs a lamp parses, wrong in every way, or bytes. */

@@ -63,6 +63,10 @@ export async function startUdpLamps(count: number, options: UdpLampsOptions): Pr
     gateway: (): Addr => GATEWAY_HOST,
     trusted: (_lamp, from) => from === GATEWAY_HOST,
     random: Math.random,
+    reboot(lamp) {
+      setImmediate(() => !closed && boot(hal, lamp));
+    },
+    memoryFree: () => process.memoryUsage().heapUsed / 1000,
     log() {},
   };
 
