@@ -8,7 +8,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { ACK, ACK_TIMEOUT, CHANGED, CON, CONTENT_FORMAT, FORMAT_TEXT, MAX_RETRANSMIT, PUT, URI_PATH, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption, writePayload } from '../../protocol/coap.js';
-import { COAP_PORT, DIMMER_PATH } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
+import { DIMMER, LIGHT_CONTROL } from '../../protocol/lwm2m/objects.js';
 
 const [from, board, countText] = process.argv.slice(2);
 const count = Number(countText);
@@ -32,7 +33,7 @@ socket.on('message', (data) => {
 function exchange(level: number): Promise<number> {
   mid = (mid + 1) & 0xffff;
   writeBegin(writer, buf, 0, CON, PUT, mid, null, 0, 0);
-  for (const segment of DIMMER_PATH.split('/')) writeOption(writer, URI_PATH, segment);
+  for (const segment of [LIGHT_CONTROL, 0, DIMMER]) writeOption(writer, URI_PATH, String(segment));
   writeOption(writer, CONTENT_FORMAT, FORMAT_TEXT);
   writePayload(writer, String(level));
   const message = buf.slice(0, writeEnd(writer));

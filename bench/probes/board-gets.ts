@@ -10,7 +10,8 @@
 import { createSocket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { ACK, ACK_TIMEOUT, CON, CONTENT, GET, URI_PATH, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption } from '../../protocol/coap.js';
-import { COAP_PORT, DIMMER_PATH } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
+import { DIMMER, LIGHT_CONTROL } from '../../protocol/lwm2m/objects.js';
 
 const [board, countText] = process.argv.slice(2);
 const count = Number(countText);
@@ -34,7 +35,7 @@ socket.on('message', (data) => {
 function exchange(): Promise<number> {
   mid = (mid + 1) & 0xffff;
   writeBegin(writer, buf, 0, CON, GET, mid, null, 0, 0);
-  for (const segment of DIMMER_PATH.split('/')) writeOption(writer, URI_PATH, segment);
+  for (const segment of [LIGHT_CONTROL, 0, DIMMER]) writeOption(writer, URI_PATH, String(segment));
   socket.send(buf.subarray(0, writeEnd(writer)), COAP_PORT, board);
   return new Promise((resolve) => {
     const timer = setTimeout(() => finish(-1), ACK_TIMEOUT);
