@@ -13,7 +13,7 @@
  */
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { coapReader, readCoap } from '../protocol/coap.js';
-import { COAP_PORT } from '../protocol/registration.js';
+import { COAP_PORT } from '../protocol/lamp.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
 import { CoapClient } from './lamps/coap-client.js';
 import { CommandHold } from './mqtt/command-hold.js';
@@ -307,10 +307,15 @@ async function assemble(
   const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand };
   const observer = new LampObserver(registry, coap, send, (i) => cmd.nextMid(i), {
     changed(i) {
-      pub.mark(i, DIRTY_STATE);
+      // A lamp's first state goes out once its setup is done, complete (groups are read last).
+      if (!observer.settingUp(i)) pub.mark(i, DIRTY_STATE);
       noteFault(i);
     },
-    ready: (i) => deliverHeldCommand(commands, i),
+    ready(i) {
+      // The lamp appears on MQTT (availability, discovery, state) once its state is complete.
+      pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
+      deliverHeldCommand(commands, i);
+    },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
     notified: () => metrics.notifications.inc(),
   }, { energyPmaxS: options.energyPmaxS });
@@ -319,7 +324,6 @@ async function assemble(
       boardNetwork?.registered(i);
       metrics.registrations.inc();
       hold.registered(Date.now(), registry.size);
-      pub.mark(i, DIRTY_AVAILABILITY | discovery);
       observer.start(i);
     },
     updated(i, objectsChanged) {

@@ -10,7 +10,7 @@
  */
 
 import type { FleetStats, LampReport } from '../protocol/mqtt-topics.js';
-import type { LampSnapshot } from '../protocol/registration.js';
+import type { LampSnapshot } from '../protocol/lamp.js';
 
 export interface RegistryOptions {
   /** Registrations beyond this many distinct lamps are refused (a flood of made-up ids must not

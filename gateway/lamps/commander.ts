@@ -19,7 +19,7 @@ import { FORMAT_SENML_JSON, FORMAT_TEXT, FORMAT_TLV } from '../../protocol/lwm2m
 import { BOOLEAN, DIMMER, INTEGER, LAMPNET_CONFIG, LIGHT_CONTROL, NEXT_FADE_MS, ON_OFF } from '../../protocol/lwm2m/objects.js';
 import { senmlRecord } from '../../protocol/lwm2m/senml.js';
 import { TLV_RESOURCE, writeTlv } from '../../protocol/lwm2m/tlv.js';
-import { COAP_PORT, groupAddress } from '../../protocol/registration.js';
+import { COAP_PORT, groupAddress } from '../../protocol/lamp.js';
 import type { CoapClient, CoapOutcome, CoapRequest } from './coap-client.js';
 import { CAP_CONFIG, CAP_SENML, CAP_TLV } from './resource-directory.js';
 import type { ErrorKind } from '../metrics.js';

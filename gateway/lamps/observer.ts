@@ -98,6 +98,11 @@ export class LampObserver {
     this.begin(i);
   }
 
+  /** Whether lamp i's setup is still running (its state is not complete yet: groups come last). */
+  settingUp(i: number): boolean {
+    return i < this.step.length && this.step[i] !== 0;
+  }
+
   /** Whether lamp i's state is observed (it may need a setup again after an Update). */
   observed(i: number): boolean {
     return i < this.observing.length && (this.observing[i] & ((1 << K_LIGHT) | (1 << K_ON))) !== 0;

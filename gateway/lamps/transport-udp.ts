@@ -10,7 +10,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { COAP_PORT } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
 import type { DatagramEndpoint } from '../../protocol/datagram.js';
 import { isIpv4Mapped } from './transport.js';
 

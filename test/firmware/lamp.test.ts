@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { PUT } from '../../protocol/coap.js';
 import { answersPing, boot, command, halt, readState, setFault } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
-import { fnv1a32, groupAddress } from '../../protocol/registration.js';
+import { fnv1a32, groupAddress } from '../../protocol/lamp.js';
 import { FakeHal, ask } from './fake-hal.js';
 
 const HOUR = 3600_000;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CON, PUT, URI_QUERY, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption } from '../../protocol/coap.js';
-import { fnv1a32, groupAddress } from '../../protocol/registration.js';
+import { fnv1a32, groupAddress } from '../../protocol/lamp.js';
 import { asciiJson, utf8Bytes, utf8Json, writeUtf8 } from '../../protocol/text.js';
 
 const latin1 = (bytes: number[]): string => String.fromCharCode(...bytes);

@@ -3,7 +3,7 @@
  * one disposition of its counters (`dispositions` in tools/fuzz/target.ts), multicast fan-out included.
  */
 import { describe, expect, it } from 'vitest';
-import { groupAddress } from '../../protocol/registration.js';
+import { groupAddress } from '../../protocol/lamp.js';
 import { ManualClock } from '../../sim/scheduler.js';
 import { createTarget, dispositions, type FuzzTarget } from '../../tools/fuzz/target.js';
 import { echoRequest, udpPacket } from '../sim/packets.js';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CON, GET, NON, PUT } from '../../protocol/coap.js';
 import { emitCoap, parseCoap, type CoapMessage } from '../helpers/coap-message.js';
-import { groupAddress } from '../../protocol/registration.js';
+import { groupAddress } from '../../protocol/lamp.js';
 import { Prng } from '../../sim/random.js';
 import type { MemoryLink } from '../../ipv6/link/memory.js';
 import { ManualClock } from '../../sim/scheduler.js';

@@ -9,8 +9,8 @@ import dgram from 'node:dgram';
 import { boot, halt, readState, receive, wake } from '../../../firmware/core.js';
 import type { Addr, Hal } from '../../../firmware/hal.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../../firmware/lamp.js';
-import type { LampSnapshot } from '../../../protocol/registration.js';
-import { COAP_PORT } from '../../../protocol/registration.js';
+import type { LampSnapshot } from '../../../protocol/lamp.js';
+import { COAP_PORT } from '../../../protocol/lamp.js';
 
 const GATEWAY_HOST = '127.0.0.1';
 
