@@ -312,8 +312,7 @@ async function assemble(
       noteFault(i);
     },
     ready(i) {
-      // The lamp appears on MQTT (availability, discovery, state) once its state is complete.
-      pub.mark(i, DIRTY_STATE | DIRTY_AVAILABILITY | discovery);
+      pub.mark(i, DIRTY_STATE);
       deliverHeldCommand(commands, i);
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
@@ -324,6 +323,8 @@ async function assemble(
       boardNetwork?.registered(i);
       metrics.registrations.inc();
       hold.registered(Date.now(), registry.size);
+      // Online as soon as it is registered; its first state follows once the setup is done.
+      pub.mark(i, DIRTY_AVAILABILITY | discovery);
       observer.start(i);
     },
     updated(i, objectsChanged) {

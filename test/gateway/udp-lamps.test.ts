@@ -107,7 +107,7 @@ describe('gateway with firmware lamps on UDP', () => {
     const names: Record<number, { id: string; groups: string }> = { 1: { id: 'Straße-1', groups: 'Hauptstraße-Nord' }, 2: { id: '2', groups: '北区,Hauptstraße-Nord' } };
     fixture = await startFixture(2, { configure: (config, n) => Object.assign(config, names[n]) });
     const { watcher, lamps } = fixture;
-    await watcher.until('both lamps online', () => ['Straße-1', '2'].every((id) => watcher.last.get(`lampnet/lamps/${id}/availability`) === 'online'));
+    await watcher.until('both lamps online with their state', () => ['Straße-1', '2'].every((id) => watcher.last.get(`lampnet/lamps/${id}/availability`) === 'online' && watcher.last.has(`lampnet/lamps/${id}/state`)));
     expect(await watcher.json<LampStateDocument>('lampnet/lamps/Straße-1/state')).toMatchObject({ groups: ['Hauptstraße-Nord'] });
     expect(await watcher.json<LampStateDocument>('lampnet/lamps/2/state')).toMatchObject({ groups: ['北区', 'Hauptstraße-Nord'] });
     expect(metricValue(await fixture.metrics(), 'lampnet_gateway_coap_dropped_total{reason="bad-request"}')).toBe(0);

@@ -11,7 +11,7 @@ export interface Fixture {
   gateway: GatewayHandle;
   lamps: UdpLamps;
   watcher: Watcher;
-  /** Resolves when lamps 1..count are all online on MQTT. */
+  /** Resolves when lamps 1..count are all online on MQTT with their first state (their LwM2M setup done). */
   allOnline(): Promise<void>;
   /** The gateway's Prometheus text. */
   metrics(): Promise<string>;
@@ -33,8 +33,10 @@ export async function startFixture(
     lamps,
     watcher,
     allOnline: () =>
-      watcher.until(`${count} lamps online`, () => {
-        for (let n = 1; n <= count; n++) if (watcher.last.get(`lampnet/lamps/${n}/availability`) !== 'online') return false;
+      watcher.until(`${count} lamps online with their first state`, () => {
+        for (let n = 1; n <= count; n++) {
+          if (watcher.last.get(`lampnet/lamps/${n}/availability`) !== 'online' || !watcher.last.has(`lampnet/lamps/${n}/state`)) return false;
+        }
         return true;
       }),
     async metrics() {
