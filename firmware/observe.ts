@@ -4,9 +4,12 @@
  *
  * Memory: a gateway observes every lamp for good (3311, 3305, the error code), so per-observation
  * state is columns of typed arrays shared by the whole fleet, one entry per observation or attached
- * attribute set, chained per lamp from `lamp.obs` (≈ 60 bytes an entry; no object, closure or
- * string per observation). Attribute sets are interned: a million lamps with pmax=60 share one.
- * The columns grow by doubling; freed entries are reused.
+ * attribute set, chained per lamp from `lamp.obs` (34 bytes an entry; no object, closure or string
+ * per observation). What many entries share is interned: attribute sets (a million lamps with
+ * pmax=60 share one), peers with their ports (a fleet has one or a few observers) and content
+ * formats, each entry naming them by a small number. Times are whole milliseconds in 32 bits from a
+ * base that moves on as time passes; the last value notified is a 32-bit number (a hash, or a whole
+ * number) kept apart only when it is not one. The columns grow by a quarter; freed entries are reused.
  *
  * When a notification goes (attributes.ts notifyDelay decides): on a state change (`publish`), and
  * at the observation's due time: pmin passed with a change pending, pmax passed. A resource whose
@@ -34,24 +37,43 @@ export const MAX_SETS = 64;
 export const CHECK_S = 5;
 
 const ATTR = 9;
+/** `peer` of an entry whose peer did not fit the peer table: its address and port are in `far`. */
+const FAR = 255;
+/** `due` of an entry that needs no check. */
+const NEVER = 0xffffffff;
+/** `flags`: the last value is in `wide`, not `last`; `mid` holds the last notification's id. */
+const WIDE = 1;
+const NOTIFIED = 2;
+/** How far back and forth of now ticks reach after a move of the base (ms). */
+const SPAN = 1073741824;
 
-// The columns (entry i): next entry of its lamp, path code, kind (token length 0-8, ATTR), token
-// bytes (8 each), peer and port, content format, message id of its last notification, attribute
-// set (ATTR entries), last notification's time, the value it carried and the next check.
+// The columns (entry i): next entry of its lamp, path code, kind (token length 0-8, ATTR), flags,
+// token bytes (8 each), peer (index of `peers`), content format (index of `formats`), message id of
+// its last notification (ATTR entries: the attribute set), last notification's tick, the value it
+// carried and the tick of the next check.
 let cap = 0;
 let free = -1;
 let next = new Int32Array(0);
 let path = new Int32Array(0);
 let kind = new Uint8Array(0);
+let flags = new Uint8Array(0);
 let tok = new Uint8Array(0);
-let port = new Uint16Array(0);
-let fmt = new Uint16Array(0);
-let mids = new Int32Array(0);
-let set = new Uint16Array(0);
-let at = new Float64Array(0);
-let last = new Float64Array(0);
-let due = new Float64Array(0);
-const to: Addr[] = [];
+let peerOf = new Uint8Array(0);
+let fmt = new Uint8Array(0);
+let mid = new Uint16Array(0);
+let at = new Uint32Array(0);
+let last = new Uint32Array(0);
+let due = new Uint32Array(0);
+/** Last values that are no 32-bit whole number, and peers beyond the table, by entry. */
+const wide: { [i: number]: number } = {};
+const far: { [i: number]: Addr } = {};
+const farPort: { [i: number]: number } = {};
+
+/** Interned peers (address and port) and how many entries use each; interned content formats. */
+const peers: Addr[] = [];
+const ports: number[] = [];
+const peerRefs: number[] = [];
+const formats: number[] = [];
 
 /** Interned attribute sets and how many entries use each. */
 const sets: Float64Array[] = [];
@@ -61,27 +83,51 @@ const refs: number[] = [];
  * that each observation's numbers increase). */
 let seq = 0;
 
+/** Time of tick 0 (ms). */
+let base = 0;
+
+/** `t` (ms) as a tick: whole ms from `base`. When `t` comes near either end of 32 bits, the base
+ * moves to SPAN before `t` and every tick with it; a last notification older than SPAN (12 days)
+ * then counts as SPAN old, which only a pmin or pmax of more than 12 days would notice. */
+function tick(t: number): number {
+  if (t < base || t - base >= 3 * SPAN) {
+    const b = Math.floor(t) - SPAN;
+    const shift = b - base;
+    for (let i = 0; i < cap; i++) {
+      at[i] = Math.min(Math.max(at[i] - shift, 0), NEVER - 1);
+      if (due[i] !== NEVER) due[i] = Math.min(Math.max(due[i] - shift, 0), NEVER - 1);
+    }
+    base = b;
+  }
+  return Math.floor(t - base);
+}
+
+/** Seconds from entry i's last notification to now. */
+function since(i: number): number {
+  return (tick(time) - at[i]) / 1000;
+}
+
 /** `b` with `a` copied to its start. */
-function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(b: T, a: T): T {
+function grown<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(b: T, a: T): T {
   b.set(a);
   return b;
 }
 
-/** A free entry (the columns double when none is left). */
+/** A free entry (the columns grow by a quarter when none is left). */
 function allocate(): number {
   if (free < 0) {
-    const size = cap ? cap * 2 : 4;
+    const size = cap + (cap >> 2) + 4;
     next = grown(new Int32Array(size), next);
     path = grown(new Int32Array(size), path);
     kind = grown(new Uint8Array(size), kind);
+    flags = grown(new Uint8Array(size), flags);
     tok = grown(new Uint8Array(size * 8), tok);
-    port = grown(new Uint16Array(size), port);
-    fmt = grown(new Uint16Array(size), fmt);
-    mids = grown(new Int32Array(size), mids);
-    set = grown(new Uint16Array(size), set);
-    at = grown(new Float64Array(size), at);
-    last = grown(new Float64Array(size), last);
-    due = grown(new Float64Array(size), due);
+    peerOf = grown(new Uint8Array(size), peerOf);
+    fmt = grown(new Uint8Array(size), fmt);
+    mid = grown(new Uint16Array(size), mid);
+    at = grown(new Uint32Array(size), at);
+    last = grown(new Uint32Array(size), last);
+    due = grown(new Uint32Array(size), due);
     for (let i = size - 1; i >= cap; i--) {
       next[i] = free;
       free = i;
@@ -90,15 +136,52 @@ function allocate(): number {
   }
   const i = free;
   free = next[i];
+  flags[i] = 0;
   return i;
+}
+
+/** Entry i's peer is the context's: interned (a free slot of the table reused), or kept apart. */
+function setPeer(i: number): void {
+  let p = -1;
+  for (let k = 0; k < peers.length && p < 0; k++) if (peers[k] === peer && ports[k] === peerPort) p = k;
+  for (let k = 0; k < peers.length && p < 0; k++) if (!peerRefs[k]) p = k;
+  if (p < 0 && peers.length < FAR) p = peers.length;
+  if (p < 0) {
+    far[i] = peer;
+    farPort[i] = peerPort;
+    p = FAR;
+  } else {
+    if (peers[p] !== peer || ports[p] !== peerPort) peerRefs[p] = 0;
+    peers[p] = peer;
+    ports[p] = peerPort;
+    peerRefs[p]++;
+  }
+  peerOf[i] = p;
+}
+
+/** Entry i's peer address, and its port. */
+function addrOf(i: number): Addr {
+  return peerOf[i] === FAR ? far[i] : peers[peerOf[i]];
+}
+function portOf(i: number): number {
+  return peerOf[i] === FAR ? farPort[i] : ports[peerOf[i]];
+}
+
+/** The value entry i last notified. */
+function lastOf(i: number): number {
+  return flags[i] & WIDE ? wide[i] : last[i];
 }
 
 /** Unlinks entry i (after `prev`, -1 for the head) from the lamp and frees it. */
 function remove(i: number, prev: number): void {
   if (prev < 0) lamp.obs = next[i];
   else next[prev] = next[i];
-  if (kind[i] === ATTR) refs[set[i]]--;
-  to[i] = 0;
+  if (kind[i] === ATTR) refs[mid[i]]--;
+  else if (peerOf[i] === FAR) {
+    delete far[i];
+    delete farPort[i];
+  } else peerRefs[peerOf[i]]--;
+  if (flags[i] & WIDE) delete wide[i];
   next[i] = free;
   free = i;
 }
@@ -137,7 +220,7 @@ function effective(obj: number, inst: number, res: number): Float64Array {
   for (let k = 0; k < 7; k++) eff[k] = NaN;
   for (let level = 0; level < 3; level++) {
     const i = attributed(pathCode(obj, level > 1 ? -1 : inst, level > 0 ? -1 : res));
-    const a = i < 0 || (level === 0 && res < 0) || (level === 1 && inst < 0) ? null : sets[set[i]];
+    const a = i < 0 || (level === 0 && res < 0) || (level === 1 && inst < 0) ? null : sets[mid[i]];
     for (let k = 0; a && k < 7; k++) if (eff[k] !== eff[k]) eff[k] = a[k];
   }
   return eff;
@@ -146,7 +229,7 @@ function effective(obj: number, inst: number, res: number): Float64Array {
 /** The attributes attached to exactly /obj[/inst[/res]] as link parameters (Discover). */
 export function attachedParams(obj: number, inst: number, res: number): string {
   const i = attributed(pathCode(obj, inst, res));
-  return i < 0 ? '' : attributeParams(sets[set[i]]);
+  return i < 0 ? '' : attributeParams(sets[mid[i]]);
 }
 
 /** Write-Attributes: applies the Uri-Query items to the attributes of /obj[/inst[/res]]. Returns
@@ -155,7 +238,7 @@ export function writeAttributes(obj: number, inst: number, res: number, queries:
   const code = pathCode(obj, inst, res);
   const i = attributed(code);
   const a = attributes();
-  if (i >= 0) a.set(sets[set[i]]);
+  if (i >= 0) a.set(sets[mid[i]]);
   for (let k = 0; k < queries.length; k++) {
     const e = applyAttribute(a, queries[k]);
     if (e) return e;
@@ -190,7 +273,7 @@ export function writeAttributes(obj: number, inst: number, res: number, queries:
     const j = allocate();
     kind[j] = ATTR;
     path[j] = code;
-    set[j] = id;
+    mid[j] = id;
     refs[id]++;
     append(j);
   }
@@ -199,7 +282,7 @@ export function writeAttributes(obj: number, inst: number, res: number, queries:
     if (kind[j] === ATTR) continue;
     const ids = idsOf(path[j]);
     const e = effective(ids[0], ids.length > 1 ? 0 : -1, ids.length > 2 ? ids[2] : -1);
-    schedule(j, e, notifyDelay(e, 0, 0, (time - at[j]) / 1000));
+    schedule(j, e, notifyDelay(e, 0, 0, since(j)));
   }
   return '';
 }
@@ -239,9 +322,9 @@ function valueNow(i: number, from: number): number {
 function renderNotification(i: number): number {
   writeBegin(writer, sendBuf, 0, NON, CONTENT, (lamp.mid + 1) & 0xffff, tok, i * 8, kind[i]);
   writeOption(writer, OBSERVE, (seq + 1) & 0xffffff);
-  writeOption(writer, CONTENT_FORMAT, fmt[i]);
+  writeOption(writer, CONTENT_FORMAT, formats[fmt[i]]);
   const from = writer.pos;
-  render(idsOf(path[i]), fmt[i]);
+  render(idsOf(path[i]), formats[fmt[i]]);
   return from;
 }
 
@@ -250,28 +333,39 @@ function check(i: number): void {
   const ids = idsOf(path[i]);
   const a = effective(ids[0], ids.length > 1 ? 0 : -1, ids.length > 2 ? ids[2] : -1);
   const v = valueNow(i, renderNotification(i));
-  const since = (time - at[i]) / 1000;
+  const s = since(i);
   // A hash is compared for equality only: as text, so no threshold applies to it.
-  const d = numeric(path[i]) ? notifyDelay(a, v, last[i], since) : notifyDelay(a, '' + v, '' + last[i], since);
+  const d = numeric(path[i]) ? notifyDelay(a, v, lastOf(i), s) : notifyDelay(a, '' + v, '' + lastOf(i), s);
   if (d > 0) return schedule(i, a, d);
   lamp.mid = (lamp.mid + 1) & 0xffff;
   seq = (seq + 1) & 0xffffff;
-  mids[i] = lamp.mid;
-  sendWritten(to[i], port[i]);
+  mid[i] = lamp.mid;
+  flags[i] |= NOTIFIED;
+  sendWritten(addrOf(i), portOf(i));
   notified(i, a, v);
 }
 
 /** Observation i carried value `v` now: its next check is at pmax (or never, or sooner, below). */
 function notified(i: number, a: Float64Array, v: number): void {
-  at[i] = time;
-  last[i] = v;
+  at[i] = tick(time);
+  if (flags[i] & WIDE) delete wide[i];
+  flags[i] &= ~WIDE;
+  // A whole number of 32 bits (a hash, a level, an error code) fits the column; others go apart.
+  if (v >>> 0 === v) last[i] = v;
+  else {
+    wide[i] = v;
+    flags[i] |= WIDE;
+  }
   schedule(i, a, notifyDelay(a, 0, 0, 0));
 }
 
 /** Checks observation i again in `d` s, or sooner when it is a drifting number with a threshold. */
 function schedule(i: number, a: Float64Array, d: number): void {
   if (numeric(path[i]) && (a[GT] === a[GT] || a[LT] === a[LT] || a[ST] === a[ST])) d = Math.min(d, Math.max(a[PMIN] === a[PMIN] ? a[PMIN] : 0, CHECK_S));
-  due[i] = time + d * 1000;
+  // Whole ms, never early (a check before its time would find it not yet due, and again at the
+  // same instant); the float error of d·1000 is not a millisecond.
+  const t = tick(time) + (d > 0 ? Math.max(1, Math.ceil(d * 1000 - 1e-6)) : 0);
+  due[i] = t < NEVER ? t : d === Infinity ? NEVER : NEVER - 1;
 }
 
 /** GET with Observe 0 on `ids` from the context's peer, answered in `format`: adds the
@@ -287,7 +381,7 @@ export function observeRequest(ids: number[], format: number, observe: number): 
   let prev = -1;
   for (let i = lamp.obs; i >= 0; ) {
     const n = next[i];
-    let same = kind[i] !== ATTR && to[i] === peer && port[i] === peerPort;
+    let same = kind[i] !== ATTR && addrOf(i) === peer && portOf(i) === peerPort;
     if (same && observe === 1) {
       same = kind[i] === reader.tokenLen;
       for (let k = 0; same && k < kind[i]; k++) same = tok[i * 8 + k] === reader.buf[reader.tokenOff + k];
@@ -308,12 +402,12 @@ export function observeRequest(ids: number[], format: number, observe: number): 
   const i = allocate();
   kind[i] = reader.tokenLen;
   for (let k = 0; k < reader.tokenLen; k++) tok[i * 8 + k] = reader.buf[reader.tokenOff + k];
-  to[i] = peer;
-  port[i] = peerPort;
+  setPeer(i);
   path[i] = code;
-  fmt[i] = format;
-  mids[i] = -1;
-  at[i] = time;
+  let f = formats.indexOf(format);
+  if (f < 0) f = formats.push(format) - 1;
+  fmt[i] = f;
+  at[i] = tick(time);
   append(i);
   started = i;
   writeOption(writer, OBSERVE, (seq = (seq + 1) & 0xffffff));
@@ -331,10 +425,10 @@ export function observeStarted(from: number, ok: boolean): void {
 }
 
 /** An RST from the context's peer for `mid`: if it answers a notification, that observation ends. */
-export function observerReset(mid: number): boolean {
+export function observerReset(id: number): boolean {
   let prev = -1;
   for (let i = lamp.obs; i >= 0; i = next[i]) {
-    if (kind[i] !== ATTR && mids[i] === mid && to[i] === peer) {
+    if (kind[i] !== ATTR && flags[i] & NOTIFIED && mid[i] === id && addrOf(i) === peer) {
       remove(i, prev);
       return true;
     }
@@ -350,19 +444,20 @@ export function publish(): void {
 
 /** Timer work: observations whose time has come. */
 export function observeDue(): void {
-  for (let i = lamp.obs; i >= 0; i = next[i]) if (kind[i] !== ATTR && due[i] <= time) check(i);
+  const now = tick(time);
+  for (let i = lamp.obs; i >= 0; i = next[i]) if (kind[i] !== ATTR && due[i] <= now) check(i);
 }
 
 /** When the observations next need the timer. */
 export function observeWake(): number {
-  let t = Infinity;
+  let t = NEVER;
   for (let i = lamp.obs; i >= 0; i = next[i]) if (kind[i] !== ATTR && due[i] < t) t = due[i];
-  return t;
+  return t === NEVER ? Infinity : base + t;
 }
 
 /** The observations of the lamp, for tests and diagnostics: peer, path ids and format of each. */
 export function observations(): { to: Addr; ids: number[]; format: number }[] {
   const out: { to: Addr; ids: number[]; format: number }[] = [];
-  for (let i = lamp.obs; i >= 0; i = next[i]) if (kind[i] !== ATTR) out.push({ to: to[i], ids: idsOf(path[i]), format: fmt[i] });
+  for (let i = lamp.obs; i >= 0; i = next[i]) if (kind[i] !== ATTR) out.push({ to: addrOf(i), ids: idsOf(path[i]), format: formats[fmt[i]] });
   return out;
 }

@@ -14,10 +14,16 @@ export function progress(text: string): void {
 
 /** Heap in use after collecting everything collectable (the probe runs with --expose-gc). */
 export function settledHeap(): number {
+  return settledMemory().heapUsed;
+}
+
+/** process.memoryUsage() after collecting everything collectable. Its heapUsed leaves out the
+ * backing stores of typed arrays (in `arrayBuffers`), where the fleet keeps its columns. */
+export function settledMemory(): NodeJS.MemoryUsage {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('probe needs node --expose-gc to measure the heap');
   for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
+  return process.memoryUsage();
 }
 
 /** Option `--name value` from argv as a number, or `fallback`. */

@@ -483,6 +483,34 @@ describe('Observe', () => {
     expect(energy).toEqual([1, 2, 3]);
   });
 
+  it('keeps pmax to the millisecond over months (its 32-bit clock moves its base on the way)', () => {
+    writeAttributes('3311/0', ['pmax=86400']);
+    const t0 = hal.t;
+    observe('3311/0', 0);
+    const since = hal.sent.length;
+    hal.advance(lamp, 100 * 86_400_000);
+    const notes = hal.sentSince(since).filter((s) => s.to === CLIENT);
+    expect(notes.map((s) => s.at - t0)).toEqual(Array.from({ length: 100 }, (_, k) => (k + 1) * 86_400_000));
+  });
+
+  it('notifies each of 300 peers observing at once at its own address, beyond the interned peers', () => {
+    const lamps = Array.from({ length: 50 }, (_, k) => createLamp(defaultConfig(String(100 + k)), 100 + k));
+    for (const l of lamps) boot(hal, l);
+    const peer = (k: number, j: number) => `peer-${k}-${j}`;
+    lamps.forEach((l, k) => {
+      for (let j = 0; j < MAX_OBSERVERS; j++) expect(ask(hal, l, { code: GET, path: '3311/0/5851', from: peer(k, j), token: [j], options: [{ num: 6, value: uintBytes(0) }] }).code).toBe(CONTENT);
+    });
+    const since = hal.sent.length;
+    lamps.forEach((l, k) => expect(ask(hal, l, { code: PUT, path: '3311/0/5851', from: 'gateway', payload: String(k), options: [cf(0)] }).code).toBe(CHANGED));
+    const notes = hal.sentSince(since).filter((s) => String(s.to).startsWith('peer-'));
+    expect(notes.map((s) => `${String(s.to)}=${text(s.msg.payload)}`).sort()).toEqual(
+      lamps.flatMap((_, k) => Array.from({ length: MAX_OBSERVERS }, (_, j) => `${peer(k, j)}=${k}`)).sort());
+    for (const l of lamps) {
+      enter(hal, l);
+      expect(observations().map((o) => o.to)).toHaveLength(MAX_OBSERVERS);
+    }
+  });
+
   it('notifies a numeric resource only when it crosses gt or lt or moves by st', () => {
     expect(writeAttributes('3311/0/5851', ['gt=50', 'lt=20', 'st=5']).code).toBe(CHANGED);
     observe('3311/0/5851', 0);
