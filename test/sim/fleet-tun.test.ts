@@ -1,9 +1,13 @@
 /**
  * `lampnet sim --link tun` as a user runs it: the real CLI in a network namespace this suite
  * creates, a TUN device routed to the fleet's /64, and the real `ping` (iputils) and `coap-client`
- * (libcoap) reaching lamps at their own addresses. As root these run; they never skip.
+ * (libcoap) reaching lamps at their own addresses: LwM2M reads in each content format, writes,
+ * Write-Attributes, Discover and Observe. As root these run; they never skip.
  */
 import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Netns } from '../../bench/netns.js';
@@ -42,8 +46,8 @@ async function ping(ns: Netns, n: number | string, count = 3): Promise<string> {
   return r.stdout + r.stderr;
 }
 
-async function coap(ns: Netns, method: 'get' | 'put', n: number, path: string, payload?: string): Promise<string> {
-  const args = ['-m', method, '-B', '10'];
+async function coap(ns: Netns, method: 'get' | 'put', n: number, path: string, payload?: string, extra: string[] = []): Promise<string> {
+  const args = ['-m', method, '-B', '10', ...extra];
   if (payload !== undefined) args.push('-e', payload);
   args.push(`coap://[${PREFIX}${n.toString(16)}]/${path}`);
   const r = await ns.run(COAP_CLIENT, args);
@@ -93,6 +97,23 @@ describe('lampnet sim on a TUN device', () => {
     const watts = Number(await coap(sim.ns, 'get', 7, '3305/0/5800'));
     expect(watts).toBeGreaterThan(0.5);
     expect(watts).toBeLessThan(60);
+  });
+
+  it('coap-client reads lamp 9 in SenML JSON and TLV, writes attributes, discovers them, and observes with pmin/pmax', async () => {
+    const senml = JSON.parse(await coap(sim.ns, 'get', 9, '3311/0', undefined, ['-A', '110'])) as { bn?: string; n: string; vb?: boolean; v?: number }[];
+    expect(senml[0].bn).toBe('/3311/0/');
+    expect(senml.find((r) => r.n === '5850')?.vb).toBe(true);
+    expect(senml.find((r) => r.n === '5851')?.v).toBe(100);
+    const tlvFile = join(mkdtempSync(join(tmpdir(), 'lampnet-tlv-')), 'light.tlv');
+    await coap(sim.ns, 'get', 9, '3311/0', undefined, ['-A', '11542', '-o', tlvFile]);
+    // The first entry: a resource with a 16-bit id and a 1-byte value (0xe1), 5850 = 0x16da, on = 1.
+    expect([...readFileSync(tlvFile).subarray(0, 4)]).toEqual([0xe1, 0x16, 0xda, 0x01]);
+    await coap(sim.ns, 'put', 9, '3311/0/5851?pmin=1&pmax=2');
+    expect(await coap(sim.ns, 'get', 9, '3311/0', undefined, ['-A', '40'])).toContain('</3311/0/5851>;pmin=1;pmax=2');
+    // Observed for 5 s with nothing changing: the value at once, then again at every pmax (2 s).
+    const seen = (await coap(sim.ns, 'get', 9, '3311/0/5851', undefined, ['-s', '5', '-w'])).split('\n').filter((l) => l.trim() !== '');
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(seen)).toEqual(new Set(['100']));
   });
 
   it('coap-client discovers the LwM2M object instances in /.well-known/core', async () => {
