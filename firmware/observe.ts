@@ -310,7 +310,7 @@ function valueNow(i: number, from: number): number {
   let h = 0x811c9dc5;
   for (let k = from; k < writer.pos && k < sendBuf.length; k++) {
     h ^= sendBuf[k];
-    // h * 16777619 mod 2^32, exact in doubles (as protocol/registration.ts fnv1a32).
+    // h * 16777619 mod 2^32, exact in doubles (as protocol/lamp.ts fnv1a32).
     h = ((h << 24) + h * 403) >>> 0;
   }
   return h;

@@ -1,6 +1,6 @@
 /**
  * Text on the wire: the lamp writes UTF-8 whatever its platform's strings are, reads UTF-8 JSON
- * strictly, and sends ASCII JSON (protocol/text.ts; the group hashes of protocol/registration.ts).
+ * strictly, and sends ASCII JSON (protocol/text.ts; the group hashes of protocol/lamp.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { CON, PUT, URI_QUERY, coapReader, coapWriter, readCoap, writeBegin, writeEnd, writeOption } from '../../protocol/coap.js';
