@@ -14,7 +14,7 @@ import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } 
 import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
 import { integrate, lit, snapshot, type LampState } from './lamp.js';
-import type { LampSnapshot } from '../protocol/registration.js';
+import type { LampSnapshot } from '../protocol/lamp.js';
 import { dropObservations, observeDue, observeWake, observerReset, publish } from './observe.js';
 import { deregister, registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
 import { expireCache, handleRequest } from './server.js';

@@ -9,7 +9,7 @@ import { BRIEF } from '../protocol/diagnostics.js';
 import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
 import type { LampExtra } from './lamp.js';
-import { groupNames } from '../protocol/registration.js';
+import { groupNames } from '../protocol/lamp.js';
 
 export const reader = coapReader();
 export const writer = coapWriter();

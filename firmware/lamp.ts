@@ -12,7 +12,7 @@
  */
 import { lamp, time } from './context.js';
 import type { Addr } from './hal.js';
-import type { LampSnapshot } from '../protocol/registration.js';
+import type { LampSnapshot } from '../protocol/lamp.js';
 
 /** Persisted configuration (hal.saveConfig). */
 export interface LampConfig {

@@ -14,7 +14,7 @@
  */
 import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CREATED, DELETE, EMPTY, EXCHANGE_LIFETIME, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_QUERY, firstAckTimeout, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { locationOf, writeLocation, writeRegisterOptions } from '../protocol/lwm2m/registration.js';
-import { COAP_PORT } from '../protocol/registration.js';
+import { COAP_PORT } from '../protocol/lamp.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { gateway, hal, lamp, time } from './context.js';
 import { endpointName } from './lamp.js';

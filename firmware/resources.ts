@@ -18,7 +18,7 @@ import {
 } from '../protocol/lwm2m/objects.js';
 import { readSenml, senmlRecord } from '../protocol/lwm2m/senml.js';
 import { TLV_MULTIPLE_RESOURCE, TLV_OBJECT_INSTANCE, TLV_RESOURCE, TLV_RESOURCE_INSTANCE, closeTlv, openTlv, readTlv, tlvReader, tlvValue, writeTlv } from '../protocol/lwm2m/tlv.js';
-import { roundTo } from '../protocol/registration.js';
+import { roundTo } from '../protocol/lamp.js';
 import { applyCommand, applySchedule, changes, noteChange, saveConfig } from './control.js';
 import { hal, lamp } from './context.js';
 import { joinGroups, reader, writer } from './exchange.js';

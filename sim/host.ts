@@ -24,7 +24,7 @@
  * handled is kept in fields, which is safe because a link never re-enters `handlePacket` (the memory
  * link queues packets injected while it is delivering).
  */
-import { COAP_PORT } from '../protocol/registration.js';
+import { COAP_PORT } from '../protocol/lamp.js';
 import type { Link } from '../ipv6/link/link.js';
 import { addressEquals, isMulticast, isUnspecified } from '../ipv6/wire/address.js';
 import { adjustChecksum } from '../ipv6/wire/checksum.js';

@@ -13,7 +13,7 @@ import type { Addr, Hal } from '../hal.js';
 import type { LampConfig, LampState } from '../lamp.js';
 import { configFrom } from '../lamp.js';
 import { boot, wake } from '../core.js';
-import { COAP_PORT } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
 
 interface DatagramInfo {

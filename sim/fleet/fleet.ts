@@ -20,7 +20,7 @@
  * membership), sparse.ts (the sparse fleet's identifier table).
  */
 import { answersPing, boot, halt, readState, receive, setFault, wake } from '../../firmware/core.js';
-import { COAP_PORT, type LampSnapshot } from '../../protocol/registration.js';
+import { COAP_PORT, type LampSnapshot } from '../../protocol/lamp.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
 import type { LampDirectory, Ipv6Host } from '../host.js';
 import { inPrefix } from '../../ipv6/wire/address.js';

@@ -2,7 +2,7 @@
  * The multicast groups the lamps joined (`street-<k>` and any set by config): group address →
  * member lamp indices, found from a packet's destination bytes without building a string.
  */
-import { groupAddress } from '../../protocol/registration.js';
+import { groupAddress } from '../../protocol/lamp.js';
 import { read32 } from '../../ipv6/wire/bytes.js';
 import { parseIpv6 } from '../../ipv6/wire/address.js';
 

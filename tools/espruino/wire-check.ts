@@ -14,7 +14,7 @@ import {
   POST, PUT, URI_PATH, URI_QUERY, codeString, coapReader, coapWriter, optionUint, readCoap, writeBegin, writeEnd, writeOption, writePayload,
   type CoapReader,
 } from '../../protocol/coap.js';
-import { COAP_PORT } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
 import { FORMAT_SENML_JSON, FORMAT_TLV } from '../../protocol/lwm2m/formats.js';
 import { registrationObjects } from '../../protocol/lwm2m/link.js';
 import { DIMMER, GROUPS, LAMPNET_CONFIG, LIGHT_CONTROL, ON_OFF, STRING, BOOLEAN, INTEGER } from '../../protocol/lwm2m/objects.js';

@@ -8,7 +8,7 @@
  * so its packets take the link's backlog: the host never runs inside itself.
  */
 import { coapReader, readCoap } from '../../protocol/coap.js';
-import { COAP_PORT } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
 import type { DatagramEndpoint } from '../../protocol/datagram.js';
 import { inPrefix, writeIpv6 } from '../../ipv6/wire/address.js';
 import type { Prng } from '../../sim/random.js';

@@ -7,7 +7,7 @@
  * checksums, bad Payload Length and UDP Length.
  */
 import { ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CREATED, EMPTY, INTERNAL_SERVER_ERROR, NON, NOT_FOUND, RST } from '../../protocol/coap.js';
-import { COAP_PORT } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
 import { parseIpv6 } from '../../ipv6/wire/address.js';
 import { OK } from '../../ipv6/wire/drop.js';
 import { fillIcmpv6Checksum, Icmpv6Type } from '../../ipv6/wire/icmpv6.js';

@@ -4,7 +4,7 @@
  * Unreachable answering the packet being injected, or a lamp's well-formed CoAP message.
  */
 import { ACK, coapReader, readCoap, type CoapReader } from '../../protocol/coap.js';
-import { COAP_PORT } from '../../protocol/registration.js';
+import { COAP_PORT } from '../../protocol/lamp.js';
 import { addressEquals, inPrefix, isMulticast, isUnspecified } from '../../ipv6/wire/address.js';
 import { pseudoHeaderSum, sumVerifies, sumWords } from '../../ipv6/wire/checksum.js';
 import { OK } from '../../ipv6/wire/drop.js';

@@ -3,7 +3,7 @@
  * clock (so the ICMPv6 error rate limit replays too), with the checks of what it sends and, for a
  * dense fleet, the real gateway directory at the gateway's address.
  */
-import { groupAddress } from '../../protocol/registration.js';
+import { groupAddress } from '../../protocol/lamp.js';
 import type { Fleet } from '../../sim/fleet/fleet.js';
 import type { MemoryLink } from '../../ipv6/link/memory.js';
 import type { HostCounters, Ipv6Host } from '../../sim/host.js';
