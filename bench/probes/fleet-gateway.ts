@@ -5,10 +5,13 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
-import { startSim, type Sim } from '../../sim/sim.js';
+import { defaultBootJitterMs, startSim, type Sim } from '../../sim/sim.js';
 import { progress } from './probe.js';
 
 export interface System {
+  /** Seconds the fleet's boot took (its registrations start during it, spread over `jitterS`). */
+  bootS: number;
+  jitterS: number;
   sim: Sim;
   gateway: GatewayHandle;
   client: MqttClient;
@@ -26,11 +29,14 @@ export interface SystemOptions {
   registerTimeoutMs: number;
   /** Topic filters the client subscribes to before the lamps register. */
   subscribe?: string[];
+  /** Every message the client receives, from before the lamps register. */
+  onMessage?: (topic: string, payload: Buffer) => void;
 }
 
 export async function startSystem(options: SystemOptions): Promise<System> {
   const started = performance.now();
   const sim = await startSim({ lamps: options.lamps, link: 'memory', speed: options.speed, bootJitterMs: options.bootJitterMs, lifetimeS: options.lifetimeS });
+  const bootS = (performance.now() - started) / 1000;
   progress(`${options.lamps} lamps booted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const gateway = await startGateway({
     mqttPort: 0, wsPort: null, metricsPort: null, dashboardDir: null, listenHost: '127.0.0.1', clientId: 'lampnet-bench-gateway', commandHoldMs: 0,
@@ -42,11 +48,15 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     client.once('connect', () => resolve());
     client.once('error', reject);
   });
+  const onMessage = options.onMessage;
+  if (onMessage) client.on('message', (topic, payload) => onMessage(topic, payload));
   if (options.subscribe) await client.subscribeAsync(options.subscribe, { qos: 0 });
   await until(() => gateway.registry.onlineCount >= options.lamps, options.registerTimeoutMs,
     () => `${gateway.registry.onlineCount} of ${options.lamps} lamps online`, 10_000);
   progress(`${options.lamps} lamps online at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
+    bootS,
+    jitterS: (options.bootJitterMs ?? defaultBootJitterMs(options.lamps, options.speed ?? 1)) / 1000 / (options.speed ?? 1),
     sim,
     gateway,
     client,

@@ -14,10 +14,17 @@ export function progress(text: string): void {
 
 /** Heap in use after collecting everything collectable (the probe runs with --expose-gc). */
 export function settledHeap(): number {
+  return settledMemory().heapUsed;
+}
+
+/** After collecting everything collectable: the JS heap in use, and the memory of ArrayBuffers
+ * (typed-array columns live there, outside the heap), and their sum. */
+export function settledMemory(): { heapUsed: number; arrayBuffers: number; bytes: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('probe needs node --expose-gc to measure the heap');
   for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, arrayBuffers, bytes: heapUsed + arrayBuffers };
 }
 
 /** Option `--name value` from argv as a number, or `fallback`. */

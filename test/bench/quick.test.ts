@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness'];
+const FIGURES = ['echo', 'coap', 'formats', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness', 'bytes', 'register'];
 
 interface Answers {
   what: string;
