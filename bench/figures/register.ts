@@ -15,6 +15,9 @@ interface RegisterResult {
   online: number;
   states: number;
   incomplete: number;
+  /** Lamps with their first state when every lamp was online on MQTT. */
+  statesAtOnline: number;
+  counters: Record<string, number>;
   heapUsed: number;
   rss: number;
 }
@@ -44,6 +47,8 @@ export async function measureRegister(report: Report, s: { lamps: number; runs: 
     }
     Report.row(f, { label: 'every Register answered (the gateway\'s registry counts every lamp), from boot', value: `median ${show(median(registered))}, worst ${show(worst(registered))}` });
     const last = results[results.length - 1];
+    const shares = results.map((r) => r.statesAtOnline / r.lamps).sort((a, b) => a - b);
+    Report.row(f, { label: 'lamps with their first state when every lamp was online on MQTT', value: `median ${(median(shares) * 100).toFixed(1)}%, worst ${(shares[0] * 100).toFixed(1)}%` });
     Report.row(f, { label: 'boot of the fleet (registrations start during it)', value: `median ${show(median(seconds((r) => r.bootS)))}; registrations spread over ${last.jitterS.toFixed(0)} s` });
     Report.row(f, { label: 'process after the last run (fleet, gateway, broker with retained states, client)', value: `heap ${mib(last.heapUsed)}, RSS ${mib(last.rss)}` });
     const sum = (pick: (r: RegisterResult) => number): number => results.reduce((a, r) => a + pick(r), 0);
@@ -52,6 +57,9 @@ export async function measureRegister(report: Report, s: { lamps: number; runs: 
       sent, confirmed: sum((r) => r.states), errors: sum((r) => r.incomplete), lost: sent - sum((r) => r.states) - sum((r) => r.incomplete), bound: { errors: 0, lost: 0 } });
     Report.answers(f, { what: 'lamps booted, each confirmed by `online` on its availability topic', sent, confirmed: sum((r) => r.online), errors: 0, lost: sent - sum((r) => r.online), bound: { errors: 0, lost: 0 } });
     Report.shown(f);
+    const c = last.counters;
+    const pick = Object.entries(c).filter(([k]) => /registrations|updates|notifications|retransmissions|dropped/.test(k)).map(([k, v]) => `${k} ${count(v)}`).join(', ');
+    Report.note(f, `The gateway's counters at the end of the last run: ${pick}.`);
     Report.note(f, 'Fleet (memory link), gateway, embedded aedes and an mqtt.js client subscribed to every lamp\'s availability and state share one process, as in `lampnet up`; each run in a fresh process. ' +
       `Times run from the start of the boot; the lamps' first Registers are spread over ${last.jitterS.toFixed(0)} s (the simulator's default), which bounds every time from below. ` +
       'After its 2.01 the gateway sends each lamp, one at a time: Write-Attributes pmax, Observe /3311/0 (SenML JSON), Observe /3305/0, Observe /3/0/11, read of /32311/0/0; the first state goes out when that is done. ' +

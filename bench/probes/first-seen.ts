@@ -23,6 +23,8 @@ export class FirstSeen {
   /** performance.now() when the last lamp came online / got its first state (NaN: not yet). */
   allOnlineAt = NaN;
   allStatesAt = NaN;
+  /** Lamps with their first state when the last lamp came online. */
+  statesAtAllOnline = 0;
 
   constructor(readonly lamps: number) {
     this.online = new Uint8Array(lamps + 1);
@@ -43,7 +45,10 @@ export class FirstSeen {
     if (kind === 'availability') {
       if (this.online[n] === 1 || payload.toString() !== 'online') return;
       this.online[n] = 1;
-      if (++this.onlineCount === this.lamps) this.allOnlineAt = performance.now();
+      if (++this.onlineCount === this.lamps) {
+        this.allOnlineAt = performance.now();
+        this.statesAtAllOnline = this.stateCount + this.incomplete;
+      }
     } else if (kind === 'state') {
       if (this.state[n] === 1) return;
       this.state[n] = 1;

@@ -10,7 +10,7 @@
  *   node register.js --lamps N
  */
 import { numberArg, progress, reply, runMain } from './probe.js';
-import { gatewayGauges, startSystem, until } from './fleet-gateway.js';
+import { gatewayCounters, gatewayGauges, startSystem, until } from './fleet-gateway.js';
 import { FIRST_SEEN_TOPICS, FirstSeen } from './first-seen.js';
 
 /** How long the lamps' first states may take after the last Register was answered. */
@@ -22,15 +22,19 @@ runMain(async () => {
   const started = performance.now();
   const system = await startSystem({ lamps, registerTimeoutMs: 600_000, subscribe: FIRST_SEEN_TOPICS, onMessage: (topic, payload) => seen.take(topic, payload) });
   const registeredS = (performance.now() - started) / 1000;
+  const statesAtRegistered = seen.stateCount;
   const finished = await until(() => seen.done, STATES_BOUND_MS,
-    () => `on MQTT: ${seen.onlineCount} online, ${seen.stateCount} first states (${seen.incomplete} incomplete) of ${lamps}`, 10_000).then(() => true, () => false);
+    () => `${((performance.now() - started) / 1000).toFixed(0)} s: on MQTT ${seen.onlineCount} online, ${seen.stateCount} first states (${seen.incomplete} incomplete) of ${lamps}; ` +
+      `gateway publish backlog ${system.gateway.backlog().publish}`, 10_000).then(() => true, () => false);
   if (!finished) progress(`not every lamp showed within ${STATES_BOUND_MS / 1000} s of registration`);
   const at = (t: number): number => (t - started) / 1000;
   const gauges = await gatewayGauges(system.gateway);
+  const counters = await gatewayCounters(system.gateway);
+  progress(`gateway counters: ${JSON.stringify(counters)}`);
   reply({ result: {
     lamps, bootS: system.bootS, jitterS: system.jitterS, registeredS, onlineS: at(seen.allOnlineAt), statesS: at(seen.allStatesAt),
-    online: seen.onlineCount, states: seen.stateCount, incomplete: seen.incomplete,
-    heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, gauges,
+    online: seen.onlineCount, states: seen.stateCount, statesAtRegistered, statesAtOnline: seen.statesAtAllOnline, incomplete: seen.incomplete,
+    heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, gauges, counters,
   } });
   await system.close();
 });
