@@ -18,8 +18,9 @@ export class FirstSeen {
   onlineCount = 0;
   /** Lamps whose first state was complete. */
   stateCount = 0;
-  /** Lamps whose first state lacked something the setup fetches. */
+  /** Lamps whose first state lacked something the setup fetches, and what it lacked, by field. */
   incomplete = 0;
+  readonly lacking: Record<string, number> = {};
   /** performance.now() when the last lamp came online / got its first state (NaN: not yet). */
   allOnlineAt = NaN;
   allStatesAt = NaN;
@@ -52,19 +53,28 @@ export class FirstSeen {
     } else if (kind === 'state') {
       if (this.state[n] === 1) return;
       this.state[n] = 1;
-      if (complete(payload)) this.stateCount++;
-      else this.incomplete++;
+      const lacks = lacking(payload);
+      if (lacks.length === 0) this.stateCount++;
+      else {
+        this.incomplete++;
+        for (const field of lacks) this.lacking[field] = (this.lacking[field] ?? 0) + 1;
+      }
       if (this.stateCount + this.incomplete === this.lamps) this.allStatesAt = performance.now();
     }
   }
 }
 
-function complete(payload: Buffer): boolean {
+/** The fields of a lampnet lamp's state document that `payload` lacks (or ['json']). */
+function lacking(payload: Buffer): string[] {
+  let s: Record<string, unknown>;
   try {
-    const s = JSON.parse(payload.toString()) as Record<string, unknown>;
-    return typeof s.on === 'boolean' && typeof s.level === 'number' && typeof s.watts === 'number' && typeof s.energyWh === 'number' &&
-      typeof s.onTimeS === 'number' && typeof s.fault === 'boolean' && Array.isArray(s.groups) && s.groups.length > 0;
+    s = JSON.parse(payload.toString()) as Record<string, unknown>;
   } catch {
-    return false;
+    return ['json'];
   }
+  const lacks: string[] = ['level', 'watts', 'energyWh', 'onTimeS'].filter((k) => typeof s[k] !== 'number');
+  if (typeof s.on !== 'boolean') lacks.push('on');
+  if (typeof s.fault !== 'boolean') lacks.push('fault');
+  if (!Array.isArray(s.groups) || s.groups.length === 0) lacks.push('groups');
+  return lacks;
 }

@@ -49,7 +49,7 @@ runMain(async () => {
   const after = settledMemory();
   const at = (t: number): number => (t - started) / 1000;
   reply({ result: {
-    lamps, finished, registered: gateway.registry.onlineCount, online: seen.onlineCount, states: seen.stateCount, incomplete: seen.incomplete,
+    lamps, finished, registered: gateway.registry.onlineCount, online: seen.onlineCount, states: seen.stateCount, incomplete: seen.incomplete, lacking: seen.lacking,
     onlineS: at(seen.allOnlineAt), statesS: at(seen.allStatesAt), base, after, rss: process.memoryUsage().rss, gauges,
   } });
   await client.endAsync(true);

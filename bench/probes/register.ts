@@ -33,7 +33,7 @@ runMain(async () => {
   progress(`gateway counters: ${JSON.stringify(counters)}`);
   reply({ result: {
     lamps, bootS: system.bootS, jitterS: system.jitterS, registeredS, onlineS: at(seen.allOnlineAt), statesS: at(seen.allStatesAt),
-    online: seen.onlineCount, states: seen.stateCount, statesAtRegistered, statesAtOnline: seen.statesAtAllOnline, incomplete: seen.incomplete,
+    lacking: seen.lacking, online: seen.onlineCount, states: seen.stateCount, statesAtRegistered, statesAtOnline: seen.statesAtAllOnline, incomplete: seen.incomplete,
     heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, gauges, counters,
   } });
   await system.close();
