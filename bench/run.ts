@@ -19,8 +19,8 @@ import { measureBytes } from './figures/bytes.js';
 import { measureDashboard } from './figures/dashboard.js';
 import { measureFirmware, measureJsVars } from './figures/firmware.js';
 import { measureMqtt } from './figures/mqtt.js';
-import { measureRegister } from './figures/register.js';
 import { measureFormats, measureNetwork } from './figures/network.js';
+import { measureRegister } from './figures/register.js';
 import { measureSoak } from './figures/soak.js';
 import { measureSparse } from './figures/sparse.js';
 import { measureStaleness } from './figures/staleness.js';
@@ -29,7 +29,7 @@ import { describeMachine } from './machine.js';
 import { benchSourceDir, buildNative } from './native.js';
 import { Report } from './report.js';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness', 'register', 'formats', 'bytes'] as const;
+const FIGURES = ['echo', 'coap', 'formats', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness', 'bytes', 'register'] as const;
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -130,7 +130,7 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
   if (only.has('siit')) await measureSiit(report, quick ? { pings: 5000, gets: 100, rounds: 1 } : { pings: 20_000, gets: 500, rounds: 3 });
   if (only.has('sparse')) await measureSparse(report, quick ? 10_000 : 1_000_000);
   if (only.has('dashboard')) await measureDashboard(report, quick ? { lamps: 5000, loads: 3 } : { lamps: 100_000, loads: 5 });
-  // Last: a million lamps registering through the gateway is the longest step of the run.
+  // Last: a million lamps registering through the gateway are the longest steps of the run.
   if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);
   if (only.has('bytes')) await measureBytes(report, quick ? { lamps: 5000, runs: 1 } : { lamps: 100_000, runs: 3 });
   if (only.has('register')) await measureRegister(report, quick ? { lamps: 5000, runs: 1 } : { lamps: 1_000_000, runs: 1 });
