@@ -16,8 +16,9 @@ export interface Row {
 }
 
 /** `failed`: the measurement's own answers were wrong or missing beyond their bound, so its speed
- * or size says nothing about the system; this verdict outranks met and missed. */
-export type Verdict = 'met' | 'missed' | 'failed' | 'not measured';
+ * or size says nothing about the system; this verdict outranks met, missed and shown. `shown`: a
+ * figure with no target, measured and shown beside its reference. */
+export type Verdict = 'met' | 'missed' | 'shown' | 'failed' | 'not measured';
 
 /**
  * How the requests behind a measurement were answered, counted by what sent them. A figure counts
@@ -83,6 +84,13 @@ export class Report {
     if (figure.verdict === 'failed') return;
     figure.verdict = met ? 'met' : 'missed';
     console.log(`  => target ${figure.verdict}`);
+  }
+
+  /** A figure without a target was measured: shown beside its reference, judged by nothing. */
+  static shown(figure: Figure): void {
+    if (figure.verdict === 'failed') return;
+    figure.verdict = 'shown';
+    console.log('  => shown (no target)');
   }
 
   /** Record how a measurement's requests were answered; beyond the bound the figure has failed. */

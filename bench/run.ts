@@ -15,10 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureBoot } from './figures/boot.js';
+import { measureBytes } from './figures/bytes.js';
 import { measureDashboard } from './figures/dashboard.js';
 import { measureFirmware, measureJsVars } from './figures/firmware.js';
 import { measureMqtt } from './figures/mqtt.js';
-import { measureNetwork } from './figures/network.js';
+import { measureFormats, measureNetwork } from './figures/network.js';
+import { measureRegister } from './figures/register.js';
 import { measureSoak } from './figures/soak.js';
 import { measureSparse } from './figures/sparse.js';
 import { measureStaleness } from './figures/staleness.js';
@@ -27,7 +29,7 @@ import { describeMachine } from './machine.js';
 import { benchSourceDir, buildNative } from './native.js';
 import { Report } from './report.js';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness'] as const;
+const FIGURES = ['echo', 'coap', 'formats', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness', 'bytes', 'register'] as const;
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -104,12 +106,19 @@ async function main(): Promise<void> {
 }
 
 async function measureSuite(report: Report, quick: boolean, only: Set<string>, cpuProf: string[]): Promise<void> {
-  if (only.has('echo') || only.has('coap')) {
+  if (only.has('echo') || only.has('coap') || only.has('formats')) {
     const native = await buildNative();
     try {
-      await measureNetwork(native, quick
-        ? { lamps: 10_000, seconds: 1, rounds: 1, echoLoads: 2, echoWindow: 8, pings: 2, coapWindow: 64, simNodeFlags: cpuProf }
-        : { lamps: 1_000_000, seconds: 4, rounds: 5, echoLoads: 4, echoWindow: 8, pings: 8, coapWindow: 64, simNodeFlags: cpuProf }, report);
+      if (only.has('echo') || only.has('coap')) {
+        await measureNetwork(native, quick
+          ? { lamps: 10_000, seconds: 1, rounds: 1, echoLoads: 2, echoWindow: 8, pings: 2, coapWindow: 64, simNodeFlags: cpuProf }
+          : { lamps: 1_000_000, seconds: 4, rounds: 5, echoLoads: 4, echoWindow: 8, pings: 8, coapWindow: 64, simNodeFlags: cpuProf }, report);
+      }
+      if (only.has('formats')) {
+        await measureFormats(native, quick
+          ? { lamps: 10_000, seconds: 1, rounds: 1, window: 64, simNodeFlags: cpuProf }
+          : { lamps: 1_000_000, seconds: 4, rounds: 5, window: 64, simNodeFlags: cpuProf }, report);
+      }
     } finally {
       native.dispose();
     }
@@ -121,8 +130,10 @@ async function measureSuite(report: Report, quick: boolean, only: Set<string>, c
   if (only.has('siit')) await measureSiit(report, quick ? { pings: 5000, gets: 100, rounds: 1 } : { pings: 20_000, gets: 500, rounds: 3 });
   if (only.has('sparse')) await measureSparse(report, quick ? 10_000 : 1_000_000);
   if (only.has('dashboard')) await measureDashboard(report, quick ? { lamps: 5000, loads: 3 } : { lamps: 100_000, loads: 5 });
-  // Last: a million lamps registering through the gateway is the longest step of the run.
+  // Last: a million lamps registering through the gateway are the longest steps of the run.
   if (only.has('staleness')) await measureStaleness(report, quick ? { lamps: 10_000, samples: 3 } : { lamps: 1_000_000, samples: 10 }, cpuProf);
+  if (only.has('bytes')) await measureBytes(report, quick ? { lamps: 5000, runs: 1 } : { lamps: 100_000, runs: 3 });
+  if (only.has('register')) await measureRegister(report, quick ? { lamps: 5000, runs: 1 } : { lamps: 1_000_000, runs: 1 });
 }
 
 function positive(text: string | undefined, name: string): number {

@@ -60,6 +60,12 @@ export interface Sim {
   close(): Promise<void>;
 }
 
+/** First registrations spread over this many simulated ms unless told: 0.02 ms per lamp, 1 to 60 s
+ * of wall-clock time (none for a sparse fleet). */
+export function defaultBootJitterMs(lamps: number | 'all', speed: number): number {
+  return lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02)) * speed;
+}
+
 /** Parse `addr/len` (len defaults to 128) into bytes; throws with the input named. */
 export function parsePrefix(text: string, what: string): { addr: Uint8Array; bits: number } {
   const [a, l] = text.split('/');
@@ -112,7 +118,7 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     // The spread is for the gateway, which takes registrations in wall-clock time: at --speed 60 a
     // simulated spread would be 60 times shorter, and a million lamps would register (and, before a
     // gateway is attached, retransmit) all at once. So it scales with the speed.
-    bootJitterMs: options.bootJitterMs ?? (lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02)) * speed),
+    bootJitterMs: options.bootJitterMs ?? defaultBootJitterMs(lamps, speed),
     trusted: (options.trust ?? []).map((t) => parsePrefix(t, '--trust')),
     seed: options.seed,
     maxTouched: options.maxTouched,

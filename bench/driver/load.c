@@ -6,7 +6,9 @@
  *
  * MODE echo: ICMPv6 Echo Requests through a ping socket (the kernel fills identifier and checksum
  *   and hands this socket only its own replies). MODE get | put: CoAP CON GET /3311/0 or
- *   PUT /3311/0/5851 through a UDP socket to port 5683, matched by token.
+ *   PUT /3311/0/5851 through a UDP socket to port 5683, matched by token. MODE senml | text: GET
+ *   /3311/0 with Accept 110 (SenML JSON) or GET /3311/0/5851 with Accept 0 (text/plain), whose
+ *   answer must also carry that Content-Format.
  * Closed loop: WINDOW requests in flight; each answer sends the next request to the next lamp.
  * Destinations walk all of 1..LAMPS (<PREFIX>::n) in a stride order coprime to LAMPS, so every lamp
  * is hit and consecutive requests go to distant lamps. A request unanswered for 200 ms is counted
@@ -19,7 +21,7 @@
  * (wrongSource of them from another address); a responder that answers everything with 4.04 has
  * a rate of errors and no answers. Stops after SECONDS or MAX answers, whichever is first; prints
  * one JSON line: sent, answered, errors, wrongSource, lost, seconds, rate (answers/s), p50Us, p99Us
- * (null without a confirmed answer).
+ * (null without a confirmed answer), answerBytes (mean UDP payload of the confirmed answers).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,7 +40,7 @@
 #define LOST_NS 200000000LL
 #define BUCKETS 100000 /* latency histogram: 1 µs buckets below 100 ms, one overflow bucket above */
 
-enum mode { ECHO, GET, PUT };
+enum mode { ECHO, GET, PUT, SENML, TEXT };
 
 struct slot {
   uint32_t tag;
@@ -52,7 +54,7 @@ static int sock;
 static uint8_t prefix[16];
 static uint64_t lamps, stride, cursor;
 static struct slot slots[MAX_WINDOW];
-static uint64_t sent, answered, errors, wrong_source, lost;
+static uint64_t sent, answered, errors, wrong_source, lost, answer_bytes;
 static uint64_t histogram[BUCKETS + 1];
 static uint16_t mid, echo_id;
 
@@ -95,7 +97,7 @@ static void send_request(int s) {
     n = 16;
   } else {
     msg[0] = 0x44; /* version 1, CON, token length 4 */
-    msg[1] = mode == GET ? 1 : 3;
+    msg[1] = mode == PUT ? 3 : 1;
     msg[2] = (uint8_t)(mid >> 8); msg[3] = (uint8_t)mid;
     memcpy(msg + 4, &tag, 4);
     n = 8;
@@ -106,6 +108,12 @@ static void send_request(int s) {
       memcpy(msg + n, "\x04" "5851", 5); /* Uri-Path 5851 */
       n += 5;
       n += (size_t)sprintf((char *)msg + n, "\xff%d", level);
+    } else if (mode == SENML) {
+      memcpy(msg + n, "\x61\x6e", 2); /* Accept (17) 110 */
+      n += 2;
+    } else if (mode == TEXT) {
+      memcpy(msg + n, "\x04" "5851" "\x60", 6); /* Uri-Path 5851, Accept (17) 0 */
+      n += 6;
     }
   }
   struct sockaddr_in6 to;
@@ -122,6 +130,33 @@ static void send_request(int s) {
 enum verdict { CONFIRMED, WRONG, WRONG_SOURCE };
 
 static uint16_t u16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* The Content-Format (option 12) of a CoAP message with a 4-byte token, -1 when it has none or its
+ * options do not parse. */
+static long content_format(const uint8_t *p, ssize_t len) {
+  ssize_t i = 8;
+  unsigned number = 0;
+  while (i < len && p[i] != 0xff) {
+    unsigned delta = p[i] >> 4, length = p[i] & 0x0f;
+    i++;
+    if (delta == 13) { if (i >= len) return -1; delta = 13 + p[i++]; }
+    else if (delta == 14) { if (i + 1 >= len) return -1; delta = 269 + u16(p + i); i += 2; }
+    else if (delta == 15) return -1;
+    if (length == 13) { if (i >= len) return -1; length = 13 + p[i++]; }
+    else if (length == 14) { if (i + 1 >= len) return -1; length = 269 + u16(p + i); i += 2; }
+    else if (length == 15) return -1;
+    if (i + (ssize_t)length > len) return -1;
+    number += delta;
+    if (number == 12) {
+      long v = 0;
+      for (unsigned k = 0; k < length; k++) v = v << 8 | p[i + k];
+      return v;
+    }
+    if (number > 12) return -1;
+    i += length;
+  }
+  return -1;
+}
 
 /* The slot an answer belongs to by its tag, or -1 (stale, after its request was counted lost, or
  * foreign); *verdict says whether it is the confirmed answer to that slot's request. */
@@ -141,9 +176,10 @@ static int match(const uint8_t *p, ssize_t len, const struct sockaddr_in6 *from,
   if (mode == ECHO) {
     confirmed = p[0] == ICMP6_ECHO_REPLY && p[1] == 0 && u16(p + 4) == echo_id && u16(p + 6) == slots[s].mid;
   } else {
-    uint8_t want = mode == GET ? 0x45 : 0x44; /* 2.05 Content, 2.04 Changed */
+    uint8_t want = mode == PUT ? 0x44 : 0x45; /* 2.04 Changed, 2.05 Content */
     confirmed = (p[0] >> 4) == 0x6 /* version 1, ACK */ && u16(p + 2) == slots[s].mid && p[1] == want &&
-                from->sin6_port == htons(5683);
+                from->sin6_port == htons(5683) &&
+                (mode == SENML ? content_format(p, len) == 110 : mode == TEXT ? content_format(p, len) == 0 : 1);
   }
   if (memcmp(&from->sin6_addr, &slots[s].to, sizeof slots[s].to) != 0) *verdict = WRONG_SOURCE;
   else *verdict = confirmed ? CONFIRMED : WRONG;
@@ -161,10 +197,11 @@ static uint64_t percentile(double q) {
 
 int main(int argc, char **argv) {
   if (argc != 8) {
-    fprintf(stderr, "usage: load echo|get|put PREFIX LAMPS WINDOW SECONDS MAX SOURCE\n");
+    fprintf(stderr, "usage: load echo|get|put|senml|text PREFIX LAMPS WINDOW SECONDS MAX SOURCE\n");
     return 2;
   }
-  mode = strcmp(argv[1], "echo") == 0 ? ECHO : strcmp(argv[1], "get") == 0 ? GET : PUT;
+  mode = strcmp(argv[1], "echo") == 0 ? ECHO : strcmp(argv[1], "get") == 0 ? GET : strcmp(argv[1], "senml") == 0 ? SENML
+       : strcmp(argv[1], "text") == 0 ? TEXT : PUT;
   lamps = strtoull(argv[3], NULL, 10);
   int window = atoi(argv[4]);
   double seconds = atof(argv[5]);
@@ -215,6 +252,7 @@ int main(int argc, char **argv) {
         int64_t us = (now_ns() - slots[s].sentNs) / 1000;
         histogram[us < BUCKETS ? us : BUCKETS]++;
         answered++;
+        answer_bytes += (uint64_t)len;
       } else {
         errors++;
         if (verdict == WRONG_SOURCE) wrong_source++;
@@ -238,8 +276,8 @@ int main(int argc, char **argv) {
     snprintf(p50, sizeof p50, "%llu", (unsigned long long)percentile(0.5));
     snprintf(p99, sizeof p99, "%llu", (unsigned long long)percentile(0.99));
   }
-  printf("{\"sent\":%llu,\"answered\":%llu,\"errors\":%llu,\"wrongSource\":%llu,\"lost\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50Us\":%s,\"p99Us\":%s}\n",
+  printf("{\"sent\":%llu,\"answered\":%llu,\"errors\":%llu,\"wrongSource\":%llu,\"lost\":%llu,\"seconds\":%.3f,\"rate\":%.0f,\"p50Us\":%s,\"p99Us\":%s,\"answerBytes\":%.1f}\n",
          (unsigned long long)sent, (unsigned long long)answered, (unsigned long long)errors, (unsigned long long)wrong_source, (unsigned long long)lost,
-         elapsed, (double)answered / elapsed, p50, p99);
+         elapsed, (double)answered / elapsed, p50, p99, answered > 0 ? (double)answer_bytes / (double)answered : 0.0);
   return 0;
 }

@@ -49,6 +49,8 @@ interface LoadResult {
   /** Latency percentiles of the confirmed answers; null without one. */
   p50Us: number | null;
   p99Us: number | null;
+  /** Mean UDP payload of the confirmed answers (CoAP loads). */
+  answerBytes?: number;
 }
 
 type Responder = 'simulator' | 'C reference' | 'kernel AnyIP';
@@ -253,7 +255,7 @@ async function parallelLoad(ns: Netns, native: NativePrograms, label: string, mo
   const results = runs.map((out) => JSON.parse(out.trim()) as LoadResult & { wrongSource: number });
   const sum = (key: 'sent' | 'answered' | 'errors' | 'lost' | 'rate'): number => results.reduce((a, r) => a + r[key], 0);
   const total: LoadResult = {
-    sent: sum('sent'), answered: sum('answered'), errors: sum('errors'), lost: sum('lost'), rate: sum('rate'),
+    sent: sum('sent'), answered: sum('answered'), errors: sum('errors'), lost: sum('lost'), rate: sum('rate'), answerBytes: results[0].answerBytes,
     seconds: Math.max(...results.map((r) => r.seconds)),
     p50Us: worst(results.map((r) => r.p50Us)),
     p99Us: worst(results.map((r) => r.p99Us)),
@@ -285,4 +287,61 @@ async function pingFlood(ns: Netns, label: string, s: NetworkSettings): Promise<
   }
   console.log(`    ${label} ${perSecond(received / seconds).padStart(10)}  (${s.pings} × ping -f -l 8)  lost ${lost}  errors ${errors}`);
   return { sent, answered: received, errors, lost, seconds, rate: received / seconds, p50Us: null, p99Us: null };
+}
+
+/** The formats figure's settings: the simulator's lamps, seconds per measurement, alternating rounds
+ * and CoAP requests in flight. */
+export interface FormatSettings {
+  lamps: number;
+  seconds: number;
+  rounds: number;
+  window: number;
+  simNodeFlags: string[];
+}
+
+/**
+ * Figure (issue 15): CoAP GET round trips with SenML JSON against text/plain, on the simulator
+ * through TUN in a namespace of its own, driven by the same load program as the coap figure: GET
+ * /3311/0 with Accept 110 (the instance the gateway observes, every readable resource) against GET
+ * /3311/0/5851 with Accept 0 (one resource, as a plain CoAP client reads it), in alternating rounds.
+ */
+export async function measureFormats(native: NativePrograms, s: FormatSettings, report: Report): Promise<void> {
+  const f = report.figure('formats', `CoAP GET round trips/s with SenML JSON vs text/plain, simulator with ${count(s.lamps)} lamps through TUN, ${s.window} in flight`,
+    'none in issue 15: SenML JSON shown beside text/plain');
+  let sim: Probe | null = null;
+  let ns: Netns | null = null;
+  const runs: Record<'senml' | 'text', LoadResult[]> = { senml: [], text: [] };
+  try {
+    ns = await benchNamespace('formats');
+    sim = startProbe('tun-sim', ['--tun', 'lampnet-bf0', '--prefix', BENCH_PREFIX, '--lamps', String(s.lamps), '--trust', `${LOAD_SOURCE}/64`],
+      { netns: ns, nodeFlags: ['--expose-gc', ...s.simNodeFlags] });
+    await sim.next('ready', 180_000);
+    for (let round = 1; round <= s.rounds; round++) {
+      console.log(`  round ${round} of ${s.rounds}:`);
+      for (const mode of ['senml', 'text'] as const) {
+        runs[mode].push(await parallelLoad(ns, native, `${mode.padEnd(5)} simulator    `, mode, s.lamps, s.window, s.seconds, 1));
+      }
+    }
+    const sorted = (mode: 'senml' | 'text'): LoadResult[] => runs[mode].slice().sort((a, b) => a.rate - b.rate);
+    const median = (mode: 'senml' | 'text'): LoadResult => sorted(mode)[Math.floor(runs[mode].length / 2)];
+    const worst = (mode: 'senml' | 'text'): LoadResult => sorted(mode)[0];
+    const text = median('text');
+    for (const [mode, what] of [['senml', 'GET /3311/0, Accept 110 (SenML JSON)'], ['text', 'GET /3311/0/5851, Accept 0 (text/plain)']] as const) {
+      const m = median(mode);
+      Report.row(f, { label: `${what}: answer ${m.answerBytes?.toFixed(0)} B`, value: `median ${perSecond(m.rate)} (${latency(m)}), worst ${perSecond(worst(mode).rate)}`,
+        ...(mode === 'senml' ? { reference: `text/plain ${perSecond(text.rate)}`, ratio: m.rate / text.rate } : {}) });
+    }
+    for (const [mode, what] of [['senml', 'GET /3311/0 Accept 110: ACK 2.05 with Content-Format 110'], ['text', 'GET /3311/0/5851 Accept 0: ACK 2.05 with Content-Format 0']] as const) {
+      const sum = (key: 'sent' | 'answered' | 'errors' | 'lost'): number => runs[mode].reduce((a, r) => a + r[key], 0);
+      Report.answers(f, { what: `${what}, its message id and token, from the lamp asked`, sent: sum('sent'), confirmed: sum('answered'), errors: sum('errors'), lost: sum('lost'), bound: ANSWER_BOUND });
+    }
+    Report.shown(f);
+    Report.note(f, `Median and worst of ${s.rounds} alternating rounds of ${s.seconds} s; closed loop, one load process keeping ${s.window} CON GETs in flight to all ${count(s.lamps)} lamps in turn (bench/driver/load.c). ` +
+      'The instance read carries every readable resource of /3311/0 (5850, 5851, 5852, 5805) as SenML JSON, the text read one number; both go through the same parse, resource table and de-duplication state.');
+  } catch (err) {
+    Report.failed(f, err);
+  } finally {
+    await sim?.stop();
+    await ns?.delete();
+  }
 }

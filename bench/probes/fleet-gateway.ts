@@ -5,10 +5,14 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
-import { startSim, type Sim } from '../../sim/sim.js';
+import type { DatagramEndpoint } from '../../protocol/datagram.js';
+import { defaultBootJitterMs, startSim, type Sim } from '../../sim/sim.js';
 import { progress } from './probe.js';
 
 export interface System {
+  /** Seconds the fleet's boot took (its registrations start during it, spread over `jitterS`). */
+  bootS: number;
+  jitterS: number;
   sim: Sim;
   gateway: GatewayHandle;
   client: MqttClient;
@@ -26,27 +30,47 @@ export interface SystemOptions {
   registerTimeoutMs: number;
   /** Topic filters the client subscribes to before the lamps register. */
   subscribe?: string[];
+  /** Every message the client receives, from before the lamps register. */
+  onMessage?: (topic: string, payload: Buffer) => void;
 }
 
 export async function startSystem(options: SystemOptions): Promise<System> {
   const started = performance.now();
   const sim = await startSim({ lamps: options.lamps, link: 'memory', speed: options.speed, bootJitterMs: options.bootJitterMs, lifetimeS: options.lifetimeS });
+  const bootS = (performance.now() - started) / 1000;
   progress(`${options.lamps} lamps booted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  // The client connects and subscribes before the lamps register: under the flood of a large
+  // fleet's registrations and first publications the broker answers a new connection only after
+  // minutes (or never, within mqtt.js's 30 s). So the gateway hears no lamp until then; a lamp that
+  // registered meanwhile is dropped and retransmits, as with a gateway that starts late.
+  const endpoint = sim.gatewayEndpoint();
+  let open = false;
+  const gated: DatagramEndpoint = {
+    send: (addr, port, data) => endpoint.send(addr, port, data),
+    onMessage: (cb) => endpoint.onMessage((from, port, data) => {
+      if (open) cb(from, port, data);
+    }),
+    close: () => endpoint.close(),
+    multicast: endpoint.multicast,
+  };
   const gateway = await startGateway({
     mqttPort: 0, wsPort: null, metricsPort: null, dashboardDir: null, listenHost: '127.0.0.1', clientId: 'lampnet-bench-gateway', commandHoldMs: 0,
-  }, sim.gatewayEndpoint());
-  // The client connects and subscribes before the lamps register: under the flood of a large
-  // fleet's first publications the broker answers a new connection only after minutes.
+  }, gated);
   const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0 });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
   });
+  const onMessage = options.onMessage;
+  if (onMessage) client.on('message', (topic, payload) => onMessage(topic, payload));
   if (options.subscribe) await client.subscribeAsync(options.subscribe, { qos: 0 });
+  open = true;
   await until(() => gateway.registry.onlineCount >= options.lamps, options.registerTimeoutMs,
     () => `${gateway.registry.onlineCount} of ${options.lamps} lamps online`, 10_000);
   progress(`${options.lamps} lamps online at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
+    bootS,
+    jitterS: (options.bootJitterMs ?? defaultBootJitterMs(options.lamps, options.speed ?? 1)) / 1000 / (options.speed ?? 1),
     sim,
     gateway,
     client,
@@ -84,6 +108,20 @@ export async function gatewayGauges(gateway: GatewayHandle): Promise<Record<stri
   const out: Record<string, number> = {};
   for (const metric of await gateway.metrics.registry.getMetricsAsJSON()) {
     if (String(metric.type) === 'gauge' && metric.values.length === 1) out[metric.name] = metric.values[0].value;
+  }
+  return out;
+}
+
+/** The gateway's counters (registrations, updates, notifications, retransmissions, drops by
+ * reason...), by metric name and labels: `lampnet_gateway_coap_dropped_total{reason=stale}`. */
+export async function gatewayCounters(gateway: GatewayHandle): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const metric of await gateway.metrics.registry.getMetricsAsJSON()) {
+    if (String(metric.type) !== 'counter') continue;
+    for (const v of metric.values) {
+      const labels = Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(',');
+      if (v.value !== 0) out[`${metric.name.replace('lampnet_gateway_', '')}${labels ? `{${labels}}` : ''}`] = v.value;
+    }
   }
   return out;
 }

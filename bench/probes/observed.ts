@@ -57,13 +57,13 @@ runMain(async () => {
   const atSetup = settledMemory();
   sim.fleet.scheduler.advance(clock, 61_000);
   const after = settledMemory();
-  const perLamp = (m: NodeJS.MemoryUsage, field: 'heapUsed' | 'arrayBuffers'): number => (m[field] - before[field]) / lamps;
+  const perLamp = (m: ReturnType<typeof settledMemory>, field: 'heapUsed' | 'arrayBuffers'): number => (m[field] - before[field]) / lamps;
   reply({ result: {
     lamps, seconds,
     heapBytesPerLamp: perLamp(after, 'heapUsed'), arrayBytesPerLamp: perLamp(after, 'arrayBuffers'),
     bytesPerLamp: perLamp(after, 'heapUsed') + perLamp(after, 'arrayBuffers'),
     bytesPerLampAtSetup: perLamp(atSetup, 'heapUsed') + perLamp(atSetup, 'arrayBuffers'),
-    rss: after.rss,
+    rss: process.memoryUsage().rss,
   } });
   await sim.close();
 });

@@ -17,13 +17,14 @@ export function settledHeap(): number {
   return settledMemory().heapUsed;
 }
 
-/** process.memoryUsage() after collecting everything collectable. Its heapUsed leaves out the
- * backing stores of typed arrays (in `arrayBuffers`), where the fleet keeps its columns. */
-export function settledMemory(): NodeJS.MemoryUsage {
+/** After collecting everything collectable: the JS heap in use, and the memory of ArrayBuffers
+ * (typed-array columns live there, outside the heap), and their sum. */
+export function settledMemory(): { heapUsed: number; arrayBuffers: number; bytes: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('probe needs node --expose-gc to measure the heap');
   for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, arrayBuffers, bytes: heapUsed + arrayBuffers };
 }
 
 /** Option `--name value` from argv as a number, or `fallback`. */

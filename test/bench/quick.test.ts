@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const FIGURES = ['echo', 'coap', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness'];
+const FIGURES = ['echo', 'coap', 'formats', 'boot', 'mqtt', 'firmware', 'jsvars', 'siit', 'sparse', 'dashboard', 'staleness', 'bytes', 'register'];
 
 interface Answers {
   what: string;
@@ -50,7 +50,7 @@ describe('npm run bench -- --quick', () => {
     expect(existsSync(json)).toBe(true);
   }, 180_000);
 
-  it('measures every figure of issue 7, each with at least one row and no failure note', async () => {
+  it('measures every figure (issues 7 and 15), each with at least one row and no failure note', async () => {
     await quickRun();
     const results = JSON.parse(readFileSync(json, 'utf8')) as Results;
     expect(results.figures.map((f) => f.key)).toEqual(FIGURES);
@@ -92,7 +92,7 @@ describe('npm run bench -- --quick', () => {
     expect(text).toMatch(/^- Date: \d{4}-\d\d-\d\dT/m);
     expect(text).toMatch(/^- CPU: .+, \d+ cores$/m);
     expect(text).toMatch(/^- Node: v\d+/m);
-    const summaryRows = text.split('\n').filter((line) => /^\| .+ \| (met|missed|failed|not measured) \|$/.test(line));
+    const summaryRows = text.split('\n').filter((line) => /^\| .+ \| (met|missed|shown|failed|not measured) \|$/.test(line));
     expect(summaryRows).toHaveLength(FIGURES.length);
   }, 180_000);
 });
