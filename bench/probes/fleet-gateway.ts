@@ -56,7 +56,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const gateway = await startGateway({
     mqttPort: 0, wsPort: null, metricsPort: null, dashboardDir: null, listenHost: '127.0.0.1', clientId: 'lampnet-bench-gateway', commandHoldMs: 0,
   }, gated);
-  const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0 });
+  // No keepalive: fleet, gateway, broker and client share one event loop, which a million lamps'
+  // registrations keep busy past any keepalive, and a client that lost its connection (no reconnect)
+  // would see nothing more.
+  const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0, keepalive: 0 });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

@@ -23,9 +23,12 @@ runMain(async () => {
   const system = await startSystem({ lamps, registerTimeoutMs: 600_000, subscribe: FIRST_SEEN_TOPICS, onMessage: (topic, payload) => seen.take(topic, payload) });
   const registeredS = (performance.now() - started) / 1000;
   const statesAtRegistered = seen.stateCount;
-  const finished = await until(() => seen.done, STATES_BOUND_MS,
+  let closed = false;
+  system.client.on('close', () => { closed = true; });
+  const finished = await until(() => seen.done || closed, STATES_BOUND_MS,
     () => `${((performance.now() - started) / 1000).toFixed(0)} s: on MQTT ${seen.onlineCount} online, ${seen.stateCount} first states (${seen.incomplete} incomplete) of ${lamps}; ` +
       `gateway publish backlog ${system.gateway.backlog().publish}`, 10_000).then(() => true, () => false);
+  if (closed) throw new Error(`the MQTT client lost its connection to the broker after ${seen.onlineCount} lamps online and ${seen.stateCount} first states`);
   if (!finished) progress(`not every lamp showed within ${STATES_BOUND_MS / 1000} s of registration`);
   const at = (t: number): number => (t - started) / 1000;
   const gauges = await gatewayGauges(system.gateway);
