@@ -188,4 +188,7 @@ export interface FleetStats {
 export type CommandResponseDocument =
   | { topic: string; ok: true; state: LampStateDocument }
   | { topic: string; ok: true; group: string; members: number }
-  | { topic: string; ok: false; kind: string; reason: string };
+  | { topic: string; ok: false; kind: string; reason: string }
+  /** The lamp has not registered yet: the command waits for it until `until` (ISO 8601); the final
+   * answer follows on the same Response Topic. */
+  | { topic: string; held: true; lamp: string; until: string };

@@ -11,8 +11,9 @@
  * do (deliverHeldCommand) or the hold ends (expireHeldCommands).
  *
  * Every outcome that is not the lamp's new state leaves through one function, CommandContext.report:
- * a refusal or failure, a command held (with its deadline), a held command delivered. An MQTT 5 command with a Response
- * Topic is answered there too (replies.ts): refused at once, or when its lamp answers.
+ * a refusal or failure, a command held (with its deadline), a held command delivered. An MQTT 5
+ * command with a Response Topic is answered there too (replies.ts): refused at once, or when its
+ * lamp answers; a held one also at once, as held, with its deadline.
  */
 import type { CommandHold } from './command-hold.js';
 import { parseCommandPayload } from './command-payload.js';
@@ -48,8 +49,10 @@ type CommandHandler = (ctx: CommandContext, name: string, command: SetCommand, t
 const handlers: Record<CommandTarget, CommandHandler> = {
   lamp(ctx, id, command, topic, reply) {
     const i = ctx.registry.find(id);
-    if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic)) {
-      return ctx.report({ outcome: 'held', topic, lamp: id, until: ctx.hold.deadline() });
+    if (i < 0 && ctx.hold.holding(Date.now()) && ctx.hold.hold(id, command, topic, reply)) {
+      const until = ctx.hold.deadline();
+      ctx.replies.answer(reply, { topic, held: true, lamp: id, until: new Date(until).toISOString() });
+      return ctx.report({ outcome: 'held', topic, lamp: id, until });
     }
     if (i < 0) return refuse(ctx, reply, { topic, kind: 'unknown-lamp', lamp: id, reason: `no lamp '${id}' has registered with this gateway` });
     if (!ctx.registry.online(i)) return refuse(ctx, reply, { topic, kind: 'offline', lamp: id, reason: `lamp '${id}' is offline (its registration lapsed)` });
@@ -100,15 +103,20 @@ export function deliverHeldCommand(ctx: CommandContext, i: number): void {
   const held = ctx.hold.take(id);
   if (held === null) return;
   ctx.report({ outcome: 'delivered', topic: held.topic, lamp: id });
+  for (const reply of held.replies) ctx.replies.awaitLamp(i, held.topic, reply);
   deliverToLamp(ctx, i, held.command, held.topic);
 }
 
 /** Once the hold is over at `now`, report every command still held: its lamp never registered. */
 export function expireHeldCommands(ctx: CommandContext, now: number): void {
-  ctx.hold.expire(now, (id, held) => fail(ctx, {
-    topic: held.topic, kind: 'unknown-lamp', lamp: id,
-    reason: `no lamp '${id}' registered while the command was held, and now ${ctx.hold.whyOver()}; the command was not delivered`,
-  }));
+  ctx.hold.expire(now, (id, held) => {
+    const error: ErrorReport = {
+      topic: held.topic, kind: 'unknown-lamp', lamp: id,
+      reason: `no lamp '${id}' registered while the command was held, and now ${ctx.hold.whyOver()}; the command was not delivered`,
+    };
+    fail(ctx, error);
+    for (const reply of held.replies) ctx.replies.answer(reply, { topic: error.topic, ok: false, kind: error.kind, reason: error.reason });
+  });
 }
 
 /** Count the command as accepted for lamp `i` and hand it to the commander. */
