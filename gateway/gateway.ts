@@ -329,7 +329,8 @@ async function assemble(
       noteFault(i);
     },
     ready(i) {
-      pub.mark(i, DIRTY_STATE);
+      // Discovery waits for the setup too: it names the firmware version read in it.
+      pub.mark(i, DIRTY_STATE | discovery);
       deliverHeldCommand(commands, i);
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
@@ -341,7 +342,7 @@ async function assemble(
       metrics.registrations.inc();
       hold.registered(Date.now(), registry.size);
       // Online as soon as it is registered; its first state follows once the setup is done.
-      pub.mark(i, DIRTY_AVAILABILITY | discovery);
+      pub.mark(i, DIRTY_AVAILABILITY);
       observer.start(i);
     },
     updated(i, objectsChanged) {

@@ -279,7 +279,11 @@ function closeServer(server: net.Server | http.Server): Promise<void> {
 }
 
 /** Two connected duplex streams: what is written to one is read from the other. A write completes
- * only once the reader has room, so backpressure crosses the pair as it would a socket. */
+ * only once the reader has room, so backpressure crosses the pair as it would a socket. Every
+ * hand-over waits for the next tick, as a socket's would: aedes 2 counts its read loop's packets
+ * (client.js `_parsingBatch`), and data or a resumed writer arriving synchronously inside that loop
+ * re-entered its parser and made it lose count, after which it read nothing more from the gateway:
+ * lamp states stopped while commands still ran. */
 function streamPair(): [Duplex, Duplex] {
   const sides: Duplex[] = [];
   const blocked: (((error?: Error | null) => void) | null)[] = [null, null];
@@ -290,15 +294,20 @@ function streamPair(): [Duplex, Duplex] {
         // The reader wants more: release the writer on the other side if it was waiting.
         const resume = blocked[other];
         blocked[other] = null;
-        resume?.();
+        if (resume) process.nextTick(resume);
       },
       write(chunk, _encoding, callback) {
-        if (sides[other].push(chunk)) callback();
-        else blocked[self] = callback;
+        process.nextTick(() => {
+          if (sides[other].destroyed) return callback();
+          if (sides[other].push(chunk)) callback();
+          else blocked[self] = callback;
+        });
       },
       final(callback) {
-        sides[other].push(null);
-        callback();
+        process.nextTick(() => {
+          sides[other].push(null);
+          callback();
+        });
       },
       destroy(err, callback) {
         if (!sides[other].destroyed) sides[other].destroy();
