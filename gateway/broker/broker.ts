@@ -284,7 +284,7 @@ function closeServer(server: net.Server | http.Server): Promise<void> {
  * (client.js `_parsingBatch`), and data or a resumed writer arriving synchronously inside that loop
  * re-entered its parser and made it lose count, after which it read nothing more from the gateway:
  * lamp states stopped while commands still ran. */
-function streamPair(): [Duplex, Duplex] {
+export function streamPair(): [Duplex, Duplex] {
   const sides: Duplex[] = [];
   const blocked: (((error?: Error | null) => void) | null)[] = [null, null];
   const make = (self: number): Duplex => {

@@ -1,13 +1,15 @@
 /**
- * The gateway's in-process connection to the embedded broker (broker.ts `connectGateway`): under a
- * burst of QoS 1 publications, on MQTT 5 and on 3.1.1, the broker keeps the connection and every
- * message reaches a TCP subscriber. aedes 2 reads its clients' packets in a loop; a stream that
- * delivered a write synchronously inside that loop re-entered the parser, and aedes then dropped the
- * gateway's connection: lamp states stopped while commands still ran (bench/ANALYSIS.md).
+ * The gateway's in-process connection to the embedded broker (broker.ts `streamPair`,
+ * `connectGateway`). aedes 2 reads its clients' packets in a loop that counts them; a stream that
+ * delivered a write, or resumed a held writer, synchronously inside that loop re-entered the parser,
+ * and aedes then read nothing more from the gateway: under the bench's load, lamp states stopped
+ * while commands still ran (bench/ANALYSIS.md). The first tests pin the pair's contract (every
+ * hand-over on a later tick), which the old pair broke; the bursts check the whole connection on
+ * MQTT 5 and 3.1.1 (they did not reproduce the stall by themselves on a quiet machine).
  */
 import mqtt, { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/broker.js';
+import { startEmbeddedBroker, streamPair, type EmbeddedBroker } from '../../gateway/broker/broker.js';
 
 let broker: EmbeddedBroker | null = null;
 const clients: MqttClient[] = [];
@@ -15,6 +17,36 @@ afterEach(async () => {
   for (const c of clients.splice(0)) await c.endAsync(true);
   await broker?.close();
   broker = null;
+});
+
+const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+describe('the in-process stream pair', () => {
+  it('hands a write to the reader on a later tick, never inside the write', async () => {
+    const [gatewaySide, brokerSide] = streamPair();
+    brokerSide.pause();
+    gatewaySide.write(Buffer.from('abc'));
+    expect(brokerSide.read()).toBeNull();
+    await tick();
+    await tick();
+    expect(brokerSide.read()?.toString()).toBe('abc');
+  });
+
+  it('resumes a writer held by backpressure on a later tick, never inside the reader\'s read', async () => {
+    const [gatewaySide, brokerSide] = streamPair();
+    brokerSide.pause();
+    // A write that fills the reader to its high-water mark waits for room.
+    const chunk = Buffer.alloc(brokerSide.readableHighWaterMark);
+    let done = 0;
+    gatewaySide.write(chunk, () => done++);
+    for (let n = 0; n < 10 && brokerSide.readableLength === 0; n++) await tick();
+    expect(brokerSide.readableLength).toBe(chunk.length);
+    expect(done).toBe(0);
+    expect(brokerSide.read(chunk.length)?.length).toBe(chunk.length);
+    expect(done).toBe(0);
+    for (let n = 0; n < 10 && done === 0; n++) await tick();
+    expect(done).toBe(1);
+  });
 });
 
 describe('the gateway\'s in-process broker connection', () => {
