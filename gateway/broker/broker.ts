@@ -278,36 +278,63 @@ function closeServer(server: net.Server | http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** Two connected duplex streams: what is written to one is read from the other. A write completes
- * only once the reader has room, so backpressure crosses the pair as it would a socket. Every
- * hand-over waits for the next tick, as a socket's would: aedes 2 counts its read loop's packets
- * (client.js `_parsingBatch`), and data or a resumed writer arriving synchronously inside that loop
- * re-entered its parser and made it lose count, after which it read nothing more from the gateway:
- * lamp states stopped while commands still ran. */
+/** Two connected duplex streams: what is written to one is read from the other, as over a socket.
+ * Writes queue on the writer's side and reach the reader in one batch per turn of the event loop
+ * (setImmediate), never inside a write or a read: aedes 2 counts the packets of its read loop
+ * (client.js `_parsingBatch`), and data arriving inside that loop re-entered its parser, after which
+ * it read nothing more from the gateway. A turn per batch also lets sockets in: hand-overs chained on
+ * process.nextTick starved the broker's TCP and WebSocket clients (no CONNACK within 30 s) while a
+ * large fleet's first states went out. A writer is held once a reader's worth (its high-water mark)
+ * waits in the queue, so backpressure crosses the pair. */
 export function streamPair(): [Duplex, Duplex] {
   const sides: Duplex[] = [];
-  const blocked: (((error?: Error | null) => void) | null)[] = [null, null];
+  /** By writer: chunks on their way to the other side (null: the end), their bytes, a held write's
+   * callback, and whether a hand-over is scheduled. */
+  const queues: (Buffer | null)[][] = [[], []];
+  const queued = [0, 0];
+  const held: (((error?: Error | null) => void) | null)[] = [null, null];
+  const scheduled = [false, false];
+  const handOver = (self: number): void => {
+    scheduled[self] = false;
+    const reader = sides[1 - self];
+    const q = queues[self];
+    let room = true;
+    while (q.length > 0 && room) {
+      const chunk = q.shift() as Buffer | null;
+      if (chunk !== null) queued[self] -= chunk.length;
+      if (reader.destroyed) continue;
+      room = reader.push(chunk);
+    }
+    // The rest waits for the reader's next read(), which schedules the next hand-over.
+    const callback = held[self];
+    if (callback !== null && queued[self] < reader.readableHighWaterMark) {
+      held[self] = null;
+      callback();
+    }
+  };
+  const schedule = (self: number): void => {
+    if (scheduled[self] || queues[self].length === 0) return;
+    scheduled[self] = true;
+    setImmediate(handOver, self);
+  };
   const make = (self: number): Duplex => {
     const other = 1 - self;
     return new Duplex({
       read() {
-        // The reader wants more: release the writer on the other side if it was waiting.
-        const resume = blocked[other];
-        blocked[other] = null;
-        if (resume) process.nextTick(resume);
+        // The reader wants more: hand over what the other side has queued.
+        schedule(other);
       },
-      write(chunk, _encoding, callback) {
-        process.nextTick(() => {
-          if (sides[other].destroyed) return callback();
-          if (sides[other].push(chunk)) callback();
-          else blocked[self] = callback;
-        });
+      write(chunk: Buffer, _encoding, callback) {
+        queues[self].push(chunk);
+        queued[self] += chunk.length;
+        schedule(self);
+        if (queued[self] < sides[other].readableHighWaterMark) callback();
+        else held[self] = callback;
       },
       final(callback) {
-        process.nextTick(() => {
-          sides[other].push(null);
-          callback();
-        });
+        queues[self].push(null);
+        schedule(self);
+        callback();
       },
       destroy(err, callback) {
         if (!sides[other].destroyed) sides[other].destroy();
