@@ -359,16 +359,6 @@ async function assemble(
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   }, { newEndpointsPerAddress: options.newEndpointsPerAddress });
 
-  const reader = coapReader();
-  link.onMessage((from, port, data) => {
-    if (closed) return;
-    if (!readCoap(reader, data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
-    const codeClass = reader.code >> 5;
-    if (codeClass === 0) directory.handle(reader, from, port);
-    else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {
-      if (!coap.handle(reader, from, port) && !observer.notification(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
-    } else metrics.coapDrops.inc({ reason: 'malformed' });
-  });
 
   client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain, replyAddressOf(packet.properties)));
   // mqtt.js reconnects by itself; errors are reported through 'error' and must not be unhandled.
@@ -409,6 +399,19 @@ async function assemble(
   }
 
   await firstConnection(client, options, () => lastMqttError);
+  // Lamps are taken once the MQTT connection is up: a fleet's registrations arriving earlier would
+  // keep the event loop too busy for the in-process broker to answer the gateway's CONNECT (it hands
+  // over once per turn of the loop), and they could not be published yet anyway. Lamps retransmit.
+  const reader = coapReader();
+  link.onMessage((from, port, data) => {
+    if (closed) return;
+    if (!readCoap(reader, data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
+    const codeClass = reader.code >> 5;
+    if (codeClass === 0) directory.handle(reader, from, port);
+    else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {
+      if (!coap.handle(reader, from, port) && !observer.notification(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
+    } else metrics.coapDrops.inc({ reason: 'malformed' });
+  });
 
   return {
     options,
