@@ -48,7 +48,8 @@ export async function startCity(lamps: number, readyTimeoutMs: number): Promise<
  */
 export async function settleCity(city: City, lamps: number, timeoutMs: number): Promise<void> {
   const lastState = lampStateTopic(String(lamps));
-  const client = await mqtt.connectAsync(city.mqttUrl, { reconnectPeriod: 0 });
+  // A loaded machine may answer CONNECT only after the first states' burst: wait as long as settling.
+  const client = await mqtt.connectAsync(city.mqttUrl, { reconnectPeriod: 0, connectTimeout: timeoutMs });
   let online = 0;
   let lastStateSeen = false;
   try {
