@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIRMWARE_VERSION } from '../../firmware/version.js';
+import { FIRMWARE_VERSION_TEXT as FIRMWARE_VERSION } from '../../firmware/resources.js';
 import { run, type RunningProcess } from '../../bench/process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from './helpers/eventually.js';
 import { type Fixture, metricValue, startFixture } from './helpers/gateway-fixture.js';
 import type { FleetStats, LampStateDocument } from '../../protocol/mqtt-topics.js';
-import { FIRMWARE_VERSION } from '../../firmware/version.js';
+import { FIRMWARE_VERSION_TEXT as FIRMWARE_VERSION } from '../../firmware/resources.js';
 
 
 let fixture: Fixture | null = null;
