@@ -48,13 +48,17 @@ export async function startCity(lamps: number, readyTimeoutMs: number): Promise<
  */
 export async function settleCity(city: City, lamps: number, timeoutMs: number): Promise<void> {
   const lastState = lampStateTopic(String(lamps));
-  const client = await mqtt.connectAsync(city.mqttUrl, { reconnectPeriod: 0 });
+  // A loaded machine may take the first states' burst before it reads a new connection, and the
+  // broker drops one whose CONNECT it did not read within its connect timeout: reconnect, as any
+  // MQTT client would, until the deadline.
+  const client = mqtt.connect(city.mqttUrl, { reconnectPeriod: 1000 });
   let online = 0;
   let lastStateSeen = false;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the city of ${lamps} lamps did not settle within ${timeoutMs / 1000} s ` +
-        `(online in ${FLEET_STATS_TOPIC}: ${online}; state of lamp ${lamps}: ${lastStateSeen ? 'seen' : 'not seen'})`)), timeoutMs);
+        `(MQTT ${client.connected ? 'connected' : 'not connected'}; online in ${FLEET_STATS_TOPIC}: ${online}; ` +
+        `state of lamp ${lamps}: ${lastStateSeen ? 'seen' : 'not seen'})`)), timeoutMs);
       client.on('message', (topic, payload) => {
         if (topic === lastState) lastStateSeen = true;
         else if (topic === FLEET_STATS_TOPIC) online = onlineOf(payload.toString('utf8'));
@@ -63,7 +67,8 @@ export async function settleCity(city: City, lamps: number, timeoutMs: number): 
           resolve();
         }
       });
-      client.subscribeAsync([FLEET_STATS_TOPIC, lastState], { qos: 1 }).catch(reject);
+      client.on('connect', () => client.subscribe([FLEET_STATS_TOPIC, lastState], { qos: 1 }));
+      client.on('error', () => {}); // refused or reset while loaded: the client reconnects
     });
   } finally {
     await client.endAsync(true);

@@ -30,7 +30,8 @@ import { updateNow } from './registration.js';
 export const OBJECTS = [SERVER, DEVICE, POWER_MEASUREMENT, LIGHT_CONTROL, LAMPNET_CONFIG];
 /** What Device /3/0/1 and /3/0/3 say. */
 export const MODEL_NAME = 'lampnet street lamp';
-/** The firmware's own version, bumped when its wire changes (2: LwM2M 1.1 client). */
+/** The firmware's own version (Device /3/0/3; Home Assistant shows it as the device's software
+ * version), bumped when its wire changes (2: LwM2M 1.1 client). */
 export const FIRMWARE_VERSION_TEXT = '2.0';
 /** Error code 8 of Device /3/0/11: peripheral malfunction (the driver fault). */
 export const DRIVER_FAULT = 8;

@@ -22,6 +22,7 @@ import { LampCommander } from './lamps/commander.js';
 import { GatewayMetrics, type MetricsServer, type Readiness, serveMetrics } from './metrics.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/mqtt-size-guard.js';
 import { DIRTY_AVAILABILITY, DIRTY_DISCOVERY, DIRTY_STATE, Publisher } from './mqtt/publisher.js';
+import { CommandReplies, replyAddressOf } from './mqtt/replies.js';
 import { columnWith, LampRegistry } from './registry.js';
 import { ResourceDirectory } from './lamps/resource-directory.js';
 import { LampObserver } from './lamps/observer.js';
@@ -236,7 +237,8 @@ async function assemble(
   let broker: EmbeddedBroker | null = null;
   let client: MqttClient;
   const will = { topic: STATUS_TOPIC, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
-  const clientOptions: IClientOptions = { clientId: options.clientId, will, queueQoSZero: false, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs };
+  // MQTT 5 first, with any broker; fallBackToMqtt311 below turns to 3.1.1 where a broker has nothing newer.
+  const clientOptions: IClientOptions = { clientId: options.clientId, will, queueQoSZero: false, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs, protocolVersion: 5 };
   if (options.mqttUrl === null) {
     broker = await startEmbeddedBroker({
       host: options.listenHost, mqttPort: options.mqttPort, wsPort: options.wsPort,
@@ -245,6 +247,12 @@ async function assemble(
       packetRefused: (reason) => {
         metrics.mqttPacketsRefused.inc({ reason });
         observe({ event: 'client-refused', client: '(unknown)', reason: `packet ${reason} (over --mqtt-max-packet)` });
+      },
+      publishRefused(refusal, topic, payload) {
+        metrics.mqttPublishesRefused.inc({ reason: refusal.reason });
+        // Reported like a retained command an external broker replays (the broker runs in this
+        // process: no client publish can arrive before `commands` exists below).
+        if (refusal.reason === 'retained-command') handleCommandMessage(commands, topic, payload, true);
       },
     });
     // A client the broker turned away (credentials, a publish it may not make) or that broke the
@@ -259,9 +267,11 @@ async function assemble(
     const embedded = broker;
     client = new MqttClient(() => embedded.connectGateway(), { ...clientOptions, clean: true });
   } else {
-    // A persistent session on an external broker keeps commands sent while the gateway is down.
+    // A persistent session on an external broker keeps commands sent while the gateway is down. On
+    // MQTT 5 a session ends with its connection unless it has a Session Expiry Interval: this one
+    // never expires, as a 3.1.1 session without Clean Session does not.
     client = mqtt.connect(options.mqttUrl, {
-      ...clientOptions, clean: false,
+      ...clientOptions, clean: false, properties: { sessionExpiryInterval: SESSION_NEVER_EXPIRES },
       ...(options.mqttUsername === null ? {} : { username: options.mqttUsername }),
       ...(options.mqttPassword === null ? {} : { password: options.mqttPassword }),
     });
@@ -271,9 +281,16 @@ async function assemble(
 
   const pub: Publisher = new Publisher(client, registry, metrics, { haDiscovery: options.haDiscovery });
   const discovery = options.haDiscovery ? DIRTY_DISCOVERY : 0;
+  const replies = new CommandReplies((address, document) => pub.respond(address, document), (i) => pub.stateDocument(i));
   const cmd: LampCommander = new LampCommander(registry, coap, {
-    confirmed: (i) => pub.mark(i, DIRTY_STATE),
-    failed: (topic, lamp, kind, reason) => reportCommand({ outcome: 'failed', error: { topic, kind, lamp, reason } }),
+    confirmed: (i) => {
+      pub.mark(i, DIRTY_STATE);
+      replies.confirmed(i);
+    },
+    failed: (topic, lamp, kind, reason) => {
+      reportCommand({ outcome: 'failed', error: { topic, kind, lamp, reason } });
+      replies.failed(registry.find(lamp), kind, reason);
+    },
     finished: (result, roundTripS, exchangeS) => {
       metrics.deliveries.inc({ result });
       metrics.commandRoundTrip.observe({ result }, roundTripS);
@@ -304,7 +321,7 @@ async function assemble(
     observe({ event: 'lamp-fault', lamp: registry.id(i), fault: fault === 1 });
   };
   const hold = new CommandHold(Date.now(), { holdMs: options.commandHoldMs, fleetSize: options.fleetSize, settleMs: options.registrationsSettleMs });
-  const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand };
+  const commands: CommandContext = { registry, hold, commander: cmd, metrics, report: reportCommand, replies };
   const observer = new LampObserver(registry, coap, send, (i) => cmd.nextMid(i), {
     changed(i) {
       // A lamp's first state goes out once its setup is done, complete (groups are read last).
@@ -312,7 +329,8 @@ async function assemble(
       noteFault(i);
     },
     ready(i) {
-      pub.mark(i, DIRTY_STATE);
+      // Discovery waits for the setup too: it names the firmware version read in it.
+      pub.mark(i, DIRTY_STATE | discovery);
       deliverHeldCommand(commands, i);
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
@@ -324,13 +342,15 @@ async function assemble(
       metrics.registrations.inc();
       hold.registered(Date.now(), registry.size);
       // Online as soon as it is registered; its first state follows once the setup is done.
-      pub.mark(i, DIRTY_AVAILABILITY | discovery);
+      pub.mark(i, DIRTY_AVAILABILITY);
       observer.start(i);
     },
     updated(i, objectsChanged) {
       metrics.updates.inc();
       // Observations the client ended or never took are set up again at its next Update.
       if (objectsChanged || !observer.observed(i)) observer.start(i);
+      // On MQTT 5 the retained state expires with the registration: a refresh renews it.
+      else if (client.options.protocolVersion === 5 && registry.hasReport(i)) pub.mark(i, DIRTY_STATE);
     },
     deregistered(i) {
       metrics.deregistrations.inc();
@@ -339,21 +359,14 @@ async function assemble(
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
   }, { newEndpointsPerAddress: options.newEndpointsPerAddress });
 
-  const reader = coapReader();
-  link.onMessage((from, port, data) => {
-    if (closed) return;
-    if (!readCoap(reader, data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
-    const codeClass = reader.code >> 5;
-    if (codeClass === 0) directory.handle(reader, from, port);
-    else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {
-      if (!coap.handle(reader, from, port) && !observer.notification(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
-    } else metrics.coapDrops.inc({ reason: 'malformed' });
-  });
 
-  client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain));
+  client.on('message', (topic, payload, packet) => handleCommandMessage(commands, topic, payload, packet.retain, replyAddressOf(packet.properties)));
   // mqtt.js reconnects by itself; errors are reported through 'error' and must not be unhandled.
   let lastMqttError: Error | null = null;
-  client.on('error', (err) => { lastMqttError = err; });
+  client.on('error', (err) => {
+    lastMqttError = err;
+    fallBackToMqtt311(client, err);
+  });
   let brokerLost = false;
   client.on('connect', () => {
     client.subscribe(COMMAND_SUBSCRIPTIONS, { qos: 1 });
@@ -386,6 +399,19 @@ async function assemble(
   }
 
   await firstConnection(client, options, () => lastMqttError);
+  // Lamps are taken once the MQTT connection is up: a fleet's registrations arriving earlier would
+  // keep the event loop too busy for the in-process broker to answer the gateway's CONNECT (it hands
+  // over once per turn of the loop), and they could not be published yet anyway. Lamps retransmit.
+  const reader = coapReader();
+  link.onMessage((from, port, data) => {
+    if (closed) return;
+    if (!readCoap(reader, data, 0, data.length)) return void metrics.coapDrops.inc({ reason: 'malformed' });
+    const codeClass = reader.code >> 5;
+    if (codeClass === 0) directory.handle(reader, from, port);
+    else if (codeClass === 2 || codeClass === 4 || codeClass === 5) {
+      if (!coap.handle(reader, from, port) && !observer.notification(reader, from, port)) metrics.coapDrops.inc({ reason: 'unmatched-response' });
+    } else metrics.coapDrops.inc({ reason: 'malformed' });
+  });
 
   return {
     options,
@@ -429,6 +455,23 @@ function readiness(client: MqttClient, registry: LampRegistry, hold: CommandHold
 
 /** Socket errors of a client that went away, not of one the broker refused. */
 const CONNECTION_DROPPED = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED'];
+
+/** MQTT 5 Session Expiry Interval meaning "never" (§3.1.2.11.2). */
+const SESSION_NEVER_EXPIRES = 0xffffffff;
+
+/** CONNACK codes of a broker that does not speak the protocol version asked for: 3.1.1's
+ * "unacceptable protocol version" (1) and MQTT 5's "Unsupported Protocol Version" (0x84). */
+const UNSUPPORTED_PROTOCOL = [1, 0x84];
+
+/** A broker that refused the gateway's MQTT 5 CONNECT for its version is asked again with 3.1.1
+ * (mqtt.js does not retry after a refusing CONNACK by itself; a connection reads the client's
+ * options anew). */
+function fallBackToMqtt311(client: MqttClient, err: Error): void {
+  if (client.options.protocolVersion !== 5 || !UNSUPPORTED_PROTOCOL.includes((err as { code?: unknown }).code as number)) return;
+  client.options.protocolVersion = 4;
+  // After mqtt.js has finished handling the refusal that reported this error.
+  setImmediate(() => client.reconnect());
+}
 
 /** MQTT CONNACK codes that retrying will not fix: bad credentials, not authorized (v3.1.1 and v5). */
 const REFUSED_FOR_GOOD = [4, 5, 134, 135];

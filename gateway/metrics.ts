@@ -12,6 +12,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FleetStats } from '../protocol/mqtt-topics.js';
 import { listen } from './listen.js';
 import { PACKET_REFUSALS } from './broker/mqtt-size-guard.js';
+import { PUBLISH_REFUSALS } from './broker/publish-rule.js';
 
 /** Why a command or CoAP message was refused; the label of the errors metric. */
 const ERROR_KINDS = [
@@ -23,8 +24,9 @@ const ERROR_KINDS = [
   'retained',      // a retained command replayed by the broker (stale, ignored)
   'timeout',       // the lamp did not confirm within the CoAP retransmission window
   'lamp-refused',  // the lamp answered with a CoAP error code
+  'response-topic', // an MQTT 5 command asked for its answer on one of the gateway's own topics
 ] as const;
-const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'command-notice', 'status'] as const;
+const PUBLISH_KINDS = ['state', 'availability', 'stats', 'discovery', 'error', 'command-notice', 'status', 'response'] as const;
 const DROP_KINDS = [
   'malformed', 'unmatched-response', 'duplicate', 'bad-request', 'registry-full', 'unsupported',
   'too-large',          // a registration payload beyond what the link-format parser reads
@@ -90,6 +92,7 @@ export class GatewayMetrics {
   readonly retransmissions: Counter;
   readonly errorReportsDropped: Counter;
   readonly mqttPacketsRefused: Counter<'reason'>;
+  readonly mqttPublishesRefused: Counter<'reason'>;
 
   private scrape: FleetAggregate | null = null;
 
@@ -106,14 +109,16 @@ export class GatewayMetrics {
     this.errors = new Counter({ name: 'lampnet_gateway_errors_total', help: 'Reports published on lampnet/gateway/errors, by kind', labelNames: ['kind'], registers });
     this.publishes = new Counter({ name: 'lampnet_gateway_mqtt_publishes_total', help: 'MQTT messages published by the gateway, by kind', labelNames: ['kind'], registers });
     this.coapDrops = new Counter({ name: 'lampnet_gateway_coap_dropped_total', help: 'CoAP datagrams dropped or refused, by reason', labelNames: ['reason'], registers });
-    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports and command notices not published because too many were waiting for MQTT', registers });
+    this.errorReportsDropped = new Counter({ name: 'lampnet_gateway_error_reports_dropped_total', help: 'Error reports, command notices and MQTT 5 command answers not published because too many were waiting for MQTT', registers });
     this.retransmissions = new Counter({ name: 'lampnet_gateway_coap_retransmissions_total', help: 'CoAP confirmable requests sent again after no acknowledgement', registers });
     this.mqttPacketsRefused = new Counter({ name: 'lampnet_gateway_mqtt_packets_refused_total', help: 'Client connections to the embedded broker closed at a packet header, by reason (too-large: over --mqtt-max-packet)', labelNames: ['reason'], registers });
+    this.mqttPublishesRefused = new Counter({ name: 'lampnet_gateway_mqtt_publishes_refused_total', help: 'Publishes and wills of embedded-broker clients refused, by reason (only the gateway speaks for lamps; clients may publish unretained .../set commands)', labelNames: ['reason'], registers });
     // Every labelled series starts at 0, so rate() and dashboards see it before its first event.
     for (const kind of ERROR_KINDS) this.errors.inc({ kind }, 0);
     for (const kind of PUBLISH_KINDS) this.publishes.inc({ kind }, 0);
     for (const reason of DROP_KINDS) this.coapDrops.inc({ reason }, 0);
     for (const reason of PACKET_REFUSALS) this.mqttPacketsRefused.inc({ reason }, 0);
+    for (const reason of PUBLISH_REFUSALS) this.mqttPublishesRefused.inc({ reason }, 0);
     for (const target of ['lamp', 'group']) this.commands.inc({ target }, 0);
     for (const result of ['confirmed', 'refused', 'timeout']) this.deliveries.inc({ result }, 0);
     const gauge = (name: string, help: string, value: () => number): void => {

@@ -82,6 +82,11 @@ export class LampRegistry {
   private watts = new Float64Array(0);
   private energyWh = new Float64Array(0);
   private onTimeS = new Float64Array(0);
+  /** Index into firmwareNames of the version each lamp registered with (0 = none reported). */
+  private firmwareIndex = new Uint16Array(0);
+  /** Interned firmware versions: a fleet runs a handful, so a lamp holds two bytes, not a string. */
+  private readonly firmwareNames: string[] = [''];
+  private readonly firmwareByName = new Map<string, number>();
 
   /** Interned group names, and interned lists of group indices keyed by the lamp's groups string. */
   private readonly groupNames: string[] = [];
@@ -131,6 +136,19 @@ export class LampRegistry {
     if (!(this.flags[i] & ONLINE)) return;
     this.flags[i] &= ~ONLINE;
     this.onlineCount--;
+  }
+
+  /** Record the firmware version lamp `i` reported (LwM2M /3/0/3). Beyond 65,535 distinct versions (only a
+   * hostile fleet has that many) a new one is not recorded. */
+  setFirmware(i: number, version: string | null): void {
+    if (version === null) return void (this.firmwareIndex[i] = 0);
+    let k = this.firmwareByName.get(version);
+    if (k === undefined) {
+      if (this.firmwareNames.length > 0xffff) return void (this.firmwareIndex[i] = 0);
+      k = this.firmwareNames.push(version) - 1;
+      this.firmwareByName.set(version, k);
+    }
+    this.firmwareIndex[i] = k;
   }
 
   /** A lamp spoke (registration update): it is online until its lifetime lapses again. */
@@ -200,6 +218,8 @@ export class LampRegistry {
   address(i: number): string { return this.addresses[i]; }
   port(i: number): number { return this.ports[i]; }
   lifetimeS(i: number): number { return this.lifetimes[i]; }
+  /** The firmware version lamp `i` registered with, or null when it named none. */
+  firmware(i: number): string | null { return this.firmwareIndex[i] === 0 ? null : this.firmwareNames[this.firmwareIndex[i]]; }
   online(i: number): boolean { return (this.flags[i] & ONLINE) !== 0; }
   hasReport(i: number): boolean { return (this.flags[i] & HAS_STATE) !== 0; }
   isOn(i: number): boolean { return (this.flags[i] & ON) !== 0; }
@@ -306,6 +326,7 @@ export class LampRegistry {
       return next;
     };
     this.ports = widen(this.ports, (n) => new Uint16Array(n));
+    this.firmwareIndex = widen(this.firmwareIndex, (n) => new Uint16Array(n));
     this.lifetimes = widen(this.lifetimes, (n) => new Uint32Array(n));
     this.flags = widen(this.flags, (n) => new Uint8Array(n));
     this.present = widen(this.present, (n) => new Uint8Array(n));

@@ -12,6 +12,8 @@
  *   lampnet/gateway/errors            one JSON report per rejected command or failed delivery
  *   lampnet/gateway/commands          JSON notices of held commands: held (with deadline), delivered
  *   homeassistant/light/<id>/config   Home Assistant discovery (with --ha-discovery)
+ *   <Response Topic of a command>     the command's outcome (MQTT 5 request/response): outside
+ *                                     lampnet/ and homeassistant/, or under lampnet/replies/
  *
  * Lamp ids and group names become single topic levels, so they must not contain the MQTT
  * separators and wildcards (`/`, `+`, `#`) and must not be empty; `nameProblem` says why one is
@@ -23,6 +25,9 @@ export const STATUS_TOPIC = `${TOPIC_ROOT}/gateway/status`;
 export const ERRORS_TOPIC = `${TOPIC_ROOT}/gateway/errors`;
 export const COMMAND_NOTICES_TOPIC = `${TOPIC_ROOT}/gateway/commands`;
 export const FLEET_STATS_TOPIC = `${TOPIC_ROOT}/stats`;
+/** Where clients may ask for answers inside lampnet's tree (the Mosquitto ACL lets each client
+ * read lampnet/replies/<its client id>/#). */
+export const REPLIES_ROOT = `${TOPIC_ROOT}/replies`;
 
 /** Longest lamp id or group name accepted (bytes of UTF-8). Keeps topics and records small. */
 export const MAX_NAME_LENGTH = 64;
@@ -32,6 +37,12 @@ export const lampAvailabilityTopic = (id: string): string => `${TOPIC_ROOT}/lamp
 export const lampSetTopic = (id: string): string => `${TOPIC_ROOT}/lamps/${id}/set`;
 export const groupStatsTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/stats`;
 export const haDiscoveryTopic = (id: string): string => `homeassistant/light/${id}/config`;
+export const haGroupDiscoveryTopic = (group: string): string => `homeassistant/light/lampnet-group-${group}/config`;
+export const groupSetTopic = (group: string): string => `${TOPIC_ROOT}/groups/${group}/set`;
+
+/** Home Assistant's brightness is the lamp's level, 0–100, in state documents and commands alike
+ * (discovery announces `brightness_scale` 100). */
+export const HA_BRIGHTNESS_SCALE = 100;
 
 /**
  * What the gateway subscribes to. The second filter of each pair catches `set` topics whose id
@@ -71,6 +82,17 @@ export function nameProblem(kind: string, name: string): string | null {
     const c = name.charCodeAt(i);
     if (c === 0x2f || c === 0x2b || c === 0x23) return `${kind} '${name}' contains '${name[i]}' (MQTT separators and wildcards / + # are not allowed)`;
     if (c < 0x20 || c === 0x7f) return `${kind} '${name.replace(/[\x00-\x1f\x7f]/g, '?')}' contains a control character`;
+  }
+  return null;
+}
+
+/** Why the gateway will not publish a command's answer on `topic`, or null when it will. Its answer
+ * must not land where it speaks for lamps or where it takes commands. */
+export function responseTopicProblem(topic: string): string | null {
+  const inTree = (root: string): boolean => topic === root || topic.startsWith(`${root}/`);
+  if (topic.length === 0 || topic.includes('+') || topic.includes('#')) return `response topic '${topic}' is empty or has a wildcard`;
+  if (topic.startsWith('$') || inTree('homeassistant') || (inTree(TOPIC_ROOT) && !topic.startsWith(`${REPLIES_ROOT}/`))) {
+    return `response topic '${topic}' is the gateway's own; answers go outside ${TOPIC_ROOT}/ and homeassistant/, or under ${REPLIES_ROOT}/`;
   }
   return null;
 }
@@ -116,7 +138,7 @@ export interface LampReport {
   fault?: boolean;
 }
 
-/** lampnet/lamps/<id>/state, retained JSON. `state`/`brightness` (0–255) repeat on/level in the
+/** lampnet/lamps/<id>/state, retained JSON. `state`/`brightness` (0–HA_BRIGHTNESS_SCALE) repeat on/level in the
  * form Home Assistant's JSON light schema reads. A field the lamp does not report is absent (not
  * 0): level and brightness, watts, energyWh, onTimeS, fault. */
 export interface LampStateDocument extends LampReport {
@@ -141,7 +163,7 @@ export function lampStateDocument(s: LampReport, address: string, groups: readon
     groups,
     updatedAt: new Date(reportedAt).toISOString(),
     state: s.on ? 'ON' : 'OFF',
-    ...(s.level === undefined ? {} : { brightness: Math.round((s.level * 255) / 100) }),
+    ...(s.level === undefined ? {} : { brightness: Math.round((s.level * HA_BRIGHTNESS_SCALE) / 100) }),
   };
 }
 
@@ -158,3 +180,15 @@ export interface FleetStats {
   watts: number;
   energyWh: number;
 }
+
+/** The answer to an MQTT 5 command published with a Response Topic, on that topic with the command's
+ * Correlation Data: for a lamp, the state it confirmed; for a group, how many online members the
+ * command went to (they report their states themselves); or why the command failed (`kind` as on
+ * lampnet/gateway/errors). */
+export type CommandResponseDocument =
+  | { topic: string; ok: true; state: LampStateDocument }
+  | { topic: string; ok: true; group: string; members: number }
+  | { topic: string; ok: false; kind: string; reason: string }
+  /** The lamp has not registered yet: the command waits for it until `until` (ISO 8601); the final
+   * answer follows on the same Response Topic. */
+  | { topic: string; held: true; lamp: string; until: string };

@@ -67,11 +67,16 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH, TERMINAL], present: onPath('mosquitto') },
   { name: 'promtool', install: apt('prometheus'), suites: [PROMETHEUS], present: onPath('promtool') },
-  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL],
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
+  { name: 'nats-server', install: apt('nats-server'), suites: ['test/gateway/mqtt311-fallback.test.ts'], present: onPath('nats-server') },
   {
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
     suites: [BOARDS, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
+  },
+  {
+    name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/e2e/home-assistant.test.ts'],
+    present: () => spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt'], { stdio: 'ignore' }).status === 0,
   },
   { name: 'curl', install: apt('curl'), suites: [GROUP_IPV4, HEALTH, TUN_IMPAIRED], present: onPath('curl') },
   { name: 'python3', install: apt('python3'), suites: [BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
@@ -83,7 +88,7 @@ export const REQUIREMENTS: Requirement[] = [
   },
   { name: 'lwm2m-node-lib (npm)', install: 'npm install --save-dev lwm2m-node-lib@1.4.0', suites: ['test/gateway/lwm2m-node-lib.test.ts'], present: resolvable('lwm2m-node-lib') },
   { name: 'lwm2m-codec (npm)', install: 'npm install --save-dev lwm2m-codec@0.1.1', suites: ['test/protocol/lwm2m-interop.test.ts'], present: resolvable('lwm2m-codec') },
-  { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts'], present: () => existsSync('/usr/bin/chromium') },
+  { name: '/usr/bin/chromium', install: apt('chromium'), suites: [BENCH, 'test/e2e/dashboard.test.ts', 'test/e2e/dashboard-scale.test.ts', 'test/e2e/dashboard-login.test.ts'], present: () => existsSync('/usr/bin/chromium') },
 ];
 
 /** Whether a missing need fails the run instead of leaving out the suites that need it. */

@@ -1,7 +1,7 @@
 /**
  * The in-process system the MQTT figures (latency, staleness, soak) measure: a simulated fleet on the
  * memory link, the gateway on the fleet's endpoint, the embedded aedes broker on a free loopback
- * port, and an mqtt.js client connected to it over TCP like any outside client.
+ * port, and an mqtt.js client connected to it over TCP (MQTT 5) like any outside client.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
@@ -58,8 +58,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   }, gated);
   // No keepalive: fleet, gateway, broker and client share one event loop, which a million lamps'
   // registrations keep busy past any keepalive, and a client that lost its connection (no reconnect)
-  // would see nothing more.
-  const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0, keepalive: 0 });
+  // would see nothing more. MQTT 5, as Home Assistant 2027.1 and later connect.
+  const client = mqtt.connect(gateway.mqttUrl, { clientId: `lampnet-bench-${process.pid}`, reconnectPeriod: 0, keepalive: 0, protocolVersion: 5 });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

@@ -6,12 +6,19 @@
  * For each rate: commands `lampnet/lamps/<id>/set` = a level go out paced at that rate (lamp after
  * lamp, so a lamp's next command comes a whole round later); the latency of one command is from its
  * publish to the first `lampnet/lamps/<id>/state` showing that level. The reference is the broker
- * alone: `bench/echo/<k>` messages published and received by the same client at the same rate.
- * Everything (fleet, gateway, broker, client) shares this process, as in `lampnet up`.
+ * alone: messages `<k>` published and received by the same client at the same rate on ECHO_TOPIC,
+ * a command to a group no lamp is in (clients may publish only commands), which the gateway also
+ * receives and refuses on its errors topic. A third run measures MQTT 5 request/response: the same
+ * commands with a Response Topic and the lamp number as Correlation Data, from publish to the
+ * gateway's answer with the lamp's confirmed state. Everything (fleet, gateway, broker, client)
+ * shares this process, as in `lampnet up`; the client speaks MQTT 5.
  */
 import { numberArg, progress, reply, runMain, stringArg } from './probe.js';
 import { gatewayGauges, quantile, startSystem, until } from './fleet-gateway.js';
 import type { RunResult } from '../figures/mqtt.js';
+
+const ECHO_TOPIC = 'lampnet/groups/bench-echo/set';
+const REPLY_TOPIC = 'lampnet/replies/bench';
 
 runMain(async () => {
   const lamps = numberArg('lamps', 1000);
@@ -32,10 +39,24 @@ runMain(async () => {
   const latencies = new Float64Array(maxSent);
   let answered = 0;
   let waiting = 0;
-  client.on('message', (topic, payload) => {
+  /** What the current run counts as a command's answer: the state or the gateway's response. */
+  let measuring: 'lamp' | 'reply' | 'echo' = 'echo';
+  client.on('message', (topic, payload, packet) => {
     const now = performance.now();
-    if (topic.startsWith('bench/echo/')) {
-      const k = Number(topic.slice('bench/echo/'.length));
+    if (topic === REPLY_TOPIC) {
+      if (measuring !== 'reply') return;
+      const n = packet.properties?.correlationData?.readUInt32BE(0) ?? 0;
+      if (!(n >= 1 && n <= lamps) || levelAt[n] !== levelAt[n]) return;
+      const answer = JSON.parse(payload.toString()) as { ok: boolean; state?: { level: number } };
+      if (answer.ok && answer.state?.level === levelAsked[n]) {
+        latencies[answered++] = now - levelAt[n];
+        levelAt[n] = NaN;
+        waiting--;
+      }
+      return;
+    }
+    if (topic === ECHO_TOPIC) {
+      const k = Number(payload.toString());
       if (k >= 0 && k < maxSent && echoAt[k] === echoAt[k]) {
         latencies[answered++] = now - echoAt[k];
         echoAt[k] = NaN;
@@ -43,6 +64,7 @@ runMain(async () => {
       }
       return;
     }
+    if (measuring !== 'lamp') return;
     const n = Number(topic.slice('lampnet/lamps/'.length, -'/state'.length));
     if (!(n >= 1 && n <= lamps) || levelAt[n] !== levelAt[n]) return;
     const state = JSON.parse(payload.toString()) as { level: number };
@@ -52,20 +74,42 @@ runMain(async () => {
       waiting--;
     }
   });
-  await client.subscribeAsync(['lampnet/lamps/+/state', 'bench/echo/#'], { qos: 0 });
+  await client.subscribeAsync(['lampnet/lamps/+/state', ECHO_TOPIC, REPLY_TOPIC], { qos: 0 });
   // The retained states arrive first; let them pass before measuring.
   await new Promise((resolve) => setTimeout(resolve, 1000 + lamps / 10));
   /** Each run starts from a quiet gateway: nothing left to publish from the one before. */
+  /** Error reports the gateway has not published yet: the reference run leaves one per message,
+   * and they go out ahead of lamp states. */
+  const errorsWaiting = async (): Promise<number> => {
+    let reported = 0;
+    let published = 0;
+    for (const metric of await system.gateway.metrics.registry.getMetricsAsJSON()) {
+      const sum = (keep: (labels: Record<string, unknown>) => boolean): number => metric.values.filter((v) => keep(v.labels)).reduce((a, v) => a + v.value, 0);
+      if (metric.name === 'lampnet_gateway_errors_total') reported = sum(() => true);
+      if (metric.name === 'lampnet_gateway_mqtt_publishes_total') published += sum((l) => l.kind === 'error');
+      if (metric.name === 'lampnet_gateway_error_reports_dropped_total') published += sum(() => true);
+    }
+    return reported - published;
+  };
   const quiet = async (): Promise<void> => {
     let backlog = Infinity;
-    const poll = setInterval(() => void gatewayGauges(system.gateway).then((g) => { backlog = g.lampnet_gateway_publish_backlog ?? 0; }), 50);
+    const poll = setInterval(() => void Promise.all([gatewayGauges(system.gateway), errorsWaiting()]).then(([g, errors]) => {
+      backlog = (g.lampnet_gateway_publish_backlog ?? 0) + errors;
+    }), 50);
     await until(() => backlog === 0, 30_000, () => `publish backlog ${backlog}`).catch(() => undefined);
     clearInterval(poll);
   };
 
   let round = 0;
-  const run = async (rate: number, kind: 'lamp' | 'echo'): Promise<RunResult> => {
+  /** Lamp n's Correlation Data (its number), made once. */
+  const correlation = Array.from({ length: lamps + 1 }, (_, n) => {
+    const data = Buffer.alloc(4);
+    data.writeUInt32BE(n);
+    return data;
+  });
+  const run = async (rate: number, kind: 'lamp' | 'reply' | 'echo'): Promise<RunResult> => {
     await quiet();
+    measuring = kind;
     answered = 0;
     waiting = 0;
     const total = Math.round(rate * seconds);
@@ -76,17 +120,18 @@ runMain(async () => {
       for (; sent < due; sent++) {
         const n = (sent % lamps) + 1;
         if (n === 1) round++;
-        if (kind === 'lamp') {
+        if (kind !== 'echo') {
           const level = 10 + (round % 80);
           // A command still unanswered a whole round later is lost; the new one replaces it.
           if (levelAt[n] !== levelAt[n]) waiting++;
           levelAsked[n] = level;
           levelAt[n] = performance.now();
-          client.publish(`lampnet/lamps/${n}/set`, String(level), { qos: 0 });
+          const properties = kind === 'reply' ? { properties: { responseTopic: REPLY_TOPIC, correlationData: correlation[n] } } : {};
+          client.publish(`lampnet/lamps/${n}/set`, String(level), { qos: 0, ...properties });
         } else {
           echoAt[sent] = performance.now();
           waiting++;
-          client.publish(`bench/echo/${sent}`, String(sent), { qos: 0 });
+          client.publish(ECHO_TOPIC, String(sent), { qos: 0 });
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -104,11 +149,12 @@ runMain(async () => {
     return result;
   };
 
-  const results: { lamp: RunResult; echo: RunResult }[] = [];
+  const results: { lamp: RunResult; reply: RunResult; echo: RunResult }[] = [];
   for (const rate of rates) {
     const echo = await run(rate, 'echo');
     const lamp = await run(rate, 'lamp');
-    results.push({ lamp, echo });
+    const reply = await run(rate, 'reply');
+    results.push({ lamp, reply, echo });
   }
   reply({ result: { lamps, seconds, runs: results, gauges: await gatewayGauges(system.gateway) } });
   await system.close();

@@ -4,19 +4,18 @@
  * gateway/dashboard-api.ts).
  *
  * The gateway's own MQTT client connects through an in-process stream pair, not a socket: aedes
- * then knows which client is the gateway without any password, and with client credentials set
- * (`--broker-user/--broker-password`) the access rules are
- *   - a client without the credentials cannot connect;
- *   - clients may publish only commands (`lampnet/lamps/<id>/set`, `lampnet/groups/<g>/set`);
- *     any other publish closes their connection (MQTT 3.1.1 has no way to refuse one publish);
- *   - only the gateway publishes state, availability, stats, status and errors.
- * Without credentials the broker is open, like a fresh Mosquitto on localhost. `$SYS/` is the
- * broker's either way. A will is a publish on the client's behalf, so it obeys the same rules, and
- * is checked at CONNECT: a client whose will it could not publish itself is refused (Not authorized)
- * instead of learning nothing when the will is dropped at its disconnection.
+ * then knows which client is the gateway without any password. With or without client credentials,
+ * only the gateway publishes state, availability, stats, status, errors and discovery; clients may
+ * publish only unretained commands (publish-rule.ts). A refused publish closes an MQTT 3.1.1
+ * client's connection (3.1.1 has no way to refuse one publish); aedes answers an MQTT 5 client's
+ * refused QoS 1 publish with PUBACK 0x87 and the rule's reason string, and keeps the connection. A
+ * refused will refuses the CONNECT.
+ * With client credentials set (`--broker-user/--broker-password`), a client without them cannot
+ * connect.
  *
  * Client sockets (TCP and WebSocket, not the gateway's own stream) are closed at the header of a
- * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body.
+ * packet larger than `maxPacketBytes` (`--mqtt-max-packet`), before aedes buffers its body; an
+ * MQTT 5 client is first sent DISCONNECT 0x95 (Packet too large).
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -27,10 +26,10 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { listen } from '../listen.js';
 import { DEFAULT_MAX_PACKET_BYTES, guardPacketSizes, type PacketRefusal } from './mqtt-size-guard.js';
+import { type PublishRefusal, publishRefusal } from './publish-rule.js';
 import { LampnetPersistence } from './retained-store.js';
 import { serveStatic } from './static-files.js';
 import type { DashboardApi } from '../dashboard-api.js';
-import { parseCommandTopic } from '../../protocol/mqtt-topics.js';
 
 export interface BrokerCredentials {
   username: string;
@@ -52,6 +51,8 @@ export interface EmbeddedBrokerOptions {
   maxPacketBytes?: number;
   /** Called once per client connection closed at a refused packet header. */
   packetRefused?: (why: PacketRefusal) => void;
+  /** Called for every publish or will of a client the broker refused (publish-rule.ts). */
+  publishRefused?: (refusal: PublishRefusal, topic: string, payload: Buffer) => void;
 }
 
 export interface EmbeddedBroker {
@@ -74,25 +75,30 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const packetRefused = options.packetRefused ?? (() => {});
   const handleClient = (stream: Duplex, req?: http.IncomingMessage): void => {
-    guardPacketSizes(stream, maxPacketBytes, packetRefused);
-    aedes.handle(stream, req);
+    let client: Client | null = null;
+    guardPacketSizes(stream, maxPacketBytes, (why) => {
+      packetRefused(why);
+      closeAtRefusedPacket(stream, client !== null && client.version === 5 && client.connected, why);
+    });
+    client = aedes.handle(stream, req);
   };
 
-  /** Why `client` may not publish to `topic`, or null when it may. client is null for a will
-   * published after its client is gone: its will was checked when it connected. */
-  const publishRefusal = (client: Client | null, topic: string): string | null => {
-    if (topic.startsWith('$SYS/')) return `'${topic}': $SYS/ topics are reserved for the broker`;
-    if (credentials === null || client === null || isGateway(client) || parseCommandTopic(topic) !== null) return null;
-    return `client '${client.id}' may publish only .../set commands, not '${topic}'`;
+  const publishRefused = options.publishRefused ?? (() => {});
+  /** The rule for one publish or will, with the refusal reported. client is null for a will
+   * published after its client is gone: that will was judged when its client connected. */
+  const judge = (client: Client | null, topic: string, retain: boolean, payload: Buffer): PublishRefusal | null => {
+    const refusal = publishRefusal(client?.id ?? '(will)', client === null || isGateway(client), topic, retain);
+    if (refusal !== null) publishRefused(refusal, topic, payload);
+    return refusal;
   };
-  /** The will topic each connecting client asked for: aedes hands the CONNECT packet only to preConnect. */
-  const willTopics = new WeakMap<Client, string>();
+  /** The will each connecting client asked for: aedes hands the CONNECT packet only to preConnect. */
+  const wills = new WeakMap<Client, { topic: string; payload: Buffer; retain: boolean }>();
 
   const persistence = new LampnetPersistence();
   const aedes = await Aedes.createBroker({
     persistence,
     preConnect(client, packet, done) {
-      if (packet.will) willTopics.set(client, packet.will.topic);
+      if (packet.will) wills.set(client, { topic: packet.will.topic, payload: Buffer.from(packet.will.payload), retain: packet.will.retain === true });
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -103,18 +109,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         error.returnCode = 4; // BAD_USERNAME_OR_PASSWORD
         return done(error, false);
       }
-      const willTopic = willTopics.get(client);
-      const refusal = willTopic === undefined ? null : publishRefusal(client, willTopic);
+      const will = wills.get(client);
+      const refusal = will === undefined ? null : judge(client, will.topic, will.retain, will.payload);
       if (refusal !== null) {
-        const error = new Error(`will refused: ${refusal}`) as AuthenticateError;
+        const error = new Error(`will refused: ${refusal.message}`) as AuthenticateError;
         error.returnCode = 5; // NOT_AUTHORIZED
         return done(error, false);
       }
       done(null, true);
     },
     authorizePublish(client, packet, done) {
-      const refusal = publishRefusal(client, packet.topic);
-      done(refusal === null ? null : new Error(refusal));
+      const refusal = judge(client, packet.topic, packet.retain, packet.payload as Buffer);
+      done(refusal === null ? null : new Error(refusal.message));
     },
     // aedes sends a new subscriber its retained messages some time after its subscription starts
     // taking live ones (forwarded without the retain flag). A topic updated meanwhile reaches the
@@ -242,6 +248,26 @@ function basicAuthMatches(req: http.IncomingMessage, credentials: BrokerCredenti
   return colon >= 0 && decoded.slice(0, colon) === credentials.username && sameSecret(Buffer.from(decoded.slice(colon + 1)), credentials.password);
 }
 
+/** How long a client told why its connection closes has to close it before the broker does. */
+const DISCONNECT_LINGER_MS = 1000;
+
+/** MQTT 5 DISCONNECT reason codes for a refused packet header (MQTT 5.0 §3.14.2.1). */
+const DISCONNECT_REASON: Record<PacketRefusal, number> = { 'too-large': 0x95, malformed: 0x81 };
+
+/**
+ * Close a client's connection at a refused packet header. An MQTT 5 client is first told why by a
+ * DISCONNECT (0x95 Packet too large, 0x81 Malformed packet), and the connection is half-closed: the
+ * rest of its packet is still arriving (and dropped by the guard), and closing with unread input
+ * would reset the connection, which can discard the DISCONNECT before the client reads it.
+ */
+function closeAtRefusedPacket(stream: Duplex, tellMqtt5Client: boolean, why: PacketRefusal): void {
+  if (!tellMqtt5Client) return void stream.destroy();
+  // Fixed header 0xE0, Remaining Length 2: the reason code and an empty property list.
+  stream.end(Buffer.from([0xe0, 0x02, DISCONNECT_REASON[why], 0x00]));
+  const linger = setTimeout(() => stream.destroy(), DISCONNECT_LINGER_MS).unref();
+  stream.once('close', () => clearTimeout(linger));
+}
+
 function sameSecret(given: Buffer, expected: string): boolean {
   const want = Buffer.from(expected);
   return given.length === want.length && timingSafeEqual(given, want);
@@ -252,26 +278,62 @@ function closeServer(server: net.Server | http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** Two connected duplex streams: what is written to one is read from the other. A write completes
- * only once the reader has room, so backpressure crosses the pair as it would a socket. */
-function streamPair(): [Duplex, Duplex] {
+/** Two connected duplex streams: what is written to one is read from the other, as over a socket.
+ * Writes queue on the writer's side and reach the reader in one batch per turn of the event loop
+ * (setImmediate), never inside a write or a read: aedes 2 counts the packets of its read loop
+ * (client.js `_parsingBatch`), and data arriving inside that loop re-entered its parser, after which
+ * it read nothing more from the gateway. A turn per batch also lets sockets in: hand-overs chained on
+ * process.nextTick starved the broker's TCP and WebSocket clients (no CONNACK within 30 s) while a
+ * large fleet's first states went out. A writer is held once a reader's worth (its high-water mark)
+ * waits in the queue, so backpressure crosses the pair. */
+export function streamPair(): [Duplex, Duplex] {
   const sides: Duplex[] = [];
-  const blocked: (((error?: Error | null) => void) | null)[] = [null, null];
+  /** By writer: chunks on their way to the other side (null: the end), their bytes, a held write's
+   * callback, and whether a hand-over is scheduled. */
+  const queues: (Buffer | null)[][] = [[], []];
+  const queued = [0, 0];
+  const held: (((error?: Error | null) => void) | null)[] = [null, null];
+  const scheduled = [false, false];
+  const handOver = (self: number): void => {
+    scheduled[self] = false;
+    const reader = sides[1 - self];
+    const q = queues[self];
+    let room = true;
+    while (q.length > 0 && room) {
+      const chunk = q.shift() as Buffer | null;
+      if (chunk !== null) queued[self] -= chunk.length;
+      if (reader.destroyed) continue;
+      room = reader.push(chunk);
+    }
+    // The rest waits for the reader's next read(), which schedules the next hand-over.
+    const callback = held[self];
+    if (callback !== null && queued[self] < reader.readableHighWaterMark) {
+      held[self] = null;
+      callback();
+    }
+  };
+  const schedule = (self: number): void => {
+    if (scheduled[self] || queues[self].length === 0) return;
+    scheduled[self] = true;
+    setImmediate(handOver, self);
+  };
   const make = (self: number): Duplex => {
     const other = 1 - self;
     return new Duplex({
       read() {
-        // The reader wants more: release the writer on the other side if it was waiting.
-        const resume = blocked[other];
-        blocked[other] = null;
-        resume?.();
+        // The reader wants more: hand over what the other side has queued.
+        schedule(other);
       },
-      write(chunk, _encoding, callback) {
-        if (sides[other].push(chunk)) callback();
-        else blocked[self] = callback;
+      write(chunk: Buffer, _encoding, callback) {
+        queues[self].push(chunk);
+        queued[self] += chunk.length;
+        schedule(self);
+        if (queued[self] < sides[other].readableHighWaterMark) callback();
+        else held[self] = callback;
       },
       final(callback) {
-        sides[other].push(null);
+        queues[self].push(null);
+        schedule(self);
         callback();
       },
       destroy(err, callback) {

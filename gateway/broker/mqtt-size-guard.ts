@@ -77,19 +77,22 @@ export class PacketSizeScanner {
 /**
  * Put `stream`'s incoming bytes through a PacketSizeScanner before any reader sees them, by wrapping
  * the stream's own `push`, which a net.Socket and ws's `createWebSocketStream` call for every chunk
- * received. A refused header never enters the readable buffer: the stream is destroyed (closing the
- * client's connection) and `refused` is called once; aedes then reads a closed stream.
+ * received. A refused header never enters the readable buffer: `refused` is called once, and from
+ * then on every incoming byte is dropped, so the caller can still tell the client why and close the
+ * connection while the rest of the oversized packet arrives.
  */
 export function guardPacketSizes(stream: Duplex, maxRemainingLength: number, refused: (why: PacketRefusal) => void): void {
   const scanner = new PacketSizeScanner(maxRemainingLength);
   const push = stream.push.bind(stream);
+  let dropping = false;
   stream.push = (chunk: Buffer | null, encoding?: BufferEncoding): boolean => {
     if (stream.destroyed) return false;
     if (chunk === null) return push(chunk, encoding);
+    if (dropping) return true;
     const refusal = scanner.scan(chunk);
     if (refusal === null) return push(chunk, encoding);
-    stream.destroy();
+    dropping = true;
     refused(refusal);
-    return false;
+    return true;
   };
 }

@@ -21,13 +21,18 @@ import { Readable } from 'node:stream';
 import type AsyncMemoryPersistence from 'aedes-persistence/types/asyncPersistence.js';
 import { topicMatcher } from '../../protocol/mqtt-topics.js';
 
-/** A retained packet as aedes hands it to `storeRetained` and reads it back from the stream. */
+/** A retained packet as aedes hands it to `storeRetained` and reads it back from the stream. An
+ * MQTT 5 packet brings its properties, and `messageExpiry` (ms since the epoch) when it has a
+ * Message Expiry Interval: aedes drops an expired retained message when it would deliver it, and
+ * gives a live one the lifetime it has left. */
 interface RetainedPacket {
   cmd: 'publish';
   topic: string;
   payload: Buffer;
   qos: 0 | 1 | 2;
   retain: boolean;
+  properties?: Record<string, unknown>;
+  messageExpiry?: number;
 }
 
 interface RetainedRecord {
@@ -35,6 +40,8 @@ interface RetainedRecord {
   bytes: Buffer;
   length: number;
   qos: 0 | 1 | 2;
+  properties: Record<string, unknown> | undefined;
+  messageExpiry: number | undefined;
 }
 
 /** Payload capacity is rounded up to this, so a state document a few bytes longer than the last
@@ -53,7 +60,7 @@ export class LampnetPersistence extends MemoryPersistence {
 
   // The signatures are aedes-persistence's (the packet type it declares is wider than what it uses).
   override async storeRetained(packet: Parameters<AsyncMemoryPersistence['storeRetained']>[0]): Promise<void> {
-    const { topic, payload, qos } = packet as unknown as RetainedPacket;
+    const { topic, payload, qos, properties, messageExpiry } = packet as unknown as RetainedPacket;
     // An empty retained message clears the topic (MQTT 3.1.1 §3.3.1.3).
     if (payload.length === 0) {
       this.retained.delete(topic);
@@ -61,7 +68,7 @@ export class LampnetPersistence extends MemoryPersistence {
     }
     let record = this.retained.get(topic);
     if (record === undefined) {
-      record = { topic, bytes: Buffer.allocUnsafeSlow(capacityFor(payload.length)), length: 0, qos: 0 };
+      record = { topic, bytes: Buffer.allocUnsafeSlow(capacityFor(payload.length)), length: 0, qos: 0, properties: undefined, messageExpiry: undefined };
       this.retained.set(topic, record);
     } else if (record.bytes.length < payload.length) {
       record.bytes = Buffer.allocUnsafeSlow(capacityFor(payload.length));
@@ -69,6 +76,10 @@ export class LampnetPersistence extends MemoryPersistence {
     payload.copy(record.bytes, 0, 0, payload.length);
     record.length = payload.length;
     record.qos = qos;
+    // A lamp state's only property is its expiry, which messageExpiry carries: holding the packet's
+    // properties object for a second would age it into the old generation for nothing.
+    record.properties = properties === undefined || onlyExpiry(properties) ? undefined : properties;
+    record.messageExpiry = messageExpiry;
   }
 
   /** Whether `payload` is still `topic`'s retained message. */
@@ -91,9 +102,17 @@ export class LampnetPersistence extends MemoryPersistence {
     const tests = filters.map(topicMatcher);
     for (const record of this.retained.values()) {
       if (!tests.some((matches) => matches(record.topic))) continue;
-      yield { cmd: 'publish', topic: record.topic, payload: Buffer.from(record.bytes.subarray(0, record.length)), qos: record.qos, retain: true };
+      const packet: RetainedPacket = { cmd: 'publish', topic: record.topic, payload: Buffer.from(record.bytes.subarray(0, record.length)), qos: record.qos, retain: true };
+      if (record.properties !== undefined) packet.properties = record.properties;
+      if (record.messageExpiry !== undefined) packet.messageExpiry = record.messageExpiry;
+      yield packet;
     }
   }
+}
+
+function onlyExpiry(properties: Record<string, unknown>): boolean {
+  for (const key in properties) if (key !== 'messageExpiryInterval') return false;
+  return true;
 }
 
 function capacityFor(length: number): number {

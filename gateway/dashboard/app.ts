@@ -15,9 +15,9 @@
  *   wheel or +/− to zoom, drag to pan; the search box finds a lamp by id or address
  *
  * URL parameters: `mqtt` (a ws:// or wss:// broker URL instead of the origin), `username` and
- * `password` (for a broker started with --broker-user), `street` (lamps per street, default 100).
- * With `mqtt` naming another broker there is no gateway behind the origin: the page then waits for
- * the retained messages alone.
+ * `password` (for a broker started with --broker-user; without them, or with wrong ones, the page
+ * asks), `street` (lamps per street, default 100). With `mqtt` naming another broker there is no
+ * gateway behind the origin: the page then waits for the retained messages alone.
  */
 import { FLEET_SNAPSHOT_PATH, STATS_HISTORY_PATH, type FleetSnapshot, type StatsHistory } from '../../protocol/dashboard-api.js';
 import type { FleetStats } from '../../protocol/mqtt-topics.js';
@@ -121,9 +121,36 @@ client.on('connect', () => {
     .then(() => fleetLoaded)
     .then(() => client.subscribe(LAMP_SUBSCRIPTIONS, { qos: 0 }));
 });
+
+/** CONNACK codes of a broker that wants (other) credentials: bad user name or password, not
+ * authorized (MQTT 3.1.1 and MQTT 5). */
+const CREDENTIALS_REFUSED = [4, 5, 134, 135];
+
 client.on('reconnect', () => setPill('conn', 'reconnecting…', 'warn'));
-client.on('close', () => setPill('conn', 'disconnected', 'bad'));
-client.on('error', (err) => log(`broker: ${err.message}`, 'bad'));
+client.on('close', () => {
+  if (element('login').hidden) setPill('conn', 'disconnected', 'bad');
+});
+client.on('error', (err) => {
+  log(`broker: ${err.message}`, 'bad');
+  if (CREDENTIALS_REFUSED.includes((err as { code?: unknown }).code as number)) askForCredentials();
+});
+
+/** Stop retrying with credentials the broker refused and ask for others; connect with them. */
+function askForCredentials(): void {
+  client.end(true);
+  setPill('conn', 'log in', 'warn');
+  const form = element<HTMLFormElement>('login');
+  form.hidden = false;
+  element<HTMLInputElement>('login-user').focus();
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    form.hidden = true;
+    client.options.username = element<HTMLInputElement>('login-user').value;
+    client.options.password = element<HTMLInputElement>('login-password').value;
+    setPill('conn', 'connecting…', 'idle');
+    client.reconnect();
+  };
+}
 
 client.on('message', (topic, payload) => {
   const text = decoder.decode(payload);

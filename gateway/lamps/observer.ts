@@ -2,7 +2,8 @@
  * What the gateway does after a client registers (contract: issue 15, "What the gateway does"):
  * Write-Attributes `pmax` on /3311/0 (so energy and on-time are never older than that), then
  * Observe /3311/0 (SenML JSON or TLV, by what the client registered), /3305/0 for power, /3/0/11
- * for faults, and one read of /32311/0/0 for a lampnet lamp's groups. A client that speaks neither
+ * for faults, one read of /3/0/3 for the firmware version (Home Assistant's sw_version) and one
+ * read of /32311/0/0 for a lampnet lamp's groups. A client that speaks neither
  * SenML JSON nor TLV (an LwM2M 1.0 client such as lwm2m-node-lib) gets text/plain observations of
  * 5850, 5851, 5805 and 5852 one by one; what it lacks (4.04) is absent from its state.
  *
@@ -16,7 +17,7 @@
 import { ACK, CON, EMPTY, GET, NON, NOT_FOUND, PUT, RST, coapWriter, optionUint, CONTENT_FORMAT, payloadOf, writeBegin, writeEnd, type CoapReader } from '../../protocol/coap.js';
 import { FORMAT_SENML_JSON, FORMAT_TEXT, FORMAT_TLV, parseText } from '../../protocol/lwm2m/formats.js';
 import {
-  ACTIVE_POWER, CUMULATIVE_ENERGY, DEVICE, DIMMER, ERROR_CODE, GROUPS, LAMPNET_CONFIG, LIGHT_CONTROL, ON_OFF, ON_TIME, POWER_MEASUREMENT,
+  ACTIVE_POWER, CUMULATIVE_ENERGY, DEVICE, DIMMER, ERROR_CODE, FIRMWARE_VERSION, GROUPS, LAMPNET_CONFIG, LIGHT_CONTROL, ON_OFF, ON_TIME, POWER_MEASUREMENT,
   checkValue, resourceRow, type Lwm2mValue,
 } from '../../protocol/lwm2m/objects.js';
 import { readSenml } from '../../protocol/lwm2m/senml.js';
@@ -36,13 +37,17 @@ const K_ENERGY = 5;
 const K_ON_TIME = 6;
 const K_GROUPS = 7; // Read /32311/0/0
 const K_ATTRIBUTES = 8; // Write-Attributes /3311/0?pmax= (no tag)
+const K_FIRMWARE = 9; // Read /3/0/3 (no tag)
 /** The setup, in order; steps that do not apply to a client are skipped. */
-const STEPS = [K_ATTRIBUTES, K_LIGHT, K_ON, K_DIMMER, K_ENERGY, K_ON_TIME, K_POWER, K_FAULT, K_GROUPS];
+const STEPS = [K_ATTRIBUTES, K_LIGHT, K_ON, K_DIMMER, K_ENERGY, K_ON_TIME, K_POWER, K_FAULT, K_FIRMWARE, K_GROUPS];
 
 /** The object and resource (-1: the whole instance) each kind reads, and the state field it fills. */
 const KIND_OBJECT = [LIGHT_CONTROL, POWER_MEASUREMENT, DEVICE, LIGHT_CONTROL, LIGHT_CONTROL, LIGHT_CONTROL, LIGHT_CONTROL, LAMPNET_CONFIG];
 const KIND_RESOURCE = [-1, -1, ERROR_CODE, ON_OFF, DIMMER, CUMULATIVE_ENERGY, ON_TIME, GROUPS];
 const KIND_FIELD = [-1, F_WATTS, F_FAULT, F_ON, F_LEVEL, F_ENERGY, F_ON_TIME, -1];
+
+/** Longest firmware version shown (Home Assistant's sw_version), printable ASCII. */
+export const MAX_FIRMWARE_VERSION_LENGTH = 32;
 
 /** The tag of a request: lamp index (21 bits: the registry holds up to 2,097,151 lamps for
  * observations), kind (3 bits), generation (8 bits). */
@@ -173,6 +178,7 @@ export class LampObserver {
   private request(i: number, kind: number, caps: number, generation: number): CoapRequest {
     const base = { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i) };
     if (kind === K_ATTRIBUTES) return { ...base, code: PUT, path: `${LIGHT_CONTROL}/0`, query: [`pmax=${this.options.energyPmaxS}`] };
+    if (kind === K_FIRMWARE) return { ...base, code: GET, path: `${DEVICE}/0/${FIRMWARE_VERSION}`, accept: FORMAT_TEXT };
     const tag = tagOf(i, kind, generation);
     const format = caps & CAP_SENML ? FORMAT_SENML_JSON : caps & CAP_TLV ? FORMAT_TLV : FORMAT_TEXT;
     const obj = KIND_OBJECT[kind];
@@ -188,13 +194,25 @@ export class LampObserver {
     const r = this.registry;
     if (outcome.ok) {
       if (kind === K_ATTRIBUTES) return;
+      if (kind === K_FIRMWARE) return this.takeFirmware(i, outcome.payload);
       if (outcome.observe >= 0) this.observing[i] |= 1 << kind;
       this.take(i, kind, outcome.format, outcome.payload);
       return;
     }
     // A resource the client does not have is absent from its state, not an error.
     if (outcome.code === NOT_FOUND && KIND_FIELD[kind] >= 0 && KIND_FIELD[kind] !== F_ON) return r.clearField(i, KIND_FIELD[kind]);
-    this.events.dropped('observe-failed', `lamp ${r.id(i)}: ${kind === K_ATTRIBUTES ? 'Write-Attributes' : kind === K_GROUPS ? 'read of its groups' : 'Observe'}: ${outcome.reason}`);
+    // A client without a firmware version (4.04) has none to show.
+    if (kind === K_FIRMWARE && outcome.code === NOT_FOUND) return r.setFirmware(i, null);
+    const what = kind === K_ATTRIBUTES ? 'Write-Attributes' : kind === K_GROUPS ? 'read of its groups' : kind === K_FIRMWARE ? 'read of its firmware version' : 'Observe';
+    this.events.dropped('observe-failed', `lamp ${r.id(i)}: ${what}: ${outcome.reason}`);
+  }
+
+  /** The answer to the read of /3/0/3: printable ASCII of at most MAX_FIRMWARE_VERSION_LENGTH
+   * characters (it goes into every Home Assistant discovery document), or none. */
+  private takeFirmware(i: number, payload: string): void {
+    const printable = payload.length <= MAX_FIRMWARE_VERSION_LENGTH && /^[\x20-\x7e]*$/.test(payload);
+    this.registry.setFirmware(i, printable && payload !== '' ? payload : null);
+    if (!printable) this.events.dropped('bad-notification', `lamp ${this.registry.id(i)}: firmware version /3/0/3 is not printable ASCII of at most ${MAX_FIRMWARE_VERSION_LENGTH} characters`);
   }
 
   /** A notification's or read answer's payload (an 8-bit string) in `format` into lamp i's state. */
@@ -257,7 +275,7 @@ function applies(kind: number, caps: number): boolean {
   if (kind === K_LIGHT) return structured;
   if (kind === K_ON || kind === K_DIMMER || kind === K_ENERGY || kind === K_ON_TIME) return !structured;
   if (kind === K_POWER) return (caps & CAP_POWER) !== 0;
-  if (kind === K_FAULT) return (caps & CAP_DEVICE) !== 0;
+  if (kind === K_FAULT || kind === K_FIRMWARE) return (caps & CAP_DEVICE) !== 0;
   if (kind === K_GROUPS) return (caps & CAP_CONFIG) !== 0;
   return true;
 }

@@ -13,12 +13,18 @@
  * After that an unknown lamp is an error at once.
  */
 import { type SetCommand, mergeCommands } from '../lamps/commander.js';
+import type { ReplyAddress } from './replies.js';
 
 const MAX_HELD_IDS = 100_000;
+/** MQTT 5 senders that may wait on one held lamp; a further command with a Response Topic for it
+ * is refused at once, so what the hold keeps per lamp stays bounded. */
+const MAX_REPLIES_PER_LAMP = 8;
 
 export interface HeldCommand {
   command: SetCommand;
   topic: string;
+  /** Where the senders of the merged commands asked for their answers (MQTT 5). */
+  replies: ReplyAddress[];
 }
 
 export interface HoldRules {
@@ -72,11 +78,15 @@ export class CommandHold {
     return `the command hold of ${this.rules.holdMs / 1000} s after the gateway's start is over`;
   }
 
-  /** Hold a command for lamp `id`; false when the hold is full (the caller reports it). */
-  hold(id: string, command: SetCommand, topic: string): boolean {
+  /** Hold a command for lamp `id`, answered at `reply` once delivered or expired; false when the
+   * hold is full (the caller reports it). */
+  hold(id: string, command: SetCommand, topic: string, reply: ReplyAddress | null = null): boolean {
     const earlier = this.held.get(id);
     if (earlier === undefined && this.held.size >= MAX_HELD_IDS) return false;
-    this.held.set(id, { command: earlier === undefined ? command : mergeCommands(earlier.command, command), topic });
+    if (reply !== null && earlier !== undefined && earlier.replies.length >= MAX_REPLIES_PER_LAMP) return false;
+    const replies = earlier?.replies ?? [];
+    if (reply !== null) replies.push(reply);
+    this.held.set(id, { command: earlier === undefined ? command : mergeCommands(earlier.command, command), topic, replies });
     return true;
   }
 

@@ -4,13 +4,14 @@
  * Accepted (the README documents the same list):
  *   ON | OFF | TOGGLE                       (any letter case, surrounding whitespace ignored)
  *   a number 0–100                          dim to that level (0 = off, above 0 = on at that level)
- *   {"state":"ON"|"OFF"|"TOGGLE", "brightness":0-255, "transition":seconds}   Home Assistant JSON
+ *   {"state":"ON"|"OFF"|"TOGGLE", "brightness":0-100, "transition":seconds}   Home Assistant JSON
  *   {"on":true|false, "level":0-100, "transition":seconds}
  * Keys of the two JSON forms may be mixed as long as they do not say the same thing twice
  * (`state` with `on`, `brightness` with `level`). Unknown keys are rejected, so a typo is reported
  * rather than silently ignored. Payloads are limited to MAX_COMMAND_BYTES of valid UTF-8.
  */
 import type { SetCommand } from '../lamps/commander.js';
+import { HA_BRIGHTNESS_SCALE } from '../../protocol/mqtt-topics.js';
 
 /** Largest command payload accepted; anything longer is rejected unread. */
 export const MAX_COMMAND_BYTES = 1024;
@@ -80,7 +81,7 @@ function parseJsonCommand(text: string): ParsedCommand {
     if (typeof fields.on !== 'boolean' && fields.on !== 0 && fields.on !== 1) return fail(`on ${truncate(JSON.stringify(fields.on))} is not true, false, 0 or 1`);
     command.on = fields.on === true || fields.on === 1;
   }
-  const level = 'brightness' in fields ? scaled(fields.brightness, 'brightness', 255) : 'level' in fields ? scaled(fields.level, 'level', 100) : null;
+  const level = 'brightness' in fields ? scaled(fields.brightness, 'brightness', HA_BRIGHTNESS_SCALE) : 'level' in fields ? scaled(fields.level, 'level', 100) : null;
   if (typeof level === 'string') return fail(level);
   if (level !== null) {
     command.level = level;

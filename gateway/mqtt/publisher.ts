@@ -15,9 +15,11 @@ import { compactFifo } from '../fifo.js';
 import type { ErrorKind, GatewayMetrics, PublishKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
 import {
-  COMMAND_NOTICES_TOPIC, ERRORS_TOPIC, FLEET_STATS_TOPIC, STATUS_TOPIC, groupStatsTopic, haDiscoveryTopic, lampAvailabilityTopic, lampSetTopic,
-  lampStateDocument, lampStateTopic,
+  COMMAND_NOTICES_TOPIC, type CommandResponseDocument, ERRORS_TOPIC, FLEET_STATS_TOPIC, HA_BRIGHTNESS_SCALE, type LampStateDocument, STATUS_TOPIC,
+  groupSetTopic, groupStatsTopic, haDiscoveryTopic, haGroupDiscoveryTopic, lampAvailabilityTopic, lampSetTopic, lampStateDocument,
+  lampStateTopic,
 } from '../../protocol/mqtt-topics.js';
+import type { ReplyAddress } from './replies.js';
 
 export const DIRTY_STATE = 1;
 export const DIRTY_AVAILABILITY = 2;
@@ -49,6 +51,8 @@ interface Message {
   topic: string;
   payload: string;
   retain: boolean;
+  /** MQTT 5 properties (mqtt.js leaves them out on a 3.1.1 connection). */
+  properties?: { messageExpiryInterval?: number; correlationData?: Buffer; contentType?: string };
 }
 
 /** A command that waits for its lamp to register, or was handed to it when it did. */
@@ -126,7 +130,12 @@ export class Publisher {
     // large fleet has thousands of groups and most are unchanged between lamp reports.
     for (const [group, stats] of groups) {
       const payload = JSON.stringify(stats);
-      if (this.lastGroupStats.get(group) === payload) continue;
+      const last = this.lastGroupStats.get(group);
+      if (last === payload) continue;
+      // A group seen for the first time since the connection came up is announced to HA.
+      if (last === undefined && this.options.haDiscovery) {
+        round.push({ kind: 'discovery', topic: haGroupDiscoveryTopic(group), payload: haGroupDiscoveryConfig(group), retain: true });
+      }
       this.lastGroupStats.set(group, payload);
       round.push({ kind: 'stats', topic: groupStatsTopic(group), payload, retain: true });
     }
@@ -138,18 +147,31 @@ export class Publisher {
   /** Report a rejected command or failed delivery on the errors topic (never retained). */
   reportError(report: ErrorReport): void {
     this.metrics.errors.inc({ kind: report.kind });
-    this.answer({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
+    this.answerSomeone({ kind: 'error', topic: ERRORS_TOPIC, payload: JSON.stringify({ ...report, at: new Date().toISOString() }), retain: false });
   }
 
   /** Tell the senders of a held command that it waits, or that it went to its lamp (never retained). */
   reportCommand(notice: CommandNotice): void {
     const { until, ...rest } = notice;
     const document = { ...rest, ...(until === undefined ? {} : { until: new Date(until).toISOString() }), at: new Date().toISOString() };
-    this.answer({ kind: 'command-notice', topic: COMMAND_NOTICES_TOPIC, payload: JSON.stringify(document), retain: false });
+    this.answerSomeone({ kind: 'command-notice', topic: COMMAND_NOTICES_TOPIC, payload: JSON.stringify(document), retain: false });
   }
 
-  /** Queue a message that answers a client, bounded like the rest. */
-  private answer(msg: Message): void {
+  /** Answer an MQTT 5 command on its Response Topic, with its Correlation Data (never retained). */
+  respond(address: ReplyAddress, document: CommandResponseDocument): void {
+    const properties = { contentType: 'application/json', ...(address.correlationData === undefined ? {} : { correlationData: address.correlationData }) };
+    this.answerSomeone({ kind: 'response', topic: address.topic, payload: JSON.stringify(document), retain: false, properties });
+  }
+
+  /** The state document of lamp `i`, as published on its state topic. */
+  stateDocument(i: number): LampStateDocument {
+    const r = this.registry;
+    return lampStateDocument(r.report(i), r.address(i), r.groupsOf(i), r.reportedAt(i));
+  }
+
+  /** Queue a message that answers someone (an error report, a command notice or a response) ahead of
+   * everything else; beyond MAX_WAITING_ERRORS waiting it is dropped and counted. */
+  private answerSomeone(msg: Message): void {
     if (this.errors.length - this.errorsHead >= MAX_WAITING_ERRORS) {
       this.metrics.errorReportsDropped.inc();
       return;
@@ -191,15 +213,14 @@ export class Publisher {
   private publishLamp(i: number, what: number): void {
     const r = this.registry;
     const id = r.id(i);
-    if (what & DIRTY_DISCOVERY) this.send({ kind: 'discovery', topic: haDiscoveryTopic(id), payload: haDiscoveryConfig(id), retain: true });
-    if (what & DIRTY_STATE && r.hasReport(i)) this.send({ kind: 'state', topic: lampStateTopic(id), payload: this.stateJson(i), retain: true });
+    if (what & DIRTY_DISCOVERY) this.send({ kind: 'discovery', topic: haDiscoveryTopic(id), payload: haDiscoveryConfig(id, r.firmware(i)), retain: true });
+    if (what & DIRTY_STATE && r.hasReport(i)) {
+      // MQTT 5: the retained state lives as long as the lamp's registration, so a dead gateway's
+      // states leave an external broker; every registration refresh publishes it again.
+      const properties = { messageExpiryInterval: r.lifetimeS(i) + Math.ceil(r.graceMs / 1000) };
+      this.send({ kind: 'state', topic: lampStateTopic(id), payload: JSON.stringify(this.stateDocument(i)), retain: true, properties });
+    }
     if (what & DIRTY_AVAILABILITY) this.send({ kind: 'availability', topic: lampAvailabilityTopic(id), payload: r.online(i) ? 'online' : 'offline', retain: true });
-  }
-
-  /** The retained state document of lamp `i`. */
-  private stateJson(i: number): string {
-    const r = this.registry;
-    return JSON.stringify(lampStateDocument(r.report(i), r.address(i), r.groupsOf(i), r.reportedAt(i)));
   }
 
   private send(msg: Message, qos: 0 | 1 = 0, done?: () => void): void {
@@ -208,7 +229,7 @@ export class Publisher {
     const generation = this.generation;
     // The callback also reports a write failure while disconnected; the reconnect republishes
     // every lamp, so nothing is retried here.
-    this.client.publish(msg.topic, msg.payload, { qos, retain: msg.retain }, () => {
+    this.client.publish(msg.topic, msg.payload, { qos, retain: msg.retain, ...(msg.properties === undefined ? {} : { properties: msg.properties }) }, () => {
       if (generation !== this.generation) return;
       this.inFlight--;
       done?.();
@@ -217,21 +238,57 @@ export class Publisher {
   }
 }
 
-/** Home Assistant MQTT discovery for one lamp (JSON schema light, brightness 0–255). */
-export function haDiscoveryConfig(id: string): string {
+/**
+ * Home Assistant MQTT discovery, as HA's MQTT light with the JSON schema reads it (checked against
+ * home-assistant.io's MQTT Light page for HA 2026.x): `default_entity_id` (HA 2025.10 replaced
+ * `object_id`, honoured until 2026.4), brightness 0–100, available only while both the gateway and
+ * the lamp say `online` (a dead gateway's lamps are unavailable, not stale), one device per lamp
+ * with its firmware version.
+ */
+export function haDiscoveryConfig(id: string, firmware: string | null): string {
   return JSON.stringify({
     name: null,
     unique_id: `lampnet_${id}`,
-    object_id: `lampnet_${id}`,
-    schema: 'json',
-    command_topic: lampSetTopic(id),
+    default_entity_id: `light.lampnet_${entitySlug(id)}`,
+    ...haLight(lampSetTopic(id)),
     state_topic: lampStateTopic(id),
-    availability_topic: lampAvailabilityTopic(id),
+    availability: [{ topic: STATUS_TOPIC }, { topic: lampAvailabilityTopic(id) }],
+    availability_mode: 'all',
+    device: {
+      identifiers: [`lampnet_${id}`], name: `Lamp ${id}`, manufacturer: 'lampnet', model: 'street lamp',
+      ...(firmware === null ? {} : { sw_version: firmware }),
+    },
+  });
+}
+
+/** Home Assistant discovery for a street group: one light that commands every lamp of the group.
+ * It has no state topic (a group has no single state), so HA shows the last command sent. */
+export function haGroupDiscoveryConfig(group: string): string {
+  return JSON.stringify({
+    name: null,
+    unique_id: `lampnet_group_${group}`,
+    default_entity_id: `light.lampnet_group_${entitySlug(group)}`,
+    ...haLight(groupSetTopic(group)),
+    optimistic: true,
+    availability: [{ topic: STATUS_TOPIC }],
+    availability_mode: 'all',
+    device: { identifiers: [`lampnet_group_${group}`], name: `Street ${group}`, manufacturer: 'lampnet', model: 'street lamp group' },
+  });
+}
+
+/** What every lampnet light tells HA: JSON schema, brightness in the lamp's own 0–100. */
+function haLight(commandTopic: string): Record<string, unknown> {
+  return {
+    schema: 'json',
+    command_topic: commandTopic,
     payload_available: 'online',
     payload_not_available: 'offline',
     supported_color_modes: ['brightness'],
-    brightness: true,
-    brightness_scale: 255,
-    device: { identifiers: [`lampnet_${id}`], name: `Lamp ${id}`, manufacturer: 'lampnet', model: 'street lamp' },
-  });
+    brightness_scale: HA_BRIGHTNESS_SCALE,
+  };
+}
+
+/** `name` as the object part of an HA entity id (lower-case letters, digits and `_`). */
+function entitySlug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }

@@ -52,7 +52,8 @@ describe('lampnet up after ready', () => {
 
   it('with --log-format json prints every line after ready as one JSON object with time, level and msg', async () => {
     const { process: p } = await up('--lamps', '20', '--log-format', 'json', '--summary-interval', '1');
-    await p.waitForLine(/"event":"summary"/, 30_000);
+    // Lamps register once the gateway's MQTT connection is up, after `ready`: wait for them all.
+    await p.waitForLine(/"event":"summary".*"online":20\b.*"publishBacklog":0\b/, 30_000);
     const records = afterReady(p).map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const r of records) {
       expect(Date.parse(r.time as string)).not.toBeNaN();
@@ -60,7 +61,7 @@ describe('lampnet up after ready', () => {
       expect(typeof r.msg).toBe('string');
     }
     expect(records.find((r) => r.event === 'all-online')).toMatchObject({ level: 'info', lamps: 20, online: 20 });
-    expect(records.find((r) => r.event === 'summary')).toMatchObject({ lamps: 20, online: 20, registrations: 20, publishBacklog: 0 });
+    expect(records.find((r) => r.event === 'summary' && r.online === 20 && r.publishBacklog === 0)).toMatchObject({ lamps: 20, online: 20, registrations: 20, publishBacklog: 0 });
   });
 
   it('at --log-level debug prints each command outcome; at warn no info lines', async () => {

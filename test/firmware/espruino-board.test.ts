@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== null)('the bundle on the real Espruino interpret
     ['OFF', (s: State) => !s.on],
     ['ON', (s: State) => s.on && s.level === 100],
     ['30', (s: State) => s.on && s.level === 30],
-    ['{"state":"ON","brightness":128,"transition":2}', (s: State) => s.on && s.level === 50],
+    ['{"state":"ON","brightness":50,"transition":2}', (s: State) => s.on && s.level === 50],
   ])('obeys the MQTT command %s and its confirmed state comes back on MQTT', async (command, confirmed) => {
     await lab.publish(`lampnet/lamps/${ID}/set`, command);
     await stateUntil(confirmed);

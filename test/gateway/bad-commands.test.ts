@@ -26,7 +26,7 @@ const BAD: { topic: string; payload: Buffer; kind: string }[] = [
   { topic: 'lampnet/lamps/1/set', payload: Buffer.from(''), kind: 'payload' },
   { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"state":"ON"'), kind: 'payload' },
   { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"state":"MAYBE"}'), kind: 'payload' },
-  { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"brightness":256}'), kind: 'payload' },
+  { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"brightness":101}'), kind: 'payload' },
   { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"level":"50"}'), kind: 'payload' },
   { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"on":"yes"}'), kind: 'payload' },
   { topic: 'lampnet/lamps/1/set', payload: Buffer.from('{"color":"red"}'), kind: 'payload' },

@@ -4,7 +4,9 @@
  * known complete or registrations have settled an unknown lamp is an error at once. Real gateway,
  * real embedded aedes, real firmware lamps on UDP, a real mqtt.js subscriber.
  */
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CommandResponseDocument } from '../../protocol/mqtt-topics.js';
 import { startFixture, type Fixture } from './helpers/gateway-fixture.js';
 
 interface Notice {
@@ -81,5 +83,35 @@ describe('an unknown lamp once the gateway knows its fleet', () => {
     await fixture.watcher.publish('lampnet/lamps/other/set', 'ON');
     await fixture.watcher.json<ErrorDoc>(ERRORS, (e) => e.lamp === 'other');
     expect(notices(fixture).map((n) => n.lamp)).toEqual(['nobody']);
+  });
+
+  it('answers an MQTT 5 sender at once as held, with its deadline, and again with the state once the lamp registers', async () => {
+    fixture = await startFixture(0, { gateway: { commandHoldMs: 120_000 } });
+    const { startUdpLamps } = await import('./helpers/udp-lamps.js');
+    const f = fixture;
+    const client = await mqtt.connectAsync(f.gateway.mqttUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+    try {
+      const responseTopic = 'lampnet/replies/held-test';
+      const answers: { doc: CommandResponseDocument; correlation: string | undefined }[] = [];
+      client.on('message', (topic, body, packet) => {
+        if (topic === responseTopic) answers.push({ doc: JSON.parse(body.toString()) as CommandResponseDocument, correlation: packet.properties?.correlationData?.toString() });
+      });
+      await client.subscribeAsync(responseTopic, { qos: 1 });
+      await client.publishAsync('lampnet/lamps/1/set', '{"on":true,"level":30}', { qos: 1, properties: { responseTopic, correlationData: Buffer.from('held-1') } });
+      await f.watcher.until('the held answer', () => answers.length >= 1);
+      expect(answers[0]).toMatchObject({ correlation: 'held-1', doc: { topic: 'lampnet/lamps/1/set', held: true, lamp: '1' } });
+      expect(Date.parse((answers[0].doc as { until: string }).until)).toBeGreaterThan(Date.now());
+
+      const lamps = await startUdpLamps(1, { gatewayPort: f.gateway.coapPort! });
+      try {
+        await f.watcher.until('the final answer', () => answers.length >= 2);
+        expect(answers[1].correlation).toBe('held-1');
+        expect(answers[1].doc).toMatchObject({ topic: 'lampnet/lamps/1/set', ok: true, state: { on: true, level: 30 } });
+      } finally {
+        await lamps.close();
+      }
+    } finally {
+      await client.endAsync(true);
+    }
   });
 });

@@ -60,7 +60,7 @@ describe('an lwm2m-node-lib client at the gateway', () => {
     expect(watcher.last.get('lampnet/lamps/nodelib-1/availability')).toBe('online');
     // It has no power meter, energy counter, on-time or Device object: absent, not 0.
     for (const absent of ['watts', 'energyWh', 'onTimeS', 'fault']) expect(state).not.toHaveProperty(absent);
-    expect(state).toMatchObject({ state: 'OFF', brightness: 102, address: '::ffff:127.0.0.1', groups: [] });
+    expect(state).toMatchObject({ state: 'OFF', brightness: 40, address: '::ffff:127.0.0.1', groups: [] });
 
     await watcher.publish('lampnet/lamps/nodelib-1/set', '{"on":true,"level":75}');
     await watcher.json<LampStateDocument>('lampnet/lamps/nodelib-1/state', (s) => s.on && s.level === 75);

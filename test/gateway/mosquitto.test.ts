@@ -1,7 +1,10 @@
 /**
- * The same gateway against a real Mosquitto instead of the embedded aedes: the basic loop,
- * a broker restart (the gateway reconnects and republishes), and retained commands.
+ * The same gateway against a real Mosquitto 2 instead of the embedded aedes: the basic loop,
+ * a broker restart (the gateway reconnects and republishes), retained commands, and the documented
+ * ACL (docs/mosquitto/lampnet.acl) with the gateway on MQTT 5.
  */
+import path from 'node:path';
+import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Fixture, metricValue, startFixture } from './helpers/gateway-fixture.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
@@ -124,6 +127,45 @@ describe('gateway on Mosquitto', () => {
     } finally {
       await restarted.close();
       await watcher.publish('lampnet/lamps/1/set', '', { retain: true, qos: 1 });
+    }
+  });
+
+  it('with the documented ACL: the gateway on MQTT 5 answers a command by request/response, and a client cannot forge state', async () => {
+    await broker.stop();
+    const gatewayUser = { username: 'lampnet-gateway', password: 'street-light' };
+    broker = await startMosquitto(gatewayUser, path.resolve('docs/mosquitto/lampnet.acl'));
+    fixture = await startFixture(1, {
+      gateway: { mqttUrl: broker.url, mqttUsername: gatewayUser.username, mqttPassword: gatewayUser.password, clientId: `lampnet-acl-${process.pid}` },
+    });
+    await fixture.allOnline();
+
+    // An anonymous MQTT 5 client: its command is executed and answered on its own replies topic (the
+    // answer carries the correlation data only because the gateway's own connection is MQTT 5); its
+    // forged state is refused by Mosquitto.
+    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0, clientId: 'acl-client' });
+    try {
+      const responseTopic = 'lampnet/replies/acl-client/1';
+      await client.subscribeAsync(responseTopic, { qos: 1 });
+      const answer = new Promise<{ doc: { ok: boolean; state?: { on: boolean } }; correlation?: string }>((resolve) => {
+        client.on('message', (topic, payload, packet) => {
+          if (topic === responseTopic) resolve({ doc: JSON.parse(payload.toString()), correlation: packet.properties?.correlationData?.toString() });
+        });
+      });
+      await client.publishAsync('lampnet/lamps/1/set', 'ON', { qos: 1, properties: { responseTopic, correlationData: Buffer.from('acl-1') } });
+      const { doc, correlation } = await answer;
+      expect(correlation).toBe('acl-1');
+      expect(doc).toMatchObject({ ok: true, state: { on: true } });
+      // Acknowledged (with 0x87 Not authorized) once Mosquitto has judged it.
+      await expect(client.publishAsync('lampnet/lamps/1/state', '{"forged":true}', { qos: 1, retain: true })).rejects.toThrow(/[Nn]ot authorized/);
+    } finally {
+      await client.endAsync(true);
+    }
+    const fresh = await watch(broker.url, ['lampnet/lamps/1/state']);
+    try {
+      await fresh.until('the retained state', () => fresh.last.has('lampnet/lamps/1/state'));
+      expect(JSON.parse(fresh.last.get('lampnet/lamps/1/state')!)).toMatchObject({ on: true, address: expect.any(String) });
+    } finally {
+      await fresh.close();
     }
   });
 });

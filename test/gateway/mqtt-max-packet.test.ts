@@ -1,8 +1,11 @@
 /**
  * `--mqtt-max-packet`: the embedded broker closes a client whose packet header announces more than
- * the limit, over TCP and WebSocket, before the body arrives; other clients keep working.
+ * the limit, over TCP and WebSocket, before the body arrives; other clients keep working. An MQTT 5
+ * client is told why first (DISCONNECT 0x95 Packet too large).
  */
+import { spawn } from 'node:child_process';
 import net from 'node:net';
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
@@ -103,6 +106,32 @@ describe('MQTT packet size limit of the embedded broker', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('tells an MQTT 5 client (mqtt.js) its packet is too large with DISCONNECT 0x95, then closes', async () => {
+    gateway = await startGateway({ ...EPHEMERAL, mqttMaxPacketBytes: 4096 });
+    const client = await mqtt.connectAsync(gateway.mqttUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+    try {
+      const disconnected = within<number | undefined>(5000, 'a DISCONNECT from the broker', (resolve) => client.once('disconnect', (packet) => resolve(packet.reasonCode)));
+      const closed = within<void>(5000, 'the connection closing', (resolve) => client.once('close', () => resolve()));
+      client.publish('lampnet/lamps/7/set', 'x'.repeat(10_000), { qos: 0 });
+      expect(await disconnected).toBe(0x95);
+      await closed;
+      expect(await refusals(gateway, 'too-large')).toBe(1);
+    } finally {
+      client.end(true);
+    }
+    await commandsStillWork(gateway.mqttUrl, 7);
+  });
+
+  it('makes mosquitto_pub -V mqttv5 fail on a too-large packet instead of exiting 0', async () => {
+    gateway = await startGateway({ ...EPHEMERAL, mqttMaxPacketBytes: 4096 });
+    const pub = spawn('mosquitto_pub', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(gateway.mqttPort), '-q', '1', '-t', 'lampnet/lamps/7/set', '-m', 'x'.repeat(10_000)]);
+    let stderr = '';
+    pub.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await within<number | null>(10_000, 'mosquitto_pub exiting', (resolve) => pub.once('exit', (c) => resolve(c)));
+    expect(code, stderr).not.toBe(0);
+    expect(await refusals(gateway, 'too-large')).toBe(1);
   });
 
   it('closes a WebSocket client at the header of a 100 MB PUBLISH and keeps serving others', async () => {

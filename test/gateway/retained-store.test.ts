@@ -1,12 +1,14 @@
 /**
  * The embedded broker's retained messages (gateway/retained-store.ts), through a real aedes broker
  * and real mqtt.js clients: the latest wins, whatever its length; an empty message clears the
- * topic; new subscribers get what their filters match; a payload already delivered is never
- * changed by a later update of its topic (the store reuses its own bytes); and a retained message on
- * its way to a new subscriber never overtakes a later update of its topic.
+ * topic; new subscribers get what their filters match; and a payload already delivered is never
+ * changed by a later update of its topic (the store reuses its own bytes); an MQTT 5 message keeps
+ * its properties and expires with its Message Expiry Interval; a retained message on its way to a new
+ * subscriber never overtakes a later update of its topic. The retained messages
+ * are published on the gateway's own in-process connection: only the gateway may publish them.
  */
 import type { Readable } from 'node:stream';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientPublishOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/broker.js';
 import { LampnetPersistence } from '../../gateway/broker/retained-store.js';
@@ -23,31 +25,38 @@ async function setUp() {
   broker = await startEmbeddedBroker({ host: '127.0.0.1', mqttPort: 0, wsPort: null });
   const url = `mqtt://127.0.0.1:${broker.mqttPort}`;
   const connect = async (): Promise<MqttClient> => {
-    const c = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, protocolVersion: 5 });
     clients.push(c);
     return c;
   };
-  const publisher = await connect();
-  const publish = (topic: string, payload: string): Promise<unknown> => publisher.publishAsync(topic, payload, { retain: true, qos: 1 });
+  const gateway = broker;
+  const publisher = new MqttClient(() => gateway.connectGateway(), { reconnectPeriod: 0, protocolVersion: 5 });
+  clients.push(publisher);
+  await new Promise<void>((resolve, reject) => { publisher.once('connect', () => resolve()); publisher.once('error', reject); });
+  const publish = (topic: string, payload: string, properties?: IClientPublishOptions['properties']): Promise<unknown> =>
+    publisher.publishAsync(topic, payload, { retain: true, qos: 1, ...(properties === undefined ? {} : { properties }) });
   /** A new subscriber to `filters`: every retained message it receives, in arrival order, up to a
-   * live marker published after its subscription was acknowledged, so a duplicate is seen. */
-  const retainedFor = async (filters: string[]): Promise<[string, string][]> => {
+   * retained marker it subscribed to with them in one SUBSCRIBE. The broker answers one SUBSCRIBE
+   * from one pass over its store, in which the marker (stored last) comes last, so a duplicate
+   * would be seen ahead of it. */
+  const retainedFor = async (filters: string[]): Promise<[string, string][]> => (await retainedWithProperties(filters)).map(([topic, payload]) => [topic, payload]);
+  /** The same with each message's MQTT 5 properties. */
+  const retainedWithProperties = async (filters: string[]): Promise<[string, string, IPublishPacket['properties']][]> => {
     const c = await connect();
-    const got: [string, string][] = [];
+    const got: [string, string, IPublishPacket['properties']][] = [];
     const marker = `test/end/${clients.length}`;
+    await publish(marker, 'end');
     const ended = new Promise<void>((resolve) => {
       c.on('message', (topic, payload, packet) => {
         if (topic === marker) resolve();
-        else if (packet.retain) got.push([topic, payload.toString()]);
+        else if (packet.retain) got.push([topic, payload.toString(), packet.properties]);
       });
     });
-    await c.subscribeAsync(filters, { qos: 1 });
-    await c.subscribeAsync(marker, { qos: 1 });
-    await publisher.publishAsync(marker, 'end', { qos: 1 });
+    await c.subscribeAsync([...filters, marker], { qos: 1 });
     await ended;
     return got;
   };
-  return { publish, retainedFor, connect };
+  return { publish, retainedFor, retainedWithProperties, connect };
 }
 
 describe('retained messages of the embedded broker', () => {
@@ -65,8 +74,9 @@ describe('retained messages of the embedded broker', () => {
     await publish('lampnet/lamps/2/state', 'off');
     await publish('lampnet/lamps/1/state', '');
     expect(await retainedFor(['lampnet/lamps/+/state'])).toEqual([['lampnet/lamps/2/state', 'off']]);
-    // aedes keeps its persistence as an undeclared property: the store the broker was given.
-    expect((broker!.aedes as unknown as { persistence: LampnetPersistence }).persistence.retainedCount).toBe(1);
+    // aedes keeps its persistence as an undeclared property: the store the broker was given. It
+    // holds lamp 2's state and retainedFor's marker.
+    expect((broker!.aedes as unknown as { persistence: LampnetPersistence }).persistence.retainedCount).toBe(2);
   });
 
   it('gives a new subscriber each retained message its filters match, once', async () => {
@@ -78,6 +88,22 @@ describe('retained messages of the embedded broker', () => {
     const got = await retainedFor(['lampnet/lamps/+/state', 'lampnet/lamps/1/#']);
     expect(got.map(([topic]) => topic).sort()).toEqual(['lampnet/lamps/1/availability', 'lampnet/lamps/1/state', 'lampnet/lamps/2/state']);
     expect(got.every(([topic, payload]) => payload === topic)).toBe(true);
+  });
+
+  it('keeps an MQTT 5 message\'s properties and gives it the lifetime it has left, until it expires', async () => {
+    const { publish, retainedWithProperties } = await setUp();
+    await publish('lampnet/lamps/1/state', '{"level":7}', { messageExpiryInterval: 2, contentType: 'application/json' });
+    const [[topic, payload, properties]] = await retainedWithProperties(['lampnet/lamps/1/state']);
+    expect([topic, payload]).toEqual(['lampnet/lamps/1/state', '{"level":7}']);
+    expect(properties?.contentType).toBe('application/json');
+    expect(properties?.messageExpiryInterval).toBeGreaterThanOrEqual(1);
+    expect(properties?.messageExpiryInterval).toBeLessThanOrEqual(2);
+    // Polled with new subscribers: nothing announces an expiry.
+    const deadline = Date.now() + 10_000;
+    while ((await retainedWithProperties(['lampnet/lamps/1/state'])).length > 0) {
+      expect(Date.now(), 'the retained state expires within 10 s').toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 
   it('never changes a payload it handed out when the topic is updated with one of the same length', async () => {

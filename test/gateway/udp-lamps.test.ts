@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from './helpers/eventually.js';
 import { type Fixture, metricValue, startFixture } from './helpers/gateway-fixture.js';
 import type { FleetStats, LampStateDocument } from '../../protocol/mqtt-topics.js';
+import { FIRMWARE_VERSION_TEXT as FIRMWARE_VERSION } from '../../firmware/resources.js';
 
 
 let fixture: Fixture | null = null;
@@ -68,8 +69,8 @@ describe('gateway with firmware lamps on UDP', () => {
     await fixture.allOnline();
     await watcher.publish('lampnet/lamps/1/set', '30');
     await watcher.json<LampStateDocument>('lampnet/lamps/1/state', (s) => s.on && s.level === 30);
-    await watcher.publish('lampnet/lamps/2/set', '{"state":"ON","brightness":128}');
-    await watcher.json<LampStateDocument>('lampnet/lamps/2/state', (s) => s.on && s.level === 50 && s.brightness === 128);
+    await watcher.publish('lampnet/lamps/2/set', '{"state":"ON","brightness":50}');
+    await watcher.json<LampStateDocument>('lampnet/lamps/2/state', (s) => s.on && s.level === 50 && s.brightness === 50);
     expect(lamps.state(1).level).toBe(30);
     expect(lamps.state(2).level).toBe(50);
   });
@@ -194,16 +195,33 @@ describe('gateway with firmware lamps on UDP', () => {
     expect(metricValue(text, 'lampnet_gateway_mqtt_publishes_total{kind="state"}')).toBeGreaterThanOrEqual(4);
   });
 
-  it('announces every lamp to Home Assistant with --ha-discovery', async () => {
-    fixture = await startFixture(2, { gateway: { haDiscovery: true } });
+  it('announces every lamp and street group to Home Assistant with --ha-discovery', async () => {
+    fixture = await startFixture(2, { gateway: { haDiscovery: true }, configure: (config) => { config.groups = 'Street 1'; } });
     const config = await fixture.watcher.json<Record<string, unknown>>('homeassistant/light/2/config');
-    expect(config).toMatchObject({
-      schema: 'json',
+    expect(config).toEqual({
+      name: null,
       unique_id: 'lampnet_2',
+      default_entity_id: 'light.lampnet_2',
+      schema: 'json',
       command_topic: 'lampnet/lamps/2/set',
       state_topic: 'lampnet/lamps/2/state',
-      availability_topic: 'lampnet/lamps/2/availability',
+      payload_available: 'online',
+      payload_not_available: 'offline',
+      supported_color_modes: ['brightness'],
+      brightness_scale: 100,
+      availability: [{ topic: 'lampnet/gateway/status' }, { topic: 'lampnet/lamps/2/availability' }],
+      availability_mode: 'all',
+      device: { identifiers: ['lampnet_2'], name: 'Lamp 2', manufacturer: 'lampnet', model: 'street lamp', sw_version: FIRMWARE_VERSION },
     });
+    const group = await fixture.watcher.json<Record<string, unknown>>('homeassistant/light/lampnet-group-Street 1/config');
+    expect(group).toMatchObject({
+      unique_id: 'lampnet_group_Street 1',
+      default_entity_id: 'light.lampnet_group_street_1',
+      command_topic: 'lampnet/groups/Street 1/set',
+      brightness_scale: 100,
+      availability: [{ topic: 'lampnet/gateway/status' }],
+    });
+    expect(group).not.toHaveProperty('state_topic');
   });
 });
 

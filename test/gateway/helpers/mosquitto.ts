@@ -3,7 +3,7 @@
  * directory, stopped by its PID.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ export interface Mosquitto {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -24,7 +24,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function accepting(port: number): Promise<boolean> {
+export function accepting(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.once('connect', () => { socket.destroy(); resolve(true); });
@@ -32,8 +32,10 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
-/** Start Mosquitto; with `user`, only that user (password file made by mosquitto_passwd) may connect. */
-export async function startMosquitto(user?: { username: string; password: string }): Promise<Mosquitto> {
+/** Start Mosquitto; with `user`, only that user (password file made by mosquitto_passwd) may
+ * connect, unless `aclFile` is given: then anonymous clients may connect too, and the ACL file says
+ * what each may read and write. */
+export async function startMosquitto(user?: { username: string; password: string }, aclFile?: string): Promise<Mosquitto> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lampnet-mosquitto-'));
   const port = await freePort();
   const config = path.join(dir, 'mosquitto.conf');
@@ -44,7 +46,13 @@ export async function startMosquitto(user?: { username: string; password: string
     // Mosquitto started as root reads the password file after dropping to its own user.
     chmodSync(dir, 0o755);
     chmodSync(passwords, 0o644);
-    access.splice(0, 1, 'allow_anonymous false', `password_file ${passwords}`);
+    access.splice(0, 1, `allow_anonymous ${aclFile === undefined ? 'false' : 'true'}`, `password_file ${passwords}`);
+  }
+  if (aclFile !== undefined) {
+    const acl = path.join(dir, 'acl');
+    copyFileSync(aclFile, acl);
+    chmodSync(acl, 0o644);
+    access.push(`acl_file ${acl}`);
   }
   writeFileSync(config, [`listener ${port} 127.0.0.1`, ...access, 'persistence false', 'log_dest none', ''].join('\n'));
   let child: ChildProcess | null = null;
