@@ -79,7 +79,7 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   {
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
-    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4, 'test/protocol/lwm2m-espruino.test.ts'], present: () => existsSync(ESPRUINO),
+    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4, 'test/protocol/lwm2m-espruino.test.ts', 'test/protocol/oscore-espruino.test.ts'], present: () => existsSync(ESPRUINO),
   },
   { name: 'lwm2m-node-lib (npm)', install: 'npm install --save-dev lwm2m-node-lib@1.4.0', suites: ['test/gateway/lwm2m-node-lib.test.ts'], present: resolvable('lwm2m-node-lib') },
   { name: 'lwm2m-codec (npm)', install: 'npm install --save-dev lwm2m-codec@0.1.1', suites: ['test/protocol/lwm2m-interop.test.ts'], present: resolvable('lwm2m-codec') },

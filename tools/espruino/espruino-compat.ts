@@ -26,7 +26,7 @@ export const MISSING_MEMBERS: Record<string, string[]> = {
 export const PROCESS_MEMBERS = ['memory', 'env', 'version'];
 
 /** Espruino's built-in modules the firmware may load. */
-export const ESPRUINO_MODULES = ['dgram', 'Storage', 'Wifi'];
+export const ESPRUINO_MODULES = ['dgram', 'Storage', 'Wifi', 'crypto'];
 
 interface Identifier extends Node {
   name: string;
