@@ -25,6 +25,9 @@ export interface SecurityContext {
   recipientId: Uint8Array;
   /** ID Context, or null when the context has none. */
   idContext: Uint8Array | null;
+  /** Whether requests carry the ID Context as kid context, for a recipient that must find this
+   * context among many (a gateway among its lamps'); a lamp's one context needs no such hint. */
+  kidContext: boolean;
   senderKey: Uint8Array;
   recipientKey: Uint8Array;
   commonIv: Uint8Array;
@@ -87,6 +90,7 @@ export function deriveContext(secret: Uint8Array, salt: Uint8Array, senderId: Ui
     senderId,
     recipientId,
     idContext,
+    kidContext: !!idContext,
     senderKey: hkdf(salt, secret, info(senderId, idContext, false, 16), 16),
     recipientKey: hkdf(salt, secret, info(recipientId, idContext, false, 16), 16),
     commonIv: hkdf(salt, secret, info(new Uint8Array(0), idContext, true, NONCE_LEN), NONCE_LEN),

@@ -179,7 +179,7 @@ export function protectRequest(o: Oscore, ctx: SecurityContext, r: CoapReader, o
   if (seq < 0) return fail(o, BRIEF ? 's' : 'sender sequence numbers used up: the context must be renewed');
   o.piv = seq;
   const observe = isObserve(r);
-  const len = seal(r, observe ? FETCH : POST, oscoreOptionValue(seq, ctx.senderId, ctx.idContext), ctx.senderKey, nonce(ctx, ctx.senderId, seq), aad(ctx.senderId, seq), o.plain, out, off);
+  const len = seal(r, observe ? FETCH : POST, oscoreOptionValue(seq, ctx.senderId, ctx.kidContext ? ctx.idContext : null), ctx.senderKey, nonce(ctx, ctx.senderId, seq), aad(ctx.senderId, seq), o.plain, out, off);
   return len < 0 ? fail(o, BRIEF ? 'w' : 'protected request does not fit ' + (out.length - off) + ' bytes') : len;
 }
 
