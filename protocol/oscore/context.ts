@@ -41,7 +41,7 @@ export interface SecurityContext {
   /** Bit i: sequence number high - i was received. */
   seen: number;
   /** Nothing below it is accepted: after a restart, the recipient's persisted floor. */
-  floor: number;
+  replayFloor: number;
 }
 
 /** Encodes a CBOR byte string header (major type 2) for `len` bytes at out[pos]; returns the new
@@ -98,7 +98,7 @@ export function deriveContext(secret: Uint8Array, salt: Uint8Array, senderId: Ui
     seqBound: seq,
     high: -1,
     seen: 0,
-    floor,
+    replayFloor: floor,
   };
 }
 
@@ -126,7 +126,7 @@ export function takeSequence(ctx: SecurityContext): number {
 
 /** Whether sequence number `seq` of the recipient is new to the replay window (nothing changes). */
 export function fresh(ctx: SecurityContext, seq: number): boolean {
-  if (seq < ctx.floor) return false;
+  if (seq < ctx.replayFloor) return false;
   if (seq > ctx.high) return true;
   const age = ctx.high - seq;
   return age < REPLAY_WINDOW && !((ctx.seen >>> age) & 1);

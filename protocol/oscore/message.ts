@@ -53,7 +53,9 @@ export function oscore(): Oscore {
 }
 
 const w = coapWriter();
-const sealed = new Uint8Array(MAX_PLAIN + TAG_LEN);
+/** The ciphertext being sealed; allocated on first use, so that a lamp without OSCORE pays nothing
+ * for it (JsVars on a board). */
+let sealed: Uint8Array | null = null;
 
 /** Whether option `num` stays outside, readable by proxies (class U, §4.1). */
 function outer(num: number): boolean {
@@ -94,6 +96,7 @@ function seal(r: CoapReader, code: number, opt: Uint8Array, key: Uint8Array, n: 
   const len = writeEnd(w) - 3;
   if (len < 1) return -1;
   plain[3] = r.code;
+  if (!sealed) sealed = new Uint8Array(MAX_PLAIN + TAG_LEN);
   ccmSeal(key, n, a, plain, 3, len, sealed, 0);
   writeBegin(w, out, off, r.type, code, r.mid, r.buf, r.tokenOff, r.tokenLen);
   let written = false;

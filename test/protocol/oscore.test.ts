@@ -21,7 +21,7 @@ const out = new Uint8Array(2048);
 
 /** The numbers of a context that a message may change. */
 function state(c: SecurityContext): number[] {
-  return [c.seq, c.seqBound, c.high, c.seen, c.floor];
+  return [c.seq, c.seqBound, c.high, c.seen, c.replayFloor];
 }
 
 function read(h: string | Uint8Array): typeof r {
