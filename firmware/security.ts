@@ -14,7 +14,7 @@
  *
  * Module state, like context.ts: valid during one entry point of core.ts.
  */
-import { FORBIDDEN, UNAUTHORIZED, coapReader, readCoap, type CoapReader } from '../protocol/coap.js';
+import { FORBIDDEN, UNAUTHORIZED, coapReader, readCoap, tokenEquals, type CoapReader } from '../protocol/coap.js';
 import type { SecurityContext } from '../protocol/oscore/context.js';
 import { MAX_PLAIN, type Oscore, isProtected, oscore, protectResponse, unprotectRequest } from '../protocol/oscore/message.js';
 import type { Addr } from './hal.js';
@@ -23,6 +23,10 @@ import { hal, lamp, peer } from './context.js';
 /** The context the request being handled verified under; null when it came unprotected. */
 let secured: SecurityContext | null = null;
 let requestPiv = 0;
+/** The protected request's token: only the message carrying it answers the request (a notification
+ * the request's change sets off, to the same peer, is not its answer). */
+const token = new Uint8Array(8);
+let tokenLen = 0;
 /** OSCORE's scratch space, allocated for the first protected request: a lamp without a context
  * keeps its JsVars. */
 let osc: Oscore | null = null;
@@ -50,6 +54,8 @@ export function verifyRequest(r: CoapReader): string | null {
   readCoap(r, sealedReply, 0, len);
   secured = ctx;
   requestPiv = osc.piv;
+  tokenLen = r.tokenLen;
+  for (let k = 0; k < tokenLen; k++) token[k] = r.buf[r.tokenOff + k];
   return null;
 }
 
@@ -75,7 +81,7 @@ export function endRequest(): void {
  * request being handled: returns its length there (0 when it cannot be protected and must not go),
  * or -1 when it goes as it is (no protected request, an empty ACK or RST, another peer). */
 export function protectReply(buf: Uint8Array, len: number, to: Addr): number {
-  if (!secured || to !== peer || buf[1] < 64 || !readCoap(reply, buf, 0, len)) return -1;
+  if (!secured || to !== peer || buf[1] < 64 || !readCoap(reply, buf, 0, len) || !tokenEquals(reply, token.subarray(0, tokenLen))) return -1;
   const n = protectResponse(osc!, secured, reply, requestPiv, false, sealedReply, 0);
   return n < 0 ? 0 : n;
 }

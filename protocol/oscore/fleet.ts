@@ -36,7 +36,10 @@ export function lampSecret(fleetSecret: Uint8Array, lampId: string): Uint8Array 
 /** The lamp's own context (its side: it sends as h'01', receives from the gateway as h''), from the
  * Master Secret it was given. `seq` and `floor` as for deriveContext. */
 export function lampContext(secret: Uint8Array, lampId: string, seq: number, floor: number): SecurityContext {
-  return deriveContext(secret, new Uint8Array(0), LAMP_SENDER_ID, GATEWAY_SENDER_ID, utf8Bytes(lampId), seq, floor);
+  // A statement of its own: inlined into the call's arguments, utf8Bytes's locals were declared
+  // after the return, and Espruino, which does not hoist, assigned the caller's variables instead.
+  const idContext = utf8Bytes(lampId);
+  return deriveContext(secret, new Uint8Array(0), LAMP_SENDER_ID, GATEWAY_SENDER_ID, idContext, seq, floor);
 }
 
 /** The gateway's context for one lamp, from the fleet secret. */
