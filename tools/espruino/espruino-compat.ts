@@ -45,6 +45,21 @@ interface Literal extends Node {
   regex?: { pattern: string };
 }
 
+interface FunctionNode extends Node {
+  body: Node & { body: Node[] };
+}
+
+/** A `var` statement after a `return` in the same function body: JavaScript hoists it, Espruino
+ * does not, so until it runs (never) its names are the enclosing scope's. Terser emits this when it
+ * inlines a function with locals into an expression. */
+function varAfterReturn(fn: FunctionNode, problems: string[]): void {
+  let returned = false;
+  for (const statement of fn.body.body) {
+    if (statement.type === 'ReturnStatement') returned = true;
+    else if (returned && statement.type === 'VariableDeclaration') problems.push(`var declared after a return (Espruino does not hoist it) at offset ${statement.start}`);
+  }
+}
+
 function nameOf(node: Node): string | null {
   return node.type === 'Identifier' ? (node as Identifier).name : null;
 }
@@ -80,6 +95,12 @@ export function espruinoProblems(code: string): string[] {
       if (missing && property !== null && missing.includes(property)) {
         problems.push(`${object}.${property} (missing on Espruino) at offset ${node.start}`);
       }
+    },
+    FunctionDeclaration(node) {
+      varAfterReturn(node as FunctionNode, problems);
+    },
+    FunctionExpression(node) {
+      varAfterReturn(node as FunctionNode, problems);
     },
     Literal(node) {
       const regex = (node as Literal).regex;
