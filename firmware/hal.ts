@@ -44,8 +44,9 @@ export interface Hal {
    * (firmware/security.ts). */
   security?(lamp: LampState): SecurityContext | null;
   /** Persist the context's numbers: `seqBound` and, as the floor to boot with, `high + 1` (no
-   * request accepted before a reboot is accepted after it). Called before anything goes out past
-   * the stored bound and after each state change a protected request made. */
+   * request accepted before a reboot is accepted after it). Called after each state change a
+   * protected request made (the lamp sends no sequence number of its own yet: its answers reuse
+   * the request's nonce). */
   saveSecurity?(lamp: LampState, ctx: SecurityContext): void;
   /** A uniform random number in [0, 1), for CoAP jitter and boot spreading. */
   random(): number;
