@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BoardConfig } from '../firmware/espruino/board-config.js';
+import { usePrimitives } from '../protocol/oscore/crypto.js';
+import { MIN_FLEET_SECRET, lampSecret, parseSecret } from '../protocol/oscore/fleet.js';
+import { nodePrimitives } from '../protocol/oscore/node-primitives.js';
 import { FIRMWARE_BUNDLE } from '../tools/espruino/paths.js';
 import { boardProgram, readBundle, runEspruinoTool } from '../tools/espruino/upload.js';
 import { parseNumber, type NumberRange } from './options.js';
@@ -26,6 +29,7 @@ interface BoardOptions {
   lon?: number;
   tz?: number;
   groups?: string;
+  key?: string;
 }
 
 /** A commander argument parser for a number option within [min, max]. */
@@ -72,6 +76,11 @@ function parseId(value: string): string {
   return value;
 }
 
+function parseFleetSecret(value: string): string {
+  if (!parseSecret(value)) throw new InvalidArgumentError(`key must be a secret of ${MIN_FLEET_SECRET} bytes or more in hex (${2 * MIN_FLEET_SECRET}+ hex digits)`);
+  return value;
+}
+
 function parsePin(value: string): string {
   if (!/^[A-Z]*\d+$/i.test(value)) throw new InvalidArgumentError(`pin ${JSON.stringify(value)} is not an Espruino pin name such as D2`);
   return value;
@@ -90,6 +99,7 @@ function addBoardOptions(command: Command): Command {
     .option('--lon <degrees>', 'longitude for the dusk-to-dawn schedule', numberOption('--lon', { min: -180, max: 180 }))
     .option('--tz <minutes>', 'local time offset east of UTC, for the night dim profile', numberOption('--tz', { min: -720, max: 840 }))
     .option('--groups <names>', 'comma-separated group names')
+    .option('--key <fleet-secret>', "the fleet's OSCORE secret (hex, 16 bytes or more): the board stores only its own Master Secret derived from it and its --id, and then obeys only OSCORE-protected commands", parseFleetSecret)
     .option('--bundle <file>', 'firmware bundle to send', FIRMWARE_BUNDLE);
 }
 
@@ -109,6 +119,12 @@ export function boardConfig(options: BoardOptions): BoardConfig {
   if ((options.lat === undefined) !== (options.lon === undefined)) throw new Error('the schedule needs both --lat and --lon');
   if (options.tz !== undefined) board.lamp.tzMin = options.tz;
   if (options.groups !== undefined) board.lamp.groups = options.groups;
+  if (options.key !== undefined) {
+    // The board's Master Secret is bound to its id: the gateway derives it from the id it registers with.
+    if (options.id === undefined) throw new Error('--key needs --id: the secret is derived for that lamp id');
+    usePrimitives(nodePrimitives);
+    board.key = Buffer.from(lampSecret(parseSecret(options.key)!, options.id)).toString('hex');
+  }
   return board;
 }
 

@@ -13,6 +13,8 @@ import { addLogOptions, terminalOptionsFrom, type TerminalOptions } from './log.
 import { Reporter } from './reporter.js';
 import { serveUntilSignal } from './run.js';
 import { parseBoardPrefix } from '../gateway/siit/address.js';
+import type { LampKeysOptions } from '../gateway/lamps/security.js';
+import { MIN_FLEET_SECRET, parseSecret } from '../protocol/oscore/fleet.js';
 
 const D = DEFAULT_GATEWAY_OPTIONS;
 const portText = (port: number | null): string => (port === null ? 'off' : String(port));
@@ -42,7 +44,25 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet at most this long (they register as they refresh)', String(D.commandHoldMs / 1000))
     .option('--registrations-settle <s>', 'end the command hold sooner, once no new lamp has registered for this long', String(D.registrationsSettleMs / 1000))
     .option('--max-lamps <n>', 'refuse registrations beyond this many lamps', String(D.maxLamps))
-    .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)');
+    .option('--dashboard <dir|off>', 'directory served over HTTP on the WebSocket port (default: gateway/dashboard/ when present)')
+    .option('--security <none|oscore>', 'oscore: commands and reads go OSCORE-protected (RFC 8613) under each lamp\'s keys derived from --fleet-secret, and lamps obey nothing else; none: lamps trust the gateway\'s source address', 'none')
+    .option('--fleet-secret <hex>', 'the fleet\'s OSCORE secret, 16 bytes or more in hex (better in LAMPNET_FLEET_SECRET than on a command line)')
+    .option('--sequence-file <path>', 'with --security oscore: where the gateway keeps its OSCORE sequence number bound across restarts (default: none, it starts from the clock)');
+}
+
+/** --security, --fleet-secret and --sequence-file as GatewayOptions.security. */
+function securityFrom(o: Record<string, string | boolean | undefined>): LampKeysOptions | null {
+  const mode = String(o.security ?? 'none');
+  if (mode !== 'none' && mode !== 'oscore') throw new InvalidArgumentError(`--security must be none or oscore, got "${mode}"`);
+  const secret = typeof o.fleetSecret === 'string' ? o.fleetSecret : null;
+  if (mode === 'none') {
+    if (secret !== null) throw new InvalidArgumentError('--fleet-secret is used only with --security oscore');
+    return null;
+  }
+  if (secret === null) throw new InvalidArgumentError('--security oscore needs --fleet-secret (or LAMPNET_FLEET_SECRET)');
+  const fleetSecret = parseSecret(secret);
+  if (fleetSecret === null) throw new InvalidArgumentError(`--fleet-secret must be ${MIN_FLEET_SECRET} bytes or more in hex`);
+  return { fleetSecret, sequenceFile: typeof o.sequenceFile === 'string' ? o.sequenceFile : null };
 }
 
 /** Commander's text options as GatewayOptions, with errors that name the option. */
@@ -82,6 +102,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     commandHoldMs: parseSecondsAsMs(String(o.commandHold), '--command-hold', 0, 86_400),
     registrationsSettleMs: parseSecondsAsMs(String(o.registrationsSettle), '--registrations-settle', 0, 86_400),
     dashboardDir: dashboard === null ? D.dashboardDir : dashboard === 'off' ? null : dashboard,
+    security: securityFrom(o),
   };
 }
 

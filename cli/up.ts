@@ -140,6 +140,8 @@ Examples:
       // error at once (lamps of --lamps all never register, so there is nothing to wait for).
       fleetSize: simOptions.lamps === 'all' ? 0 : simOptions.lamps,
     };
+    // --security oscore: the simulated lamps derive their keys from the same fleet secret.
+    if (gatewayOptions.security) simOptions.fleetSecret = gatewayOptions.security.fleetSecret;
     return { simOptions, gatewayOptions, terminal: terminalOptionsFrom(raw) };
   };
   withConfig(cmd, optionsFrom);

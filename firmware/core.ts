@@ -8,16 +8,17 @@
  * keeps a timer, socket or closure per lamp.
  */
 import { enter, gateway, hal as current, lamp as active, peer, peerPort, time } from './context.js';
-import { ACK, CON, EMPTY, RST, readCoap, writeBegin } from '../protocol/coap.js';
+import { ACK, CON, EMPTY, NON, RST, UNAUTHORIZED, readCoap, writeBegin } from '../protocol/coap.js';
 import { BRIEF } from '../protocol/diagnostics.js';
 import { applyCommand, applyFault, applyPowerOff, applyPowerOn, applySchedule } from './control.js';
-import { joinGroups, reader, sendBuf, sendWritten, writer } from './exchange.js';
+import { joinGroups, nextMid, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import type { Addr, Hal } from './hal.js';
 import { integrate, lit, snapshot, type LampState } from './lamp.js';
 import type { LampSnapshot } from '../protocol/lamp.js';
 import { dropObservations, observeDue, observeWake, observerReset, publish } from './observe.js';
 import { deregister, registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
 import { expireCache, handleRequest } from './server.js';
+import { endRequest, verifyRequest } from './security.js';
 
 /** A command given at the lamp itself (a button, the simulator's console), not over the network;
  * absent fields stay as they are. */
@@ -74,7 +75,16 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
   } else if (r.type >= ACK) {
     if (!(fromGateway && registrationReply()) && !(r.type === RST && observerReset(r.mid))) dropped = BRIEF ? 'u' : 'CoAP ' + (r.type === ACK ? 'ACK' : 'RST') + ' ' + r.mid + ' matches no exchange';
   } else if (r.code === EMPTY) rejected = true;
-  else if (r.code < 32) handleRequest(!!multicast);
+  else if (r.code < 32) {
+    dropped = verifyRequest(r);
+    if (dropped === null) handleRequest(!!multicast);
+    else if (!multicast) {
+      // RFC 8613 §8.2: a request that fails to verify is answered 4.01, unprotected.
+      writeBegin(writer, sendBuf, 0, r.type === CON ? ACK : NON, UNAUTHORIZED, r.type === CON ? r.mid : nextMid(), r.buf, r.tokenOff, r.tokenLen);
+      sendWritten(peer, peerPort);
+    }
+    endRequest();
+  }
   else if (fromGateway && registrationReply()) {
     // A separate response to the lamp's request: acknowledge it if it is confirmable.
     if (r.type === CON) sendEmpty(ACK);

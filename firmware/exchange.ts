@@ -10,6 +10,7 @@ import { hal, lamp } from './context.js';
 import type { Addr } from './hal.js';
 import type { LampExtra } from './lamp.js';
 import { groupNames } from '../protocol/lamp.js';
+import { protectReply, sealedReply } from './security.js';
 
 export const reader = coapReader();
 export const writer = coapWriter();
@@ -58,8 +59,11 @@ export function releaseExtra(): void {
  * nothing was sent). */
 export function sendWritten(to: Addr, port: number): number {
   const len = writeEnd(writer);
-  if (len >= 0) hal.send(lamp, to, port, sendBuf, len);
-  else if (!BRIEF) hal.log(lamp, writer.error + '; message to ' + to + ' dropped');
+  // An answer to a protected request goes back protected (security.ts).
+  const sealed = len >= 0 ? protectReply(sendBuf, len, to) : -1;
+  if (sealed > 0) hal.send(lamp, to, port, sealedReply, sealed);
+  else if (len >= 0 && sealed < 0) hal.send(lamp, to, port, sendBuf, len);
+  else if (!BRIEF) hal.log(lamp, (sealed ? writer.error : 'OSCORE: the answer cannot be protected') + '; message to ' + to + ' dropped');
   return len;
 }
 

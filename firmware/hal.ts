@@ -13,6 +13,7 @@
  * Firmware rule: no Node or Espruino imports anywhere in firmware/ except firmware/espruino/.
  */
 import type { LampConfig, LampState } from './lamp.js';
+import type { SecurityContext } from '../protocol/oscore/context.js';
 
 export type Addr = string | number;
 
@@ -35,8 +36,18 @@ export interface Hal {
   saveConfig(lamp: LampState, config: LampConfig): void;
   /** The gateway's address, or null when none is configured (the lamp then runs standalone). */
   gateway(lamp: LampState): Addr | null;
-  /** Whether `from` may change the lamp's state (the gateway, or an address in a trusted prefix). */
+  /** Whether `from` may change the lamp's state (the gateway, or an address in a trusted prefix);
+   * asked only when the lamp has no security context. */
   trusted(lamp: LampState, from: Addr): boolean;
+  /** The lamp's OSCORE context with its gateway (RFC 8613, `--security oscore`), or null/absent
+   * for `--security none`. The platform keeps it for the lamp's life; the core moves its numbers
+   * (firmware/security.ts). */
+  security?(lamp: LampState): SecurityContext | null;
+  /** Persist the context's numbers: `seqBound` and, as the floor to boot with, `high + 1` (no
+   * request accepted before a reboot is accepted after it). Called after each state change a
+   * protected request made (the lamp sends no sequence number of its own yet: its answers reuse
+   * the request's nonce). */
+  saveSecurity?(lamp: LampState, ctx: SecurityContext): void;
   /** A uniform random number in [0, 1), for CoAP jitter and boot spreading. */
   random(): number;
   /** Restart the lamp (LwM2M Execute /3/0/4): later, never from inside this call, the platform

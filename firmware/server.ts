@@ -10,8 +10,9 @@
  *   POST on an object instance / an E resource          Write (partial update) / Execute
  *   GET  /.well-known/core                              RFC 6690: the object instances
  *
- * Reads from anyone; what changes state (Write, Execute, Write-Attributes) only from a trusted peer
- * (hal.trusted), 4.03 otherwise. No Accept: text/plain for a single resource, SenML JSON otherwise;
+ * Reads from anyone; what changes state (Write, Execute, Write-Attributes) only when OSCORE-protected
+ * under the lamp's context (4.01 otherwise), or, on a lamp without one, from a trusted peer
+ * (hal.trusted, 4.03 otherwise): security.ts. No Accept: text/plain for a single resource, SenML JSON otherwise;
  * an Accept the path cannot be served in: 4.06; a payload in a format it cannot take: 4.15.
  *
  * CON requests get a piggybacked ACK, NON requests a NON response; requests that came to a
@@ -21,7 +22,7 @@
  * without being executed twice. A retransmitted GET is served afresh (RFC 7252 §4.5 allows it).
  */
 import {
-  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CONTENT, CONTENT_FORMAT, DEDUP_MS, FORBIDDEN, FORMAT_LINK, FORMAT_TEXT, GET, METHOD_NOT_ALLOWED, NON,
+  ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CONTENT, CONTENT_FORMAT, DEDUP_MS, FORMAT_LINK, FORMAT_TEXT, GET, METHOD_NOT_ALLOWED, NON,
   NOT_ACCEPTABLE, NOT_FOUND, OBSERVE, POST, PUT, SERVICE_UNAVAILABLE, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, optionUint, payloadOf, uriPath,
   uriQueries, writeBegin, writeOption, writePayload,
 } from '../protocol/coap.js';
@@ -29,10 +30,11 @@ import { FORMAT_SENML_JSON, FORMAT_TLV } from '../protocol/lwm2m/formats.js';
 import { MULTIPLE, parsePath } from '../protocol/lwm2m/objects.js';
 import { changes } from './control.js';
 import { extra, nextMid, peekExtra, reader, releaseExtra, sendBuf, sendWritten, writer } from './exchange.js';
-import { hal, lamp, peer, peerPort, time } from './context.js';
+import { peer, peerPort, time } from './context.js';
 import type { CachedResponse } from './lamp.js';
 import { attachedParams, observeRequest, observeStarted, publish, writeAttributes } from './observe.js';
 import { discover, execute, exists, objectLinks, render, row, write } from './resources.js';
+import { changeAccepted, changeRefusal } from './security.js';
 
 /** Responses kept per lamp; the oldest goes first. */
 export const DEDUP_ENTRIES = 4;
@@ -72,7 +74,8 @@ function params(obj: number, inst: number, res: number): string {
 /** Executes a request that is not a read; returns the response code. */
 function change(ids: number[]): number {
   const r = reader;
-  if (!hal.trusted(lamp, peer)) return FORBIDDEN;
+  const refusal = changeRefusal();
+  if (refusal) return refusal;
   const cf = optionUint(r, CONTENT_FORMAT);
   const queries = uriQueries(r);
   if (r.code === PUT && queries.length && !r.payloadLen) {
@@ -97,7 +100,10 @@ export function handleRequest(multicast: boolean): void {
   let code = 0;
   for (let i = 0; i < r.optCount; i++) if (r.optNum[i] & 1 && KNOWN_CRITICAL.indexOf(r.optNum[i]) < 0) code = BAD_OPTION;
   if (!code && (ids ? !exists(ids) : path !== '.well-known/core')) code = NOT_FOUND;
-  if (!code && r.code !== GET) code = ids ? change(ids) : METHOD_NOT_ALLOWED;
+  if (!code && r.code !== GET) {
+    code = ids ? change(ids) : METHOD_NOT_ALLOWED;
+    if (code < BAD_REQUEST) changeAccepted();
+  }
   // A read: its format, then the answer is written below.
   const accept = optionUint(r, ACCEPT);
   // text/plain carries a single value: a resource that is not a multiple one, or an instance of one.

@@ -13,6 +13,7 @@
  */
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { coapReader, readCoap } from '../protocol/coap.js';
+import { LampKeys, type LampKeysOptions } from './lamps/security.js';
 import { COAP_PORT } from '../protocol/lamp.js';
 import { type BrokerCredentials, type EmbeddedBroker, startEmbeddedBroker } from './broker/broker.js';
 import { CoapClient } from './lamps/coap-client.js';
@@ -94,6 +95,10 @@ export interface GatewayOptions {
   connectTimeoutMs: number;
   /** IPv4 boards served at IPv6 addresses through a translator (gateway/siit/), or null. */
   boards: BoardOptions | null;
+  /** OSCORE (RFC 8613, `--security oscore`): commands and reads go protected under each lamp's
+   * context derived from this fleet secret (gateway/lamps/security.ts), group commands by unicast
+   * to each member (a multicast request would need Group OSCORE). Absent or null: `--security none`. */
+  security?: LampKeysOptions | null;
 }
 
 export interface BoardOptions {
@@ -142,6 +147,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   registrationsSettleMs: 60_000,
   connectTimeoutMs: 10_000,
   boards: null,
+  security: null,
 };
 
 /** What an operator's terminal reports as it happens (cli/reporter.ts); counts are in `metrics`. */
@@ -225,10 +231,12 @@ async function assemble(
   }
 
   const send = (addr: string, port: number, data: Uint8Array): void => link.send(addr, port, data);
+  const keys = options.security ? new LampKeys(options.security) : null;
   const coap = new CoapClient(send, {
     ackTimeoutMs: options.ackTimeoutMs,
     maxRetransmit: options.maxRetransmit,
     retransmitted: () => metrics.retransmissions.inc(),
+    ...(keys ? { keys, forged: () => metrics.coapDrops.inc({ reason: 'oscore' }) } : {}),
   });
   cleanups.push(() => coap.close());
 
@@ -299,7 +307,7 @@ async function assemble(
     },
   }, {
     maxInFlight: options.maxCommandsInFlight,
-    multicast: options.groupMulticast ?? link.multicast === true,
+    multicast: !keys && (options.groupMulticast ?? link.multicast === true),
     // Boards keep the unicast fan-out at their board addresses: they are IPv4 hosts behind the translator.
     isIpv4Lamp: (addr) => isIpv4Mapped(addr) || (boardPrefix !== null && embeddedIpv4(boardPrefix, addr) >= 0),
   });

@@ -34,6 +34,7 @@ const DROP_KINDS = [
   'stale',              // an update, de-registration or notification of an earlier registration
   'bad-notification',   // a notification or read answer whose payload or values do not decode
   'observe-failed',     // a Write-Attributes, Observe or read after Register the client refused or never answered
+  'oscore',             // an answer to a protected request that did not verify under the lamp's context
 ] as const;
 
 /** Per-group series only while a fleet has at most this many groups: beyond it they would

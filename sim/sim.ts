@@ -44,6 +44,8 @@ export interface SimOptions {
   clock?: FleetClock;
   config?: FleetOptions['config'];
   onProgress?: (booted: number, total: number) => void;
+  /** OSCORE's fleet secret (`--security oscore`); absent: `--security none`. */
+  fleetSecret?: Uint8Array;
 }
 
 export interface Sim {
@@ -123,6 +125,7 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     seed: options.seed,
     maxTouched: options.maxTouched,
     config: options.config,
+    fleetSecret: options.fleetSecret,
   });
 
   let link: Link;

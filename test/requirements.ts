@@ -24,6 +24,7 @@ export interface Requirement {
 
 const BENCH = 'test/bench/quick.test.ts';
 const BOARDS = 'test/firmware/espruino-board.test.ts';
+const BOARD_OSCORE = 'test/firmware/espruino-oscore.test.ts';
 const BOARD_SIIT = 'test/gateway/siit-board.test.ts';
 const FLEET = 'test/gateway/fleet.test.ts';
 const FLEET_TUN = 'test/sim/fleet-tun.test.ts';
@@ -61,18 +62,18 @@ function apt(pkg: string): string {
 export const REQUIREMENTS: Requirement[] = [
   {
     name: 'root (network namespaces, TUN devices)', install: 'run the tests as root (sudo npm test)',
-    suites: [BENCH, BOARDS, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: () => process.getuid?.() === 0,
+    suites: [BENCH, BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: () => process.getuid?.() === 0,
   },
-  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: onPath('ip') },
+  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: onPath('ip') },
   { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH, TERMINAL], present: onPath('mosquitto') },
   { name: 'promtool', install: apt('prometheus'), suites: [PROMETHEUS], present: onPath('promtool') },
-  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
   { name: 'nats-server', install: apt('nats-server'), suites: ['test/gateway/mqtt311-fallback.test.ts'], present: onPath('nats-server') },
   {
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
-    suites: [BOARDS, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
+    suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
   },
   {
     name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/e2e/home-assistant.test.ts'],
@@ -84,7 +85,7 @@ export const REQUIREMENTS: Requirement[] = [
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   {
     name: 'the Espruino interpreter (../shared/espruino/espruino)', install: 'put the shared folder beside the clone, as CI does',
-    suites: [BOARDS, BOARD_SIIT, GROUP_IPV4, 'test/protocol/lwm2m-espruino.test.ts'], present: () => existsSync(ESPRUINO),
+    suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, GROUP_IPV4, 'test/protocol/lwm2m-espruino.test.ts', 'test/protocol/oscore-espruino.test.ts'], present: () => existsSync(ESPRUINO),
   },
   { name: 'lwm2m-node-lib (npm)', install: 'npm install --save-dev lwm2m-node-lib@1.4.0', suites: ['test/gateway/lwm2m-node-lib.test.ts'], present: resolvable('lwm2m-node-lib') },
   { name: 'lwm2m-codec (npm)', install: 'npm install --save-dev lwm2m-codec@0.1.1', suites: ['test/protocol/lwm2m-interop.test.ts'], present: resolvable('lwm2m-codec') },

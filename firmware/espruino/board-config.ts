@@ -25,6 +25,11 @@ export interface BoardConfig {
   /** SNTP server: the schedule and the energy meter need wall-clock time, which a board lacks at
    * power-up. */
   ntp?: string;
+  /** The lamp's OSCORE Master Secret in hex (protocol/oscore/fleet.ts: derived from the fleet
+   * secret and the lamp id by `lampnet firmware flash --key`, never the fleet secret itself). With
+   * it the lamp obeys only OSCORE-protected state changes (`--security oscore`); without it, its
+   * gateway and `trust` prefixes (`--security none`). */
+  key?: string;
   /** LampConfig fields; missing ones (and nulls: JSON turns NaN into null) take the defaults. */
   lamp: Partial<LampConfig>;
 }

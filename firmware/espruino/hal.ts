@@ -15,6 +15,10 @@ import { configFrom } from '../lamp.js';
 import { boot, wake } from '../core.js';
 import { COAP_PORT } from '../../protocol/lamp.js';
 import { CONFIG_FILE, type BoardConfig } from './board-config.js';
+import { usePrimitives } from '../../protocol/oscore/crypto.js';
+import type { SecurityContext } from '../../protocol/oscore/context.js';
+import { lampContext, parseSecret } from '../../protocol/oscore/fleet.js';
+import { espruinoPrimitives } from './primitives.js';
 
 interface DatagramInfo {
   address: string;
@@ -56,6 +60,8 @@ const WIFI_RETRY_MS = 10000;
 const DEFAULT_PIN = 'D2';
 /** Storage file counting the board's power-ups (see bootRandom). */
 const BOOTS_FILE = 'lampnet.boots';
+/** Storage file of the OSCORE context's numbers: [sequence bound, replay floor] (hal.saveSecurity). */
+const SECURITY_FILE = 'lampnet.osc';
 
 let socket: EspruinoSocket | null = null;
 let socketBoundFlag = false;
@@ -137,9 +143,22 @@ function trustedPrefixes(list: string[] | undefined): number[] {
   return flat;
 }
 
+/** The lamp's OSCORE context from its stored Master Secret and numbers, or null without a key (or
+ * with one that is not hex: logged, and the lamp then obeys no state change at all rather than
+ * falling back to addresses). */
+function securityContext(board: BoardConfig): SecurityContext | null {
+  if (board.key === undefined) return null;
+  usePrimitives(espruinoPrimitives());
+  const secret = parseSecret('' + board.key);
+  const stored = (require('Storage').readJSON(SECURITY_FILE, true) as number[] | undefined) || [0, 0];
+  if (!secret) log('key: not a hex secret of 16 bytes or more; no state change will be obeyed');
+  return lampContext(secret || new Uint8Array(16), lampConfig(board).id, stored[0], stored[1]);
+}
+
 export function createHal(board: BoardConfig): Hal {
   const pin = board.pin === undefined ? DEFAULT_PIN : board.pin;
   const trust = trustedPrefixes(board.trust);
+  const security = securityContext(board);
   function setOutput(level: number): void {
     analogWrite(pin, (output = level) / 100);
   }
@@ -181,7 +200,13 @@ export function createHal(board: BoardConfig): Hal {
     gateway: function () {
       return board.gateway || null;
     },
-    // A source address is a claim anyone on the board's network can make; OSCORE will replace it.
+    security: function () {
+      return security;
+    },
+    saveSecurity: function (_lamp: LampState, ctx: SecurityContext) {
+      require('Storage').write(SECURITY_FILE, JSON.stringify([ctx.seqBound, ctx.high + 1]));
+    },
+    // A source address is a claim anyone on the board's network can make: without a key only.
     trusted: function (_lamp: LampState, from: Addr) {
       // `from` is always a string, so no gateway (undefined) trusts nobody.
       if (from === board.gateway) return true;

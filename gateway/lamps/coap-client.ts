@@ -11,8 +11,10 @@
  */
 import {
   ACCEPT, ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CONTENT_FORMAT, EMPTY, MAX_RETRANSMIT, NON, OBSERVE, RST,
-  URI_PATH, URI_QUERY, codeString, coapWriter, firstAckTimeout, optionUint, payloadOf, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
+  URI_PATH, URI_QUERY, codeString, coapReader, coapWriter, firstAckTimeout, optionUint, payloadOf, readCoap, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../../protocol/coap.js';
+import { isProtected } from '../../protocol/oscore/message.js';
+import type { LampKeys } from './security.js';
 
 export interface CoapRequest {
   addr: string;
@@ -35,6 +37,9 @@ export interface CoapRequest {
   tag?: number;
   /** Payload: a string goes as UTF-8 (SenML JSON and text are ASCII), bytes as they are (TLV). */
   payload?: string | Uint8Array;
+  /** The lamp's id: with OSCORE on (CoapClientOptions.keys) the request goes protected under its
+   * context, and only a response that verifies under it is taken. */
+  lamp?: string;
 }
 
 export type CoapOutcome =
@@ -47,6 +52,11 @@ export interface CoapClientOptions {
   random?: () => number;
   /** Called for every retransmission (for metrics). */
   retransmitted?: () => void;
+  /** OSCORE (RFC 8613): requests naming a lamp are protected with its keys. */
+  keys?: LampKeys;
+  /** A lamp's answer that failed OSCORE verification was dropped (for metrics; the exchange goes on
+   * waiting for a genuine one). */
+  forged?: (reason: string) => void;
 }
 
 /** Largest message the gateway builds: the CoAP recommendation for unfragmented IPv6 (§4.6). */
@@ -71,6 +81,10 @@ interface Exchange {
   hash: number;
   req: CoapRequest | null;
   bytes: Uint8Array | null;
+  /** Partial IV of the protected request last sent, -1 when it went unprotected. */
+  piv: number;
+  /** Partial IVs of its earlier transmissions: a late answer to one of them is as good. */
+  earlier: number[];
   retransmissions: number;
   timeoutMs: number;
   acknowledged: boolean;
@@ -95,8 +109,16 @@ export class CoapClient {
   private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(MAX_MESSAGE);
   private readonly tokenBytes = new Uint8Array(8);
+  private readonly keys: LampKeys | null;
+  private readonly forged: (reason: string) => void;
+  private readonly plainReader = coapReader();
+  private readonly sealed = new Uint8Array(MAX_MESSAGE + 64);
+  /** Partial IV of the request `encode` protected last (-1: it did not). */
+  private lastPiv = -1;
 
   constructor(private readonly send: (addr: string, port: number, data: Uint8Array) => void, options: CoapClientOptions = {}) {
+    this.keys = options.keys ?? null;
+    this.forged = options.forged ?? (() => {});
     this.ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT;
     this.maxRetransmit = options.maxRetransmit ?? MAX_RETRANSMIT;
     this.random = options.random ?? Math.random;
@@ -130,9 +152,11 @@ export class CoapClient {
     const bytes = this.encode(CON, req, ex.token);
     if (bytes === null) {
       this.freeSlots.push(ex.slot);
-      done({ ok: false, timedOut: false, code: 0, reason: `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
+      done({ ok: false, timedOut: false, code: 0, reason: this.lastPiv === -2 ? `OSCORE: ${this.keys!.error}` : `request ${req.path} does not fit one CoAP message (${MAX_MESSAGE} bytes)` });
       return;
     }
+    ex.piv = this.lastPiv;
+    ex.earlier.length = 0;
     const initial = firstAckTimeout(this.random(), this.ackTimeoutMs, ACK_RANDOM_FACTOR);
     ex.active = true;
     ex.hash = hash;
@@ -174,13 +198,32 @@ export class CoapClient {
         return true;
       }
       if (!this.tokenMatches(msg, ex.token)) return false;
-      return this.finish(ex, outcomeOf(msg));
+      return this.answer(ex, msg);
     }
     if (msg.tokenLen !== 4 && msg.tokenLen !== 8) return false;
     const ex = this.findByToken(tokenNumber(msg));
     if (ex === null || ex.req!.addr !== from || ex.req!.port !== port) return false;
     if (msg.type === CON) this.send(from, port, this.emptyAck(msg.mid));
-    return this.finish(ex, outcomeOf(msg));
+    return this.answer(ex, msg);
+  }
+
+  /** Ends `ex` with the response in `msg`; a protected request takes only a response that verifies
+   * under its lamp's context, or a refusal (4.xx, 5.xx) even unprotected: a lamp that cannot verify
+   * a request cannot protect its answer (RFC 8613 §8.2). Anything else is dropped as forged. */
+  private answer(ex: Exchange, msg: CoapReader): true {
+    if (ex.piv < 0) return this.finish(ex, outcomeOf(msg));
+    if (!isProtected(msg)) {
+      if (msg.code >> 5 >= 4) return this.finish(ex, outcomeOf(msg));
+      this.forged(`unprotected ${codeString(msg.code)} answer to a protected request`);
+      return true;
+    }
+    let len = this.keys!.verify(ex.req!.lamp!, msg, ex.piv, this.sealed);
+    for (let k = ex.earlier.length - 1; len < 0 && k >= 0; k--) len = this.keys!.verify(ex.req!.lamp!, msg, ex.earlier[k], this.sealed);
+    if (len < 0 || !readCoap(this.plainReader, this.sealed, 0, len)) {
+      this.forged(this.keys!.error || this.plainReader.error);
+      return true;
+    }
+    return this.finish(ex, outcomeOf(this.plainReader));
   }
 
   /** Give up every exchange (the gateway is stopping); their callbacks are not called. */
@@ -198,6 +241,17 @@ export class CoapClient {
     ex.timeoutMs *= 2;
     this.retransmitted();
     this.rearm(ex, ex.timeoutMs);
+    if (ex.piv >= 0) {
+      // A protected request goes again under a new sequence number: the lamp's replay window would
+      // refuse the same one, and its CoAP de-duplication (same message id) answers without executing
+      // it twice.
+      const again = this.encode(CON, ex.req!, ex.token);
+      if (again !== null) {
+        ex.bytes = again;
+        ex.earlier.push(ex.piv);
+        ex.piv = this.lastPiv;
+      }
+    }
     this.send(ex.req!.addr, ex.req!.port, ex.bytes!);
   }
 
@@ -234,7 +288,7 @@ export class CoapClient {
     } else {
       const slot = this.pool.length;
       const created: Exchange = {
-        slot, generation: 0, active: false, token: 0, hash: 0, req: null, bytes: null, retransmissions: 0,
+        slot, generation: 0, active: false, token: 0, hash: 0, req: null, bytes: null, piv: -1, earlier: [], retransmissions: 0,
         timeoutMs: 0, acknowledged: false, timer: null, done: null, onTimer: () => this.expire(created),
       };
       this.pool.push(created);
@@ -323,7 +377,17 @@ export class CoapClient {
     if (req.accept !== undefined) writeOption(w, ACCEPT, req.accept);
     if (req.payload) writePayload(w, req.payload);
     const n = writeEnd(w);
-    return n < 0 ? null : this.scratch.slice(0, n);
+    this.lastPiv = -1;
+    if (n < 0) return null;
+    if (this.keys === null || req.lamp === undefined) return this.scratch.slice(0, n);
+    readCoap(this.plainReader, this.scratch, 0, n);
+    const sealed = this.keys.protect(req.lamp, this.plainReader, this.sealed);
+    if (sealed.len < 0) {
+      this.lastPiv = -2;
+      return null;
+    }
+    this.lastPiv = sealed.piv;
+    return this.sealed.slice(0, sealed.len);
   }
 
   private emptyAck(mid: number): Uint8Array {

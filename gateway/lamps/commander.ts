@@ -201,7 +201,7 @@ export class LampCommander {
     // The writes one after the other; the first that fails ends the command.
     const next = (k: number, outcome: CoapOutcome): void => {
       if (!outcome.ok || k === writes.length) return this.settle(i, slot, topic, sent, outcome, arrived, sentAt);
-      this.coap.request({ ...writes[k], addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i) }, (o) => next(k + 1, o));
+      this.coap.request({ ...writes[k], addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i), lamp: this.registry.id(i) }, (o) => next(k + 1, o));
     };
     next(0, NOTHING_SENT);
   }

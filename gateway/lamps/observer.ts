@@ -176,7 +176,7 @@ export class LampObserver {
   }
 
   private request(i: number, kind: number, caps: number, generation: number): CoapRequest {
-    const base = { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i) };
+    const base = { addr: this.registry.address(i), port: this.registry.port(i), mid: this.nextMid(i), lamp: this.registry.id(i) };
     if (kind === K_ATTRIBUTES) return { ...base, code: PUT, path: `${LIGHT_CONTROL}/0`, query: [`pmax=${this.options.energyPmaxS}`] };
     if (kind === K_FIRMWARE) return { ...base, code: GET, path: `${DEVICE}/0/${FIRMWARE_VERSION}`, accept: FORMAT_TEXT };
     const tag = tagOf(i, kind, generation);

@@ -66,6 +66,9 @@ export interface FleetOptions {
   seed?: number;
   /** Fleet-wide config overrides (lat/lon, night profile, ...). */
   config?: Partial<LampConfig>;
+  /** OSCORE (`--security oscore`): each lamp's context derives from this fleet secret and its id
+   * (protocol/oscore/fleet.ts), and lamps obey only protected state changes. Absent: address trust. */
+  fleetSecret?: Uint8Array;
 }
 
 /** What the fleet itself did, beside the host's packet counters. */
@@ -141,6 +144,7 @@ export class Fleet implements LampDirectory {
       ...options.config,
     };
     this.hal = new FleetHal({
+      fleetSecret: options.fleetSecret ?? null,
       clock: options.clock,
       scheduler: this.scheduler,
       peers: this.peers,

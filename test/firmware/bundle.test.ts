@@ -28,7 +28,7 @@ describe('the firmware bundle', () => {
   });
 
   it('shortens no property name that is stored in flash or read from a JSON body', () => {
-    const kept = [...Object.keys(defaultConfig('')), 'wifi', 'password', 'gateway', 'pin', 'ntp', 'lamp', 'on', 'level', 'fade'];
+    const kept = [...Object.keys(defaultConfig('')), 'wifi', 'password', 'gateway', 'pin', 'ntp', 'key', 'lamp', 'on', 'level', 'fade'];
     expect(INTERNAL_PROPERTIES.filter((name) => kept.includes(name))).toEqual([]);
   });
 
@@ -58,6 +58,7 @@ describe('the Espruino check', () => {
     ['var f = (a) => a', 'not ES5'],
     ['/^\\d{1,3}$/.test(s)', 'regular expression'],
     ['new RegExp(p)', 'RegExp'],
+    ['function f(a) { return g((e = a, e + 1)); var e; }', 'var declared after a return'],
   ])('flags %s', (code, problem) => {
     expect(espruinoProblems(code).join('\n')).toContain(problem);
   });

@@ -26,7 +26,7 @@ export const MISSING_MEMBERS: Record<string, string[]> = {
 export const PROCESS_MEMBERS = ['memory', 'env', 'version'];
 
 /** Espruino's built-in modules the firmware may load. */
-export const ESPRUINO_MODULES = ['dgram', 'Storage', 'Wifi'];
+export const ESPRUINO_MODULES = ['dgram', 'Storage', 'Wifi', 'crypto'];
 
 interface Identifier extends Node {
   name: string;
@@ -43,6 +43,21 @@ interface CallExpression extends Node {
 interface Literal extends Node {
   value: unknown;
   regex?: { pattern: string };
+}
+
+interface FunctionNode extends Node {
+  body: Node & { body: Node[] };
+}
+
+/** A `var` statement after a `return` in the same function body: JavaScript hoists it, Espruino
+ * does not, so until it runs (never) its names are the enclosing scope's. Terser emits this when it
+ * inlines a function with locals into an expression. */
+function varAfterReturn(fn: FunctionNode, problems: string[]): void {
+  let returned = false;
+  for (const statement of fn.body.body) {
+    if (statement.type === 'ReturnStatement') returned = true;
+    else if (returned && statement.type === 'VariableDeclaration') problems.push(`var declared after a return (Espruino does not hoist it) at offset ${statement.start}`);
+  }
 }
 
 function nameOf(node: Node): string | null {
@@ -80,6 +95,12 @@ export function espruinoProblems(code: string): string[] {
       if (missing && property !== null && missing.includes(property)) {
         problems.push(`${object}.${property} (missing on Espruino) at offset ${node.start}`);
       }
+    },
+    FunctionDeclaration(node) {
+      varAfterReturn(node as FunctionNode, problems);
+    },
+    FunctionExpression(node) {
+      varAfterReturn(node as FunctionNode, problems);
     },
     Literal(node) {
       const regex = (node as Literal).regex;
