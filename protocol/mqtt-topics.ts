@@ -158,3 +158,11 @@ export interface FleetStats {
   watts: number;
   energyWh: number;
 }
+
+/** Stats rounded to what they mean: a power reading to 0.1 W and a meter to 0.001 Wh (1 mWh), so a
+ * sum over a million lamps carries no float noise (`1834.9999999999968`). Rounds in place. */
+export function roundStats(stats: FleetStats): FleetStats {
+  stats.watts = Math.round(stats.watts * 10) / 10;
+  stats.energyWh = Math.round(stats.energyWh * 1000) / 1000;
+  return stats;
+}
