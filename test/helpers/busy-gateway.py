@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""A gateway under load, as the lamps see it: a UDP socket at the gateway's address and CoAP port
+that answers every confirmable request with an ACK 5.03 Service Unavailable carrying Max-Age
+(RFC 7252 §5.9.3.4), and records when each lamp (by the ep= of its Register) asked.
+
+  busy-gateway.py <address> <max-age-s>
+
+Prints "listening" once bound; on SIGTERM prints one JSON line: requests answered, distinct lamps,
+and for the lamps it heard from more than once the gaps (s) between their requests."""
+import json, re, signal, socket, sys, time
+
+address, max_age = sys.argv[1], int(sys.argv[2])
+sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+sock.bind((address, 5683))
+asked = {}
+answered = 0
+
+def report(*_):
+    gaps = []
+    for times in asked.values():
+        gaps += [round(b - a, 3) for a, b in zip(times, times[1:])]
+    print(json.dumps({'answered': answered, 'lamps': len(asked), 'gaps': gaps}), flush=True)
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, report)
+print('listening', flush=True)
+while True:
+    data, peer = sock.recvfrom(2048)
+    if len(data) < 4 or data[0] >> 6 != 1 or (data[0] >> 4) & 3 != 0:
+        continue
+    tkl = data[0] & 0x0f
+    # ACK (type 2), same token length, code 5.03, same message id and token; option 14 Max-Age.
+    reply = bytes([0x60 | tkl, 0xa3, data[2], data[3]]) + data[4:4 + tkl] + bytes([0xe1, max_age])
+    sock.sendto(reply, peer)
+    answered += 1
+    ep = re.search(rb'ep=(\d+)', data)
+    if ep:
+        asked.setdefault(int(ep.group(1)), []).append(time.monotonic())
