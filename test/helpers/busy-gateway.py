@@ -6,7 +6,8 @@ that answers every confirmable request with an ACK 5.03 Service Unavailable carr
   busy-gateway.py <address> <max-age-s>
 
 Prints "listening" once bound; on SIGTERM prints one JSON line: requests answered, distinct lamps,
-and for the lamps it heard from more than once the gaps (s) between their requests."""
+and the gaps (s) from the first answer to one request of a lamp to its next request (a new message
+id: retransmissions of the same request, which may cross the answer, are not a new request)."""
 import json, re, signal, socket, sys, time
 
 address, max_age = sys.argv[1], int(sys.argv[2])
@@ -18,8 +19,9 @@ answered = 0
 
 def report(*_):
     gaps = []
-    for times in asked.values():
-        gaps += [round(b - a, 3) for a, b in zip(times, times[1:])]
+    for requests in asked.values():
+        firsts = [t for k, (t, mid) in enumerate(requests) if k == 0 or mid != requests[k - 1][1]]
+        gaps += [round(b - a, 3) for a, b in zip(firsts, firsts[1:])]
     print(json.dumps({'answered': answered, 'lamps': len(asked), 'gaps': gaps}), flush=True)
     sys.exit(0)
 
@@ -36,4 +38,4 @@ while True:
     answered += 1
     ep = re.search(rb'ep=(\d+)', data)
     if ep:
-        asked.setdefault(int(ep.group(1)), []).append(time.monotonic())
+        asked.setdefault(int(ep.group(1)), []).append((time.monotonic(), data[2] << 8 | data[3]))
