@@ -32,8 +32,9 @@ while True:
     if len(data) < 4 or data[0] >> 6 != 1 or (data[0] >> 4) & 3 != 0:
         continue
     tkl = data[0] & 0x0f
-    # ACK (type 2), same token length, code 5.03, same message id and token; option 14 Max-Age.
-    reply = bytes([0x60 | tkl, 0xa3, data[2], data[3]]) + data[4:4 + tkl] + bytes([0xe1, max_age])
+    # ACK (type 2), same token length, code 5.03, same message id and token; option 14 Max-Age
+    # (delta 14: nibble 13 and one extended byte of 14 - 13), one byte long.
+    reply = bytes([0x60 | tkl, 0xa3, data[2], data[3]]) + data[4:4 + tkl] + bytes([0xd1, 0x01, max_age])
     sock.sendto(reply, peer)
     answered += 1
     ep = re.search(rb'ep=(\d+)', data)
