@@ -10,6 +10,11 @@
  * - addresses are bytes: peers are interned once into small numbers (the core's opaque `Addr`), so
  *   a datagram costs no string.
  *
+ * In a storm of the fleet's own making, what the network asks comes first: what a lamp sends from
+ * its timer (registrations, retransmissions, notifications) is paid from the scheduler's pace
+ * (`sendRate`), what it sends in answer is not; an ICMPv6 Destination Unreachable about a lamp's
+ * datagram reaches the lamp's core, which backs off (firmware/registration.ts).
+ *
  * Dense fleets (`lamps: N`) map lamp n ↔ interface identifier n arithmetically. The sparse fleet
  * (`lamps: 'all'`) makes every interface identifier of the /64 a lamp: its state is created on its
  * first packet (an open-addressing table maps identifier → index) and it never registers with the
