@@ -209,7 +209,9 @@ export class FleetScheduler {
       if (next > end) break;
       if (next > clock.time) clock.time = next;
       if (this.runDue() > 0 || this.pace === null) continue;
-      const wait = this.pace.wait();
+      // Whole milliseconds: a fraction of one can be below the resolution of a clock near 2^41 ms
+      // and leave the time where it was.
+      const wait = Math.ceil(this.pace.wait());
       if (!(wait > 0) || clock.time + wait > end) break;
       clock.time += wait;
     }

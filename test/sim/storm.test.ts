@@ -60,6 +60,14 @@ describe('the lamps\' own datagrams in a storm', () => {
     }
   });
 
+  it('leave at the default rate when a manual clock near today\'s time is advanced past thousands of them at once', async () => {
+    // 50 tokens a millisecond: a wait of a fraction of one is below what a clock near 2^41 ms resolves.
+    const { sim, clock, toGateway } = await fleet({ lamps: 20_000 });
+    sim.fleet.scheduler.advance(clock, 1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(toGateway().length).toBeGreaterThanOrEqual(20_000);
+  });
+
   it('hold back no answer: a ping and a CoAP GET are answered at once while thousands of lamps wait for the pace', async () => {
     const { sim, link, sent, run } = await fleet({ lamps: 5000, sendRate: 1000 });
     await run(500);
