@@ -94,6 +94,7 @@ describe('a 100,000-lamp fleet on TUN booting into an absent, then overloaded, t
   let busy: { answered: number; lamps: number; gaps: number[] };
   let onlineAfterS = Infinity;
   let stats: { lamps: number; online: number } = { lamps: 0, online: 0 };
+  let gatewayLines: string[] = [];
 
   beforeAll(async () => {
     ns = await Netns.create('storm');
@@ -108,7 +109,8 @@ describe('a 100,000-lamp fleet on TUN booting into an absent, then overloaded, t
     busy = JSON.parse(await report) as typeof busy;
 
     const startedAt = Date.now();
-    await start(ns, 'node', ['dist/cli/lampnet.js', 'gateway', '--mqtt-port', String(MQTT_PORT), '--ws-port', 'off', '--metrics-port', 'off'], /^ready$/);
+    gatewayLines = (await start(ns, 'node', ['dist/cli/lampnet.js', 'gateway', '--mqtt-port', String(MQTT_PORT), '--ws-port', 'off', '--metrics-port', 'off',
+      '--expect-lamps', String(LAMPS)], /^ready$/)).lines;
     const [present] = await Promise.all([
       probe(ns, PHASE_S, 3),
       mosquittoSubUntil(ns, MQTT_PORT, 'lampnet/stats', (line) => {
@@ -117,6 +119,10 @@ describe('a 100,000-lamp fleet on TUN booting into an absent, then overloaded, t
       }, ONLINE_BOUND_S + 30).then(() => { onlineAfterS = (Date.now() - startedAt) / 1000; }, () => {}),
     ]);
     phases.present = present;
+    // The terminal's line for the whole fleet follows within a tick of the reporter (1 s).
+    for (let waited = 0; waited < 10_000 && !gatewayLines.some((l) => l.includes('lamps registered and published')); waited += 200) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }, 600_000);
 
   afterAll(async () => {
@@ -147,6 +153,11 @@ describe('a 100,000-lamp fleet on TUN booting into an absent, then overloaded, t
   it(`brings every lamp online on MQTT within ${ONLINE_BOUND_S} s of the gateway's start, each once`, () => {
     expect(onlineAfterS, JSON.stringify(stats)).toBeLessThanOrEqual(ONLINE_BOUND_S);
     expect(stats).toMatchObject({ lamps: LAMPS, online: LAMPS });
+  });
+
+  it('says on the gateway\'s terminal when the whole fleet is online on MQTT, with the time it took', () => {
+    expect(gatewayLines.some((l) => l.includes('progress: ')), gatewayLines.join('\n')).toBe(true);
+    expect(gatewayLines.join('\n')).toMatch(/all 100,000 lamps registered and published \(100,000 online\) in \d+\.\d s/);
   });
 
   it('prints how the first registrations spread and the pace of the lamps\' own datagrams', () => {
