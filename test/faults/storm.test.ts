@@ -146,7 +146,10 @@ describe('a 100,000-lamp fleet on TUN booting into an absent, then overloaded, t
     expect(busy.gaps.length).toBeGreaterThan(1000);
     // Scheduling slack of the busy simulator aside, never before the Max-Age; and not in one burst.
     expect(Math.min(...busy.gaps)).toBeGreaterThanOrEqual(MAX_AGE_S - 0.5);
-    const late = busy.gaps.filter((g) => g > MAX_AGE_S * 1.25).length;
+    // Spread over [Max-Age, 1.5 Max-Age); the phase's end cuts off more of the long gaps than of
+    // the short ones, so only a part of the upper range is asked for.
+    expect(Math.max(...busy.gaps)).toBeGreaterThan(MAX_AGE_S * 1.25);
+    const late = busy.gaps.filter((g) => g > MAX_AGE_S * 1.1).length;
     expect(late / busy.gaps.length).toBeGreaterThan(0.2);
   });
 
