@@ -170,13 +170,19 @@ export function registerGatewayCommand(program: Command): void {
 Topics (state, availability, commands and their payloads, groups, stats, status, errors): see the
 README, section "The gateway (lampnet gateway) and its MQTT topics". The scheme is defined once, in
 the module that section names.`);
+  // `lampnet up` knows its fleet's size; a gateway on its own is told it, or judges by the lull.
+  cmd.option('--expect-lamps <n>', 'the fleet\'s size, when known: the command hold ends, and the line after `ready` says the whole fleet is online on MQTT, once that many lamps have registered (default: once none has registered for --registrations-settle)');
   const optionsFrom = (raw: Record<string, unknown>): { gateway: GatewayOptions; terminal: TerminalOptions } => ({
-    gateway: { ...gatewayOptionsFrom(raw as Record<string, string | boolean | undefined>), boards: boardOptionsFrom(raw as Record<string, string | boolean | undefined>) },
+    gateway: {
+      ...gatewayOptionsFrom(raw as Record<string, string | boolean | undefined>),
+      boards: boardOptionsFrom(raw as Record<string, string | boolean | undefined>),
+      fleetSize: raw.expectLamps === undefined ? null : parseCount(String(raw.expectLamps), '--expect-lamps', 1, 100_000_000),
+    },
     terminal: terminalOptionsFrom(raw),
   });
   withConfig(addLogOptions(addBoardOptions(addGatewayOptions(cmd))), optionsFrom).action(async (raw: Record<string, unknown>) => {
     const options = optionsFrom(raw);
-    const reporter = new Reporter(options.terminal.logger, { summaryIntervalMs: options.terminal.summaryIntervalMs, fleetSize: null });
+    const reporter = new Reporter(options.terminal.logger, { summaryIntervalMs: options.terminal.summaryIntervalMs, fleetSize: options.gateway.fleetSize });
     const gateway = await startGateway(options.gateway, undefined, reporter.observe);
     const service = { close: () => { reporter.stop(); return gateway.close(); } };
     await serveUntilSignal('lampnet gateway', service, describeGateway(gateway), () => reporter.start(gateway));

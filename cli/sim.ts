@@ -6,8 +6,8 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_MAX_TOUCHED, MAX_DENSE_LAMPS } from '../sim/fleet/fleet.js';
-import { startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
+import { DEFAULT_MAX_TOUCHED, DEFAULT_SEND_RATE, MAX_DENSE_LAMPS } from '../sim/fleet/fleet.js';
+import { defaultBootSpreadMs, startSim, DEFAULT_PREFIX, type Sim, type SimOptions } from '../sim/sim.js';
 import { parseCount, parseFraction, parseNumber } from './options.js';
 import { withConfig } from './config.js';
 import { serveUntilSignal } from './run.js';
@@ -27,6 +27,8 @@ export function addSimOptions(cmd: Command, defaults: { lamps: string; link: str
     .option('--latency <ms>', 'add this one-way latency to the lamps\' UDP datagrams', '0')
     .option('--street-size <n>', 'lamps per default group street-<k> (0: no groups)', '100')
     .option('--lifetime <s>', 'registration lifetime the lamps ask for', '300')
+    .option('--boot-spread <s|auto>', 'spread the first registrations of the fleet over this many seconds (auto: 0.02 ms per lamp, 1 to 60 s)', 'auto')
+    .option('--send-rate <n>', 'most datagrams a second the lamps send on their own (registrations, retransmissions, notifications); answers are never held back', String(DEFAULT_SEND_RATE))
     .option('--max-touched <n>', 'with --lamps all: most lamps created on demand; further new addresses are unreachable', String(DEFAULT_MAX_TOUCHED))
     .option('--trust <prefix...>', 'prefixes besides the gateway allowed to command lamps')
     .option('--seed <n>', 'seed for jitter, faults and loss', '1');
@@ -41,6 +43,8 @@ export function simOptionsFrom(o: Record<string, string | string[] | undefined>)
   const pingWhen = String(o.pingWhen);
   if (pingWhen !== 'powered' && pingWhen !== 'lit') throw new InvalidArgumentError(`--ping-when must be powered or lit, got "${pingWhen}"`);
   const gateway = String(o.gateway);
+  const speed = parseNumber(String(o.speed), '--speed', { min: 1e-6 });
+  const spread = String(o.bootSpread);
   return {
     lamps,
     prefix: String(o.prefix),
@@ -48,16 +52,30 @@ export function simOptionsFrom(o: Record<string, string | string[] | undefined>)
     tun: String(o.tun),
     gateway: gateway === '<prefix>:ffff:0:0:1' ? undefined : gateway,
     pingWhen,
-    speed: parseNumber(String(o.speed), '--speed', { min: 1e-6 }),
+    speed,
     failRate: parseFraction(String(o.failRate), '--fail-rate'),
     lossRate: parseFraction(String(o.loss), '--loss'),
     latencyMs: parseNumber(String(o.latency), '--latency', { min: 0, max: 60_000 }),
     streetSize: parseCount(String(o.streetSize), '--street-size', 0),
     lifetimeS: parseNumber(String(o.lifetime), '--lifetime', { min: 10, max: 86_400 }),
+    // Seconds of wall-clock time; the lamps count them on the simulated clock.
+    bootJitterMs: spread === 'auto' ? undefined : parseNumber(spread, '--boot-spread', { min: 0, max: 3600 }) * 1000 * speed,
+    sendRate: parseNumber(String(o.sendRate), '--send-rate', { min: 1, max: 10_000_000 }),
     trust: o.trust as string[] | undefined,
     seed: parseCount(String(o.seed), '--seed', 0),
     maxTouched: parseCount(String(o.maxTouched), '--max-touched', 1, 100_000_000),
   };
+}
+
+/** What the fleet does against a storm of its own: how its first registrations spread and the pace
+ * of what the lamps send on their own, for the banner. */
+export function describeStorm(options: SimOptions): string {
+  if (options.lamps === 'all' || options.gateway === 'none') return '';
+  const speed = options.speed ?? 1;
+  const spreadS = (options.bootJitterMs === undefined ? defaultBootSpreadMs(options.lamps) : options.bootJitterMs / speed) / 1000;
+  const rate = options.sendRate ?? DEFAULT_SEND_RATE;
+  return `first registrations spread over ${spreadS.toLocaleString('en-US', { maximumFractionDigits: 1 })} s (--boot-spread), `
+    + `lamps send at most ${rate.toLocaleString('en-US')} datagrams/s on their own (--send-rate)`;
 }
 
 /** A one-line progress bar on stderr while a large fleet boots (only on a terminal). */
@@ -165,6 +183,8 @@ On stdin: ${HELP_CONSOLE}`);
       `lampnet sim: ${count} of ${sim.prefix}/64 on ${options.link === 'tun' ? `TUN ${options.tun}` : 'the memory link'} (ready in ${secs} s)`,
       `gateway: ${sim.gateway || 'none (lamps run standalone)'}`,
     ];
+    const storm = describeStorm(options);
+    if (storm) banner.push(storm);
     if (options.link === 'tun') banner.push(['try:', ...lampHints(sim)].join('\n'));
     // Lines on stdin arrive asynchronously, so none is answered before serveUntilSignal prints `ready`.
     runConsole(sim);

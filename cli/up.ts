@@ -12,7 +12,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addGatewayOptions, describeGateway, gatewayOptionsFrom } from './gateway.js';
 import { startGateway, urlHost, type GatewayEvent, type GatewayHandle, type GatewayOptions } from '../gateway/gateway.js';
-import { addSimOptions, lampHints, progressBar, simOptionsFrom } from './sim.js';
+import { addSimOptions, describeStorm, lampHints, progressBar, simOptionsFrom } from './sim.js';
 import { startSim, type Sim, type SimOptions } from '../sim/sim.js';
 import { withConfig } from './config.js';
 import { addLogOptions, terminalOptionsFrom, type TerminalOptions } from './log.js';
@@ -99,6 +99,8 @@ export function describeCity(city: City, simOptions: SimOptions, secs: number): 
   const link = simOptions.link === 'tun' ? `TUN ${simOptions.tun}` : 'the in-memory link';
   const lines = [`lampnet up: ${count} of ${sim.prefix}/64 on ${link}, gateway ${sim.gateway} (ready in ${secs.toFixed(1)} s)`];
   lines.push(`dashboard  ${dashboardUrl(gateway)}`);
+  const storm = describeStorm(simOptions);
+  if (storm) lines.push(`fleet      ${storm}`);
   lines.push(describeGateway(gateway));
   const target = mosquittoTarget(gateway);
   if (simOptions.lamps === 'all') {

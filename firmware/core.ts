@@ -16,7 +16,7 @@ import type { Addr, Hal } from './hal.js';
 import { integrate, lit, snapshot, type LampState } from './lamp.js';
 import type { LampSnapshot } from '../protocol/lamp.js';
 import { dropObservations, observeDue, observeWake, observerReset, publish } from './observe.js';
-import { deregister, registrationDue, registrationReply, registrationWake, startRegistration } from './registration.js';
+import { deregister, registrationDue, registrationReply, registrationUnreachable, registrationWake, startRegistration } from './registration.js';
 import { expireCache, handleRequest } from './server.js';
 import { endRequest, verifyRequest } from './security.js';
 
@@ -95,6 +95,18 @@ export function receive(hal: Hal, lamp: LampState, from: Addr, port: number, dat
   if (rejected && r.type === CON && !multicast) sendEmpty(RST);
   arm();
   return dropped;
+}
+
+/** The network could not deliver a datagram the lamp sent to `to`, port `port` (an ICMPv6
+ * Destination Unreachable, whose quoted copy of the datagram's UDP payload is `data[0..len)`). A
+ * request in flight to the gateway then counts as failed and backs off. Espruino's sockets never
+ * see ICMP, so a board learns the same from its timeouts only. Returns whether an exchange ended. */
+export function unreachable(hal: Hal, lamp: LampState, to: Addr, port: number, data: Uint8Array, len: number): boolean {
+  if (!lamp.up) return false;
+  enter(hal, lamp);
+  const ended = registrationUnreachable(to, port, data, len);
+  arm();
+  return ended;
 }
 
 /** The lamp's timer fired: schedule edge, fade end, retransmission, refresh, cache expiry. */

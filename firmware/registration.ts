@@ -10,13 +10,18 @@
  * Retransmission follows RFC 7252 §4.2 (firstAckTimeout, doubled per retry, give up after
  * MAX_RETRANSMIT retries). A failed exchange drops the registration and retries the Register after a
  * jittered, doubling backoff (so a fleet powering up together spreads out); the lamp keeps running its
- * schedule meanwhile.
+ * schedule meanwhile. An exchange also fails at once when the network says the request could not
+ * be delivered (ICMPv6 Destination Unreachable quoting it, `registrationUnreachable`; a platform
+ * that cannot see ICMP, like Espruino's IPv4 sockets, falls back on the timeouts). A gateway under
+ * load that answers 5.03 Service Unavailable is asked again after the Max-Age it gives (RFC 7252
+ * §5.9.3.4), jittered, with the registration left as it was.
  */
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CREATED, DELETE, EMPTY, EXCHANGE_LIFETIME, MAX_RETRANSMIT, NOT_FOUND, POST, RST, URI_QUERY, firstAckTimeout, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CON, CREATED, DELETE, EMPTY, EXCHANGE_LIFETIME, MAX_AGE, MAX_RETRANSMIT, NOT_FOUND, POST, RST, SERVICE_UNAVAILABLE, URI_QUERY, firstAckTimeout, optionUint, tokenEquals, writeBegin, writeOption, writePayload } from '../protocol/coap.js';
 import { locationOf, writeLocation, writeRegisterOptions } from '../protocol/lwm2m/registration.js';
 import { COAP_PORT } from '../protocol/lamp.js';
 import { copyOf, extra, nextMid, peekExtra, reader, sendBuf, sendWritten, writer } from './exchange.js';
 import { gateway, hal, lamp, time } from './context.js';
+import type { Addr } from './hal.js';
 import { endpointName } from './lamp.js';
 import { objectLinks } from './resources.js';
 
@@ -25,6 +30,9 @@ export const REFRESH_FRACTION = 0.85;
 /** Retry delay after the first failed exchange; doubles per further failure up to RETRY_MAX_MS. */
 export const RETRY_BASE_MS = 10000;
 export const RETRY_MAX_MS = 600000;
+/** Max-Age of a 5.03 that gives none (RFC 7252 §5.10.5), and the least wait one can ask for. */
+export const MAX_AGE_DEFAULT_S = 60;
+export const MAX_AGE_MIN_S = 1;
 
 /** What the exchange in flight is (Outbound.register). */
 export const UPDATE = 0;
@@ -67,8 +75,13 @@ function endExchange(): number {
 function giveUp(): void {
   endExchange();
   lamp.reg = 0;
-  const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, lamp.fails++));
-  lamp.regAt = time + Math.floor(delay * (1 + hal.random() / 2));
+  retryIn(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, lamp.fails++)));
+}
+
+/** The next Register or Update goes out after `ms` to 1.5 × `ms`, so that lamps failing together
+ * do not come back together. */
+function retryIn(ms: number): void {
+  lamp.regAt = time + Math.floor(ms * (1 + hal.random() / 2));
 }
 
 /** The registration request in flight was answered with `code`. */
@@ -82,6 +95,10 @@ function answered(code: number): void {
     lamp.fails = 0;
     lamp.regAt = time + Math.floor(lamp.cfg.lifetimeS * 1000 * REFRESH_FRACTION);
     if (lamp.dirty) sendToGateway(UPDATE);
+  } else if (code === SERVICE_UNAVAILABLE) {
+    // The gateway is loaded and says when to come back; the registration, if any, stands.
+    const age = optionUint(reader, MAX_AGE);
+    retryIn(Math.max(MAX_AGE_MIN_S, age < 0 ? MAX_AGE_DEFAULT_S : age) * 1000);
   } else if (code === NOT_FOUND && kind === UPDATE) {
     // The server forgot us (restart, lapsed lifetime): register afresh, at once.
     lamp.reg = 0;
@@ -110,6 +127,17 @@ export function registrationDue(): void {
     p.at = time + (p.timeout *= 2);
     hal.send(lamp, gateway, COAP_PORT, p.bytes, p.bytes.length);
   }
+}
+
+/** The lamp's datagram to `to`, port `port`, was not delivered: an ICMPv6 Destination Unreachable
+ * quoting its first `len` bytes `data`. When it is the request in flight to the gateway (its message
+ * id, so an error about an older datagram or a forged one does not end a live exchange), that
+ * exchange failed, as a timeout would have said later. Returns whether it was. */
+export function registrationUnreachable(to: Addr, port: number, data: Uint8Array, len: number): boolean {
+  const p = peekExtra().pending;
+  if (!p || p.acked || to !== gateway || port !== COAP_PORT || len < 4 || ((data[2] << 8) | data[3]) !== p.mid) return false;
+  giveUp();
+  return true;
 }
 
 /** When the registration side next needs the timer. */

@@ -9,7 +9,7 @@
  * offline with its last state, so it can be shown and counted, and a re-registration reuses it.
  */
 
-import type { FleetStats, LampReport } from '../protocol/mqtt-topics.js';
+import { roundStats, type FleetStats, type LampReport } from '../protocol/mqtt-topics.js';
 import type { LampSnapshot } from '../protocol/lamp.js';
 
 export interface RegistryOptions {
@@ -257,7 +257,7 @@ export class LampRegistry {
     return this.groupIndex.has(group);
   }
 
-  /** Aggregates for the fleet and for every group. One pass over the lamps adds each into the
+  /** Aggregates for the fleet and for every group, rounded (roundStats). One pass over the lamps adds each into the
    * totals of its interned group list (a few per fleet); the lists' totals are then folded into
    * their groups, so the per-lamp work does not grow with the number of groups a lamp is in. */
   aggregate(): { fleet: FleetStats; groups: Map<string, FleetStats> } {
@@ -284,8 +284,8 @@ export class LampRegistry {
       for (const g of list) addTotals(perGroup[g], perList, l * STAT_FIELDS);
     });
     const groups = new Map<string, FleetStats>();
-    this.groupNames.forEach((name, g) => groups.set(name, perGroup[g]));
-    return { fleet, groups };
+    this.groupNames.forEach((name, g) => groups.set(name, roundStats(perGroup[g])));
+    return { fleet: roundStats(fleet), groups };
   }
 
   private internGroupList(groups: string, isUsableName: (group: string) => boolean): number {

@@ -192,3 +192,11 @@ export type CommandResponseDocument =
   /** The lamp has not registered yet: the command waits for it until `until` (ISO 8601); the final
    * answer follows on the same Response Topic. */
   | { topic: string; held: true; lamp: string; until: string };
+
+/** Stats rounded to what they mean: a power reading to 0.1 W and a meter to 0.001 Wh (1 mWh), so a
+ * sum over a million lamps carries no float noise (`1834.9999999999968`). Rounds in place. */
+export function roundStats(stats: FleetStats): FleetStats {
+  stats.watts = Math.round(stats.watts * 10) / 10;
+  stats.energyWh = Math.round(stats.energyWh * 1000) / 1000;
+  return stats;
+}

@@ -9,6 +9,9 @@
  * - an address inside the prefix with no lamp → Destination Unreachable "address unreachable" from
  *   the router address (the prefix's Subnet-Router anycast address `<prefix>::`, RFC 4291 §2.6.1,
  *   which is never a lamp), as the router in front of the lamps would;
+ * - ICMPv6 Destination Unreachable to a lamp, quoting a UDP datagram that lamp sent from its CoAP
+ *   port → `deliverUnreachable` to that lamp, so a lamp learns at once that its gateway is not there
+ *   (the kernel answers a datagram to a closed port so); one quoting anything else is dropped;
  * - a multicast destination → the Echo Request or CoAP datagram goes to every lamp that joined the
  *   group (an Echo Reply to a multicast request comes from each lamp's unicast address, RFC 4443
  *   §4.2); multicast never triggers an error (RFC 4443 §2.4(e.3));
@@ -34,6 +37,7 @@ import { emitIcmpv6Header, fillIcmpv6Checksum, ICMPV6_HEADER_LEN, Icmpv6Packet, 
 import { emitIpv6Header, IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6Packet, NextHeader } from '../ipv6/wire/ipv6.js';
 import { ExtensionHeaderWalk } from '../ipv6/wire/ipv6ext.js';
 import { emitUdpHeader, fillUdpChecksum, UDP_HEADER_LEN, UdpPacket } from '../ipv6/wire/udp.js';
+import { TokenBucket } from './token-bucket.js';
 
 /**
  * The fleet as the host sees it. Lamps are named by an index the fleet chooses; the host never
@@ -51,6 +55,11 @@ export interface LampDirectory {
    * `srcBuf[srcOff..srcOff+16)`, its port `srcPort`, the payload `buf[off..off+len)`. All bytes are
    * valid only during the call. Replies go out through `Ipv6Host.sendUdp`. */
   deliverUdp(index: number, srcBuf: Uint8Array, srcOff: number, srcPort: number,
+    buf: Uint8Array, off: number, len: number): void;
+  /** An ICMPv6 Destination Unreachable about a UDP datagram lamp `index` sent from its CoAP port to
+   * the 16-byte address at `dstBuf[dstOff..dstOff+16)`, port `dstPort`: `buf[off..off+len)` is as
+   * much of that datagram's payload as the error quotes. Valid only during the call. */
+  deliverUnreachable(index: number, dstBuf: Uint8Array, dstOff: number, dstPort: number,
     buf: Uint8Array, off: number, len: number): void;
   /** Call `fn(index)` for every lamp that joined the multicast group whose 16-byte address is at
    * `groupBuf[groupOff]`. */
@@ -79,10 +88,12 @@ export class HostCounters {
   /** Echo Requests a lamp's ping policy left unanswered. */
   pingsIgnored = 0;
   udpDelivered = 0;
+  /** Destination Unreachable errors about a lamp's datagram, handed to that lamp. */
+  unreachablesDelivered = 0;
   /** Multicast packets handed to at least one member lamp, and the member handlings they caused
    * (each of those is also counted above as an echo reply, an ignored ping or a UDP delivery). With
    * them every received packet has exactly one disposition: received = drops + echoReplies +
-   * pingsIgnored + udpDelivered + icmpErrorsSent + icmpErrorsRateLimited + txRefused (of replies)
+   * pingsIgnored + udpDelivered + unreachablesDelivered + icmpErrorsSent + icmpErrorsRateLimited + txRefused (of replies)
    * - multicastCopies + multicastPackets. */
   multicastPackets = 0;
   multicastCopies = 0;
@@ -101,6 +112,7 @@ export class HostCounters {
       echoReplies: this.echoReplies,
       pingsIgnored: this.pingsIgnored,
       udpDelivered: this.udpDelivered,
+      unreachablesDelivered: this.unreachablesDelivered,
       multicastPackets: this.multicastPackets,
       multicastCopies: this.multicastCopies,
       udpSent: this.udpSent,
@@ -131,11 +143,7 @@ export class Ipv6Host {
   /** `<prefix>::`, source of "address unreachable". */
   private readonly routerAddress = new Uint8Array(16);
   private readonly hopLimit: number;
-  private readonly now: () => number;
-  private readonly errorRatePerMs: number;
-  private readonly errorBurst: number;
-  private errorTokens: number;
-  private errorRefilledAt: number;
+  private readonly errorTokens: TokenBucket;
 
   private readonly ip = new Ipv6Packet();
   private readonly chain = new ExtensionHeaderWalk();
@@ -157,11 +165,7 @@ export class Ipv6Host {
     this.prefixLo = read32(options.prefix, 4);
     copyBytes(options.prefix, 0, this.routerAddress, 0, 8);
     this.hopLimit = options.hopLimit ?? 64;
-    this.now = options.now ?? (() => performance.now());
-    this.errorRatePerMs = (options.icmpErrorsPerSecond ?? 1000) / 1000;
-    this.errorBurst = options.icmpErrorBurst ?? 50;
-    this.errorTokens = this.errorBurst;
-    this.errorRefilledAt = this.now();
+    this.errorTokens = new TokenBucket(options.now ?? (() => performance.now()), options.icmpErrorsPerSecond ?? 1000, options.icmpErrorBurst ?? 50);
   }
 
   /** Begin answering packets from the link. */
@@ -229,6 +233,7 @@ export class Ipv6Host {
     const problem = icmp.check(ip.buf, off, len);
     if (problem !== OK) return this.drop(problem);
     if (!icmp.checksumValid(ip.buf, ip.srcOff, ip.buf, ip.dstOff)) return this.drop(Drop.icmpBadChecksum);
+    if (icmp.type === Icmpv6Type.destinationUnreachable && !multicast) return this.handleUnreachable(off + ICMPV6_HEADER_LEN, off + len);
     if (icmp.type !== Icmpv6Type.echoRequest) return this.drop(Drop.icmpUnhandledType);
     if (multicast) return this.toMembers(MEMBER_ECHO);
     const index = this.lookupDestination();
@@ -250,6 +255,23 @@ export class Ipv6Host {
     if (index < 0) return this.unreachable(UnreachableCode.address, -1);
     if (udp.dstPort !== COAP_PORT) return this.unreachable(UnreachableCode.port, index);
     this.deliver(index);
+  }
+
+  /** The Destination Unreachable's body `[q, end)` quotes the invoking packet: it must be a UDP
+   * datagram (lamps send no extension headers) from the CoAP port of the very lamp the error is
+   * addressed to. */
+  private handleUnreachable(q: number, end: number): void {
+    const ip = this.ip, buf = ip.buf;
+    const u = q + IPV6_HEADER_LEN;
+    if (end < u + UDP_HEADER_LEN || buf[q] >> 4 !== 6 || buf[q + 6] !== NextHeader.udp
+      || !addressEquals(buf, q + 8, buf, ip.dstOff) || ((buf[u] << 8) | buf[u + 1]) !== COAP_PORT) {
+      return this.drop(Drop.icmpErrorUnmatched);
+    }
+    const index = this.lookupDestination();
+    if (index < 0) return this.drop(Drop.icmpErrorUnmatched);
+    const payloadEnd = Math.min(end, u + ((buf[u + 4] << 8) | buf[u + 5]));
+    this.counters.unreachablesDelivered++;
+    this.directory.deliverUnreachable(index, buf, q + 24, (buf[u + 2] << 8) | buf[u + 3], buf, u + UDP_HEADER_LEN, Math.max(0, payloadEnd - u - UDP_HEADER_LEN));
   }
 
   private toMembers(action: number): void {
@@ -310,7 +332,7 @@ export class Ipv6Host {
    * or, when it is -1, from the router address. Carries as much of the invoking packet as fits the
    * minimum MTU (RFC 4443 §3.1). */
   private unreachable(code: number, fromIndex: number): void {
-    if (!this.takeErrorToken()) {
+    if (!this.errorTokens.take()) {
       this.counters.icmpErrorsRateLimited++;
       return;
     }
@@ -332,15 +354,6 @@ export class Ipv6Host {
     fillIcmpv6Checksum(out, icmpAt, icmpLen, out, at + 8, out, at + 24);
     this.link.commit(IPV6_HEADER_LEN + icmpLen);
     this.counters.icmpErrorsSent++;
-  }
-
-  private takeErrorToken(): boolean {
-    const now = this.now();
-    this.errorTokens = Math.min(this.errorBurst, this.errorTokens + (now - this.errorRefilledAt) * this.errorRatePerMs);
-    this.errorRefilledAt = now;
-    if (this.errorTokens < 1) return false;
-    this.errorTokens -= 1;
-    return true;
   }
 
   private drop(reason: number): void {

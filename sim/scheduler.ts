@@ -7,6 +7,7 @@
  * Time is virtual: `FleetClock` maps real time to simulated time at `speed`× (or is advanced by hand
  * in tests), and a single Node timer drives the heap.
  */
+import type { TokenBucket } from './token-bucket.js';
 
 export interface FleetClock {
   /** Simulated milliseconds since the Unix epoch. */
@@ -153,20 +154,30 @@ export class WakeHeap {
 }
 
 /**
- * Drives a WakeHeap from one Node timer: fires every due lamp, in slices so that a million lamps
- * waking at once never starve the link's I/O.
+ * Drives a WakeHeap from one Node timer: fires every due lamp, in slices of at most SLICE_MS of work
+ * so that the link's I/O (echo requests, incoming CoAP) is served between them, however many lamps
+ * are due: a million lamps waking at once never starve it.
+ *
+ * With a `pace`, lamps fire only while it has tokens, and the fleet spends one for each datagram a
+ * lamp sends from its timer (registrations, retransmissions, notifications): the lamps' own chatter
+ * leaves at the pace's rate, and lamps due meanwhile wait their turn in deadline order (the heap is
+ * the queue, so waiting costs nothing per lamp). Their lights and meters do not wait on it: those
+ * follow the lamp's record and time, whenever its timer runs.
  */
 export class FleetScheduler {
   readonly heap = new WakeHeap();
   private timer: NodeJS.Timeout | null = null;
   private armedFor = Infinity;
   private stopped = false;
-  /** Lamps fired per slice before yielding to I/O. */
-  static readonly SLICE = 20_000;
+  /** Real milliseconds of timer work before yielding to I/O. */
+  static readonly SLICE_MS = 5;
+  /** Lamps fired between two looks at the time. */
+  private static readonly BATCH = 64;
 
   constructor(
     readonly clock: FleetClock,
     private readonly fire: (index: number) => void,
+    readonly pace: TokenBucket | null = null,
   ) {}
 
   set(index: number, atMs: number): void {
@@ -174,11 +185,13 @@ export class FleetScheduler {
     if (atMs < this.armedFor) this.arm();
   }
 
-  /** Run everything due up to the clock's now; returns how many lamps fired. */
+  /** Run what is due up to the clock's now, at most `limit` lamps and while the pace has tokens;
+   * returns how many lamps fired. */
   runDue(limit = Infinity): number {
     const now = this.clock.now();
+    const pace = this.pace;
     let fired = 0;
-    while (fired < limit) {
+    while (fired < limit && (pace === null || pace.available() >= 1)) {
       const index = this.heap.popDue(now);
       if (index < 0) break;
       fired++;
@@ -187,14 +200,20 @@ export class FleetScheduler {
     return fired;
   }
 
-  /** For manual clocks: advance simulated time in steps, firing what falls due on the way. */
+  /** For manual clocks: advance simulated time in steps, firing what falls due on the way (and
+   * moving on to when the pace has a token again, if it held lamps back). */
   advance(clock: { time: number }, ms: number): void {
     const end = clock.time + ms;
     for (;;) {
       const next = this.heap.next;
       if (next > end) break;
       if (next > clock.time) clock.time = next;
-      this.runDue();
+      if (this.runDue() > 0 || this.pace === null) continue;
+      // Whole milliseconds: a fraction of one can be below the resolution of a clock near 2^41 ms
+      // and leave the time where it was.
+      const wait = Math.ceil(this.pace.wait());
+      if (!(wait > 0) || clock.time + wait > end) break;
+      clock.time += wait;
     }
     clock.time = end;
   }
@@ -218,17 +237,27 @@ export class FleetScheduler {
   }
 
   private onTimer(): void {
+    if (this.stopped) return;
     this.timer = null;
-    this.armedFor = Infinity;
-    const fired = this.runDue(FleetScheduler.SLICE);
-    if (fired === FleetScheduler.SLICE) {
-      this.armedFor = -Infinity;
-      setImmediate(() => {
-        this.armedFor = Infinity;
-        this.onTimer();
-      });
-      return;
+    // While lamps fire, and until the next slice, a lamp re-armed must not arm another timer: one
+    // chain of slices runs at a time (several would run back to back in one turn of the loop).
+    this.armedFor = -Infinity;
+    const sliceEnd = performance.now() + FleetScheduler.SLICE_MS;
+    let fired: number;
+    do fired = this.runDue(FleetScheduler.BATCH);
+    while (fired === FleetScheduler.BATCH && performance.now() < sliceEnd);
+    if (this.heap.next > this.clock.now()) {
+      this.armedFor = Infinity;
+      return this.arm();
     }
-    this.arm();
+    // Lamps are still due: the slice is over (come back after the I/O), or the pace is spent (come
+    // back when it has a token).
+    if (fired === FleetScheduler.BATCH || this.pace === null) setImmediate(this.again);
+    else {
+      this.timer = setTimeout(this.again, Math.max(1, this.pace.wait()));
+      this.timer.unref?.();
+    }
   }
+
+  private readonly again = (): void => this.onTimer();
 }

@@ -30,9 +30,10 @@ export interface SimOptions {
   latencyMs?: number;
   streetSize?: number;
   lifetimeS?: number;
-  /** First registrations spread over this many simulated ms (default: 0.02 ms per lamp, 1 to 60 s of
-   * wall-clock time, so times --speed in simulated time). */
+  /** First registrations spread over this many simulated ms (default: defaultBootSpreadMs × speed). */
   bootJitterMs?: number;
+  /** Most datagrams a second the lamps send on their own (default DEFAULT_SEND_RATE). */
+  sendRate?: number;
   /** Extra prefixes (`addr/len`) allowed to command lamps besides the gateway. */
   trust?: string[];
   seed?: number;
@@ -62,10 +63,12 @@ export interface Sim {
   close(): Promise<void>;
 }
 
-/** First registrations spread over this many simulated ms unless told: 0.02 ms per lamp, 1 to 60 s
- * of wall-clock time (none for a sparse fleet). */
-export function defaultBootJitterMs(lamps: number | 'all', speed: number): number {
-  return lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02)) * speed;
+/** Wall-clock ms over which a fleet booting at once spreads its first registrations, unless told:
+ * 0.02 ms per lamp (50,000 registrations a second, what the default send rate carries), 1 to 60 s
+ * (none for a sparse fleet, which never registers). A million lamps powering up together (a feeder
+ * cabinet at dusk) take 20 s to reach the gateway, not one. */
+export function defaultBootSpreadMs(lamps: number | 'all'): number {
+  return lamps === 'all' ? 0 : Math.min(60_000, Math.max(1000, lamps * 0.02));
 }
 
 /** Parse `addr/len` (len defaults to 128) into bytes; throws with the input named. */
@@ -120,7 +123,10 @@ export async function startSim(options: SimOptions): Promise<Sim> {
     // The spread is for the gateway, which takes registrations in wall-clock time: at --speed 60 a
     // simulated spread would be 60 times shorter, and a million lamps would register (and, before a
     // gateway is attached, retransmit) all at once. So it scales with the speed.
-    bootJitterMs: options.bootJitterMs ?? defaultBootJitterMs(lamps, speed),
+    bootJitterMs: options.bootJitterMs ?? defaultBootSpreadMs(lamps) * speed,
+    sendRate: options.sendRate,
+    // The pace is the link's, in its time: the real one, or the given clock that replays a run.
+    linkNow: options.clock ? () => options.clock!.now() : undefined,
     trusted: (options.trust ?? []).map((t) => parsePrefix(t, '--trust')),
     seed: options.seed,
     maxTouched: options.maxTouched,

@@ -38,6 +38,7 @@ const UP_OPERATOR = 'test/cli/up-operator.test.ts';
 const HEALTH = 'test/gateway/health.test.ts';
 const PROMETHEUS = 'test/gateway/prometheus.test.ts';
 const TERMINAL = 'test/cli/terminal.test.ts';
+const STORM = 'test/faults/storm.test.ts';
 
 function onPath(command: string): () => boolean {
   return () => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
@@ -62,25 +63,25 @@ function apt(pkg: string): string {
 export const REQUIREMENTS: Requirement[] = [
   {
     name: 'root (network namespaces, TUN devices)', install: 'run the tests as root (sudo npm test)',
-    suites: [BENCH, BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: () => process.getuid?.() === 0,
+    suites: [BENCH, BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, STORM, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: () => process.getuid?.() === 0,
   },
-  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: onPath('ip') },
-  { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
+  { name: 'ip', install: apt('iproute2'), suites: [BENCH, BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, FLEET_TUN, GROUP_IPV4, RESTART, STORM, TUN, TUN_HOSTILE, TUN_IMPAIRED, UP_TUN], present: onPath('ip') },
+  { name: 'ping', install: apt('iputils-ping'), suites: [BENCH, BOARD_SIIT, FLEET_TUN, STORM, TUN, TUN_HOSTILE, UP_TUN], present: onPath('ping') },
   { name: 'mosquitto', install: apt('mosquitto'), suites: ['test/gateway/mosquitto.test.ts', RESTART, HEALTH, TERMINAL], present: onPath('mosquitto') },
   { name: 'promtool', install: apt('prometheus'), suites: [PROMETHEUS], present: onPath('promtool') },
-  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, RESTART, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
+  { name: 'mosquitto_sub and mosquitto_pub', install: apt('mosquitto-clients'), suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, FLEET, RESTART, STORM, TUN_IMPAIRED, UP_TUN, UP_OPERATOR, TERMINAL, 'test/gateway/access.test.ts', 'test/gateway/mqtt5.test.ts', 'test/gateway/mqtt-max-packet.test.ts'],
     present: () => onPath('mosquitto_sub')() && onPath('mosquitto_pub')() },
   { name: 'nats-server', install: apt('nats-server'), suites: ['test/gateway/mqtt311-fallback.test.ts'], present: onPath('nats-server') },
   {
     name: 'coap-client-notls', install: apt('libcoap3-bin'),
-    suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN], present: onPath('coap-client-notls'),
+    suites: [BOARDS, BOARD_OSCORE, BOARD_SIIT, 'test/firmware/libcoap.test.ts', FLEET, 'test/gateway/resource-directory.test.ts', FLEET_TUN, STORM], present: onPath('coap-client-notls'),
   },
   {
     name: 'python3-paho-mqtt (for /usr/bin/python3)', install: apt('python3-paho-mqtt'), suites: ['test/e2e/home-assistant.test.ts'],
     present: () => spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt'], { stdio: 'ignore' }).status === 0,
   },
   { name: 'curl', install: apt('curl'), suites: [GROUP_IPV4, HEALTH, TUN_IMPAIRED], present: onPath('curl') },
-  { name: 'python3', install: apt('python3'), suites: [BOARD_SIIT, FLEET_TUN, TUN, TUN_HOSTILE], present: onPath('python3') },
+  { name: 'python3', install: apt('python3'), suites: [BOARD_SIIT, FLEET_TUN, STORM, TUN, TUN_HOSTILE], present: onPath('python3') },
   { name: 'tshark', install: apt('tshark'), suites: [BOARD_SIIT], present: onPath('tshark') },
   { name: 'cc', install: apt('gcc'), suites: [BENCH], present: onPath('cc') },
   {

@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import type { DatagramEndpoint } from '../../protocol/datagram.js';
-import { defaultBootJitterMs, startSim, type Sim } from '../../sim/sim.js';
+import { defaultBootSpreadMs, startSim, type Sim } from '../../sim/sim.js';
 import { progress } from './probe.js';
 
 export interface System {
@@ -73,7 +73,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   progress(`${options.lamps} lamps online at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
     bootS,
-    jitterS: (options.bootJitterMs ?? defaultBootJitterMs(options.lamps, options.speed ?? 1)) / 1000 / (options.speed ?? 1),
+    jitterS: options.bootJitterMs !== undefined ? options.bootJitterMs / 1000 / (options.speed ?? 1) : defaultBootSpreadMs(options.lamps) / 1000,
     sim,
     gateway,
     client,

@@ -8,6 +8,10 @@
  * rather than globally, so the rest of the project keeps Node's types. Everything here is bundled
  * and lowered to ES5 (see build.ts): no Node imports, no Map/Set/Symbol/for..of, functions defined
  * before they run (Espruino does not hoist).
+ *
+ * A board never calls core.ts `unreachable`: Espruino's dgram socket reports no ICMP error (an
+ * unreachable gateway's "port unreachable" is lost inside the network stack), so on a board a
+ * registration to an absent gateway fails by its CoAP timeouts and then backs off as on any failure.
  */
 import type { Addr, Hal } from '../hal.js';
 import type { LampConfig, LampState } from '../lamp.js';

@@ -46,7 +46,7 @@ export const Drop = {
   /** ICMPv6 checksum does not verify over the pseudo-header. */
   icmpBadChecksum: 16,
   /** ICMPv6 type the lamps do not answer (Neighbor Discovery is not needed on a layer-3 TUN link,
-   * MLD reports, errors addressed to a lamp, ...). */
+   * MLD reports, errors other than Destination Unreachable, ...). */
   icmpUnhandledType: 17,
   /** UDP datagram shorter than its header, or its Length field disagrees with the IPv6 payload. */
   udpBadLength: 18,
@@ -58,6 +58,9 @@ export const Drop = {
   noGroupMember: 21,
   /** Packet to a multicast destination that is neither an Echo Request nor UDP. */
   multicastUnhandled: 22,
+  /** ICMPv6 Destination Unreachable whose quoted packet is no UDP datagram from the CoAP port of
+   * the lamp it is addressed to (so no lamp can have sent it). */
+  icmpErrorUnmatched: 23,
 } as const;
 
 /** Number of slots a counter array indexed by drop reason needs (slot 0 = OK stays unused). */

@@ -10,6 +10,11 @@
  * - addresses are bytes: peers are interned once into small numbers (the core's opaque `Addr`), so
  *   a datagram costs no string.
  *
+ * In a storm of the fleet's own making, what the network asks comes first: what a lamp sends from
+ * its timer (registrations, retransmissions, notifications) is paid from the scheduler's pace
+ * (`sendRate`), what it sends in answer is not; an ICMPv6 Destination Unreachable about a lamp's
+ * datagram reaches the lamp's core, which backs off (firmware/registration.ts).
+ *
  * Dense fleets (`lamps: N`) map lamp n ↔ interface identifier n arithmetically. The sparse fleet
  * (`lamps: 'all'`) makes every interface identifier of the /64 a lamp: its state is created on its
  * first packet (an open-addressing table maps identifier → index) and it never registers with the
@@ -19,7 +24,7 @@
  * Beside this file: hal.ts (the one HAL), peers.ts (interned peer addresses), groups.ts (multicast
  * membership), sparse.ts (the sparse fleet's identifier table).
  */
-import { answersPing, boot, halt, readState, receive, setFault, wake } from '../../firmware/core.js';
+import { answersPing, boot, halt, readState, receive, setFault, unreachable, wake } from '../../firmware/core.js';
 import { COAP_PORT, type LampSnapshot } from '../../protocol/lamp.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
 import type { LampDirectory, Ipv6Host } from '../host.js';
@@ -27,6 +32,7 @@ import { inPrefix } from '../../ipv6/wire/address.js';
 import { read32, write32 } from '../../ipv6/wire/bytes.js';
 import { Prng } from '../random.js';
 import { FleetScheduler, type FleetClock } from '../scheduler.js';
+import { TokenBucket } from '../token-bucket.js';
 import { GroupTable } from './groups.js';
 import { FleetHal, ImpairedPath } from './hal.js';
 import { PeerTable } from './peers.js';
@@ -35,6 +41,10 @@ import { SparseIds } from './sparse.js';
 export const MAX_DENSE_LAMPS = 1_000_000;
 /** Default bound on the sparse fleet's lamps (about 300 B each: ~600 MB of heap at the bound). */
 export const DEFAULT_MAX_TOUCHED = 2_000_000;
+/** Default pace of the lamps' own datagrams, per second: far below what a TUN device and the
+ * kernel take on the team's 2-core machine (about 300,000 UDP datagrams a second both ways), so the
+ * link always has room for the answers, and above what a million lamps registering in 30 s need. */
+export const DEFAULT_SEND_RATE = 50_000;
 
 export interface FleetOptions {
   /** Number of lamps (1 … 1,000,000), or 'all' for the sparse fleet over the whole /64. */
@@ -62,6 +72,12 @@ export interface FleetOptions {
   /** Sparse fleet only: most lamps created on demand; packets to further new addresses are answered
    * as if no lamp were there (address unreachable) and counted in `sparseFull`. */
   maxTouched?: number;
+  /** Most datagrams a second the lamps send on their own, from their timers: registrations,
+   * retransmissions, notifications (default DEFAULT_SEND_RATE). What they send in answer to a
+   * datagram is never held back. */
+  sendRate?: number;
+  /** The clock of that pace: the link's, so real milliseconds (default performance.now). */
+  linkNow?: () => number;
   /** Seed of the fleet's PRNG (jitter, faults, loss), for reproducible runs. */
   seed?: number;
   /** Fleet-wide config overrides (lat/lon, night profile, ...). */
@@ -80,6 +96,8 @@ export class FleetCounters {
   stalePeer = 0;
   /** Datagrams dropped by the configured loss rate. */
   impairedLoss = 0;
+  /** Exchanges with the gateway ended at once by an ICMPv6 Destination Unreachable quoting them. */
+  exchangesUnreachable = 0;
   /** Sparse lamps created on their first packet. */
   touched = 0;
   /** Packets to a new address of the sparse fleet refused because `maxTouched` lamps exist. */
@@ -111,6 +129,8 @@ export class Fleet implements LampDirectory {
   private readonly baseConfig: LampConfig;
   /** True while the host hands a multicast datagram to each member (the core must not answer it). */
   private inMulticast = false;
+  /** True while a lamp's timer runs: what it sends then is chatter, paid from the scheduler's pace. */
+  private onTimer = false;
 
   constructor(private readonly options: FleetOptions) {
     this.sparse = options.lamps === 'all';
@@ -130,12 +150,21 @@ export class Fleet implements LampDirectory {
     this.peers = new PeerTable((addr, off) =>
       (this.gatewayBytes !== null && inPrefix(addr, off, this.gatewayBytes, 128)) ||
       trusted.some((p) => inPrefix(addr, off, p.addr, p.bits)));
+    const sendRate = options.sendRate ?? DEFAULT_SEND_RATE;
+    if (!(sendRate > 0)) throw new Error(`the lamps' send rate must be above 0 datagrams a second, got ${sendRate}`);
+    // A tenth of a second's worth may leave at once: slices of the scheduler stay short.
+    const pace = new TokenBucket(options.linkNow ?? (() => performance.now()), sendRate, Math.max(1, sendRate / 10));
     this.scheduler = new FleetScheduler(options.clock, (index) => {
       const lamp = this.lamps[index];
       if (!lamp) return;
-      wake(this.hal, lamp);
+      this.onTimer = true;
+      try {
+        wake(this.hal, lamp);
+      } finally {
+        this.onTimer = false;
+      }
       this.settle(lamp);
-    });
+    }, pace);
     this.baseConfig = {
       ...defaultConfig(''),
       lifetimeS: options.lifetimeS ?? 300,
@@ -164,6 +193,7 @@ export class Fleet implements LampDirectory {
       }),
       // Before `attach` there is no host: the lamp's datagram is lost like one to an expired peer.
       transmit: (n, addrs, at, port, data, len) => {
+        if (this.onTimer) this.scheduler.pace!.spend(1);
         if (this.host) this.host.sendUdp(n, addrs, at, port, COAP_PORT, data, 0, len);
         else this.counters.stalePeer++;
       },
@@ -284,6 +314,17 @@ export class Fleet implements LampDirectory {
       return;
     }
     receive(this.hal, lamp, from, srcPort, off === 0 ? buf : buf.subarray(off), len, this.inMulticast);
+    this.settle(lamp);
+  }
+
+  deliverUnreachable(index: number, dstBuf: Uint8Array, dstOff: number, dstPort: number,
+    buf: Uint8Array, off: number, len: number): void {
+    const lamp = this.lamps[index];
+    if (!lamp || !lamp.up) {
+      this.counters.toDeadLamp++;
+      return;
+    }
+    if (unreachable(this.hal, lamp, this.peers.intern(dstBuf, dstOff), dstPort, off === 0 ? buf : buf.subarray(off), len)) this.counters.exchangesUnreachable++;
     this.settle(lamp);
   }
 

@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CHANGED, CON, CREATED, DELETE, DELETED, MAX_RETRANSMIT, NOT_FOUND, POST, PUT } from '../../protocol/coap.js';
+import { ACK, ACK_RANDOM_FACTOR, ACK_TIMEOUT, CHANGED, CON, CREATED, DELETE, DELETED, MAX_AGE, MAX_RETRANSMIT, NOT_FOUND, POST, PUT, SERVICE_UNAVAILABLE } from '../../protocol/coap.js';
 import { registrationObjects } from '../../protocol/lwm2m/link.js';
 import { parseRegisterQuery } from '../../protocol/lwm2m/registration.js';
 import { emitCoap, type CoapMessage } from '../helpers/coap-message.js';
-import { boot, command, receive, shutdown } from '../../firmware/core.js';
+import { boot, command, receive, shutdown, unreachable } from '../../firmware/core.js';
 import { createLamp, defaultConfig, type LampConfig, type LampState } from '../../firmware/lamp.js';
-import { REFRESH_FRACTION, RETRY_BASE_MS, RETRY_MAX_MS } from '../../firmware/registration.js';
-import { FakeHal, GATEWAY, deliver, gatewayAnswer, optionUint, optionValues, text } from './fake-hal.js';
+import { MAX_AGE_DEFAULT_S, REFRESH_FRACTION, RETRY_BASE_MS, RETRY_MAX_MS } from '../../firmware/registration.js';
+import { FakeHal, GATEWAY, STRANGER, deliver, gatewayAnswer, optionUint, optionValues, prng, text, uintBytes } from './fake-hal.js';
 
 let hal: FakeHal;
 let lamp: LampState;
@@ -173,6 +173,84 @@ describe('registration', () => {
     expect(toGateway().length).toBe(sent + 1);
     expect(optionValues(lastToGateway(), 11)).toEqual(['rd']);
     expect(toGateway().at(-1)!.at - failedAt).toBeGreaterThanOrEqual(RETRY_BASE_MS);
+  });
+
+  it('asks again after the Max-Age of a 5.03, jittered up to half again, and not before', () => {
+    const waits: number[] = [];
+    for (let seed = 1; seed <= 40; seed++) {
+      start();
+      hal.rng = prng(seed);
+      hal.advance(lamp, 0);
+      const answeredAt = hal.t;
+      gatewayAnswer(hal, lamp, lastToGateway(), SERVICE_UNAVAILABLE, [{ num: MAX_AGE, value: uintBytes(30) }]);
+      hal.advance(lamp, 30_000 - 1);
+      expect(toGateway()).toHaveLength(1);
+      hal.advance(lamp, 15_000);
+      expect(toGateway().length).toBeGreaterThanOrEqual(2);
+      expect(optionValues(toGateway()[1].msg, 15)[0]).toBe('ep=7');
+      waits.push(toGateway()[1].at - answeredAt);
+    }
+    // Spread over the window, not bunched at its start.
+    expect(Math.min(...waits)).toBeLessThan(33_000);
+    expect(Math.max(...waits)).toBeGreaterThan(40_000);
+  });
+
+  it('waits the default Max-Age of 60 s after a 5.03 without one', () => {
+    start({}, 0);
+    hal.advance(lamp, 0);
+    gatewayAnswer(hal, lamp, lastToGateway(), SERVICE_UNAVAILABLE);
+    hal.advance(lamp, MAX_AGE_DEFAULT_S * 1000 - 1);
+    expect(toGateway()).toHaveLength(1);
+    hal.advance(lamp, 1);
+    expect(toGateway()).toHaveLength(2);
+  });
+
+  it('keeps its registration through a 5.03 to an Update and sends the Update again after Max-Age', () => {
+    registered();
+    hal.fixedRandom = 0;
+    hal.advance(lamp, 300_000 * REFRESH_FRACTION);
+    gatewayAnswer(hal, lamp, lastToGateway(), SERVICE_UNAVAILABLE, [{ num: MAX_AGE, value: uintBytes(5) }]);
+    expect(lamp.reg).toBe(1);
+    const sent = toGateway().length;
+    hal.advance(lamp, 5000);
+    expect(toGateway()).toHaveLength(sent + 1);
+    expect(optionValues(lastToGateway(), 11)).toEqual(['rd', 'k2']);
+  });
+
+  it('takes an ICMPv6 Destination Unreachable quoting its Register as a failed exchange and backs off', () => {
+    start({}, 0);
+    hal.advance(lamp, 0);
+    const first = toGateway()[0];
+    const quoted = emitCoap(first.msg);
+    expect(unreachable(hal, lamp, GATEWAY, 5683, quoted, quoted.length)).toBe(true);
+    // No retransmission of the failed request: the next is a new Register after RETRY_BASE_MS.
+    hal.advance(lamp, RETRY_BASE_MS - 1);
+    expect(toGateway()).toHaveLength(1);
+    hal.advance(lamp, 1);
+    expect(toGateway()).toHaveLength(2);
+    expect(toGateway()[1].msg.mid).not.toBe(first.msg.mid);
+    // A second one doubles the wait, as a second timeout would.
+    const second = emitCoap(toGateway()[1].msg);
+    unreachable(hal, lamp, GATEWAY, 5683, second, second.length);
+    hal.advance(lamp, 2 * RETRY_BASE_MS - 1);
+    expect(toGateway()).toHaveLength(2);
+    hal.advance(lamp, 1);
+    expect(toGateway()).toHaveLength(3);
+  });
+
+  it('ignores an ICMPv6 error about another datagram, another address or port, or too short to name one', () => {
+    start({}, 0);
+    hal.advance(lamp, 0);
+    const quoted = emitCoap(toGateway()[0].msg);
+    const older = quoted.slice();
+    older[3] ^= 1;
+    expect(unreachable(hal, lamp, GATEWAY, 5683, older, older.length)).toBe(false);
+    expect(unreachable(hal, lamp, STRANGER, 5683, quoted, quoted.length)).toBe(false);
+    expect(unreachable(hal, lamp, GATEWAY, 5684, quoted, quoted.length)).toBe(false);
+    expect(unreachable(hal, lamp, GATEWAY, 5683, quoted, 3)).toBe(false);
+    // The exchange goes on: its first retransmission is sent at ACK_TIMEOUT.
+    hal.advance(lamp, ACK_TIMEOUT);
+    expect(toGateway().map((s) => s.msg.mid)).toEqual([toGateway()[0].msg.mid, toGateway()[0].msg.mid]);
   });
 
   it('joins its multicast groups at boot', () => {

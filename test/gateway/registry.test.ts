@@ -69,6 +69,22 @@ describe('LampRegistry', () => {
     expect(groups.get('g')).toEqual({ lamps: 2, online: 1, offline: 1, on: 1, off: 0, fault: 0, watts: 48, energyWh: 20 });
   });
 
+  it('rounds the sums of many readings to 0.1 W and 0.001 Wh, for the fleet and its groups', () => {
+    const r = new LampRegistry();
+    // 0.1 and 0.7 have no exact binary form: summed 1,000 times they drift off the decimal.
+    for (let n = 0; n < 1000; n++) {
+      r.setReport(r.register(String(n), `::${n + 1}`, 1, 300, 'g', usable, 0), { ...report, watts: 0.7, energyWh: 0.1 }, 0);
+    }
+    let raw = 0;
+    for (let n = 0; n < 1000; n++) raw += 0.7;
+    expect(raw).not.toBe(700);
+    const { fleet, groups } = r.aggregate();
+    expect(fleet.watts).toBe(700);
+    expect(fleet.energyWh).toBe(100);
+    expect(groups.get('g')!.watts).toBe(700);
+    expect(JSON.stringify(fleet)).toContain('"watts":700,"energyWh":100}');
+  });
+
   it('refuses registrations beyond maxLamps', () => {
     const r = new LampRegistry({ maxLamps: 2 });
     expect(r.register('1', '::1', 1, 300, '', usable, 0)).toBe(0);

@@ -47,6 +47,15 @@ export class RangeDirectory implements LampDirectory {
     if (this.echoUdp && this.host !== null) this.host.sendUdp(index, srcBuf, srcOff, srcPort, 5683, buf, off, len);
   }
 
+  /** Destination Unreachable errors handed to a lamp, as (lamp, the datagram's destination, port,
+   * its quoted payload). */
+  readonly unreachables: Delivery[] = [];
+
+  deliverUnreachable(index: number, dstBuf: Uint8Array, dstOff: number, dstPort: number,
+    buf: Uint8Array, off: number, len: number): void {
+    this.unreachables.push({ index, from: formatIpv6(dstBuf, dstOff), port: dstPort, payload: buf.slice(off, off + len) });
+  }
+
   /** Make `lamps` members of the group whose address is `group` (16 bytes). */
   join(group: Uint8Array, lamps: number[]): void {
     this.groups.set(formatIpv6(group), lamps);

@@ -5,6 +5,7 @@ import { hostOnMemoryLink, REQUESTER } from './fixture.js';
 import { addr, echoRequest, icmpPacket, udpPacket } from './packets.js';
 
 const LAMP_42 = '2001:db8::2a';
+const GATEWAY = '2001:db8::ffff:0:0:1';
 
 describe('Ipv6Host: ping', () => {
   it('answers an Echo Request from the lamp\'s own address, copying identifier, sequence and data', () => {
@@ -166,8 +167,38 @@ describe('Ipv6Host: ICMPv6 errors', () => {
   it('never sends an error about an ICMPv6 error message', () => {
     const { link, sent, drops } = hostOnMemoryLink(100);
     link.inject(icmpPacket({ src: REQUESTER, dst: '2001:db8::ffff', type: Icmpv6Type.destinationUnreachable, code: 3, body: new Uint8Array(48) }));
+    link.inject(icmpPacket({ src: REQUESTER, dst: LAMP_42, type: Icmpv6Type.timeExceeded, body: new Uint8Array(48) }));
     expect(sent).toHaveLength(0);
-    expect(drops()).toEqual({ icmpUnhandledType: 1 });
+    expect(drops()).toEqual({ icmpErrorUnmatched: 1, icmpUnhandledType: 1 });
+  });
+
+  it('hands a Destination Unreachable quoting a lamp\'s CoAP datagram to that lamp: destination, port and quoted payload', () => {
+    const { link, directory, host, sent } = hostOnMemoryLink(100);
+    const payload = Uint8Array.from([0x40, 0x02, 0x12, 0x34, 0xb2, 0x72, 0x64]);
+    const quoted = udpPacket({ src: LAMP_42, dst: GATEWAY, srcPort: 5683, dstPort: 5683, payload });
+    link.inject(icmpPacket({ src: GATEWAY, dst: LAMP_42, type: Icmpv6Type.destinationUnreachable, code: UnreachableCode.port, body: quoted }));
+    expect(directory.unreachables).toEqual([{ index: 42, from: GATEWAY, port: 5683, payload }]);
+    expect(host.counters.unreachablesDelivered).toBe(1);
+    expect(sent).toHaveLength(0);
+  });
+
+  it('hands over as much of the payload as the error quotes, when the datagram was cut', () => {
+    const { link, directory } = hostOnMemoryLink(100);
+    const quoted = udpPacket({ src: LAMP_42, dst: GATEWAY, srcPort: 5683, dstPort: 5683, payload: new Uint8Array(100).fill(7) });
+    link.inject(icmpPacket({ src: GATEWAY, dst: LAMP_42, type: Icmpv6Type.destinationUnreachable, code: UnreachableCode.port, body: quoted.subarray(0, 60) }));
+    expect(directory.unreachables[0].payload).toEqual(new Uint8Array(12).fill(7));
+  });
+
+  it.each([
+    ['from another lamp', { src: '2001:db8::2b', srcPort: 5683 }, 52],
+    ['from another port', { src: LAMP_42, srcPort: 40000 }, 52],
+    ['cut inside its UDP header', { src: LAMP_42, srcPort: 5683 }, 45],
+  ])('drops a Destination Unreachable to a lamp quoting a datagram %s', (_what, from, quotedLen) => {
+    const { link, directory, drops } = hostOnMemoryLink(100);
+    const quoted = udpPacket({ ...from, dst: GATEWAY, dstPort: 5683 }).subarray(0, quotedLen);
+    link.inject(icmpPacket({ src: GATEWAY, dst: LAMP_42, type: Icmpv6Type.destinationUnreachable, code: UnreachableCode.port, body: quoted }));
+    expect(directory.unreachables).toEqual([]);
+    expect(drops()).toEqual({ icmpErrorUnmatched: 1 });
   });
 
   it('counts Neighbor Solicitations as unhandled: a TUN link is layer 3 and needs no Neighbor Discovery', () => {

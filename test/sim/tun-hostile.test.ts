@@ -103,7 +103,7 @@ describe('hostile packets written into the TUN device', () => {
 
   it('gives every packet it read exactly one disposition', () => {
     const dispositions = Object.keys(after.host)
-      .filter((name) => name.startsWith('drop.') || ['echoReplies', 'pingsIgnored', 'udpDelivered', 'icmpErrorsSent',
+      .filter((name) => name.startsWith('drop.') || ['echoReplies', 'pingsIgnored', 'udpDelivered', 'unreachablesDelivered', 'icmpErrorsSent',
         'icmpErrorsRateLimited', 'txRefused', 'multicastPackets'].includes(name))
       .reduce((sum, name) => sum + grew(name), 0) - grew('multicastCopies');
     expect(dispositions).toBe(grew('received'));

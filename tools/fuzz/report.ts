@@ -17,7 +17,7 @@ export function formatReport(report: FuzzReport): string {
   for (const t of report.targets) {
     lines.push('', `${t.name}: ${t.injected} packets injected, ${t.gatewayAnswers} answers from the gateway's endpoint`);
     for (const [name, value] of Object.entries(t.host)) if (value !== 0 || !name.startsWith('drop.')) row(name, value);
-    lines.push(`  dispositions ${t.dispositions} = drops + echoReplies + pingsIgnored + udpDelivered + icmpErrorsSent`);
+    lines.push(`  dispositions ${t.dispositions} = drops + echoReplies + pingsIgnored + udpDelivered + unreachablesDelivered + icmpErrorsSent`);
     lines.push(`    + icmpErrorsRateLimited + txRefused - multicastCopies + multicastPackets  (${t.dispositions === t.injected + t.gatewayAnswers ? 'equals' : 'DIFFERS FROM'} packets injected + answers)`);
     for (const [name, value] of Object.entries(t.fleet)) row(`fleet.${name}`, value);
     for (const [name, value] of Object.entries(t.sent)) row(`sent.${name}`, value);

@@ -64,7 +64,7 @@ export async function createTarget(name: string, lamps: number | 'all', clock: M
 export function dispositions(c: HostCounters): number {
   let drops = 0;
   for (let reason = 1; reason < DROP_REASON_SLOTS; reason++) drops += c.drops[reason];
-  return drops + c.echoReplies + c.pingsIgnored + c.udpDelivered + c.icmpErrorsSent + c.icmpErrorsRateLimited +
+  return drops + c.echoReplies + c.pingsIgnored + c.udpDelivered + c.unreachablesDelivered + c.icmpErrorsSent + c.icmpErrorsRateLimited +
     c.txRefused - c.multicastCopies + c.multicastPackets;
 }
 
