@@ -7,9 +7,10 @@ import { BOARD_IPV4, BoardLab, boardsUnavailable, GATEWAY_IPV4 } from '../esprui
 import { bundleFirmware, bundleProblems, MAX_BUNDLE_BYTES, moduleSizes } from '../../tools/espruino/build.js';
 import { count, Report } from '../report.js';
 
-/** JsVars a board may use at steady state: about half of an ESP32-C3's pool of 4,095, leaving the rest
- * for the console and for features still to come (LwM2M and OSCORE may take it to 3,000 at most). */
-export const JSVAR_TARGET = 2000;
+/** JsVars a board may use at steady state with LwM2M and OSCORE together (issue 19: 3,000 at most of
+ * an ESP32-C3's pool of 4,095, the rest for the console). Before OSCORE the board used about 1,800
+ * against 2,000; the OSCORE code is in the bundle whether or not the board has a key. */
+export const JSVAR_TARGET = 3000;
 
 export async function measureFirmware(report: Report): Promise<void> {
   const f = report.figure('firmware', 'Firmware bundle bytes, minified', `≤ ${MAX_BUNDLE_BYTES / 1024} KB (${count(MAX_BUNDLE_BYTES)} B)`);
