@@ -317,7 +317,8 @@ async function assemble(
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
     notified: () => metrics.notifications.inc(),
-  }, { energyPmaxS: options.energyPmaxS });
+  }, { energyPmaxS: options.energyPmaxS, retryBaseMs: options.ackTimeoutMs });
+  cleanups.push(() => observer.close());
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       boardNetwork?.registered(i);
@@ -370,6 +371,7 @@ async function assemble(
   const sweep = setInterval(() => {
     const now = Date.now();
     registry.sweep(now, (i) => pub.mark(i, DIRTY_AVAILABILITY));
+    directory.sweep(now);
     expireHeldCommands(commands, now);
   }, options.sweepIntervalMs);
   const stats = setInterval(() => pub.publishStats(), options.statsIntervalMs);
