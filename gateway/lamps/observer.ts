@@ -77,7 +77,7 @@ export interface ObserverEvents {
 export interface ObserverOptions {
   /** pmax written on /3311/0, seconds (--energy-pmax). */
   energyPmaxS: number;
-  /** Setup requests out at once over all lamps (default 2048). */
+  /** Setup requests out at once over all lamps (default 2048; exchanges are shared with commands, MAX_EXCHANGES in all). */
   maxInFlight?: number;
   /** The first backoff before a failed step is tried again (default ACK_TIMEOUT); each try after
    * doubles it, up to 32 times, and adds up to half of it at random. */

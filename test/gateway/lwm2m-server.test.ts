@@ -57,6 +57,22 @@ describe('the gateway as an LwM2M server', () => {
     expect(metricValue(metrics, 'lampnet_gateway_coap_dropped_total{reason="observe-failed"}')).toBe(1);
   });
 
+  it('paces the setup of many registering lamps: never more setup requests out than allowed, and every lamp set up', async () => {
+    gateway = await startGateway({ ...EPHEMERAL, maxSetupsInFlight: 3 });
+    watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
+    const outstanding = { now: 0, most: 0 };
+    const lamps = await Promise.all(Array.from({ length: 12 }, (_, k) => startLwm2mClient(`slow-${k}`, gateway!.coapPort!, { answerDelayMs: 30, outstanding })));
+    try {
+      for (const l of await Promise.all(lamps.map((l) => l.register()))) expect(l.code).toBe(CREATED);
+      const w = watcher;
+      await w.until('12 lamps with their first state', () => lamps.every((l) => w.last.has(`lampnet/lamps/${l.ep}/state`)));
+      for (const l of lamps) expect(l.requests.map((r) => `${r.code} ${r.path}`)).toEqual(['3 3311/0', '1 3311/0', '1 3305/0', '1 3/0/11', '1 32311/0/0']);
+      expect(outstanding.most).toBe(3);
+    } finally {
+      for (const l of lamps) await l.close();
+    }
+  });
+
   it('keeps energy on MQTT within 1 % of what the lamp metered, pmax + 5 s after it started drawing', async () => {
     const pmaxS = 2;
     const { watcher, lamp } = await setUp({ energyPmaxS: pmaxS });

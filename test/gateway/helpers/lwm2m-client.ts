@@ -48,6 +48,10 @@ export interface Lwm2mClientOptions {
   lifetimeS?: number;
   /** Leave the first n Observe requests of /3311/0 (retransmissions included) unanswered. */
   ignoreObserves?: number;
+  /** Answer each request this long after it came (a slow lamp). */
+  answerDelayMs?: number;
+  /** Requests received and not answered yet, shared by clients: now, and the most at once. */
+  outstanding?: { now: number; most: number };
 }
 
 export async function startLwm2mClient(ep: string, gatewayPort: number, options: Lwm2mClientOptions = {}): Promise<Lwm2mTestClient> {
@@ -101,6 +105,16 @@ export async function startLwm2mClient(ep: string, gatewayPort: number, options:
   };
 
   const serve = (m: CoapMessage): void => {
+    const delay = options.answerDelayMs ?? 0;
+    const o = options.outstanding;
+    if (delay === 0) return answerRequest(m);
+    if (o) o.most = Math.max(o.most, ++o.now);
+    setTimeout(() => {
+      if (o) o.now--;
+      answerRequest(m);
+    }, delay);
+  };
+  const answerRequest = (m: CoapMessage): void => {
     const path = m.options.filter((o) => o.num === URI_PATH).map((o) => text(o.value)).join('/');
     const query = m.options.filter((o) => o.num === URI_QUERY).map((o) => text(o.value));
     const payload = text(m.payload);
