@@ -59,6 +59,8 @@ function tagOf(i: number, kind: number, generation: number): number {
   return ((generation << 24) | (kind << 21) | i) >>> 0;
 }
 
+/** Setup requests sent per turn of the event loop at most, so that I/O and timers run between. */
+const SENDS_PER_TURN = 256;
 /** Tries of one setup step before it is given up (until the lamp's next Update). */
 export const MAX_TRIES = 6;
 /** The longest backoff between tries, in multiples of the first. */
@@ -98,7 +100,7 @@ export class LampObserver {
   /** Lamps whose next setup request waits (for a free place, or for its backoff): key i | generation << 21. */
   private readonly waiting = new DueQueue();
   private inFlight = 0;
-  private pumping = false;
+  private pumpScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private closed = false;
@@ -216,33 +218,48 @@ export class LampObserver {
 
   private wait(i: number, generation: number, at: number): void {
     this.waiting.push((i | (generation << 21)) >>> 0, at);
-    this.pump();
+    if (at <= this.now()) this.pumpSoon();
+    else this.arm(at);
   }
 
-  /** Send what is due while places are free; arm the one timer for what waits longer. */
+  /** Pump on the next turn of the event loop, never from inside a delivery: on the in-memory link
+   * an answer arrives within send(), and pumping there would run the whole fleet's setup as one
+   * synchronous cascade, the event loop (MQTT, timers) blocked until it ends. */
+  private pumpSoon(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pumpNow);
+  }
+
+  private readonly pumpNow = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  /** Send what is due while places are free, SENDS_PER_TURN at most, then yield. */
   private pump(): void {
-    // Answers may arrive within send() (the in-memory link): the outer loop takes what they queue.
-    if (this.pumping || this.closed) return;
-    this.pumping = true;
-    try {
-      const now = this.now();
-      while (this.inFlight < this.maxInFlight && this.waiting.nextDue <= now) {
-        const key = this.waiting.pop();
-        this.sendStep(key & (MAX_OBSERVED_LAMPS - 1), key >>> 21);
-      }
-    } finally {
-      this.pumping = false;
+    if (this.closed) return;
+    const now = this.now();
+    let sent = 0;
+    while (this.inFlight < this.maxInFlight && this.waiting.nextDue <= now) {
+      if (sent++ === SENDS_PER_TURN) return this.pumpSoon();
+      const key = this.waiting.pop();
+      this.sendStep(key & (MAX_OBSERVED_LAMPS - 1), key >>> 21);
     }
-    const next = this.waiting.nextDue;
-    if (this.inFlight < this.maxInFlight && next < this.timerAt && next !== Infinity) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timerAt = next;
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.timerAt = Infinity;
-        this.pump();
-      }, Math.max(0, next - this.now()));
-    }
+    // Out of places: the next answer pumps again. Else wait for the earliest backoff.
+    if (this.inFlight < this.maxInFlight) this.arm(this.waiting.nextDue);
+  }
+
+  /** The one timer, for the earliest waiting time `at` (if it is earlier than the armed one). */
+  private arm(at: number): void {
+    if (at === Infinity || at >= this.timerAt || this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - this.now()));
   }
 
   /** Send lamp i's waiting step, unless its registration moved on or ended meanwhile. */
@@ -258,7 +275,8 @@ export class LampObserver {
       if (this.closed) return;
       if (this.settle(i, kind, outcome)) this.run(i, generation, s + 1);
       else this.wait(i, generation, this.now() + this.backoffMs(this.tries[i]++));
-      this.pump();
+      // The place this request held is free.
+      this.pumpSoon();
     });
   }
 
