@@ -63,8 +63,6 @@ function tagOf(i: number, kind: number, generation: number): number {
 const SENDS_PER_TURN = 256;
 /** Tries of one setup step before it is given up (until the lamp's next Update). */
 export const MAX_TRIES = 6;
-/** The longest backoff between tries, in multiples of the first. */
-const MAX_BACKOFF_STEPS = 32;
 
 export interface ObserverEvents {
   /** Lamp i's state changed (a notification or read answer was taken). */
@@ -82,7 +80,7 @@ export interface ObserverOptions {
   /** Setup requests out at once over all lamps (default 2048; exchanges are shared with commands, MAX_EXCHANGES in all). */
   maxInFlight?: number;
   /** The first backoff before a failed step is tried again (default ACK_TIMEOUT); each try after
-   * doubles it, up to 32 times, and adds up to half of it at random. */
+   * doubles it (16 times the first before the last try), and adds up to half of it at random. */
   retryBaseMs?: number;
   now?: () => number;
   random?: () => number;
@@ -280,9 +278,9 @@ export class LampObserver {
     });
   }
 
-  /** The wait before try `tried + 2` of a step: doubling from retryBaseMs, capped, plus up to half at random. */
+  /** The wait before try `tried + 2` of a step: doubling from retryBaseMs, plus up to half at random. */
   private backoffMs(tried: number): number {
-    const ms = this.retryBaseMs * Math.min(2 ** tried, MAX_BACKOFF_STEPS);
+    const ms = this.retryBaseMs * 2 ** tried;
     return ms * (1 + this.random() / 2);
   }
 
