@@ -60,7 +60,7 @@ function tagOf(i: number, kind: number, generation: number): number {
 }
 
 /** Setup requests sent per turn of the event loop at most, so that I/O and timers run between. */
-const SENDS_PER_TURN = 256;
+export const SENDS_PER_TURN = 256;
 /** Tries of one setup step before it is given up (until the lamp's next Update). */
 export const MAX_TRIES = 6;
 
