@@ -41,6 +41,7 @@ export function addGatewayOptions(cmd: Command): Command {
     .option('--energy-pmax <s>', 'LwM2M pmax the gateway sets on every lamp\'s Light Control /3311/0: the lamp notifies energy and on-time at least this often, so MQTT state is never older (seconds)', String(D.energyPmaxS))
     .option('--ack-timeout <s>', 'CoAP ACK_TIMEOUT for commands (RFC 7252; retransmitted 4 times with backoff)', String(D.ackTimeoutMs / 1000))
     .option('--max-in-flight <n>', 'most unconfirmed commands at once, over all lamps', String(D.maxCommandsInFlight))
+    .option('--max-setups-in-flight <n>', 'most LwM2M setup requests (Write-Attributes, Observe, reads after Register) at once, over all lamps; the rest wait their turn', String(D.maxSetupsInFlight))
     .option('--command-hold <s>', 'after start, hold commands for lamps not registered yet at most this long (they register as they refresh)', String(D.commandHoldMs / 1000))
     .option('--registrations-settle <s>', 'end the command hold sooner, once no new lamp has registered for this long', String(D.registrationsSettleMs / 1000))
     .option('--max-lamps <n>', 'refuse registrations beyond this many lamps', String(D.maxLamps))
@@ -98,6 +99,7 @@ export function gatewayOptionsFrom(o: Record<string, string | boolean | undefine
     energyPmaxS: parseCount(String(o.energyPmax), '--energy-pmax', 1, 86_400),
     ackTimeoutMs: parseSecondsAsMs(String(o.ackTimeout), '--ack-timeout', 0.01, 60),
     maxCommandsInFlight: parseCount(String(o.maxInFlight), '--max-in-flight', 1, 1_000_000),
+    maxSetupsInFlight: parseCount(String(o.maxSetupsInFlight), '--max-setups-in-flight', 1, 60_000),
     maxLamps: parseCount(String(o.maxLamps), '--max-lamps', 1, 100_000_000),
     commandHoldMs: parseSecondsAsMs(String(o.commandHold), '--command-hold', 0, 86_400),
     registrationsSettleMs: parseSecondsAsMs(String(o.registrationsSettle), '--registrations-settle', 0, 86_400),

@@ -79,6 +79,9 @@ export interface GatewayOptions {
   maxRetransmit: number;
   /** Confirmable commands in flight at once over all lamps. */
   maxCommandsInFlight: number;
+  /** Setup requests after Register (Write-Attributes, Observe, reads) in flight at once over all
+   * lamps: a registration storm's setups wait their turn instead of swamping lamps and gateway. */
+  maxSetupsInFlight: number;
   maxLamps: number;
   /** Directory served on the WebSocket port (the dashboard); null = none. */
   dashboardDir: string | null;
@@ -138,6 +141,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   ackTimeoutMs: 2000,
   maxRetransmit: 4,
   maxCommandsInFlight: 1000,
+  maxSetupsInFlight: 2048,
   maxLamps: 2_000_000,
   dashboardDir: defaultDashboardDir(),
   commandHoldMs: 300_000,
@@ -343,7 +347,8 @@ async function assemble(
     },
     dropped: (reason) => metrics.coapDrops.inc({ reason }),
     notified: () => metrics.notifications.inc(),
-  }, { energyPmaxS: options.energyPmaxS });
+  }, { energyPmaxS: options.energyPmaxS, maxInFlight: options.maxSetupsInFlight, retryBaseMs: options.ackTimeoutMs });
+  cleanups.push(() => observer.close());
   const directory = new ResourceDirectory(registry, send, {
     registered(i) {
       boardNetwork?.registered(i);
@@ -391,6 +396,7 @@ async function assemble(
   const sweep = setInterval(() => {
     const now = Date.now();
     registry.sweep(now, (i) => pub.mark(i, DIRTY_AVAILABILITY));
+    directory.sweep(now);
     expireHeldCommands(commands, now);
   }, options.sweepIntervalMs);
   const stats = setInterval(() => pub.publishStats(), options.statsIntervalMs);

@@ -23,9 +23,9 @@ interface RegisterResult {
   rss: number;
 }
 
-/** A first state may lack what a setup step that failed under the registration storm did not
- * fetch (the gateway publishes it anyway, and fetches it again at the lamp's next Update): at most
- * 1% of the lamps, each counted as an error; every lamp must show. */
+/** A first state may lack what a setup step that failed all its tries under the registration storm
+ * did not fetch (the gateway publishes it anyway, and sets the lamp up again at its next Update): at
+ * most 1% of the lamps, each counted as an error; every lamp must show. */
 export const INCOMPLETE_BOUND = { errors: 0.01, lost: 0 };
 
 /** `watts 12, fault 3` from per-run counts of lacking fields. */
@@ -76,7 +76,7 @@ export async function measureRegister(report: Report, s: { lamps: number; runs: 
     Report.note(f, `The gateway's counters at the end of the last run: ${pick}.`);
     Report.note(f, 'Fleet (memory link), gateway, embedded aedes and an mqtt.js client subscribed to every lamp\'s availability and state share one process, as in `lampnet up`; each run in a fresh process. ' +
       `Times run from the start of the boot; the lamps' first Registers are spread over ${last.jitterS.toFixed(0)} s (the simulator's default), which bounds every time from below. ` +
-      'After its 2.01 the gateway sends each lamp, one at a time: Write-Attributes pmax, Observe /3311/0 (SenML JSON), Observe /3305/0, Observe /3/0/11, read of /32311/0/0; the first state goes out when that is done. ' +
+      'After its 2.01 the gateway sends each lamp, one at a time: Write-Attributes pmax, Observe /3311/0 (SenML JSON), Observe /3305/0, Observe /3/0/11, read of /32311/0/0, at most 2,048 such requests out over all lamps, a step without answer tried again with backoff; the first state goes out when that is done. ' +
       'The reference is the same runs\' registration alone (every Register answered, the setup of the earlier lamps running beside it), not a run without observation. ' +
       'Before issue 15 (the JSON dialect, state carried in the Register) the staleness figure showed boot + registration of 1,000,000 lamps in 31.9 s (bench/RESULTS.md of that tree; another run, not comparable beyond its order).');
   } catch (err) {

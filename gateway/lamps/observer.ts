@@ -11,10 +11,17 @@
  * token says what it is: the 8-byte tokens of coap-client.ts carry a tag of the registry index,
  * the observation's kind and the registration's generation, so a notification of an earlier
  * registration or for a lamp now elsewhere is answered RST (which cancels it, RFC 7641 §3.6) —
- * no table of observations. Per lamp the observer keeps two bytes in columns: the setup step
- * running (one request at a time, NSTART = 1) and the observations established.
+ * no table of observations. Per lamp the observer keeps three bytes in columns: the setup step
+ * waiting or running (one request at a time, NSTART = 1), its failed tries, and the observations
+ * established.
+ *
+ * Under a registration storm the setup must neither swamp the lamps and the gateway nor wait for
+ * the lamp's next Update (a lifetime later): at most `maxInFlight` setup requests are out at once,
+ * the rest wait in a queue in order, and a step that failed for want of an answer (a timeout, a
+ * reset, 5.03, no exchange free) is tried again after a backoff that doubles per try, with jitter,
+ * up to MAX_TRIES; a lamp's definite answer (4.xx) moves on to the next step.
  */
-import { ACK, CON, EMPTY, GET, NON, NOT_FOUND, PUT, RST, coapWriter, optionUint, CONTENT_FORMAT, payloadOf, writeBegin, writeEnd, type CoapReader } from '../../protocol/coap.js';
+import { ACK, CON, EMPTY, GET, NON, NOT_FOUND, PUT, RST, SERVICE_UNAVAILABLE, ACK_TIMEOUT, coapWriter, optionUint, CONTENT_FORMAT, payloadOf, writeBegin, writeEnd, type CoapReader } from '../../protocol/coap.js';
 import { FORMAT_SENML_JSON, FORMAT_TEXT, FORMAT_TLV, parseText } from '../../protocol/lwm2m/formats.js';
 import {
   ACTIVE_POWER, CUMULATIVE_ENERGY, DEVICE, DIMMER, ERROR_CODE, FIRMWARE_VERSION, GROUPS, LAMPNET_CONFIG, LIGHT_CONTROL, ON_OFF, ON_TIME, POWER_MEASUREMENT,
@@ -25,6 +32,7 @@ import { readTlv, tlvReader, tlvValue } from '../../protocol/lwm2m/tlv.js';
 import type { CoapDropKind } from '../metrics.js';
 import { F_ENERGY, F_FAULT, F_LEVEL, F_ON, F_ON_TIME, F_WATTS, columnWith, type LampRegistry } from '../registry.js';
 import type { CoapClient, CoapOutcome, CoapRequest } from './coap-client.js';
+import { DueQueue } from './due-queue.js';
 import { CAP_CONFIG, CAP_DEVICE, CAP_POWER, CAP_SENML, CAP_TLV, isUsableGroup } from './resource-directory.js';
 
 /** What a request of the setup is, and the kind a notification's tag names. */
@@ -56,6 +64,11 @@ function tagOf(i: number, kind: number, generation: number): number {
   return ((generation << 24) | (kind << 21) | i) >>> 0;
 }
 
+/** Setup requests sent per turn of the event loop at most, so that I/O and timers run between. */
+export const SENDS_PER_TURN = 256;
+/** Tries of one setup step before it is given up (until the lamp's next Update). */
+export const MAX_TRIES = 6;
+
 export interface ObserverEvents {
   /** Lamp i's state changed (a notification or read answer was taken). */
   changed(i: number): void;
@@ -69,13 +82,31 @@ export interface ObserverEvents {
 export interface ObserverOptions {
   /** pmax written on /3311/0, seconds (--energy-pmax). */
   energyPmaxS: number;
+  /** Setup requests out at once over all lamps (default 2048; exchanges are shared with commands, MAX_EXCHANGES in all). */
+  maxInFlight?: number;
+  /** The first backoff before a failed step is tried again (default ACK_TIMEOUT); each try after
+   * doubles it (16 times the first before the last try), and adds up to half of it at random. */
+  retryBaseMs?: number;
   now?: () => number;
+  random?: () => number;
 }
 
 export class LampObserver {
   private readonly now: () => number;
-  /** By lamp: the setup step running + 1 (0: none). */
+  private readonly random: () => number;
+  private readonly maxInFlight: number;
+  private readonly retryBaseMs: number;
+  /** By lamp: the setup step waiting or running + 1 (0: none). */
   private step = new Uint8Array(0);
+  /** By lamp: failed tries of that step. */
+  private tries = new Uint8Array(0);
+  /** Lamps whose next setup request waits (for a free place, or for its backoff): key i | generation << 21. */
+  private readonly waiting = new DueQueue();
+  private inFlight = 0;
+  private pumpScheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private closed = false;
   /** By lamp: observations established for its current registration (bit 1 << kind). */
   private observing = new Uint8Array(0);
   private readonly tlv = tlvReader(64);
@@ -91,6 +122,21 @@ export class LampObserver {
     private readonly options: ObserverOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.maxInFlight = options.maxInFlight ?? 2048;
+    this.retryBaseMs = options.retryBaseMs ?? ACK_TIMEOUT;
+  }
+
+  /** Setup requests out now, and lamps waiting to send their next one. */
+  get backlog(): { inFlight: number; waiting: number } {
+    return { inFlight: this.inFlight, waiting: this.waiting.size };
+  }
+
+  /** Stop: no more setup requests (the gateway is closing). */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   /** Lamp i registered (or changed its objects): set its observations up. A setup still running
@@ -98,6 +144,7 @@ export class LampObserver {
   start(i: number): void {
     if (i >= MAX_OBSERVED_LAMPS) return this.events.dropped('registry-full', `lamp ${this.registry.id(i)}: observations are for the first ${MAX_OBSERVED_LAMPS} lamps`);
     this.step = columnWith(this.step, i);
+    this.tries = columnWith(this.tries, i);
     this.observing = columnWith(this.observing, i);
     if (this.step[i] !== 0) return;
     this.begin(i);
@@ -150,7 +197,7 @@ export class LampObserver {
     this.run(i, this.registry.generation(i), 0);
   }
 
-  /** Send setup step `from` or the next one that applies to lamp i's registration `generation`. */
+  /** Queue setup step `from` or the next one that applies to lamp i's registration `generation`. */
   private run(i: number, generation: number, from: number): void {
     const r = this.registry;
     if (r.generation(i) !== generation) {
@@ -168,11 +215,78 @@ export class LampObserver {
       return;
     }
     this.step[i] = s + 1;
+    this.tries[i] = 0;
+    this.wait(i, generation, this.now());
+  }
+
+  private wait(i: number, generation: number, at: number): void {
+    this.waiting.push((i | (generation << 21)) >>> 0, at);
+    if (at <= this.now()) this.pumpSoon();
+    else this.arm(at);
+  }
+
+  /** Pump on the next turn of the event loop, never from inside a delivery: on the in-memory link
+   * an answer arrives within send(), and pumping there would run the whole fleet's setup as one
+   * synchronous cascade, the event loop (MQTT, timers) blocked until it ends. */
+  private pumpSoon(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pumpNow);
+  }
+
+  private readonly pumpNow = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  /** Send what is due while places are free, SENDS_PER_TURN at most, then yield. */
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.now();
+    let sent = 0;
+    while (this.inFlight < this.maxInFlight && this.waiting.nextDue <= now) {
+      if (sent++ === SENDS_PER_TURN) return this.pumpSoon();
+      const key = this.waiting.pop();
+      this.sendStep(key & (MAX_OBSERVED_LAMPS - 1), key >>> 21);
+    }
+    // Out of places: the next answer pumps again. Else wait for the earliest backoff.
+    if (this.inFlight < this.maxInFlight) this.arm(this.waiting.nextDue);
+  }
+
+  /** The one timer, for the earliest waiting time `at` (if it is earlier than the armed one). */
+  private arm(at: number): void {
+    if (at === Infinity || at >= this.timerAt || this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - this.now()));
+  }
+
+  /** Send lamp i's waiting step, unless its registration moved on or ended meanwhile. */
+  private sendStep(i: number, generation: number): void {
+    const r = this.registry;
+    const s = this.step[i] - 1;
+    if (s < 0) return;
+    if (r.generation(i) !== generation || !r.online(i)) return this.run(i, generation, s);
     const kind = STEPS[s];
-    this.coap.request(this.request(i, kind, caps, generation), (outcome) => {
-      this.settle(i, kind, outcome);
-      this.run(i, generation, s + 1);
+    this.inFlight++;
+    this.coap.request(this.request(i, kind, r.clientCaps(i), generation), (outcome) => {
+      this.inFlight--;
+      if (this.closed) return;
+      if (this.settle(i, kind, outcome)) this.run(i, generation, s + 1);
+      else this.wait(i, generation, this.now() + this.backoffMs(this.tries[i]++));
+      // The place this request held is free.
+      this.pumpSoon();
     });
+  }
+
+  /** The wait before try `tried + 2` of a step: doubling from retryBaseMs, plus up to half at random. */
+  private backoffMs(tried: number): number {
+    const ms = this.retryBaseMs * 2 ** tried;
+    return ms * (1 + this.random() / 2);
   }
 
   private request(i: number, kind: number, caps: number, generation: number): CoapRequest {
@@ -190,21 +304,34 @@ export class LampObserver {
     return { ...base, code: GET, path: res < 0 ? `${obj}/0` : `${obj}/0/${res}`, observe: 0, ...(accept === undefined ? {} : { accept }), tag };
   }
 
-  private settle(i: number, kind: number, outcome: CoapOutcome): void {
+  /** Take a setup step's outcome; false when the step is to be tried again. */
+  private settle(i: number, kind: number, outcome: CoapOutcome): boolean {
     const r = this.registry;
     if (outcome.ok) {
-      if (kind === K_ATTRIBUTES) return;
-      if (kind === K_FIRMWARE) return this.takeFirmware(i, outcome.payload);
+      if (kind === K_ATTRIBUTES) return true;
+      if (kind === K_FIRMWARE) {
+        this.takeFirmware(i, outcome.payload);
+        return true;
+      }
       if (outcome.observe >= 0) this.observing[i] |= 1 << kind;
       this.take(i, kind, outcome.format, outcome.payload);
-      return;
+      return true;
     }
     // A resource the client does not have is absent from its state, not an error.
-    if (outcome.code === NOT_FOUND && KIND_FIELD[kind] >= 0 && KIND_FIELD[kind] !== F_ON) return r.clearField(i, KIND_FIELD[kind]);
+    if (outcome.code === NOT_FOUND && KIND_FIELD[kind] >= 0 && KIND_FIELD[kind] !== F_ON) {
+      r.clearField(i, KIND_FIELD[kind]);
+      return true;
+    }
     // A client without a firmware version (4.04) has none to show.
-    if (kind === K_FIRMWARE && outcome.code === NOT_FOUND) return r.setFirmware(i, null);
+    if (kind === K_FIRMWARE && outcome.code === NOT_FOUND) {
+      r.setFirmware(i, null);
+      return true;
+    }
+    // No answer (0: a timeout, a reset, no exchange free) or a loaded lamp: worth another try.
+    const again = (outcome.code === 0 || outcome.code === SERVICE_UNAVAILABLE) && this.tries[i] + 1 < MAX_TRIES;
     const what = kind === K_ATTRIBUTES ? 'Write-Attributes' : kind === K_GROUPS ? 'read of its groups' : kind === K_FIRMWARE ? 'read of its firmware version' : 'Observe';
-    this.events.dropped('observe-failed', `lamp ${r.id(i)}: ${what}: ${outcome.reason}`);
+    this.events.dropped('observe-failed', `lamp ${r.id(i)}: ${what}: ${outcome.reason}${again ? `; try ${this.tries[i] + 2} of ${MAX_TRIES} follows` : ''}`);
+    return !again;
   }
 
   /** The answer to the read of /3/0/3: printable ASCII of at most MAX_FIRMWARE_VERSION_LENGTH

@@ -18,12 +18,13 @@
  * keeps too: protocol/coap.ts) of a request that succeeded gets the same answer again instead of
  * being processed twice. Only each lamp's last such exchange is remembered, as three numbers in
  * columns indexed like the registry (a client has one request in flight, RFC 7252 NSTART = 1).
- * New endpoint names from one address are rate-limited (a flood of made-up names from one host
- * must not fill the registry), in a fixed table of buckets by address hash.
+ * New endpoint names from one address are rate-limited, exactly per address (a flood of made-up
+ * names from one host must not fill the registry; a million lamps at a million addresses must not
+ * look like one). Every refusal for load (5.03) carries Max-Age (RFC 7252 §5.9.3.4): when to retry.
  */
 import {
   ACCEPT, ACK, BAD_OPTION, BAD_REQUEST, CHANGED, CON, CONTENT_FORMAT, CREATED, DEDUP_MS, DELETE, DELETED, EMPTY, FORMAT_LINK,
-  IF_MATCH, IF_NONE_MATCH, LOCATION_PATH, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, REQUEST_ENTITY_TOO_LARGE, RST,
+  IF_MATCH, IF_NONE_MATCH, LOCATION_PATH, MAX_AGE, METHOD_NOT_ALLOWED, NON, NOT_FOUND, POST, REQUEST_ENTITY_TOO_LARGE, RST,
   SERVICE_UNAVAILABLE, UNSUPPORTED_CONTENT_FORMAT, URI_HOST, URI_PATH, URI_PORT, URI_QUERY, coapWriter, optionUint,
   uriQueries, writeBegin, writeEnd, writeOption, writePayload, type CoapReader,
 } from '../../protocol/coap.js';
@@ -35,6 +36,7 @@ import { nameProblem } from '../../protocol/mqtt-topics.js';
 import { utf8Bytes } from '../../protocol/text.js';
 import type { CoapDropKind } from '../metrics.js';
 import { columnWith, type LampRegistry } from '../registry.js';
+import { AddressLimiter } from './address-limiter.js';
 
 /** What a client registered (LampRegistry.clientCaps): the content format the gateway reads and
  * writes it in (SenML JSON, else TLV, else text/plain one resource at a time), and the objects
@@ -65,14 +67,17 @@ export interface DirectoryOptions {
 /** Longest lifetime accepted: one year. */
 export const MAX_LIFETIME_S = 365 * 24 * 3600;
 
-/** Buckets of the per-address rate of new endpoint names (addresses share a bucket by hash). */
-const FLOOD_BUCKETS = 4096;
+/** The window of the per-address limit on new endpoint names. */
 const FLOOD_WINDOW_MS = 60_000;
+/** Max-Age of a 5.03 for a full registry: records free up only as lamps lapse, within a lifetime. */
+const REGISTRY_FULL_RETRY_S = 300;
 
 interface Answer {
   code: number;
   /** Location-Path segments (2.01) or a diagnostic message (4.xx). */
   location?: string[];
+  /** Max-Age (s) of a 5.03: when the client may try again. */
+  maxAgeS?: number;
   diagnostic?: string;
 }
 
@@ -105,15 +110,13 @@ export function capabilitiesOf(objects: RegisteredObjects): number | string {
 
 export class ResourceDirectory {
   private readonly now: () => number;
-  private readonly newEndpointsPerAddress: number;
+  private readonly newEndpoints: AddressLimiter;
   /** Each lamp's last successful confirmable exchange, by registry index: message id, when it was
    * answered, and the answer's code (0: nothing remembered). Typed columns allocate nothing per
    * request (bench/ANALYSIS.md: objects kept for EXCHANGE_LIFETIME were the major-GC source). */
   private lastMid = new Uint16Array(0);
   private lastAt = new Float64Array(0);
   private lastCode = new Uint8Array(0);
-  private readonly floodStart = new Float64Array(FLOOD_BUCKETS);
-  private readonly floodCount = new Uint16Array(FLOOD_BUCKETS);
   private readonly writer = coapWriter();
   private readonly scratch = new Uint8Array(512);
   private nextMid = Math.floor(Math.random() * 0x10000);
@@ -128,7 +131,7 @@ export class ResourceDirectory {
     options: DirectoryOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.newEndpointsPerAddress = options.newEndpointsPerAddress ?? 64;
+    this.newEndpoints = new AddressLimiter(options.newEndpointsPerAddress ?? 64, FLOOD_WINDOW_MS);
   }
 
   /** Serve one request (`msg.code` 0.01–0.31) or CoAP ping (empty CON) from a client. */
@@ -180,13 +183,14 @@ export class ResourceDirectory {
     if (typeof caps === 'string') return this.refuse('bad-request', BAD_REQUEST, `${caps} (from ${from}, ep ${query.ep})`);
     let i = this.registry.find(query.ep);
     if (this.retransmitted(i, msg, from, port, now)) return { code: CREATED, location: [RD_PATH, registrationLocation(i, this.registry.generation(i))] };
-    if (i < 0 && !this.admitNewEndpoint(from, now)) {
-      return this.refuse('registration-flood', SERVICE_UNAVAILABLE, `${from} registered more than ${this.newEndpointsPerAddress} new endpoint names within a minute`);
+    if (i < 0 && !this.newEndpoints.admit(from, now)) {
+      return this.refuse('registration-flood', SERVICE_UNAVAILABLE, `${from} registered more than ${this.newEndpoints.perWindow} new endpoint names within a minute`,
+        this.newEndpoints.retryAfterS(now));
     }
     // A lampnet lamp's groups come with the read of /32311/0/0 after Register; until then it keeps
     // the ones it had. A client without that object has none.
     i = this.registry.register(query.ep, from, port, query.lifetimeS, caps & CAP_CONFIG ? null : '', isUsableGroup, now);
-    if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`);
+    if (i < 0) return this.refuse('registry-full', SERVICE_UNAVAILABLE, `the gateway already knows ${this.registry.maxLamps} lamps`, REGISTRY_FULL_RETRY_S);
     this.registry.setClientCaps(i, caps);
     this.remember(i, msg, CREATED, now);
     this.event = () => this.events.registered(i);
@@ -250,18 +254,10 @@ export class ResourceDirectory {
     return typeof objects === 'string' ? this.refuse('bad-request', BAD_REQUEST, `${objects} (from ${from})`) : objects;
   }
 
-  /** Whether `from` may register one more new endpoint name now (and count it). */
-  private admitNewEndpoint(from: string, now: number): boolean {
-    let h = 0x811c9dc5;
-    for (let k = 0; k < from.length; k++) h = Math.imul(h ^ from.charCodeAt(k), 0x01000193);
-    const b = (h >>> 0) % FLOOD_BUCKETS;
-    if (now - this.floodStart[b] >= FLOOD_WINDOW_MS) {
-      this.floodStart[b] = now;
-      this.floodCount[b] = 0;
-    }
-    if (this.floodCount[b] >= this.newEndpointsPerAddress) return false;
-    this.floodCount[b]++;
-    return true;
+  /** Let go of what the new-name limit remembers once its window is over (called periodically, so
+   * the table a registration storm grew is given back even when no new name comes). */
+  sweep(now: number): void {
+    this.newEndpoints.expire(now);
   }
 
   /** Whether `msg` retransmits lamp i's last successful exchange; if so it is counted, and the
@@ -285,9 +281,9 @@ export class ResourceDirectory {
     this.lastCode[i] = code;
   }
 
-  private refuse(kind: CoapDropKind, code: number, diagnostic: string): Answer {
+  private refuse(kind: CoapDropKind, code: number, diagnostic: string, maxAgeS?: number): Answer {
     this.events.dropped(kind, diagnostic);
-    return { code, diagnostic };
+    return maxAgeS === undefined ? { code, diagnostic } : { code, diagnostic, maxAgeS };
   }
 
   private emit(type: number, code: number, mid: number, request: CoapReader, answer: Answer | null): Uint8Array {
@@ -296,6 +292,7 @@ export class ResourceDirectory {
     const w = this.writer;
     writeBegin(w, this.scratch, 0, type, code, mid, request.buf, request.tokenOff, tokenLen);
     for (const segment of answer?.location ?? []) writeOption(w, LOCATION_PATH, utf8Bytes(segment));
+    if (answer?.maxAgeS !== undefined) writeOption(w, MAX_AGE, answer.maxAgeS);
     if (answer?.diagnostic) writePayload(w, utf8Bytes(answer.diagnostic.slice(0, 200)));
     return this.scratch.slice(0, writeEnd(w));
   }

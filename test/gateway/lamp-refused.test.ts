@@ -50,8 +50,11 @@ describe('a lamp that refuses a command', () => {
     const w = watcher;
     lamp.send(request(CON, POST, 1, ['rd'], ['ep=stubborn', 'lt=60'], '</>;rt="oma.lwm2m";ct=110,</3311/0>'), gateway.coapPort!);
     await lamp.next();
+    // The command goes once the setup is done (its first state published), as for a lamp in service.
+    const next = command(lamp, gateway.coapPort!);
+    await w.json('lampnet/lamps/stubborn/state');
     await w.publish('lampnet/lamps/stubborn/set', 'ON');
-    const put = await command(lamp, gateway.coapPort!);
+    const put = await next;
     expect(put).toMatchObject({ type: CON, code: POST });
     expect(path(put)).toBe('3311/0');
     lamp.send(emitCoap({ type: ACK, code, mid: put.mid, token: put.token, options: [], payload: Buffer.from(diagnostic) }), gateway.coapPort!);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CONTENT_FORMAT, CREATED, FORMAT_LINK, LOCATION_PATH, NON, NOT_FOUND, OBSERVE, POST,
+  ACK, BAD_REQUEST, CHANGED, CON, CONTENT, CONTENT_FORMAT, CREATED, FORMAT_LINK, LOCATION_PATH, MAX_AGE, NON, NOT_FOUND, OBSERVE, POST,
   REQUEST_ENTITY_TOO_LARGE, RST, SERVICE_UNAVAILABLE, UNSUPPORTED_CONTENT_FORMAT, URI_PATH, URI_QUERY,
 } from '../../protocol/coap.js';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
@@ -95,17 +95,51 @@ describe('hostile LwM2M clients', () => {
     expect(gateway.registry.size).toBe(0);
   });
 
-  it('limits new endpoint names from one address: a flood gets 5.03, counted, and the registry stays small', async () => {
+  it('limits new endpoint names from one address: a flood gets 5.03 with Max-Age, counted, and the registry stays small', async () => {
     const { exchange, drops, gateway } = await setUp({ newEndpointsPerAddress: 20 });
-    const codes: number[] = [];
-    for (let k = 0; k < 200; k++) codes.push((await exchange(register(k + 1, `flood-${k}`, '</3311/0>'))).code);
+    const answers = [];
+    for (let k = 0; k < 200; k++) answers.push(await exchange(register(k + 1, `flood-${k}`, '</3311/0>')));
+    const codes = answers.map((a) => a.code);
     expect(codes.filter((c) => c === CREATED)).toHaveLength(20);
     expect(codes.filter((c) => c === SERVICE_UNAVAILABLE)).toHaveLength(180);
+    // Max-Age (RFC 7252 §5.9.3.4): the seconds until the address's minute is over.
+    for (const a of answers.filter((x) => x.code === SERVICE_UNAVAILABLE)) {
+      const maxAge = a.options.find((o) => o.num === MAX_AGE);
+      expect(maxAge).toBeDefined();
+      const s = maxAge!.value.reduce((n, b) => n * 256 + b, 0);
+      expect(s).toBeGreaterThanOrEqual(1);
+      expect(s).toBeLessThanOrEqual(60);
+    }
     expect(await drops('registration-flood')).toBe(180);
     expect(gateway.registry.size).toBe(20);
     // A known endpoint registering again is not new: still accepted.
     expect((await exchange(register(1000, 'flood-3', '</3311/0>'))).code).toBe(CREATED);
   });
+
+  it('takes one new name from each of 5,000 addresses, even at a limit of one new name per address', async () => {
+    // A fleet is many addresses each registering its own name: none of them is a flood, however many
+    // (the limit is exact per address: any fixed table of fewer slots than addresses would refuse some).
+    const { gateway, port, drops } = await setUp({ newEndpointsPerAddress: 1 });
+    const lamps = 5000;
+    const codes: number[] = [];
+    for (let batch = 0; batch < lamps; batch += 250) {
+      await Promise.all(Array.from({ length: 250 }, async (_, j) => {
+        const k = batch + j;
+        const lamp = await rawCoap(`127.0.${1 + (k >> 8)}.${k & 255}`);
+        try {
+          lamp.send(register(1, `fleet-${k}`, '</3311/0>'), port);
+          let a = await lamp.next();
+          while (a.msg?.type !== ACK) a = await lamp.next();
+          codes[k] = a.msg.code;
+        } finally {
+          await lamp.close();
+        }
+      }));
+    }
+    expect(codes.filter((c) => c === CREATED)).toHaveLength(lamps);
+    expect(gateway.registry.size).toBe(lamps);
+    expect(await drops('registration-flood')).toBe(0);
+  }, 60_000);
 
   it('answers an Update of an unknown or earlier registration 4.04, and of the current one 2.04', async () => {
     const { exchange, drops } = await setUp();

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CREATED, DELETED, POST } from '../../protocol/coap.js';
 import { startGateway, type GatewayHandle, type GatewayOptions } from '../../gateway/gateway.js';
 import type { LampStateDocument } from '../../protocol/mqtt-topics.js';
-import { EPHEMERAL } from './helpers/gateway-fixture.js';
-import { startLwm2mClient, type Lwm2mTestClient } from './helpers/lwm2m-client.js';
+import { startLwm2mClient, type Lwm2mClientOptions, type Lwm2mTestClient } from './helpers/lwm2m-client.js';
+import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
 import { watch, type Watcher } from './helpers/mqtt-watch.js';
 
 let gateway: GatewayHandle | null = null;
@@ -22,10 +22,10 @@ afterEach(async () => {
   lamp = watcher = gateway = null;
 });
 
-async function setUp(options: Partial<GatewayOptions> = {}, groups = 'north,all') {
+async function setUp(options: Partial<GatewayOptions> = {}, groups = 'north,all', client: Lwm2mClientOptions = {}) {
   gateway = await startGateway({ ...EPHEMERAL, ...options });
   watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
-  lamp = await startLwm2mClient('senml-1', gateway.coapPort!, { groups });
+  lamp = await startLwm2mClient('senml-1', gateway.coapPort!, { groups, ...client });
   expect((await lamp.register()).code).toBe(CREATED);
   return { gateway, watcher, lamp };
 }
@@ -40,6 +40,37 @@ describe('the gateway as an LwM2M server', () => {
     expect(lamp.pmaxS).toBe(45);
     expect(lamp.location).toMatch(/^rd\/[0-9a-z]+$/);
     expect(lamp.requests.map((r) => `${r.code} ${r.path}${r.query.length ? '?' + r.query.join('&') : ''}`)).toEqual(['3 3311/0?pmax=45', '1 3311/0', '1 3305/0', '1 3/0/11', '1 3/0/3', '1 32311/0/0']);
+  });
+
+  it('tries an Observe the lamp never answered again after a backoff, and publishes its first state long before its next Update', async () => {
+    // Two transmissions a try (maxRetransmit 1), both ignored: the first try times out within
+    // 100 ms × 3 × 1.5, and the second follows 100–150 ms later.
+    const { gateway, watcher, lamp } = await setUp({ ackTimeoutMs: 100, maxRetransmit: 1 }, 'north', { ignoreObserves: 2, lifetimeS: 300 });
+    const registered = Date.now();
+    const s = await state(watcher, (d) => d.watts !== undefined && d.fault !== undefined && d.groups.length === 1);
+    expect(s).toMatchObject({ on: false, level: 100, energyWh: 0, groups: ['north'] });
+    // Well before the lamp's next Update (85 % of its 300 s lifetime), which used to be the next try.
+    expect(Date.now() - registered).toBeLessThan(10_000);
+    expect(lamp.requests.filter((r) => r.code === 1 && r.path === '3311/0')).toHaveLength(3);
+    expect(lamp.requests.map((r) => `${r.code} ${r.path}`).slice(-3)).toEqual(['1 3305/0', '1 3/0/11', '1 32311/0/0']);
+    const metrics = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
+    expect(metricValue(metrics, 'lampnet_gateway_coap_dropped_total{reason="observe-failed"}')).toBe(1);
+  });
+
+  it('paces the setup of many registering lamps: never more setup requests out than allowed, and every lamp set up', async () => {
+    gateway = await startGateway({ ...EPHEMERAL, maxSetupsInFlight: 3 });
+    watcher = await watch(gateway.mqttUrl, ['lampnet/#']);
+    const outstanding = { now: 0, most: 0 };
+    const lamps = await Promise.all(Array.from({ length: 12 }, (_, k) => startLwm2mClient(`slow-${k}`, gateway!.coapPort!, { answerDelayMs: 30, outstanding })));
+    try {
+      for (const l of await Promise.all(lamps.map((l) => l.register()))) expect(l.code).toBe(CREATED);
+      const w = watcher;
+      await w.until('12 lamps with their first state', () => lamps.every((l) => w.last.has(`lampnet/lamps/${l.ep}/state`)));
+      for (const l of lamps) expect(l.requests.map((r) => `${r.code} ${r.path}`)).toEqual(['3 3311/0', '1 3311/0', '1 3305/0', '1 3/0/11', '1 32311/0/0']);
+      expect(outstanding.most).toBe(3);
+    } finally {
+      for (const l of lamps) await l.close();
+    }
   });
 
   it('keeps energy on MQTT within 1 % of what the lamp metered, pmax + 5 s after it started drawing', async () => {

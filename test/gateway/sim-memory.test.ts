@@ -6,6 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayHandle } from '../../gateway/gateway.js';
 import { startSim, type Sim } from '../../sim/sim.js';
+import { SENDS_PER_TURN } from '../../gateway/lamps/observer.js';
+import { CON } from '../../protocol/coap.js';
+import type { DatagramEndpoint } from '../../protocol/datagram.js';
 import { EPHEMERAL, metricValue } from './helpers/gateway-fixture.js';
 import { watch, type Watcher } from './helpers/mqtt-watch.js';
 
@@ -83,4 +86,44 @@ describe('gateway with the simulator on a lossy, slow link', () => {
     expect(metricValue(text, 'lampnet_gateway_coap_retransmissions_total')).toBeGreaterThan(0);
     expect(sim.fleet.counters.impairedLoss).toBeGreaterThan(0);
   });
+});
+
+describe('gateway setting up a fleet that registers at once, on the in-memory link', () => {
+  it('sends the setup a bounded number of requests per turn of the event loop, and every lamp gets its first state', async () => {
+    // On the in-memory link a lamp answers within the gateway's send(): a setup that went on from
+    // inside its answers would set up the whole fleet in one turn, MQTT and timers blocked meanwhile.
+    const lamps = 3000;
+    sim = await startSim({ lamps, link: 'memory', prefix: '2001:db8:4::/64', streetSize: 0, bootJitterMs: 50 });
+    const endpoint = sim.gatewayEndpoint();
+    let requests = 0;
+    let most = 0;
+    const counted: DatagramEndpoint = {
+      send: (addr, port, data) => {
+        // A request of the gateway's own: CON with a method code (class 0, not empty).
+        if (data[0] >> 4 === (1 << 2) + CON && data[1] > 0 && data[1] >> 5 === 0) requests++;
+        endpoint.send(addr, port, data);
+      },
+      onMessage: (cb) => endpoint.onMessage(cb),
+      close: () => endpoint.close(),
+      multicast: endpoint.multicast,
+    };
+    let ticking = true;
+    const tick = (): void => {
+      most = Math.max(most, requests);
+      requests = 0;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    try {
+      gateway = await startGateway({ ...EPHEMERAL, maxSetupsInFlight: 60_000 }, counted);
+      watcher = await watch(gateway.mqttUrl, ['lampnet/lamps/+/state']);
+      const w = watcher;
+      await w.until(`${lamps} first states`, () => w.last.size === lamps, 60_000);
+    } finally {
+      ticking = false;
+    }
+    // One pump from the check phase and one from the timers phase between two ticks, at most.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2 * SENDS_PER_TURN);
+  }, 90_000);
 });

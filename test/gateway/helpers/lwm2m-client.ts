@@ -4,7 +4,8 @@
  * De-register), takes Write-Attributes, serves Observe on /3311/0, /3305/0 and /3/0/11 with
  * notifications at pmax (and after a write), answers the read of /32311/0/0, and takes writes of
  * /3311/0 and /32311/0. Its light draws `ratedW` × level while on and meters the energy itself, so a
- * test can compare what it notified with what the gateway publishes. Every request it got is kept.
+ * test can compare what it notified with what the gateway publishes. Every request it got is kept,
+ * also those it was told to ignore (`ignoreObserves`: a lamp too busy to answer).
  */
 import dgram from 'node:dgram';
 import {
@@ -41,7 +42,20 @@ const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 const opt = (num: number, value: string | number[]): CoapOption => ({ num, value: typeof value === 'string' ? Buffer.from(value, 'latin1') : new Uint8Array(value) });
 const uint = (n: number): number[] => (n === 0 ? [] : n < 256 ? [n] : [n >> 8, n & 255]);
 
-export async function startLwm2mClient(ep: string, gatewayPort: number, options: { ratedW?: number; groups?: string; lifetimeS?: number } = {}): Promise<Lwm2mTestClient> {
+export interface Lwm2mClientOptions {
+  ratedW?: number;
+  groups?: string;
+  lifetimeS?: number;
+  /** Leave the first n Observe requests of /3311/0 (retransmissions included) unanswered. */
+  ignoreObserves?: number;
+  /** Answer each request this long after it came (a slow lamp). */
+  answerDelayMs?: number;
+  /** Requests received and not answered yet, shared by clients: now, and the most at once. */
+  outstanding?: { now: number; most: number };
+}
+
+export async function startLwm2mClient(ep: string, gatewayPort: number, options: Lwm2mClientOptions = {}): Promise<Lwm2mTestClient> {
+  let ignoreObserves = options.ignoreObserves ?? 0;
   const ratedW = options.ratedW ?? 60;
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -91,6 +105,16 @@ export async function startLwm2mClient(ep: string, gatewayPort: number, options:
   };
 
   const serve = (m: CoapMessage): void => {
+    const delay = options.answerDelayMs ?? 0;
+    const o = options.outstanding;
+    if (delay === 0) return answerRequest(m);
+    if (o) o.most = Math.max(o.most, ++o.now);
+    setTimeout(() => {
+      if (o) o.now--;
+      answerRequest(m);
+    }, delay);
+  };
+  const answerRequest = (m: CoapMessage): void => {
     const path = m.options.filter((o) => o.num === URI_PATH).map((o) => text(o.value)).join('/');
     const query = m.options.filter((o) => o.num === URI_QUERY).map((o) => text(o.value));
     const payload = text(m.payload);
@@ -99,6 +123,10 @@ export async function startLwm2mClient(ep: string, gatewayPort: number, options:
       send({ type: ACK, code, mid: m.mid, token: m.token, options, payload: Buffer.from(out) });
     };
     const observe = m.options.find((o) => o.num === OBSERVE);
+    if (m.code === GET && observe !== undefined && path === '3311/0' && ignoreObserves > 0) {
+      ignoreObserves--;
+      return;
+    }
     if (m.code === PUT && query.length > 0 && path === '3311/0') {
       c.pmaxS = Number(query.find((q) => q.startsWith('pmax='))?.slice(5));
       schedule();
