@@ -52,7 +52,7 @@ describe('the gateway as an LwM2M server', () => {
     // Well before the lamp's next Update (85 % of its 300 s lifetime), which used to be the next try.
     expect(Date.now() - registered).toBeLessThan(10_000);
     expect(lamp.requests.filter((r) => r.code === 1 && r.path === '3311/0')).toHaveLength(3);
-    expect(lamp.requests.map((r) => `${r.code} ${r.path}`).slice(-3)).toEqual(['1 3305/0', '1 3/0/11', '1 32311/0/0']);
+    expect(lamp.requests.map((r) => `${r.code} ${r.path}`).slice(-4)).toEqual(['1 3305/0', '1 3/0/11', '1 3/0/3', '1 32311/0/0']);
     const metrics = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
     expect(metricValue(metrics, 'lampnet_gateway_coap_dropped_total{reason="observe-failed"}')).toBe(1);
   });
@@ -66,7 +66,7 @@ describe('the gateway as an LwM2M server', () => {
       for (const l of await Promise.all(lamps.map((l) => l.register()))) expect(l.code).toBe(CREATED);
       const w = watcher;
       await w.until('12 lamps with their first state', () => lamps.every((l) => w.last.has(`lampnet/lamps/${l.ep}/state`)));
-      for (const l of lamps) expect(l.requests.map((r) => `${r.code} ${r.path}`)).toEqual(['3 3311/0', '1 3311/0', '1 3305/0', '1 3/0/11', '1 32311/0/0']);
+      for (const l of lamps) expect(l.requests.map((r) => `${r.code} ${r.path}`)).toEqual(['3 3311/0', '1 3311/0', '1 3305/0', '1 3/0/11', '1 3/0/3', '1 32311/0/0']);
       expect(outstanding.most).toBe(3);
     } finally {
       for (const l of lamps) await l.close();
